@@ -1,0 +1,99 @@
+"""The fact log: append-only records of what was served and what members did.
+
+Nothing here is ever updated or deleted by the application. Training reads these facts
+"as of" a time, and the features recorded with each impression are the ones serving used.
+"""
+
+import uuid
+
+from django.db import models
+
+
+class AppendOnlyModel(models.Model):
+    """Refuses updates: a fact, once logged, is never rewritten."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} is append-only; it cannot be updated.")
+        super().save(*args, **kwargs)
+
+
+class PageView(AppendOnlyModel):
+    """One rendered homepage."""
+
+    page_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="pages")
+    served_at = models.DateTimeField(db_index=True)
+    model_version = models.ForeignKey(
+        "modeling.ModelVersion", null=True, blank=True, on_delete=models.PROTECT
+    )
+    fallback = models.BooleanField(default=False)
+    fallback_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-served_at"]
+
+
+class Impression(AppendOnlyModel):
+    """One title shown in one slot of one page, with how and why it was chosen."""
+
+    page = models.ForeignKey(PageView, on_delete=models.PROTECT, related_name="impressions")
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT)
+    served_at = models.DateTimeField()
+    row_key = models.CharField(max_length=40)
+    row_index = models.PositiveSmallIntegerField()
+    position = models.PositiveSmallIntegerField()
+    title = models.ForeignKey("catalog.Title", on_delete=models.PROTECT)
+    model_version = models.ForeignKey(
+        "modeling.ModelVersion", null=True, blank=True, on_delete=models.PROTECT
+    )
+    policy = models.CharField(max_length=60)
+    propensity = models.FloatField(help_text="Probability the policy shows this title here.")
+    features = models.JSONField(default=dict, help_text="Features serving used for this slot.")
+
+    class Meta:
+        ordering = ["page", "row_index", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page", "row_index", "position"], name="impression_slot_unique"
+            ),
+            models.UniqueConstraint(fields=["page", "title"], name="impression_title_once_a_page"),
+            models.CheckConstraint(
+                condition=models.Q(propensity__gt=0) & models.Q(propensity__lte=1),
+                name="impression_propensity_in_0_1",
+            ),
+        ]
+        indexes = [models.Index(fields=["member", "served_at"])]
+
+
+class Interaction(AppendOnlyModel):
+    """Something a member did, reported by the client with a client-generated id."""
+
+    class Type(models.TextChoices):
+        IMPRESSION_SEEN = "impression_seen", "Impression seen"
+        PLAY = "play", "Play"
+        THUMB_UP = "thumb_up", "Thumb up"
+        THUMB_DOWN = "thumb_down", "Thumb down"
+        SEARCH_PLAY = "search_play", "Play from search"
+
+    event_id = models.UUIDField(unique=True, help_text="Client-generated; a repeat is stored once.")
+    type = models.CharField(max_length=20, choices=Type.choices)
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="events")
+    title = models.ForeignKey("catalog.Title", on_delete=models.PROTECT)
+    page = models.ForeignKey(PageView, null=True, blank=True, on_delete=models.PROTECT)
+    row_key = models.CharField(max_length=40, blank=True)
+    position = models.PositiveSmallIntegerField(null=True, blank=True)
+    watched_seconds = models.PositiveIntegerField(null=True, blank=True)
+    query = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at"]
+        indexes = [
+            models.Index(fields=["member", "type", "occurred_at"]),
+            models.Index(fields=["type", "occurred_at"]),
+        ]

@@ -1,0 +1,46 @@
+"""Reads of the fact log that page construction needs."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count
+
+from .models import Interaction
+
+PLAY_TYPES = (Interaction.Type.PLAY, Interaction.Type.SEARCH_PLAY)
+
+
+@dataclass(frozen=True)
+class PlayRecord:
+    title_id: int
+    watched_seconds: int
+    occurred_at: datetime
+
+
+def play_history(*, member_id: int, at: datetime, limit: int = 500) -> list[PlayRecord]:
+    """The member's plays up to `at`, newest first, one record per title (its latest play)."""
+    rows = (
+        Interaction.objects.filter(member_id=member_id, type__in=PLAY_TYPES, occurred_at__lte=at)
+        .order_by("-occurred_at", "-id")
+        .values_list("title_id", "watched_seconds", "occurred_at")[: limit * 4]
+    )
+    seen: set[int] = set()
+    history = []
+    for title_id, watched, occurred_at in rows:
+        if title_id not in seen:
+            seen.add(title_id)
+            history.append(PlayRecord(title_id, watched or 0, occurred_at))
+    return history[:limit]
+
+
+def title_play_counts(*, at: datetime, days: float = 7.0) -> dict[int, float]:
+    """Plays per title in the `days` before `at`: what is trending."""
+    rows = (
+        Interaction.objects.filter(
+            type__in=PLAY_TYPES, occurred_at__lte=at, occurred_at__gt=at - timedelta(days=days)
+        )
+        .values("title_id")
+        .annotate(n=Count("id"))
+        .values_list("title_id", "n")
+    )
+    return {title_id: float(n) for title_id, n in rows}

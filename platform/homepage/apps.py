@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HomepageConfig(AppConfig):
+    name = "homepage"
+    verbose_name = "Homepage"

@@ -1,0 +1,71 @@
+"""The model registry: immutable model versions, the promotion gate's decisions, retrain runs."""
+
+from django.db import models
+
+
+class ModelVersion(models.Model):
+    """A trained model. Immutable once registered: only a PromotionDecision puts it in production."""
+
+    kind = models.CharField(max_length=40, help_text="Model kind in recommender.MODELS.")
+    checkpoint = models.CharField(max_length=300, help_text="Folder under MODEL_DIR.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    trained_as_of = models.DateTimeField(help_text="Facts after this time were not seen.")
+    n_train_events = models.PositiveIntegerField()
+    config = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict, help_text="Holdout metrics from the gate's split.")
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"v{self.pk} ({self.kind})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("A registered model version is immutable.")
+        super().save(*args, **kwargs)
+
+
+class PromotionDecision(models.Model):
+    """The promotion gate's verdict on a candidate. Production = latest promoted decision."""
+
+    candidate = models.OneToOneField(ModelVersion, on_delete=models.PROTECT, related_name="decision")
+    baseline = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    promoted = models.BooleanField()
+    metric = models.CharField(max_length=40)
+    candidate_value = models.FloatField()
+    baseline_value = models.FloatField(null=True, blank=True)
+    reason = models.CharField(max_length=300)
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class RetrainRun(models.Model):
+    """One run of the retrain task, so the API can say what happened to a request."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=20, default="api")
+    requested_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    candidates = models.ManyToManyField(ModelVersion, blank=True, related_name="runs")
+    promoted = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]

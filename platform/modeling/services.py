@@ -1,0 +1,158 @@
+"""Retraining and the promotion gate.
+
+A retrain reads the fact log as of now, splits it in time, and for each candidate kind: fits
+on the train part, scores the holdout beside the production model, refits on all facts,
+registers the result as an immutable ModelVersion, and lets the gate decide. Only the gate
+changes what is in production, and only for a candidate that beats production on the same
+holdout: a failed or worse candidate never serves.
+"""
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import training
+from .dataset import interactions_as_of
+from .models import ModelVersion, PromotionDecision, RetrainRun
+from .ranking import checkpoint_path
+from .selectors import production_version
+
+logger = logging.getLogger(__name__)
+
+MIN_TRAIN_PLAYS = 20
+MIN_HOLDOUT_USERS = 3
+
+
+class RetrainError(Exception):
+    """A retrain that cannot go ahead, with a message a person can act on."""
+
+
+def retrain_run_create(*, trigger: str = "api", requested_by=None) -> RetrainRun:
+    return RetrainRun.objects.create(trigger=trigger, requested_by=requested_by)
+
+
+def promotion_decide(
+    *,
+    candidate: ModelVersion,
+    candidate_value: float,
+    baseline: ModelVersion | None,
+    baseline_value: float | None,
+    metric: str = training.GATE_METRIC,
+) -> PromotionDecision:
+    """The promotion gate: promote only when there is no production model to beat, or the
+    candidate strictly beats it on the same holdout."""
+    if baseline is None:
+        promoted, reason = True, "no model in production yet"
+    elif baseline_value is None:
+        promoted, reason = False, f"production v{baseline.pk} could not be evaluated on this holdout"
+    elif candidate_value > baseline_value:
+        promoted = True
+        reason = f"{metric} {candidate_value:.4f} beats production v{baseline.pk} ({baseline_value:.4f})"
+    else:
+        promoted = False
+        reason = (
+            f"{metric} {candidate_value:.4f} does not beat production v{baseline.pk} "
+            f"({baseline_value:.4f})"
+        )
+    return PromotionDecision.objects.create(
+        candidate=candidate,
+        baseline=baseline,
+        promoted=promoted,
+        metric=metric,
+        candidate_value=candidate_value,
+        baseline_value=baseline_value,
+        reason=reason,
+    )
+
+
+def _register(*, kind: str, model, metrics: dict, trained_as_of: datetime, n_events: int) -> ModelVersion:
+    """Write the checkpoint first, then the row: a row never points at a missing checkpoint."""
+    folder = f"{timezone.now():%Y%m%dT%H%M%S}-{kind}-{uuid.uuid4().hex[:8]}"
+    training.checkpoint_save(model, Path(settings.MODEL_DIR) / folder)
+    return ModelVersion.objects.create(
+        kind=kind,
+        checkpoint=folder,
+        trained_as_of=trained_as_of,
+        n_train_events=n_events,
+        config=training.model_config(model),
+        metrics=metrics,
+    )
+
+
+def _production_value(production: ModelVersion | None, split: training.Split) -> float | None:
+    if production is None:
+        return None
+    try:
+        model = training.checkpoint_load(checkpoint_path(production))
+    except Exception:
+        logger.exception("Production v%s could not be loaded for evaluation", production.pk)
+        return None
+    return training.holdout_metrics(model, split)[training.GATE_METRIC]
+
+
+def retrain_execute(*, run_id: int, at: datetime | None = None) -> RetrainRun:
+    """Run one retrain to its end, recording success or the reason for failure on the run."""
+    run = RetrainRun.objects.get(pk=run_id)
+    if run.status not in (RetrainRun.Status.QUEUED, RetrainRun.Status.FAILED):
+        raise RetrainError(f"Retrain run {run_id} is already {run.status}.")
+    run.status, run.started_at, run.error = RetrainRun.Status.RUNNING, timezone.now(), ""
+    run.save(update_fields=["status", "started_at", "error"])
+    try:
+        promoted = _retrain(run, at=at or timezone.now())
+    except Exception as exc:
+        logger.exception("Retrain run %s failed", run_id)
+        run.status, run.error = RetrainRun.Status.FAILED, str(exc)[:2000]
+    else:
+        run.status, run.promoted = RetrainRun.Status.SUCCEEDED, promoted
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "promoted", "finished_at"])
+    return run
+
+
+def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
+    data = interactions_as_of(at=at)
+    if len(data) < MIN_TRAIN_PLAYS:
+        raise RetrainError(
+            f"Only {len(data)} plays in the fact log; at least {MIN_TRAIN_PLAYS} are needed to train."
+        )
+    horizon = datetime.fromtimestamp(float(data.timestamps.max()), tz=UTC)
+    production = production_version()
+    split = training.split_for_gate(
+        data,
+        holdout_fraction=settings.MODELING_HOLDOUT_FRACTION,
+        not_before=production.trained_as_of.timestamp() if production else None,
+    )
+    holdout_users = len(set(split.holdout.user_ids.tolist()))
+    if production is not None and holdout_users < MIN_HOLDOUT_USERS:
+        raise RetrainError(
+            f"Only {holdout_users} members have plays newer than production v{production.pk}'s "
+            f"data ({production.trained_as_of:%Y-%m-%d %H:%M}); need {MIN_HOLDOUT_USERS} to judge a candidate."
+        )
+    baseline_value = _production_value(production, split)
+    promoted = None
+    for kind in settings.MODELING_CANDIDATES:
+        seed = settings.MODELING_SEED
+        metrics = training.holdout_metrics(training.candidate_fit(kind, split.train, seed=seed), split)
+        metrics["holdout_cut"] = datetime.fromtimestamp(split.cut, tz=UTC).isoformat()
+        metrics["production_value"] = baseline_value
+        final = training.candidate_fit(kind, data, seed=seed)  # serve a model that saw every fact
+        with transaction.atomic():
+            version = _register(
+                kind=kind, model=final, metrics=metrics, trained_as_of=horizon, n_events=len(data)
+            )
+            run.candidates.add(version)
+            decision = promotion_decide(
+                candidate=version,
+                candidate_value=metrics[training.GATE_METRIC],
+                baseline=production,
+                baseline_value=baseline_value,
+            )
+        logger.info("Candidate v%s (%s): %s", version.pk, kind, decision.reason)
+        if decision.promoted:
+            production, baseline_value, promoted = version, metrics[training.GATE_METRIC], version
+    return promoted
