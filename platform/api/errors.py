@@ -4,10 +4,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from events.services import InvalidEvents
+
 
 def exception_handler(exc, context):
     """Django ValidationErrors raised by services become 400s, keeping their field structure."""
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, InvalidEvents):
+        exc = exceptions.ValidationError({"events": exc.errors})
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
     return drf_exception_handler(exc, context)

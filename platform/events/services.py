@@ -4,13 +4,20 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from catalog.models import Title
 from members.models import Member
 
 from .models import Impression, Interaction, PageView
+
+class InvalidEvents(Exception):
+    """A batch with invalid events: `errors` maps event index -> field -> messages."""
+
+    def __init__(self, errors: dict[str, dict[str, list[str]]]):
+        super().__init__(f"{len(errors)} invalid event(s); nothing of the batch was stored.")
+        self.errors = errors
+
 
 NEEDS_PAGE = {Interaction.Type.IMPRESSION_SEEN}
 NEEDS_WATCHED = {Interaction.Type.PLAY, Interaction.Type.SEARCH_PLAY}
@@ -76,7 +83,7 @@ def events_ingest(*, account, events: Sequence[dict]) -> tuple[int, int]:
     """Store a batch of validated events all or nothing. Returns (stored, duplicates).
 
     A repeated event id, in the log already or twice in this batch, is stored once. Any
-    invalid event rejects the whole batch with a ValidationError naming its index and field.
+    invalid event rejects the whole batch with InvalidEvents naming its index and field.
     """
     members = dict(Member.objects.filter(account=account).values_list("id", "account_id"))
     titles = set(Title.objects.filter(id__in={e["title"] for e in events}).values_list("id", flat=True))
@@ -88,7 +95,7 @@ def events_ingest(*, account, events: Sequence[dict]) -> tuple[int, int]:
         if event_errors:
             errors[str(index)] = event_errors
     if errors:
-        raise ValidationError({"events": errors})
+        raise InvalidEvents(errors)
 
     ids = [event["event_id"] for event in events]
     existing = set(Interaction.objects.filter(event_id__in=ids).values_list("event_id", flat=True))

@@ -1,0 +1,181 @@
+"""Retraining, the promotion gate and serving from the registry, on a small seeded fact log."""
+
+import shutil
+import uuid
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from events.models import Interaction
+from modeling import ranking
+from modeling.dataset import interactions_as_of
+from modeling.models import ModelVersion, PromotionDecision, RetrainRun
+from modeling.selectors import production_version
+from modeling.services import promotion_decide, retrain_execute, retrain_run_create
+from tests.factories import MemberFactory, TitleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def clustered_log(n_members=24, n_titles=40, plays_each=12, seed=0):
+    """Two taste clusters: members of cluster c play mostly titles of genre c, over 10 days."""
+    rng = np.random.default_rng(seed)
+    genres = ["Comedy", "Horror"]
+    titles = [TitleFactory(genres=[genres[i % 2]]) for i in range(n_titles)]
+    members = [MemberFactory() for _ in range(n_members)]
+    now = timezone.now()
+    for m, member in enumerate(members):
+        mine = [t for i, t in enumerate(titles) if i % 2 == m % 2]
+        for _ in range(plays_each):
+            title = mine[rng.integers(len(mine))] if rng.random() < 0.9 else titles[rng.integers(n_titles)]
+            Interaction.objects.create(
+                event_id=uuid.uuid4(), type="play", member=member, title=title,
+                watched_seconds=int(rng.integers(1000, 6000)),
+                occurred_at=now - timedelta(days=float(rng.uniform(0.1, 10))),
+            )
+    return members, titles
+
+
+def test_first_retrain_registers_candidates_promotes_one_and_homepage_serves_it(client_for):
+    members, _ = clustered_log()
+    run = retrain_execute(run_id=retrain_run_create(trigger="test").pk)
+    assert run.status == RetrainRun.Status.SUCCEEDED, run.error
+    kinds = sorted(run.candidates.values_list("kind", flat=True))
+    assert kinds == ["mf", "popularity"]
+    production = production_version()
+    assert production is not None and production == run.promoted
+    assert all("ndcg@10" in v.metrics for v in run.candidates.all())
+
+    member = members[0]
+    body = client_for(member.account).get(f"/api/v1/members/{member.pk}/homepage").json()
+    assert body["fallback"] is False
+    assert body["model_version"] == {"id": production.pk, "kind": production.kind}
+    top = next(r for r in body["rows"] if r["key"] == "top_picks")
+    assert top["policy"] == f"model:{production.kind}:v{production.pk}"
+
+
+def test_personalized_model_beats_popularity_on_clustered_tastes():
+    clustered_log()
+    run = retrain_execute(run_id=retrain_run_create().pk)
+    by_kind = {v.kind: v for v in run.candidates.all()}
+    assert by_kind["mf"].metrics["ndcg@10"] > by_kind["popularity"].metrics["ndcg@10"]
+    assert production_version().kind == "mf"
+
+
+def test_worse_candidate_is_not_promoted_and_production_stays():
+    clustered_log()
+    retrain_execute(run_id=retrain_run_create().pk)
+    production = production_version()
+    worse = ModelVersion.objects.create(kind="popularity", checkpoint="x", trained_as_of=timezone.now(),
+                                        n_train_events=1)
+    decision = promotion_decide(candidate=worse, candidate_value=0.1, baseline=production, baseline_value=0.3)
+    assert decision.promoted is False
+    assert "does not beat" in decision.reason
+    assert production_version() == production
+
+
+def test_retrain_with_too_few_plays_fails_with_a_clear_reason():
+    TitleFactory()
+    run = retrain_execute(run_id=retrain_run_create().pk)
+    assert run.status == RetrainRun.Status.FAILED
+    assert "at least 20 are needed" in run.error
+    assert not ModelVersion.objects.exists()
+    assert not PromotionDecision.objects.exists()
+
+
+def test_second_retrain_without_new_facts_cannot_judge_and_keeps_production():
+    clustered_log()
+    retrain_execute(run_id=retrain_run_create().pk)
+    production = production_version()
+    run = retrain_execute(run_id=retrain_run_create().pk)
+    assert run.status == RetrainRun.Status.FAILED
+    assert "newer than production" in run.error
+    assert production_version() == production
+
+
+def test_model_version_is_immutable():
+    clustered_log()
+    retrain_execute(run_id=retrain_run_create().pk)
+    version = production_version()
+    version.kind = "other"
+    with pytest.raises(ValueError, match="immutable"):
+        version.save()
+
+
+def test_missing_checkpoint_falls_back_to_popularity_and_says_why(client_for, settings):
+    members, _ = clustered_log()
+    retrain_execute(run_id=retrain_run_create().pk)
+    production = production_version()
+    shutil.rmtree(settings.MODEL_DIR / production.checkpoint)
+    member = members[0]
+    body = client_for(member.account).get(f"/api/v1/members/{member.pk}/homepage").json()
+    assert body["fallback"] is True
+    assert body["model_version"] is None
+    assert body["fallback_reason"].startswith(f"model v{production.pk} failed to load")
+    assert any(r["key"] == "top_picks" for r in body["rows"])
+
+
+def test_broken_new_model_keeps_serving_last_good_model(client_for):
+    members, _ = clustered_log()
+    retrain_execute(run_id=retrain_run_create().pk)
+    good = production_version()
+    member = members[0]
+    api = client_for(member.account)
+    assert api.get(f"/api/v1/members/{member.pk}/homepage").json()["model_version"]["id"] == good.pk
+    broken = ModelVersion.objects.create(kind="mf", checkpoint="does-not-exist", trained_as_of=timezone.now(),
+                                         n_train_events=1)
+    PromotionDecision.objects.create(candidate=broken, promoted=True, metric="ndcg@10", candidate_value=1,
+                                     reason="forced by the test")
+    body = api.get(f"/api/v1/members/{member.pk}/homepage").json()
+    assert body["fallback"] is True
+    assert body["model_version"]["id"] == good.pk
+    assert f"serving last good model v{good.pk}" in body["fallback_reason"]
+
+
+def test_new_promotion_is_picked_up_without_restart(client_for):
+    members, titles = clustered_log()
+    retrain_execute(run_id=retrain_run_create().pk)
+    first = production_version()
+    member = members[0]
+    api = client_for(member.account)
+    assert api.get(f"/api/v1/members/{member.pk}/homepage").json()["model_version"]["id"] == first.pk
+    # New facts after the production model's horizon, then a retrain that the gate accepts.
+    now = timezone.now()
+    for i, m in enumerate(members):
+        for t in titles[(i % 2)::2][:6]:
+            Interaction.objects.create(event_id=uuid.uuid4(), type="play", member=m, title=t,
+                                       watched_seconds=5000, occurred_at=now - timedelta(minutes=30 - i))
+    run = retrain_execute(run_id=retrain_run_create().pk)
+    assert run.status == RetrainRun.Status.SUCCEEDED, run.error
+    if run.promoted is None:
+        pytest.fail(f"no candidate promoted: {[v.decision.reason for v in run.candidates.all()]}")
+    body = api.get(f"/api/v1/members/{member.pk}/homepage").json()
+    assert body["model_version"]["id"] == run.promoted.pk != first.pk
+
+
+def test_dataset_reads_facts_as_of_a_time_with_watched_weights():
+    member = MemberFactory()
+    title = TitleFactory(runtime_minutes=100)
+    now = timezone.now()
+    for minutes_ago, watched in ((60, 3000), (10, 6000)):
+        Interaction.objects.create(event_id=uuid.uuid4(), type="play", member=member, title=title,
+                                   watched_seconds=watched, occurred_at=now - timedelta(minutes=minutes_ago))
+    Interaction.objects.create(event_id=uuid.uuid4(), type="thumb_down", member=member, title=title,
+                               occurred_at=now - timedelta(minutes=5))
+    data = interactions_as_of(at=now - timedelta(minutes=30))
+    assert len(data) == 1
+    assert data.weights[0] == pytest.approx(0.5)
+    assert len(interactions_as_of(at=now)) == 2
+
+
+def test_ranking_cache_loads_once_per_version(monkeypatch):
+    clustered_log()
+    retrain_execute(run_id=retrain_run_create().pk)
+    calls = []
+    real = ranking.load_model
+    monkeypatch.setattr(ranking, "load_model", lambda path: calls.append(path) or real(path))
+    for _ in range(3):
+        ranking.rank_for_member(member_id=1, at=timezone.now(), popularity={})
+    assert len(calls) == 1
