@@ -218,8 +218,11 @@ class RetrainRunOutput(serializers.Serializer):
     requested_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     error = serializers.CharField()
-    candidates = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    promoted = serializers.PrimaryKeyRelatedField(read_only=True)
+    candidates = serializers.SerializerMethodField()
+    promoted = serializers.IntegerField(source="promoted_id", allow_null=True)
+
+    def get_candidates(self, run) -> list[int]:
+        return sorted(version.pk for version in run.candidates.all())
 
 
 class ModelRetrainApi(APIView):

@@ -1,0 +1,286 @@
+"""Gymnasium environment: a recommender policy composes homepages for one simulated member."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from simulator.behaviour import Behaviour, BehaviourConfig, VisitOutcome
+from simulator.world import GENRES, World
+
+DEFAULT_WORLD_NOW = datetime(2026, 1, 1, tzinfo=UTC)
+"""Clock of the world the env generates when none is passed, fixed so the env is reproducible."""
+
+
+class PageSpace(spaces.MultiDiscrete):
+    """Pages of title indices, shape (rows, slots), with no title twice.
+
+    A :class:`~gymnasium.spaces.MultiDiscrete` (so wrappers and flattening treat it as one)
+    whose ``sample`` draws titles without replacement and whose ``contains`` rejects repeats,
+    so that random agents and ``check_env`` only ever produce valid pages.
+    """
+
+    def __init__(self, rows: int, slots: int, n_titles: int, seed: int | None = None) -> None:
+        if rows * slots > n_titles:
+            raise ValueError(
+                f"a page of {rows} x {slots} = {rows * slots} distinct titles needs at least "
+                f"that many titles, the world has {n_titles}"
+            )
+        super().__init__(
+            np.full((rows, slots), n_titles, dtype=np.int64), dtype=np.int64, seed=seed
+        )
+        self.n_titles = n_titles
+
+    def sample(self, mask: Any = None, probability: Any = None) -> np.ndarray:
+        if mask is not None or probability is not None:
+            raise NotImplementedError("PageSpace.sample does not support masks or probabilities")
+        return self.np_random.choice(self.n_titles, size=self.shape, replace=False).astype(
+            self.dtype
+        )
+
+    def contains(self, x: Any) -> bool:
+        if not super().contains(x):
+            return False
+        x = np.asarray(x)
+        return len(np.unique(x)) == x.size
+
+    def __repr__(self) -> str:
+        return f"PageSpace(rows={self.shape[0]}, slots={self.shape[1]}, n_titles={self.n_titles})"
+
+
+class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
+    """A member visits the service again and again; each visit, the agent composes the homepage.
+
+    ## Description
+
+    The world (:mod:`simulator.world`) holds titles with hidden attributes and members with
+    hidden tastes. One episode follows one member through a fixed number of visits. At each
+    visit the agent shows a page of ``rows`` x ``slots`` titles; the member examines it with
+    two-dimensional position bias, perhaps plays one title and watches part of it
+    (:mod:`simulator.behaviour`). The agent never sees tastes or utilities, only what a
+    streaming platform could log.
+
+    ## Action Space
+
+    :class:`PageSpace`, a ``MultiDiscrete`` of shape ``(rows, slots)`` with every entry in
+    ``[0, n_titles)``: the title index shown in each row and position. Row 0 is the top row,
+    column 0 the left-most position. A page may not repeat a title. A wrong shape, a
+    non-integer dtype, an out-of-range index or a repeated title raises ``ValueError``.
+
+    ## Observation Space
+
+    A ``Dict`` of what the platform could observe before the visit:
+
+    - ``"genre_plays"``: ``Box(0, history, (13,), float32)``, how many of the member's last
+      ``history`` plays carry each genre (order of ``simulator.world.GENRES``).
+    - ``"recent_titles"``: ``Box(-1, n_titles - 1, (history,), int64)``, the member's last
+      ``history`` plays, most recent first, padded with -1.
+    - ``"hour"``: ``Box(0, 24, (1,), float32)``, the hour of day (UTC) of this visit.
+    - ``"is_kids"``: ``Discrete(2)``, 1 for a kids profile.
+
+    ## Rewards
+
+    Minutes watched in the visit (0 when the member leaves without playing). Watch time
+    rises with the member's true utility of the played title, so it is a noisy proxy of
+    satisfaction.
+
+    ## Starting State
+
+    A member drawn uniformly with ``self.np_random`` (or ``options={"member": i}``, or the
+    ``member`` constructor argument) with an empty play history, at the first visit of
+    simulated day 0. Visit times follow the member's activity and daily habit.
+
+    ## Episode End
+
+    Never terminated (members do not churn in v0). Truncated after ``visits_per_episode``
+    visits.
+
+    ## Info
+
+    ``played`` (bool), ``title`` (index or -1), ``true_utility`` (of the played title; None if
+    nothing played), ``watched_minutes``, ``examined`` (number of items examined), ``thumbs_up``,
+    ``thumbs_down``, ``member``, ``day`` and ``hour`` of the visit just simulated.
+
+    ## Arguments
+
+    - ``world``: a :class:`~simulator.world.World`; if None, one is generated from
+      ``n_titles``, ``n_members`` and ``world_seed`` (the world is fixed for the env's life;
+      ``reset(seed=...)`` seeds the member draw and their behaviour, not the world).
+    - ``rows``, ``slots``: page shape, default 4 x 10.
+    - ``visits_per_episode``: visits before truncation, default 20.
+    - ``history``: length of the play history in the observation, default 20.
+    - ``behaviour``: a :class:`~simulator.behaviour.BehaviourConfig`.
+    - ``member``: fix the member of every episode.
+    - ``render_mode``: None or ``"ansi"`` (a line describing the last visit).
+
+    ## Version History
+
+    - v0: walking skeleton: position bias, logit choice with outside option, watch time
+      reward; no satiation, drift, churn or search.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(
+        self,
+        world: World | None = None,
+        *,
+        rows: int = 4,
+        slots: int = 10,
+        visits_per_episode: int = 20,
+        history: int = 20,
+        n_titles: int = 200,
+        n_members: int = 50,
+        world_seed: int = 0,
+        behaviour: BehaviourConfig | None = None,
+        member: int | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        for name, value in [
+            ("rows", rows),
+            ("slots", slots),
+            ("visits_per_episode", visits_per_episode),
+            ("history", history),
+        ]:
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        if world is None:
+            world = World.generate(n_titles, n_members, world_seed, DEFAULT_WORLD_NOW)
+        self.world = world
+        if member is not None and not 0 <= member < self.world.n_members:
+            raise ValueError(f"member {member} out of range [0, {self.world.n_members})")
+        self.behaviour = Behaviour(self.world, behaviour)
+        self.rows, self.slots = rows, slots
+        self.visits_per_episode = visits_per_episode
+        self.history = history
+        self.fixed_member = member
+        self.render_mode = render_mode
+        n = self.world.n_titles
+        self.action_space = PageSpace(rows, slots, n)
+        self.observation_space = spaces.Dict(
+            {
+                "genre_plays": spaces.Box(0, history, (len(GENRES),), np.float32),
+                "recent_titles": spaces.Box(-1, n - 1, (history,), np.int64),
+                "hour": spaces.Box(0, 24, (1,), np.float32),
+                "is_kids": spaces.Discrete(2),
+            }
+        )
+        self._genres = self.world.genre_matrix
+        self._member: int | None = None
+        self._plays: deque[int] = deque(maxlen=history)
+        self._pending_hours: list[float] = []
+        self._day = -1
+        self._hour = 0.0
+        self._visits = 0
+        self._last: tuple[int, float, VisitOutcome] | None = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        super().reset(seed=seed)
+        member = (options or {}).get("member", self.fixed_member)
+        if member is None:
+            member = int(self.np_random.integers(self.world.n_members))
+        elif not 0 <= member < self.world.n_members:
+            raise ValueError(f"member {member} out of range [0, {self.world.n_members})")
+        self._member = int(member)
+        self._plays.clear()
+        self._pending_hours = []
+        self._day = -1
+        self._visits = 0
+        self._last = None
+        self._advance_clock()
+        return self._observation(), {"member": self._member, "day": self._day, "hour": self._hour}
+
+    def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        if self._member is None:
+            raise RuntimeError("call reset() before step()")
+        page = self._validate(action)
+        day, hour = self._day, self._hour
+        outcome = self.behaviour.visit(self._member, page, self.np_random)
+        if outcome.title is not None:
+            self._plays.appendleft(outcome.title)
+        self._visits += 1
+        self._last = (day, hour, outcome)
+        self._advance_clock()
+        reward = outcome.watched_seconds / 60.0
+        info = {
+            "played": outcome.title is not None,
+            "title": -1 if outcome.title is None else outcome.title,
+            "true_utility": outcome.utility,
+            "watched_minutes": reward,
+            "examined": len(outcome.examined),
+            "thumbs_up": sum(kind == "thumb_up" for _, kind in outcome.thumbs),
+            "thumbs_down": sum(kind == "thumb_down" for _, kind in outcome.thumbs),
+            "member": self._member,
+            "day": day,
+            "hour": hour,
+        }
+        truncated = self._visits >= self.visits_per_episode
+        return self._observation(), reward, False, truncated, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        if self._last is None:
+            return f"member {self._member}: no visit yet"
+        day, hour, o = self._last
+        when = f"day {day} {int(hour):02d}:{int(hour % 1 * 60):02d}"
+        if o.title is None:
+            what = f"examined {len(o.examined)}, left without playing"
+        else:
+            t = self.world.titles[o.title]
+            what = (
+                f"examined {len(o.examined)}, played {t.external_id} {t.name!r} at slot "
+                f"{o.played}, watched {o.watched_seconds / 60:.1f} min"
+            )
+        return f"{when} member {self._member}: {what}\n"
+
+    def _validate(self, action: Any) -> np.ndarray:
+        page = np.asarray(action)
+        if page.shape != (self.rows, self.slots):
+            raise ValueError(
+                f"action must have shape ({self.rows}, {self.slots}) (rows, slots), "
+                f"got {page.shape}"
+            )
+        if not np.issubdtype(page.dtype, np.integer):
+            raise ValueError(f"action must hold integer title indices, got dtype {page.dtype}")
+        n = self.world.n_titles
+        bad = page[(page < 0) | (page >= n)]
+        if bad.size:
+            raise ValueError(f"title index {int(bad[0])} is out of range [0, {n})")
+        values, counts = np.unique(page, return_counts=True)
+        if (counts > 1).any():
+            k = int(np.argmax(counts > 1))
+            raise ValueError(
+                f"title index {int(values[k])} appears {int(counts[k])} times on the page; "
+                "a page shows each title at most once"
+            )
+        return page.astype(np.int64)
+
+    def _advance_clock(self) -> None:
+        """Move to the member's next visit, skipping days without one."""
+        while not self._pending_hours:
+            self._day += 1
+            self._pending_hours = self.behaviour.day_visit_hours(
+                self._member, self.np_random
+            ).tolist()
+        self._hour = float(self._pending_hours.pop(0))
+
+    def _observation(self) -> dict[str, Any]:
+        recent = np.full(self.history, -1, dtype=np.int64)
+        recent[: len(self._plays)] = list(self._plays)
+        played = recent[recent >= 0]
+        return {
+            "genre_plays": self._genres[played].sum(axis=0).astype(np.float32),
+            "recent_titles": recent,
+            "hour": np.array([self._hour], dtype=np.float32),
+            "is_kids": int(self.world.members[self._member].is_kids),
+        }

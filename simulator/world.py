@@ -1,0 +1,694 @@
+"""A synthetic world: a catalogue of titles and the members who watch them, generated from a seed.
+
+The world has two halves. The *public* half (titles with their metadata, accounts with their
+profiles) is what a streaming service would know; it is written to ``catalog.json`` and
+``members.json`` and is all the platform ever sees. The *hidden* half (each title's attribute
+vector and popularity prior, each member's taste vector, activity and daily habits) is what only
+the members themselves "know"; it lives in ``hidden.npz`` and drives :mod:`simulator.behaviour`.
+
+Generative story, in order:
+
+1. Thirteen genre directions are orthonormal vectors in an ``ATTRIBUTE_DIM``-dimensional space;
+   the remaining dimensions are aspects of a title (tone, pace, ...) that no genre label shows.
+2. A title draws one to three "true" genres, and its hidden attributes are the sum of their
+   directions plus noise, with extra spread in the unlabelled dimensions. Its *published* genres
+   are read back from the attributes (projection above a threshold), so they are informative but
+   incomplete: a label is sometimes missing or spurious, and the unlabelled dimensions never show.
+3. Maturity rating, kind, runtime, dates, name and synopsis follow from the published genres.
+4. Members belong to taste clusters. A cluster favours two or three genres; a member's taste is
+   the cluster's centre plus individual noise, so tastes are genre-correlated (learnable) but
+   personal. Kids profiles belong to a kids cluster (Animation, Family, ...).
+5. Activity (visits per day) is power-law distributed: a few members visit a lot.
+
+Usage::
+
+    python -m simulator.world --out var/world --titles 300 --members 60 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import string
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+GENRES: list[str] = [
+    "Action",
+    "Adventure",
+    "Animation",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Family",
+    "Fantasy",
+    "Horror",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+]
+MATURITY_RATINGS: list[str] = ["all", "7+", "13+", "16+", "18+"]
+KIDS_RATINGS: frozenset[str] = frozenset({"all", "7+"})
+KINDS: tuple[str, str] = ("movie", "series")
+
+ATTRIBUTE_DIM = 16
+"""Dimension of hidden title attributes and member tastes (13 genre axes + 3 unlabelled)."""
+N_CLUSTERS = 8
+"""Taste clusters; cluster 0 is the kids cluster."""
+KIDS_CLUSTER = 0
+CATALOG_SPAN_DAYS = 730
+"""Titles entered the catalogue over this many days before ``now``."""
+RECENT_DAYS = 30
+RECENT_SHARE = 0.1
+"""Share of titles added in the last RECENT_DAYS days (what a "new releases" row can show)."""
+HIDDEN_FORMAT = 1
+
+_G = {g: i for i, g in enumerate(GENRES)}
+_GENRE_FREQUENCY = np.array(
+    [0.10, 0.07, 0.06, 0.14, 0.07, 0.05, 0.16, 0.05, 0.06, 0.06, 0.07, 0.06, 0.08]
+)
+_GENRE_THRESHOLD = 0.6
+_KIDS_GENRES = ("Animation", "Family", "Adventure", "Comedy")
+
+_GENRE_WORD = {
+    "Action": "action",
+    "Adventure": "adventure",
+    "Animation": "animated",
+    "Comedy": "comedy",
+    "Crime": "crime",
+    "Documentary": "documentary",
+    "Drama": "drama",
+    "Family": "family",
+    "Fantasy": "fantasy",
+    "Horror": "horror",
+    "Romance": "romance",
+    "Sci-Fi": "sci-fi",
+    "Thriller": "thriller",
+}
+_GENRE_PLOT = {
+    "Action": [
+        "races to stop a heist before the city goes dark",
+        "fights back against a mercenary army",
+    ],
+    "Adventure": [
+        "sets out on a journey across uncharted islands",
+        "hunts for a lost treasure map",
+    ],
+    "Animation": [
+        "befriends a talking robot in a painted world",
+        "learns to fly with a flock of odd birds",
+    ],
+    "Comedy": [
+        "fakes a wedding to save the family bakery",
+        "swaps jobs with a very strange neighbour",
+    ],
+    "Crime": [
+        "investigates a murder in a quiet harbour town",
+        "plans one last robbery with an old crew",
+    ],
+    "Documentary": [
+        "follows the true story of a record-breaking expedition",
+        "explores the hidden life of coral reefs",
+    ],
+    "Drama": ["returns home to face a broken family", "struggles to keep a small school open"],
+    "Family": [
+        "spends a magical summer with grandparents on a farm",
+        "rescues a lost puppy before the holidays",
+    ],
+    "Fantasy": [
+        "discovers a dragon egg beneath an ancient castle",
+        "is chosen by a wizard to break a curse",
+    ],
+    "Horror": [
+        "is haunted by something in the old lake house",
+        "hears whispers from a sealed cellar",
+    ],
+    "Romance": [
+        "falls in love during a rainy summer in Lisbon",
+        "rekindles a first love at a friend's wedding",
+    ],
+    "Sci-Fi": [
+        "wakes on a space station drifting toward a distant planet",
+        "builds an android that starts to dream",
+    ],
+    "Thriller": [
+        "uncovers a conspiracy inside a tech company",
+        "is hunted by a stranger who knows every secret",
+    ],
+}
+_SUBJECTS = [
+    "a young pilot", "a retired detective", "two estranged sisters", "a stubborn engineer",
+    "a small-town teacher", "a brilliant chef", "a reluctant heir", "a group of friends",
+    "a lonely inventor", "a single father", "a rookie reporter", "an aging boxer",
+    "a curious girl", "a runaway prince", "a night-shift nurse", "a former spy",
+]  # fmt: skip
+_ADJECTIVES = [
+    "Silent", "Hidden", "Broken", "Golden", "Last", "Crimson", "Wild", "Distant", "Midnight",
+    "Frozen", "Burning", "Lost", "Endless", "Secret", "Hollow", "Electric", "Quiet", "Savage",
+    "Little", "Northern", "Paper", "Iron", "Velvet", "Neon", "Falling", "Stolen", "Bright",
+]  # fmt: skip
+_NOUNS = [
+    "Harbor", "Kingdom", "Signal", "Garden", "Protocol", "Horizon", "Orchard", "Frontier",
+    "Circus", "Empire", "River", "Mirror", "Lantern", "Station", "Summer", "Echo", "Crown",
+    "Forest", "Letter", "Machine", "Island", "Canyon", "Promise", "Shadow", "Voyage", "Heart",
+]  # fmt: skip
+_PLACES = [
+    "Avalon", "the North", "Brightwater", "the Deep", "Stonebridge", "Mars", "the Valley",
+    "Ashford", "the Tides", "Kestrel Bay", "Old Town", "the Dunes",
+]  # fmt: skip
+_ADULT_NAMES = [
+    "Ann", "Ben", "Carla", "David", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira",
+    "Liam", "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera",
+    "Will", "Xenia", "Yusuf", "Zoe", "Aiko", "Bruno", "Chloe", "Dmitri", "Eva", "Felix",
+]  # fmt: skip
+_KIDS_NAMES = ["Kids", "Mia", "Leo", "Lily", "Max", "Emma", "Tom", "Nora", "Finn", "Ella"]
+_PROFILES_PER_ACCOUNT = (np.array([1, 2, 3, 4]), np.array([0.3, 0.3, 0.25, 0.15]))
+_KIDS_PROFILE_SHARE = 0.35
+"""Share of multi-profile accounts whose last profile is a kids profile."""
+_PASSWORD_ALPHABET = np.array(list(string.ascii_letters + string.digits))
+
+
+@dataclass(frozen=True)
+class Title:
+    """A title as the platform knows it: exactly the fields of one catalog.json entry."""
+
+    external_id: str
+    name: str
+    kind: str
+    genres: tuple[str, ...]
+    maturity_rating: str
+    runtime_minutes: int
+    release_date: date
+    added_at: datetime
+    synopsis: str
+
+    @property
+    def kids_suitable(self) -> bool:
+        return self.maturity_rating in KIDS_RATINGS
+
+    def to_json(self) -> dict:
+        return {
+            "external_id": self.external_id,
+            "name": self.name,
+            "kind": self.kind,
+            "genres": list(self.genres),
+            "maturity_rating": self.maturity_rating,
+            "runtime_minutes": self.runtime_minutes,
+            "release_date": self.release_date.isoformat(),
+            "added_at": format_time(self.added_at),
+            "synopsis": self.synopsis,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Title:
+        return cls(
+            external_id=data["external_id"],
+            name=data["name"],
+            kind=data["kind"],
+            genres=tuple(data["genres"]),
+            maturity_rating=data["maturity_rating"],
+            runtime_minutes=int(data["runtime_minutes"]),
+            release_date=date.fromisoformat(data["release_date"]),
+            added_at=parse_time(data["added_at"]),
+            synopsis=data["synopsis"],
+        )
+
+
+@dataclass(frozen=True)
+class Member:
+    """A profile ("member" in the API). Its index in ``World.members`` indexes the hidden arrays."""
+
+    key: str
+    """Stable simulator-side id, "<username>/<n>"; the platform never sees it."""
+    name: str
+    """Profile name, unique within its account: how the client finds the platform's member id."""
+    is_kids: bool
+    username: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """A login with its profiles, as written to members.json."""
+
+    username: str
+    password: str
+    members: tuple[Member, ...]
+
+
+@dataclass(eq=False)
+class World:
+    """The whole synthetic world; build with :meth:`generate` or :meth:`load`, never by hand.
+
+    Hidden arrays are indexed by title index (position in ``titles``) and member index
+    (position in ``members``). Only ``titles`` and ``accounts`` may reach the platform.
+    """
+
+    seed: int
+    now: datetime
+    titles: tuple[Title, ...]
+    accounts: tuple[Account, ...]
+    title_attributes: np.ndarray
+    """(n_titles, ATTRIBUTE_DIM) hidden attribute vectors."""
+    popularity: np.ndarray
+    """(n_titles,) power-law popularity prior, sums to 1."""
+    genre_directions: np.ndarray
+    """(len(GENRES), ATTRIBUTE_DIM) orthonormal direction of each genre in attribute space."""
+    cluster_genres: np.ndarray
+    """(N_CLUSTERS, len(GENRES)) bool, the genres each taste cluster favours."""
+    member_cluster: np.ndarray
+    """(n_members,) taste cluster of each member."""
+    tastes: np.ndarray
+    """(n_members, ATTRIBUTE_DIM) hidden taste vectors; affinity = taste @ attributes."""
+    activity: np.ndarray
+    """(n_members,) mean visits per day."""
+    peak_hour: np.ndarray
+    """(n_members,) hour of day (UTC, 0-24) around which a member tends to visit."""
+    hour_spread: np.ndarray
+    """(n_members,) standard deviation in hours of visit times around ``peak_hour``."""
+    members: tuple[Member, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.members = tuple(m for a in self.accounts for m in a.members)
+        n, m = len(self.titles), len(self.members)
+        for name, arr, shape in [
+            ("title_attributes", self.title_attributes, (n, ATTRIBUTE_DIM)),
+            ("popularity", self.popularity, (n,)),
+            ("tastes", self.tastes, (m, ATTRIBUTE_DIM)),
+            ("activity", self.activity, (m,)),
+            ("peak_hour", self.peak_hour, (m,)),
+            ("hour_spread", self.hour_spread, (m,)),
+            ("member_cluster", self.member_cluster, (m,)),
+        ]:
+            if arr.shape != shape:
+                raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
+
+    # Derived views: cheap, recomputed rather than stored so they can never disagree.
+
+    @property
+    def n_titles(self) -> int:
+        return len(self.titles)
+
+    @property
+    def n_members(self) -> int:
+        return len(self.members)
+
+    @property
+    def genre_matrix(self) -> np.ndarray:
+        """(n_titles, len(GENRES)) bool: the published genres of each title."""
+        out = np.zeros((self.n_titles, len(GENRES)), dtype=bool)
+        for i, t in enumerate(self.titles):
+            out[i, [_G[g] for g in t.genres]] = True
+        return out
+
+    @property
+    def kids_suitable(self) -> np.ndarray:
+        """(n_titles,) bool: rated "all" or "7+"."""
+        return np.array([t.kids_suitable for t in self.titles], dtype=bool)
+
+    @property
+    def runtime_minutes(self) -> np.ndarray:
+        return np.array([t.runtime_minutes for t in self.titles], dtype=np.int64)
+
+    def affinity(self, member: int) -> np.ndarray:
+        """(n_titles,) taste-attribute dot products of one member: the personal part of utility."""
+        return self.title_attributes @ self.tastes[member]
+
+    def title_index(self) -> dict[str, int]:
+        """external_id -> title index."""
+        return {t.external_id: i for i, t in enumerate(self.titles)}
+
+    # Generation
+
+    @classmethod
+    def generate(
+        cls, n_titles: int = 300, n_members: int = 60, seed: int = 0, now: datetime | None = None
+    ) -> World:
+        """Build a world; the same (n_titles, n_members, seed, now) always gives the same world.
+
+        ``now`` defaults to the current UTC time (whole seconds); pass it for reproducibility.
+        """
+        if n_titles < 1:
+            raise ValueError(f"n_titles must be at least 1, got {n_titles}")
+        if n_members < 1:
+            raise ValueError(f"n_members must be at least 1, got {n_members}")
+        now = _normalise_now(now)
+        # Independent streams, so adding members never changes the catalogue and vice versa.
+        title_rng, member_rng, space_rng = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
+        )
+        directions = _genre_directions(space_rng)
+        cluster_genres = _cluster_genres(space_rng)
+        titles, attributes, popularity = _generate_titles(title_rng, n_titles, directions, now)
+        accounts, member_arrays = _generate_members(
+            member_rng, n_members, directions, cluster_genres
+        )
+        return cls(
+            seed=seed,
+            now=now,
+            titles=titles,
+            accounts=accounts,
+            title_attributes=attributes,
+            popularity=popularity,
+            genre_directions=directions,
+            cluster_genres=cluster_genres,
+            **member_arrays,
+        )
+
+    # Persistence
+
+    def save(self, directory: str | Path) -> Path:
+        """Write catalog.json, members.json (public) and hidden.npz (simulator only)."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        catalog = {
+            "seed": self.seed,
+            "now": format_time(self.now),
+            "titles": [t.to_json() for t in self.titles],
+        }
+        members = {
+            "accounts": [
+                {
+                    "username": a.username,
+                    "password": a.password,
+                    "members": [
+                        {"key": m.key, "name": m.name, "is_kids": m.is_kids} for m in a.members
+                    ],
+                }
+                for a in self.accounts
+            ]
+        }
+        (out / "catalog.json").write_text(json.dumps(catalog, indent=1, ensure_ascii=False) + "\n")
+        (out / "members.json").write_text(json.dumps(members, indent=1) + "\n")
+        np.savez_compressed(
+            out / "hidden.npz",
+            format=np.int64(HIDDEN_FORMAT),
+            title_external_ids=np.array([t.external_id for t in self.titles]),
+            member_keys=np.array([m.key for m in self.members]),
+            title_attributes=self.title_attributes,
+            popularity=self.popularity,
+            genre_directions=self.genre_directions,
+            cluster_genres=self.cluster_genres,
+            member_cluster=self.member_cluster,
+            tastes=self.tastes,
+            activity=self.activity,
+            peak_hour=self.peak_hour,
+            hour_spread=self.hour_spread,
+        )
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path) -> World:
+        """Rebuild exactly the world that :meth:`save` wrote to ``directory``."""
+        src = Path(directory)
+        paths = [src / n for n in ("catalog.json", "members.json", "hidden.npz")]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"not a world directory, missing: {', '.join(missing)}")
+        catalog = json.loads(paths[0].read_text())
+        members = json.loads(paths[1].read_text())
+        titles = tuple(Title.from_json(t) for t in catalog["titles"])
+        accounts = tuple(
+            Account(
+                username=a["username"],
+                password=a["password"],
+                members=tuple(
+                    Member(
+                        key=m["key"], name=m["name"], is_kids=m["is_kids"], username=a["username"]
+                    )
+                    for m in a["members"]
+                ),
+            )
+            for a in members["accounts"]
+        )
+        with np.load(paths[2]) as hidden:
+            arrays = {k: hidden[k] for k in hidden.files}
+        if int(arrays.pop("format")) != HIDDEN_FORMAT:
+            raise ValueError(f"{paths[2]} has an unsupported format")
+        ids = arrays.pop("title_external_ids").tolist()
+        keys = arrays.pop("member_keys").tolist()
+        if ids != [t.external_id for t in titles]:
+            raise ValueError(f"{paths[2]} does not match the titles of {paths[0]}")
+        if keys != [m.key for a in accounts for m in a.members]:
+            raise ValueError(f"{paths[2]} does not match the members of {paths[1]}")
+        return cls(
+            seed=int(catalog["seed"]),
+            now=parse_time(catalog["now"]),
+            titles=titles,
+            accounts=accounts,
+            **arrays,
+        )
+
+
+def format_time(t: datetime) -> str:
+    """ISO 8601 in UTC with a Z suffix and whole seconds, the form the API uses."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse ISO 8601 (Z or offset; a naive time is taken as UTC) into an aware UTC datetime."""
+    t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(UTC)
+
+
+def _normalise_now(now: datetime | None) -> datetime:
+    if now is None:
+        now = datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now.astimezone(UTC).replace(microsecond=0)
+
+
+def _genre_directions(rng: np.random.Generator) -> np.ndarray:
+    """Orthonormal genre axes, so one genre's label never leaks into another's score."""
+    q, _ = np.linalg.qr(rng.normal(size=(ATTRIBUTE_DIM, ATTRIBUTE_DIM)))
+    return q[:, : len(GENRES)].T.copy()
+
+
+def _cluster_genres(rng: np.random.Generator) -> np.ndarray:
+    out = np.zeros((N_CLUSTERS, len(GENRES)), dtype=bool)
+    out[KIDS_CLUSTER, [_G[g] for g in _KIDS_GENRES]] = True
+    adult = [i for i, g in enumerate(GENRES) if g not in ("Animation", "Family")]
+    for c in range(N_CLUSTERS):
+        if c == KIDS_CLUSTER:
+            continue
+        k = rng.choice([2, 3])
+        out[c, rng.choice(adult, size=k, replace=False)] = True
+    return out
+
+
+def _generate_titles(
+    rng: np.random.Generator, n: int, directions: np.ndarray, now: datetime
+) -> tuple[tuple[Title, ...], np.ndarray, np.ndarray]:
+    n_genres = len(GENRES)
+    # Directions spanning no genre: aspects of a title that labels never reveal.
+    complement = np.linalg.svd(directions, full_matrices=True)[2][n_genres:]
+    attributes = np.zeros((n, ATTRIBUTE_DIM))
+    for i in range(n):
+        k = rng.choice([1, 2, 3], p=[0.45, 0.4, 0.15])
+        true = rng.choice(
+            n_genres, size=k, replace=False, p=_GENRE_FREQUENCY / _GENRE_FREQUENCY.sum()
+        )
+        attributes[i] = (rng.uniform(0.7, 1.3, size=k)[:, None] * directions[true]).sum(0)
+    attributes += 0.3 * rng.normal(size=attributes.shape)
+    attributes += 0.6 * rng.normal(size=(n, len(complement))) @ complement
+
+    scores = attributes @ directions.T  # (n, n_genres)
+    order = np.argsort(-scores, axis=1)
+    # Power law: the i-th most popular title is about i**-1.1 as likely to be chosen at random.
+    ranks = rng.permutation(n) + 1
+    popularity = ranks**-1.1
+    popularity /= popularity.sum()
+
+    titles = []
+    used_names: set[str] = set()
+    for i in range(n):
+        genre_idx = [g for g in order[i, :3] if scores[i, g] > _GENRE_THRESHOLD] or [order[i, 0]]
+        genres = tuple(GENRES[g] for g in sorted(genre_idx))
+        kind = KINDS[int(rng.random() < 0.3)]
+        if kind == "movie":
+            runtime = int(np.clip(rng.normal(110, 18), 80, 150))
+        else:
+            runtime = int(rng.choice([22, 25, 30, 42, 45, 50, 55, 60]))
+        if rng.random() < RECENT_SHARE:
+            age = rng.uniform(0, RECENT_DAYS)
+        else:
+            age = rng.uniform(RECENT_DAYS, CATALOG_SPAN_DAYS)
+        added_at = now - timedelta(seconds=int(age * 86400))
+        if rng.random() < 0.3:
+            release_age = rng.uniform(0, 180)
+        else:
+            release_age = min(rng.exponential(8 * 365), 60 * 365)
+        release = added_at.date() - timedelta(days=int(release_age))
+        name = _title_name(rng, used_names)
+        titles.append(
+            Title(
+                external_id=f"t{i + 1:05d}",
+                name=name,
+                kind=kind,
+                genres=genres,
+                maturity_rating=_maturity(rng, genres),
+                runtime_minutes=runtime,
+                release_date=release,
+                added_at=added_at,
+                synopsis=_synopsis(rng, genres, kind),
+            )
+        )
+    return tuple(titles), attributes, popularity
+
+
+def _maturity(rng: np.random.Generator, genres: tuple[str, ...]) -> str:
+    if "Horror" in genres:
+        p = [0, 0, 0, 0.5, 0.5]
+    elif "Animation" in genres or "Family" in genres:
+        p = [0.55, 0.35, 0.1, 0, 0]
+    elif "Crime" in genres or "Thriller" in genres:
+        p = [0, 0, 0.3, 0.45, 0.25]
+    else:
+        p = [0.1, 0.15, 0.4, 0.25, 0.1]
+    return str(rng.choice(MATURITY_RATINGS, p=p))
+
+
+def _title_name(rng: np.random.Generator, used: set[str]) -> str:
+    for attempt in range(50):
+        pattern = rng.integers(4)
+        adj, noun, place = rng.choice(_ADJECTIVES), rng.choice(_NOUNS), rng.choice(_PLACES)
+        name = [f"The {adj} {noun}", f"{noun} of {place}", f"{adj} {noun}", f"Beyond the {noun}"][
+            pattern
+        ]
+        if attempt > 20:
+            name = f"{name} {rng.integers(2, 10)}"
+        if name not in used:
+            used.add(name)
+            return name
+    name = f"{name} ({len(used)})"
+    used.add(name)
+    return name
+
+
+def _synopsis(rng: np.random.Generator, genres: tuple[str, ...], kind: str) -> str:
+    words = " ".join(_GENRE_WORD[g] for g in genres)
+    article = "An" if words[0] in "aeiou" else "A"
+    plot = rng.choice(_GENRE_PLOT[str(rng.choice(genres))])
+    return f"{article} {words} {kind} in which {rng.choice(_SUBJECTS)} {plot}."
+
+
+def _generate_members(
+    rng: np.random.Generator, n: int, directions: np.ndarray, cluster_genres: np.ndarray
+) -> tuple[tuple[Account, ...], dict[str, np.ndarray]]:
+    complement = np.linalg.svd(directions, full_matrices=True)[2][len(GENRES) :]
+    centres = 1.5 * (cluster_genres.astype(float) @ directions)
+    centres += 0.5 * rng.normal(size=(N_CLUSTERS, len(complement))) @ complement
+    adult_weights = rng.dirichlet(np.full(N_CLUSTERS - 1, 2.0))
+
+    accounts: list[Account] = []
+    clusters: list[int] = []
+    kids: list[bool] = []
+    while len(clusters) < n:
+        username = f"sim{len(accounts) + 1:04d}"
+        sizes, p = _PROFILES_PER_ACCOUNT
+        size = min(int(rng.choice(sizes, p=p)), n - len(clusters))
+        has_kids = size > 1 and rng.random() < _KIDS_PROFILE_SHARE
+        adult_names = rng.choice(_ADULT_NAMES, size=size, replace=False)
+        members = []
+        for j in range(size):
+            is_kids = has_kids and j == size - 1
+            name = str(rng.choice(_KIDS_NAMES) if is_kids else adult_names[j])
+            while any(m.name == name for m in members):
+                name = str(rng.choice(_KIDS_NAMES))
+            members.append(Member(f"{username}/{j}", name, bool(is_kids), username))
+            cluster = KIDS_CLUSTER if is_kids else 1 + rng.choice(N_CLUSTERS - 1, p=adult_weights)
+            clusters.append(int(cluster))
+            kids.append(bool(is_kids))
+        password = "".join(rng.choice(_PASSWORD_ALPHABET, size=20))
+        accounts.append(Account(username, password, tuple(members)))
+
+    member_cluster = np.array(clusters, dtype=np.int64)
+    is_kids = np.array(kids)
+    tastes = centres[member_cluster] + 0.4 * rng.normal(size=(n, ATTRIBUTE_DIM))
+    activity = np.minimum(0.25 * (1 + rng.pareto(1.5, size=n)), 12.0)
+    peak_hour = (
+        np.where(
+            is_kids,
+            rng.normal(17, 1.0, size=n),
+            np.where(
+                rng.random(n) < 0.8, rng.normal(20.5, 1.5, size=n), rng.normal(12.5, 1.5, size=n)
+            ),
+        )
+        % 24
+    )
+    hour_spread = rng.uniform(1.0, 3.0, size=n)
+    return tuple(accounts), {
+        "member_cluster": member_cluster,
+        "tastes": tastes,
+        "activity": activity,
+        "peak_hour": peak_hour,
+        "hour_spread": hour_spread,
+    }
+
+
+# Command line
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def _time(text: str) -> datetime:
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time like 2026-11-20T19:30:00Z, got {text!r}"
+        ) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator.world",
+        description="Generate a synthetic world: catalog.json and members.json for the platform, "
+        "hidden.npz for the simulator only.",
+    )
+    parser.add_argument("--out", required=True, type=Path, help="directory to write to")
+    parser.add_argument("--titles", type=_positive_int, default=300, help="number of titles")
+    parser.add_argument("--members", type=_positive_int, default=60, help="number of profiles")
+    parser.add_argument("--seed", type=_seed, default=0, help="random seed (>= 0)")
+    parser.add_argument("--now", type=_time, default=None, help="world clock, ISO 8601 (UTC)")
+    args = parser.parse_args(argv)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"argument --out: {str(args.out)!r} exists and is not a directory")
+    world = World.generate(args.titles, args.members, args.seed, args.now)
+    world.save(args.out)
+    n_kids = sum(m.is_kids for m in world.members)
+    print(
+        f"wrote {args.out}: {world.n_titles} titles, {len(world.accounts)} accounts, "
+        f"{world.n_members} members ({n_kids} kids), seed {world.seed}, "
+        f"now {format_time(world.now)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+import json
+
+import numpy as np
+import pytest
+
+from recommender.base import load_model
+from recommender.mf import MFRecommender
+from recommender.train import train_main
+from tests.recommender.factories import clustered_interactions
+
+
+@pytest.fixture
+def csv_path(tmp_path):
+    data = clustered_interactions(np.random.default_rng(2), n_users=60, n_items=40, per_user=12)
+    path = tmp_path / "interactions.csv"
+    data.to_csv(path)
+    return path
+
+
+def test_train_prints_the_table_and_saves_a_servable_checkpoint(tmp_path, csv_path, capsys):
+    out = tmp_path / "model"
+    args = ["--interactions", str(csv_path), "--model", "mf", "--out", str(out)]
+    status = train_main([*args, "--epochs", "3", "--dim", "8", "--seed", "4"])
+
+    printed = capsys.readouterr().out
+    assert status == 0
+    assert "NDCG@10" in printed and "Recall@10" in printed and "MRR" in printed
+    rows = {line.split()[0]: line.split()[1:] for line in printed.splitlines() if line}
+    assert len(rows["mf"]) == 4 and len(rows["popularity"]) == 4
+    assert int(rows["mf"][3]) == int(rows["popularity"][3]) > 0
+
+    model = load_model(out)
+    assert isinstance(model, MFRecommender)
+    assert (model.config.epochs, model.config.dim, model.config.seed) == (3, 8, 4)
+    assert len(model.item_ids) == 40  # refit on all interactions, not only the training part
+    assert model.score(["u0", "someone-new"]).shape == (2, 40)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["evaluation"]["mf"]["n_users"] == int(rows["mf"][3])
+
+
+def test_train_exits_2_naming_the_line_of_a_bad_file(tmp_path, csv_path, capsys):
+    lines = csv_path.read_text().splitlines()
+    lines[4] = "u1,i1,yesterday,1"
+    csv_path.write_text("\n".join(lines) + "\n")
+    args = ["--interactions", str(csv_path), "--model", "mf", "--out", str(tmp_path / "m")]
+    assert train_main(args) == 2
+    error = capsys.readouterr().err
+    assert "line 5, column 'timestamp': 'yesterday' is not a number or ISO-8601 time" in error
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_rejects_unknown_model_and_misapplied_options(tmp_path, csv_path, capsys):
+    common = ["--interactions", str(csv_path), "--out", str(tmp_path / "m")]
+    assert train_main([*common, "--model", "ease"]) == 2
+    error = capsys.readouterr().err
+    assert "invalid choice: 'ease'" in error and "'mf'" in error and "'popularity'" in error
+
+    assert train_main([*common, "--model", "popularity", "--epochs", "3"]) == 2
+    assert "--epochs does not apply to model 'popularity'" in capsys.readouterr().err
+
+    assert train_main([*common, "--model", "mf", "--dim", "0"]) == 2
+    assert "dim must be >= 1" in capsys.readouterr().err

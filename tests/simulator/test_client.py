@@ -1,0 +1,268 @@
+"""The client's pure parts; its HTTP layer is exercised against the real server in tests/e2e."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from simulator.behaviour import Behaviour, BehaviourConfig, VisitOutcome
+from simulator.client import (
+    MAX_BATCH,
+    DayCounts,
+    TrafficReport,
+    WorldMismatchError,
+    backoff_delays,
+    build_events,
+    chunked,
+    main,
+    member_ids,
+    parse_homepage,
+    run_traffic,
+    title_ids,
+    visit_times,
+)
+from simulator.world import parse_time
+
+AT = datetime(2026, 11, 20, 19, 30, tzinfo=UTC)
+
+
+def item(position: int, title_id: int) -> dict:
+    return {
+        "position": position,
+        "propensity": 1.0,
+        "score": None,
+        "title": {"id": title_id, "external_id": f"t{title_id:05d}"},
+    }
+
+
+HOMEPAGE = {
+    "page_id": "2b0c5c6e-0000-4000-8000-000000000001",
+    "member": 7,
+    "served_at": "2026-11-20T19:30:00Z",
+    "model_version": None,
+    "fallback": True,
+    "fallback_reason": "no model in production",
+    "rows": [
+        {"key": "top_picks", "items": [item(1, 12), item(0, 11), item(2, 99)]},
+        {"key": "trending_now", "items": [item(0, 13)]},
+    ],
+}
+WORLD_INDEX = {11: 0, 12: 1, 13: 2}  # platform id -> world title index; 99 is unknown
+
+
+def test_backoff_schedule():
+    assert backoff_delays(4) == [0.5, 1.0, 2.0]
+    assert backoff_delays(1) == []
+    assert backoff_delays(7, base=1, factor=3, cap=10) == [1, 3, 9, 10, 10, 10]
+    with pytest.raises(ValueError, match="got 0"):
+        backoff_delays(0)
+
+
+def test_member_ids_by_profile_name(world):
+    account = next(a for a in world.accounts if len(a.members) >= 2)
+    me = {
+        "id": 3,
+        "username": account.username,
+        "members": [
+            {"id": 100 + i, "name": m.name, "is_kids": m.is_kids}
+            for i, m in reversed(list(enumerate(account.members)))
+        ],
+    }
+    assert member_ids(me, account) == {m.key: 100 + i for i, m in enumerate(account.members)}
+    me["members"] = me["members"][1:]
+    with pytest.raises(WorldMismatchError, match=repr(account.members[-1].name)):
+        member_ids(me, account)
+
+
+def test_title_ids():
+    pages = [{"id": 5, "external_id": "t00001"}, {"id": 9, "external_id": "t00002"}]
+    assert title_ids(pages) == {"t00001": 5, "t00002": 9}
+
+
+def test_parse_homepage_lays_rows_out_as_a_grid():
+    page = parse_homepage(HOMEPAGE, WORLD_INDEX)
+    assert page.page_id == HOMEPAGE["page_id"] and page.fallback
+    assert page.row_keys == ("top_picks", "trending_now")
+    np.testing.assert_array_equal(page.grid, [[0, 1, -1], [2, -1, -1]])
+    np.testing.assert_array_equal(page.title_ids, [[11, 12, 99], [13, -1, -1]])
+    np.testing.assert_array_equal(page.positions, [[0, 1, 2], [0, -1, -1]])
+
+
+def test_parse_empty_homepage():
+    page = parse_homepage({**HOMEPAGE, "rows": []}, WORLD_INDEX)
+    assert page.grid.shape == (0, 0)
+
+
+def outcome(**kwargs) -> VisitOutcome:
+    defaults = {
+        "examined": ((0, 0), (0, 1), (1, 0)),
+        "played": (0, 1),
+        "title": 1,
+        "utility": 4.5,
+        "watched_fraction": 0.5,
+        "watched_seconds": 3000,
+        "thumbs": (((0, 1), "thumb_up"), ((1, 0), "thumb_down")),
+    }
+    return VisitOutcome(**{**defaults, **kwargs})
+
+
+def test_build_events_batch():
+    page = parse_homepage(HOMEPAGE, WORLD_INDEX)
+    events = build_events(outcome(), page, member_id=7, visit_at=AT, now=AT + timedelta(days=1))
+    assert [e["type"] for e in events] == [
+        "impression_seen",
+        "impression_seen",
+        "impression_seen",
+        "play",
+        "thumb_up",
+        "thumb_down",
+    ]
+    assert [e["title"] for e in events] == [11, 12, 13, 12, 12, 13]
+    assert [e["row_key"] for e in events] == ["top_picks"] * 2 + ["trending_now"] + [
+        "top_picks",
+        "top_picks",
+        "trending_now",
+    ]
+    assert [e["position"] for e in events] == [0, 1, 0, 1, 1, 0]
+    assert all(e["member"] == 7 and e["page_id"] == HOMEPAGE["page_id"] for e in events)
+    assert len({e["event_id"] for e in events}) == 6
+    assert all(uuid.UUID(e["event_id"]).version == 4 for e in events)
+    play = events[3]
+    assert play["watched_seconds"] == 3000
+    times = [parse_time(e["occurred_at"]) for e in events]
+    assert times[0] == AT and times[:4] == sorted(times[:4])
+    assert times[4] == times[3] + timedelta(seconds=3000)  # thumb up when the play ends
+    assert all(e["occurred_at"].endswith("Z") for e in events)
+    assert "watched_seconds" not in events[0]
+
+
+def test_build_events_never_in_the_future():
+    page = parse_homepage(HOMEPAGE, WORLD_INDEX)
+    now = AT + timedelta(seconds=3)
+    events = build_events(outcome(), page, member_id=7, visit_at=AT, now=now)
+    assert max(parse_time(e["occurred_at"]) for e in events) == now
+
+
+def test_build_events_for_a_visit_without_play():
+    page = parse_homepage(HOMEPAGE, WORLD_INDEX)
+    quiet = outcome(
+        examined=((0, 0),),
+        played=None,
+        title=None,
+        utility=None,
+        watched_fraction=0.0,
+        watched_seconds=0,
+        thumbs=(),
+    )
+    events = build_events(quiet, page, member_id=7, visit_at=AT, now=AT)
+    assert [e["type"] for e in events] == ["impression_seen"]
+
+
+def test_behaviour_outcome_to_events_end_to_end(world):
+    """The client's path through behaviour: grid in, events out, only known titles examined."""
+    behaviour = Behaviour(world, BehaviourConfig())
+    page = parse_homepage(HOMEPAGE, WORLD_INDEX)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        o = behaviour.visit(0, page.grid, rng)
+        events = build_events(o, page, member_id=7, visit_at=AT, now=AT)
+        assert all(e["title"] in WORLD_INDEX for e in events)
+        assert sum(e["type"] == "impression_seen" for e in events) == len(o.examined)
+
+
+def test_chunked():
+    batches = list(chunked(list(range(1001))))
+    assert [len(b) for b in batches] == [MAX_BATCH, MAX_BATCH, 1]
+    assert list(chunked([])) == []
+
+
+def test_visit_times(world):
+    behaviour = Behaviour(world)
+    start = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    end = start + timedelta(days=60)
+    member = int(np.argmax(world.activity))
+    times = visit_times(behaviour, member, start, end, np.random.default_rng(1))
+    assert times == sorted(times) and all(start <= t < end for t in times)
+    assert all(t.microsecond == 0 and t.tzinfo is not None for t in times)
+    assert len(times) == pytest.approx(60 * world.activity[member], rel=0.3)
+    assert times == visit_times(behaviour, member, start, end, np.random.default_rng(1))
+    assert times != visit_times(behaviour, member, start, end, np.random.default_rng(2))
+    hours = np.array([t.hour + t.minute / 60 for t in times])
+    peak = world.peak_hour[member]
+    distance = np.minimum(np.abs(hours - peak), 24 - np.abs(hours - peak))
+    assert np.median(distance) < 2 * world.hour_spread[member]
+
+
+def test_visit_times_partial_window(world):
+    behaviour = Behaviour(world, BehaviourConfig(activity_scale=200))
+    peak = timedelta(hours=float(world.peak_hour[0]))
+    start = datetime(2026, 11, 1, tzinfo=UTC) + peak - timedelta(hours=1)
+    end = start + timedelta(hours=2)
+    times = visit_times(behaviour, 0, start, end, np.random.default_rng(0))
+    assert times and all(start <= t < end for t in times)
+
+
+def test_traffic_report_merge_and_summary():
+    a = TrafficReport(
+        visits=3,
+        plays=2,
+        events_posted=10,
+        watched_seconds=7200,
+        members=2,
+        per_day={"2026-11-02": DayCounts(3, 2, 10)},
+    )
+    b = TrafficReport(
+        visits=1,
+        plays=0,
+        events_posted=2,
+        members=2,
+        per_day={"2026-11-01": DayCounts(1, 0, 2), "2026-11-02": DayCounts(0, 0, 0)},
+    )
+    a.merge(b)
+    assert (a.visits, a.plays, a.events_posted) == (4, 2, 12)
+    assert list(a.per_day) == ["2026-11-01", "2026-11-02"]
+    assert a.per_day["2026-11-02"] == DayCounts(3, 2, 10)
+    assert a.summary().startswith("4 visits by 2 members over 2 days, 2 plays (50%)")
+    assert "2.0 h watched" in a.summary()
+
+
+def test_run_traffic_refuses_future_periods_before_any_request(world_dir):
+    # Port 9 (discard) is never contacted: validation comes first.
+    start = datetime.now(UTC)
+    with pytest.raises(ValueError, match="ends after now"):
+        run_traffic("http://127.0.0.1:9", world_dir, days=1, start=start)
+    with pytest.raises(ValueError, match="days must be positive, got 0"):
+        run_traffic("http://127.0.0.1:9", world_dir, days=0)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--days", "0"], "'0'"),
+        (["--days", "soon"], "'soon'"),
+        (["--days", "1", "--members", "0"], "'0'"),
+        (["--days", "1", "--concurrency", "two"], "'two'"),
+        (["--days", "1", "--seed", "-4"], "'-4'"),
+        (["--days", "1", "--start", "last week"], "'last week'"),
+        (["--days", "1", "--start", "2999-01-01T00:00:00Z"], "2999-01-01T00:00:00Z"),
+        (["--live", "--days", "2"], "2"),
+        (["--days", "1", "--duration", "5"], "5"),
+        (["--live", "--pause", "-1"], "'-1'"),
+        ([], "--days"),
+    ],
+)
+def test_cli_rejects_bad_arguments(world_dir, capsys, args, named):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--base-url", "http://127.0.0.1:9", "--world", str(world_dir), *args])
+    assert exit_info.value.code == 2
+    assert named in capsys.readouterr().err
+
+
+def test_cli_rejects_bad_url_and_world(world_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--base-url", "localhost:8000", "--world", str(world_dir), "--days", "1"])
+    assert exit_info.value.code == 2 and "'localhost:8000'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--base-url", "http://x", "--world", str(tmp_path / "none"), "--days", "1"])
+    assert exit_info.value.code == 2 and "none" in capsys.readouterr().err

@@ -1,0 +1,149 @@
+import importlib
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import simulator
+from simulator.env import HomepageEnv, PageSpace
+from simulator.world import GENRES
+
+
+@pytest.fixture(scope="module")
+def small_env_kwargs(world):
+    return {"world": world, "rows": 3, "slots": 5, "visits_per_episode": 8}
+
+
+def rollout(env: gymnasium.Env, seed: int, steps: int = 30) -> list:
+    env.action_space.seed(seed)
+    obs, info = env.reset(seed=seed)
+    trace = [(obs, info)]
+    for _ in range(steps):
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        trace.append((obs, reward, terminated, truncated, info))
+        if terminated or truncated:
+            obs, info = env.reset()
+            trace.append((obs, info))
+    return trace
+
+
+def same(a, b) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, tuple | list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and np.array_equal(a, b)
+    return a == b
+
+
+def test_check_env_passes(small_env_kwargs):
+    check_env(HomepageEnv(**small_env_kwargs), skip_render_check=True)
+
+
+def test_registered_env_passes_check_env_and_registration_is_idempotent():
+    importlib.reload(simulator)
+    env = gymnasium.make("simulator/Homepage-v0", n_titles=60, n_members=8)
+    assert isinstance(env.unwrapped, HomepageEnv)
+    check_env(env.unwrapped)
+    assert env.action_space.shape == (4, 10)
+
+
+def test_same_seed_same_rollout_other_seed_differs(small_env_kwargs):
+    a = rollout(HomepageEnv(**small_env_kwargs), seed=7)
+    b = rollout(HomepageEnv(**small_env_kwargs), seed=7)
+    c = rollout(HomepageEnv(**small_env_kwargs), seed=8)
+    assert same(a, b)
+    assert not same(a, c)
+
+
+def test_generated_world_is_fixed_by_world_seed():
+    a, b = HomepageEnv(n_titles=50, n_members=5), HomepageEnv(n_titles=50, n_members=5)
+    np.testing.assert_array_equal(a.world.tastes, b.world.tastes)
+    c = HomepageEnv(n_titles=50, n_members=5, world_seed=1)
+    assert not np.array_equal(a.world.tastes, c.world.tastes)
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (np.arange(16).reshape(4, 4), r"shape \(3, 5\)"),
+        (np.arange(15), r"shape \(3, 5\)"),
+        (np.arange(15, dtype=float).reshape(3, 5), "integer title indices"),
+        (np.arange(-1, 14).reshape(3, 5), "title index -1 is out of range"),
+        (np.arange(290, 305).reshape(3, 5), "title index 300 is out of range"),
+        (np.array([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12, 13, 14, 1]]), "index 1 appears 2"),
+    ],
+)
+def test_invalid_actions_raise(small_env_kwargs, action, message):
+    env = HomepageEnv(**small_env_kwargs)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=message):
+        env.step(action)
+
+
+def test_step_before_reset_raises(small_env_kwargs):
+    with pytest.raises(RuntimeError, match="reset"):
+        HomepageEnv(**small_env_kwargs).step(np.arange(15).reshape(3, 5))
+
+
+def test_episode_reward_info_and_observation(small_env_kwargs, world):
+    env = HomepageEnv(**small_env_kwargs)
+    obs, info = env.reset(seed=3)
+    assert set(obs) == {"genre_plays", "recent_titles", "hour", "is_kids"}
+    assert (obs["recent_titles"] == -1).all() and obs["genre_plays"].sum() == 0
+    for visit in range(1, 9):
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        assert obs in env.observation_space
+        assert not terminated and truncated == (visit == 8)
+        assert reward == info["watched_minutes"] >= 0
+        if info["played"]:
+            assert obs["recent_titles"][0] == info["title"]
+            assert isinstance(info["true_utility"], float) and reward > 0
+            played_genres = [GENRES.index(g) for g in world.titles[info["title"]].genres]
+            assert (obs["genre_plays"][played_genres] >= 1).all()
+        else:
+            assert info["title"] == -1 and info["true_utility"] is None and reward == 0
+
+
+def test_a_page_of_the_members_favourites_earns_more_than_a_random_page(world):
+    env = HomepageEnv(world, visits_per_episode=30)
+    member = next(i for i, m in enumerate(world.members) if not m.is_kids)
+    best = np.argsort(-env.behaviour.utilities(member))[:40].reshape(4, 10)
+    totals = {}
+    for name in ("best", "random"):
+        env.reset(seed=0, options={"member": member})
+        env.action_space.seed(0)
+        totals[name] = sum(
+            env.step(best if name == "best" else env.action_space.sample())[1] for _ in range(30)
+        )
+    assert totals["best"] > 1.5 * totals["random"]
+
+
+def test_kids_member_never_plays_unsuitable_titles(world):
+    kid = next(i for i, m in enumerate(world.members) if m.is_kids)
+    env = HomepageEnv(world, member=kid, visits_per_episode=50)
+    obs, _ = env.reset(seed=0)
+    assert obs["is_kids"] == 1
+    for _ in range(50):
+        _, _, _, _, info = env.step(env.action_space.sample())
+        if info["played"]:
+            assert world.titles[info["title"]].kids_suitable
+
+
+def test_page_space_samples_distinct_titles():
+    space = PageSpace(4, 10, 45, seed=0)
+    for _ in range(50):
+        page = space.sample()
+        assert page.shape == (4, 10) and len(np.unique(page)) == 40 and page in space
+    assert np.zeros((4, 10), dtype=np.int64) not in space
+    with pytest.raises(ValueError, match="needs at least"):
+        PageSpace(4, 10, 39)
+
+
+def test_render_ansi(small_env_kwargs):
+    env = HomepageEnv(**small_env_kwargs, render_mode="ansi")
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    assert env.render().startswith("day ")

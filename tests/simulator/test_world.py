@@ -1,0 +1,230 @@
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulator.world import GENRES, KIDS_RATINGS, MATURITY_RATINGS, World, main, parse_time
+
+from .conftest import NOW
+
+ROOT = Path(__file__).resolve().parents[2]
+TITLE_FIELDS = {
+    "external_id",
+    "name",
+    "kind",
+    "genres",
+    "maturity_rating",
+    "runtime_minutes",
+    "release_date",
+    "added_at",
+    "synopsis",
+}
+
+
+def assert_same_world(a: World, b: World) -> None:
+    assert (a.seed, a.now, a.titles, a.accounts, a.members) == (
+        b.seed,
+        b.now,
+        b.titles,
+        b.accounts,
+        b.members,
+    )
+    for name in (
+        "title_attributes",
+        "popularity",
+        "genre_directions",
+        "cluster_genres",
+        "member_cluster",
+        "tastes",
+        "activity",
+        "peak_hour",
+        "hour_spread",
+    ):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def test_same_seed_same_world_and_other_seed_differs(world):
+    assert_same_world(world, World.generate(300, 60, seed=0, now=NOW))
+    other = World.generate(300, 60, seed=1, now=NOW)
+    assert other.titles != world.titles
+    assert not np.array_equal(other.tastes, world.tastes)
+
+
+def test_save_load_round_trip(world, world_dir):
+    assert sorted(p.name for p in world_dir.iterdir()) == [
+        "catalog.json",
+        "hidden.npz",
+        "members.json",
+    ]
+    assert_same_world(World.load(world_dir), world)
+
+
+def test_catalog_json_fields(world_dir):
+    catalog = json.loads((world_dir / "catalog.json").read_text())
+    assert catalog["seed"] == 0
+    assert parse_time(catalog["now"]) == NOW
+    titles = catalog["titles"]
+    assert len(titles) == 300
+    assert len({t["external_id"] for t in titles}) == 300
+    assert len({t["name"] for t in titles}) == 300
+    for t in titles:
+        assert set(t) == TITLE_FIELDS
+        assert t["external_id"].startswith("t") and len(t["external_id"]) == 6
+        assert t["kind"] in ("movie", "series")
+        assert 1 <= len(t["genres"]) <= 3 and set(t["genres"]) <= set(GENRES)
+        assert t["maturity_rating"] in MATURITY_RATINGS
+        low, high = (80, 150) if t["kind"] == "movie" else (20, 60)
+        assert low <= t["runtime_minutes"] <= high
+        assert t["added_at"].endswith("Z")
+        added = parse_time(t["added_at"])
+        assert NOW - timedelta(days=730) <= added <= NOW
+        assert t["release_date"] <= added.date().isoformat()
+        keywords = {g.lower().replace("animation", "animated") for g in t["genres"]}
+        assert all(k in t["synopsis"] for k in keywords), t["synopsis"]
+
+
+def test_nothing_hidden_in_public_files(world_dir):
+    public = (world_dir / "catalog.json").read_text() + (world_dir / "members.json").read_text()
+    for word in ("taste", "attribute", "popularity", "activity", "cluster"):
+        assert word not in public
+
+
+def test_kids_suitability(world):
+    for t in world.titles:
+        if "Horror" in t.genres:
+            assert t.maturity_rating not in KIDS_RATINGS
+    kids_genre = [t for t in world.titles if {"Animation", "Family"} & set(t.genres)]
+    assert np.mean([t.kids_suitable for t in kids_genre]) > 0.7
+    others = [t for t in world.titles if not {"Animation", "Family"} & set(t.genres)]
+    assert np.mean([t.kids_suitable for t in others]) < 0.3
+
+
+def test_members_json(world_dir):
+    accounts = json.loads((world_dir / "members.json").read_text())["accounts"]
+    assert len({a["username"] for a in accounts}) == len(accounts)
+    assert len({a["password"] for a in accounts}) == len(accounts)
+    assert sum(len(a["members"]) for a in accounts) == 60
+    n_kids = 0
+    for a in accounts:
+        assert a["username"].startswith("sim") and len(a["password"]) >= 16
+        assert 1 <= len(a["members"]) <= 4
+        assert [m["key"] for m in a["members"]] == [
+            f"{a['username']}/{i}" for i in range(len(a["members"]))
+        ]
+        assert len({m["name"] for m in a["members"]}) == len(a["members"])
+        kids = sum(m["is_kids"] for m in a["members"])
+        assert kids <= 1
+        n_kids += kids
+    assert n_kids >= 1
+
+
+def test_recent_additions(world):
+    ages = np.array([(NOW - t.added_at).total_seconds() / 86400 for t in world.titles])
+    recent = (ages < 30).mean()
+    assert 0.04 <= recent <= 0.2
+    assert ages.max() > 365
+
+
+def test_tastes_are_genre_correlated(world):
+    genres = world.genre_matrix
+    checked = 0
+    for cluster in range(len(world.cluster_genres)):
+        members = np.flatnonzero(world.member_cluster == cluster)
+        if len(members) == 0:
+            continue
+        liked = (genres & world.cluster_genres[cluster]).any(axis=1)
+        affinity = world.tastes[members] @ world.title_attributes.T
+        # Every member of the cluster prefers, on average, the titles of its genres.
+        assert (affinity[:, liked].mean(axis=1) > affinity[:, ~liked].mean(axis=1) + 0.5).all()
+        checked += 1
+    assert checked >= 5
+
+
+def test_kids_profiles_like_kids_titles(world):
+    kids = [i for i, m in enumerate(world.members) if m.is_kids]
+    suitable = world.kids_suitable
+    for i in kids:
+        a = world.affinity(i)
+        assert a[suitable].mean() > a[~suitable].mean()
+
+
+def test_popularity_and_activity_are_heavy_tailed(world):
+    assert world.popularity.sum() == pytest.approx(1.0)
+    top = np.sort(world.popularity)[::-1][: world.n_titles // 10].sum()
+    assert top > 0.4
+    assert world.activity.min() > 0
+    assert world.activity.max() > 3 * np.median(world.activity)
+
+
+def test_generate_rejects_empty_world():
+    with pytest.raises(ValueError, match="n_titles must be at least 1, got 0"):
+        World.generate(0, 5)
+
+
+def test_cli_writes_the_three_files(tmp_path, capsys):
+    out = tmp_path / "w"
+    assert (
+        main(
+            [
+                "--out",
+                str(out),
+                "--titles",
+                "40",
+                "--members",
+                "7",
+                "--seed",
+                "3",
+                "--now",
+                "2026-11-20T12:00:00Z",
+            ]
+        )
+        == 0
+    )
+    assert "40 titles" in capsys.readouterr().out
+    assert_same_world(World.load(out), World.generate(40, 7, seed=3, now=NOW))
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--titles", "0"], "0"),
+        (["--titles", "ten"], "'ten'"),
+        (["--members", "-3"], "-3"),
+        (["--seed", "-1"], "-1"),
+        (["--now", "yesterday"], "'yesterday'"),
+    ],
+)
+def test_cli_rejects_bad_arguments(tmp_path, capsys, args, named):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(tmp_path / "w"), *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert args[0] in err and named in err
+    assert not (tmp_path / "w").exists()
+
+
+def test_cli_runs_as_module(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulator.world",
+            "--out",
+            str(tmp_path),
+            "--titles",
+            "20",
+            "--members",
+            "3",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr
+    assert {p.name for p in tmp_path.iterdir()} == {"catalog.json", "members.json", "hidden.npz"}
