@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAdminUser
@@ -35,16 +35,18 @@ def not_in_future(value):
 
 
 class MeApi(APIView):
+    @extend_schema_serializer(component_name="MemberProfile")
     class MemberOutput(serializers.Serializer):
         id = serializers.IntegerField()
         name = serializers.CharField()
         is_kids = serializers.BooleanField()
 
+    @extend_schema_serializer(component_name="Me")
     class Output(serializers.Serializer):
         id = serializers.IntegerField()
         username = serializers.CharField()
         is_staff = serializers.BooleanField()
-        members = serializers.ListField(child=serializers.DictField())
+        members = serializers.ListField(child=serializers.DictField(), help_text="MemberProfile objects")
 
     @extend_schema(responses=Output)
     def get(self, request):
@@ -55,11 +57,44 @@ class MeApi(APIView):
         )
 
 
+class HomepageItemOutput(serializers.Serializer):
+    position = serializers.IntegerField()
+    propensity = serializers.FloatField()
+    score = serializers.FloatField(allow_null=True)
+    title = TitleOutput()
+
+
+class HomepageRowOutput(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    explanation = serializers.CharField()
+    policy = serializers.CharField()
+    items = HomepageItemOutput(many=True)
+
+
+class HomepageOutput(serializers.Serializer):
+    page_id = serializers.UUIDField()
+    member = serializers.IntegerField()
+    served_at = serializers.DateTimeField()
+    model_version = serializers.DictField(allow_null=True, help_text='{"id": int, "kind": str}')
+    fallback = serializers.BooleanField()
+    fallback_reason = serializers.CharField(allow_null=True)
+    rows = HomepageRowOutput(many=True)
+
+
+class SearchOutput(serializers.Serializer):
+    query = serializers.CharField()
+    results = TitleOutput(many=True)
+
+
 class MemberHomepageApi(APIView):
     class Input(serializers.Serializer):
         at = serializers.DateTimeField(required=False, validators=[not_in_future])
 
-    @extend_schema(parameters=[OpenApiParameter("at", str, description="page clock, ISO 8601")])
+    @extend_schema(
+        parameters=[OpenApiParameter("at", str, description="page clock, ISO 8601; default now")],
+        responses=HomepageOutput,
+    )
     def get(self, request, member_id: int):
         params = self.Input(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -120,6 +155,7 @@ class EventCreateApi(APIView):
             self.fields["events"].child = EventCreateApi.EventInput()
             self.fields["events"].child.bind(field_name="", parent=self.fields["events"])
 
+    @extend_schema_serializer(component_name="EventBatchResult")
     class Output(serializers.Serializer):
         stored = serializers.IntegerField()
         duplicates = serializers.IntegerField()
@@ -160,7 +196,7 @@ class TitleSearchApi(APIView):
         q = serializers.CharField(min_length=1, max_length=200)
         member = serializers.IntegerField(required=False, min_value=1)
 
-    @extend_schema(parameters=[Input])
+    @extend_schema(parameters=[Input], responses=SearchOutput)
     def get(self, request):
         params = self.Input(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -173,6 +209,7 @@ class TitleSearchApi(APIView):
 
 
 class ModelListApi(APIView):
+    @extend_schema_serializer(component_name="ModelVersion")
     class Output(serializers.Serializer):
         id = serializers.IntegerField()
         kind = serializers.CharField()

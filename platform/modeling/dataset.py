@@ -1,16 +1,26 @@
 """Build training data from the fact log "as of" a time."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from events.models import Interaction
-from recommender.data import Interactions
 
 from .features import play_weight
+
+
+@dataclass(frozen=True)
+class PlayTable:
+    """Plays as parallel columns; training.to_interactions hands them to the recommender."""
+
+    member_ids: list[str]
+    title_ids: list[str]
+    timestamps: list[float]
+    weights: list[float]
 
 POSITIVE_TYPES = (Interaction.Type.PLAY, Interaction.Type.SEARCH_PLAY)
 
 
-def interactions_as_of(*, at: datetime) -> Interactions:
+def plays_as_of(*, at: datetime) -> PlayTable:
     """Plays (from the homepage or search) that occurred at or before `at`, weighted by how
     much was watched. Facts after `at` do not exist for this dataset."""
     rows = (
@@ -24,4 +34,4 @@ def interactions_as_of(*, at: datetime) -> Interactions:
         items.append(str(title_id))
         times.append(occurred_at.timestamp())
         weights.append(play_weight(watched_seconds=watched or 0, runtime_minutes=runtime))
-    return Interactions.from_records(users, items, times, weights)
+    return PlayTable(users, items, times, weights)

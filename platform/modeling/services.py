@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import training
-from .dataset import interactions_as_of
+from .dataset import plays_as_of
 from .models import ModelVersion, PromotionDecision, RetrainRun
 from .ranking import checkpoint_path
 from .selectors import production_version
@@ -115,7 +115,7 @@ def retrain_execute(*, run_id: int, at: datetime | None = None) -> RetrainRun:
 
 
 def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
-    data = interactions_as_of(at=at)
+    data = training.to_interactions(plays_as_of(at=at))
     if len(data) < MIN_TRAIN_PLAYS:
         raise RetrainError(
             f"Only {len(data)} plays in the fact log; at least {MIN_TRAIN_PLAYS} are needed to train."

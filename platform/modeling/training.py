@@ -11,7 +11,13 @@ from recommender.base import Recommender
 from recommender.data import Interactions
 from recommender.evaluate import evaluate
 
+from .dataset import PlayTable
+
 GATE_METRIC = "ndcg@10"
+
+
+def to_interactions(plays: PlayTable) -> Interactions:
+    return Interactions.from_records(plays.member_ids, plays.title_ids, plays.timestamps, plays.weights)
 
 
 @dataclass(frozen=True)

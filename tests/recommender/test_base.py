@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from recommender import MODELS
-from recommender.base import CheckpointError, load_model
+from recommender.base import CheckpointError, Recommender, load_model
 from recommender.data import Interactions
 from recommender.mf import MFConfig, MFRecommender
 from recommender.popularity import PopularityRecommender
@@ -34,7 +34,9 @@ def test_save_load_round_trip_gives_identical_scores(tmp_path, data, model):
     assert loaded.config == model.config
     assert (loaded.user_ids, loaded.item_ids) == (model.user_ids, model.item_ids)
     np.testing.assert_array_equal(loaded.score(users), model.score(users))
-    np.testing.assert_array_equal(type(model).load(tmp_path / "run").score(users), loaded.score(users))
+    np.testing.assert_array_equal(
+        type(model).load(tmp_path / "run").score(users), loaded.score(users)
+    )
 
     checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert set(checkpoint) == {"kind", "config", "state_dict", "user_ids", "item_ids"}
@@ -51,8 +53,10 @@ def test_load_model_rejects_corrupt_and_foreign_checkpoints(tmp_path, data):
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_model(tmp_path)
 
-    torch.save({"kind": "ease", "config": {}, "state_dict": {}, "user_ids": [], "item_ids": []},
-               tmp_path / "checkpoint.pt")
+    torch.save(
+        {"kind": "ease", "config": {}, "state_dict": {}, "user_ids": [], "item_ids": []},
+        tmp_path / "checkpoint.pt",
+    )
     with pytest.raises(CheckpointError, match="unknown model kind 'ease'; known kinds: mf, pop"):
         load_model(tmp_path)
 
@@ -66,3 +70,8 @@ def test_unfitted_model_refuses_to_score_or_save(tmp_path):
         MFRecommender().score(["u0"])
     with pytest.raises(RuntimeError, match="not fitted"):
         PopularityRecommender().save(tmp_path)
+
+
+def test_load_on_the_base_class_loads_any_kind(tmp_path, data):
+    PopularityRecommender().fit(data).save(tmp_path)
+    assert isinstance(Recommender.load(tmp_path), PopularityRecommender)

@@ -58,7 +58,12 @@ def test_csv_round_trip_is_exact(tmp_path):
         ("user_id,item_id\na,x\n", 1, "timestamp", "missing from the header"),
         ("user_id,item_id,timestamp,rating\na,x,1,5\n", 1, "rating", "unexpected column"),
         ("user_id,item_id,timestamp,weight\na,x,1,1\na,y,2,0\n", 3, "weight", "'0' must be"),
-        ("user_id,item_id,timestamp,weight\na,x,1,-2\n", 2, "weight", "'-2' must be a positive number"),
+        (
+            "user_id,item_id,timestamp,weight\na,x,1,-2\n",
+            2,
+            "weight",
+            "'-2' must be a positive number",
+        ),
         ("user_id,item_id,timestamp,weight\na,x,1,lots\n", 2, "weight", "not a number"),
         ("user_id,item_id,timestamp\n,x,1\n", 2, "user_id", "is empty"),
         ("user_id,item_id,timestamp\na,x,1,extra\n", 2, None, "expected 3 fields"),

@@ -82,3 +82,10 @@ def test_staff_retrain_runs_the_celery_task(client_for, django_capture_on_commit
     assert "plays in the fact log" in state["error"]
     assert client_for(staff).get("/api/v1/models/retrain/99999").status_code == 404
     assert client_for(staff).get("/api/v1/models").json() == []
+
+
+def test_openapi_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    assert "/api/v1/events" in (tmp_path / "schema.yaml").read_text()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from events.models import Interaction
 from modeling import ranking
-from modeling.dataset import interactions_as_of
+from modeling.dataset import plays_as_of
 from modeling.models import ModelVersion, PromotionDecision, RetrainRun
 from modeling.selectors import production_version
 from modeling.services import promotion_decide, retrain_execute, retrain_run_create
@@ -164,10 +164,10 @@ def test_dataset_reads_facts_as_of_a_time_with_watched_weights():
                                    watched_seconds=watched, occurred_at=now - timedelta(minutes=minutes_ago))
     Interaction.objects.create(event_id=uuid.uuid4(), type="thumb_down", member=member, title=title,
                                occurred_at=now - timedelta(minutes=5))
-    data = interactions_as_of(at=now - timedelta(minutes=30))
-    assert len(data) == 1
-    assert data.weights[0] == pytest.approx(0.5)
-    assert len(interactions_as_of(at=now)) == 2
+    data = plays_as_of(at=now - timedelta(minutes=30))
+    assert data.member_ids == [str(member.pk)] and data.title_ids == [str(title.pk)]
+    assert data.weights == [pytest.approx(0.5)]
+    assert len(plays_as_of(at=now).weights) == 2
 
 
 def test_ranking_cache_loads_once_per_version(monkeypatch):
