@@ -137,7 +137,7 @@ class Interactions:
     def to_csv(self, path: str | Path) -> None:
         """Write a file :meth:`from_csv` reads back exactly (timestamps as unix seconds)."""
         with Path(path).open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
+            writer = csv.writer(f, lineterminator="\n")
             writer.writerow([*REQUIRED_COLUMNS, "weight"])
             for u, i, t, w in zip(
                 self.user_ids, self.item_ids, self.timestamps, self.weights, strict=True

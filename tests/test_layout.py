@@ -37,7 +37,9 @@ def test_import_platform_is_the_standard_library_with_django_set_up():
         "os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings.test'; django.setup();"
         "import platform, uuid; print(platform.system(), platform.__file__, uuid.uuid4().version)"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     system, path, version = out.stdout.split()
     assert system == "Linux" or system
     assert not path.startswith(str(PLATFORM_APPS))
@@ -46,8 +48,18 @@ def test_import_platform_is_the_standard_library_with_django_set_up():
 
 @pytest.mark.parametrize("folder", ["recommender", "simulator"])
 def test_recommender_and_simulator_never_import_django_or_platform(folder):
-    forbidden = {"django", "rest_framework", "celery", "config", "catalog", "members", "events",
-                 "modeling", "homepage", "api"}
+    forbidden = {
+        "django",
+        "rest_framework",
+        "celery",
+        "config",
+        "catalog",
+        "members",
+        "events",
+        "modeling",
+        "homepage",
+        "api",
+    }
     for path in sources(folder):
         assert not imported_roots(path) & forbidden, path
 
@@ -78,8 +90,12 @@ def test_nothing_importable_at_top_level_is_named_after_the_standard_library():
     names; one named like a stdlib module would shadow it. (Modules inside a package, such as
     catalog/selectors.py, are imported as catalog.selectors and shadow nothing.)"""
     names = set(sys.stdlib_module_names)
-    top_level = [p for root in (ROOT, PLATFORM_APPS) for p in root.iterdir()
-                 if (p.suffix == ".py" or (p.is_dir() and not p.name.startswith(".")))]
+    top_level = [
+        p
+        for root in (ROOT, PLATFORM_APPS)
+        for p in root.iterdir()
+        if (p.suffix == ".py" or (p.is_dir() and not p.name.startswith(".")))
+    ]
     for path in top_level:
         if path == PLATFORM_APPS:
             continue

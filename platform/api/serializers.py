@@ -11,6 +11,14 @@ class TitleOutput(serializers.ModelSerializer):
     class Meta:
         model = Title
         fields = [
-            "id", "external_id", "name", "kind", "genres", "maturity_rating",
-            "runtime_minutes", "release_date", "added_at", "synopsis",
+            "id",
+            "external_id",
+            "name",
+            "kind",
+            "genres",
+            "maturity_rating",
+            "runtime_minutes",
+            "release_date",
+            "added_at",
+            "synopsis",
         ]

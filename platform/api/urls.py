@@ -7,7 +7,11 @@ from . import views
 urlpatterns = [
     path("auth/token", ObtainAuthToken.as_view(), name="auth-token"),
     path("me", views.MeApi.as_view(), name="me"),
-    path("members/<int:member_id>/homepage", views.MemberHomepageApi.as_view(), name="member-homepage"),
+    path(
+        "members/<int:member_id>/homepage",
+        views.MemberHomepageApi.as_view(),
+        name="member-homepage",
+    ),
     path("events", views.EventCreateApi.as_view(), name="events"),
     path("titles", views.TitleListApi.as_view(), name="title-list"),
     path("titles/<int:title_id>", views.TitleDetailApi.as_view(), name="title-detail"),

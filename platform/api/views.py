@@ -46,14 +46,21 @@ class MeApi(APIView):
         id = serializers.IntegerField()
         username = serializers.CharField()
         is_staff = serializers.BooleanField()
-        members = serializers.ListField(child=serializers.DictField(), help_text="MemberProfile objects")
+        members = serializers.ListField(
+            child=serializers.DictField(), help_text="MemberProfile objects"
+        )
 
     @extend_schema(responses=Output)
     def get(self, request):
         members = self.MemberOutput(member_list(account=request.user), many=True).data
         user = request.user
         return Response(
-            {"id": user.pk, "username": user.username, "is_staff": user.is_staff, "members": members}
+            {
+                "id": user.pk,
+                "username": user.username,
+                "is_staff": user.is_staff,
+                "members": members,
+            }
         )
 
 
@@ -141,7 +148,9 @@ class EventCreateApi(APIView):
         occurred_at = serializers.DateTimeField(required=False, validators=[not_in_future])
         page_id = serializers.UUIDField(required=False, allow_null=True)
         row_key = serializers.CharField(required=False, allow_blank=True, max_length=40)
-        position = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=999)
+        position = serializers.IntegerField(
+            required=False, allow_null=True, min_value=0, max_value=999
+        )
         watched_seconds = serializers.IntegerField(
             required=False, allow_null=True, min_value=0, max_value=24 * 3600
         )
@@ -167,7 +176,9 @@ class EventCreateApi(APIView):
         now = timezone.now()
         events = [{"occurred_at": now, **event} for event in payload.validated_data["events"]]
         stored, duplicates = events_ingest(account=request.user, events=events)
-        return Response({"stored": stored, "duplicates": duplicates}, status=status.HTTP_201_CREATED)
+        return Response(
+            {"stored": stored, "duplicates": duplicates}, status=status.HTTP_201_CREATED
+        )
 
 
 class TitlePagination(PageNumberPagination):
@@ -202,10 +213,14 @@ class TitleSearchApi(APIView):
         params.is_valid(raise_exception=True)
         kids_only = False
         if "member" in params.validated_data:
-            member = member_get_for_account(member_id=params.validated_data["member"], account=request.user)
+            member = member_get_for_account(
+                member_id=params.validated_data["member"], account=request.user
+            )
             kids_only = member.is_kids
         results = title_search(query=params.validated_data["q"], kids_only=kids_only)
-        return Response({"query": params.validated_data["q"], "results": TitleOutput(results, many=True).data})
+        return Response(
+            {"query": params.validated_data["q"], "results": TitleOutput(results, many=True).data}
+        )
 
 
 class ModelListApi(APIView):
@@ -277,7 +292,7 @@ class RetrainRunDetailApi(APIView):
     def get(self, request, run_id: int):
         run = retrain_run_get(run_id=run_id)
         if run is None:
-            return Response({"detail": f"No retrain run {run_id}."}, status=status.HTTP_404_NOT_FOUND)
+            return Response(
+                {"detail": f"No retrain run {run_id}."}, status=status.HTTP_404_NOT_FOUND
+            )
         return Response(RetrainRunOutput(run).data)
-
-

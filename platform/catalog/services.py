@@ -1,7 +1,7 @@
 """Writes to the catalogue."""
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -9,17 +9,29 @@ from django.utils.dateparse import parse_datetime
 
 from .models import Genre, Title
 
-REQUIRED = ("external_id", "name", "kind", "genres", "maturity_rating", "runtime_minutes",
-            "release_date", "added_at")
+REQUIRED = (
+    "external_id",
+    "name",
+    "kind",
+    "genres",
+    "maturity_rating",
+    "runtime_minutes",
+    "release_date",
+    "added_at",
+)
 
 
 def _parse_title(index: int, raw: dict) -> tuple[dict, list[str]]:
     missing = [key for key in REQUIRED if key not in raw]
     if missing:
-        raise ValidationError(f"Title #{index} ({raw.get('external_id', '?')}): missing {', '.join(missing)}.")
+        raise ValidationError(
+            f"Title #{index} ({raw.get('external_id', '?')}): missing {', '.join(missing)}."
+        )
     added_at = parse_datetime(str(raw["added_at"]))
     if added_at is None:
-        raise ValidationError(f"Title #{index} ({raw['external_id']}): added_at {raw['added_at']!r} is not a datetime.")
+        raise ValidationError(
+            f"Title #{index} ({raw['external_id']}): added_at {raw['added_at']!r} is not a datetime."
+        )
     try:
         release = date.fromisoformat(str(raw["release_date"]))
     except ValueError:
@@ -54,7 +66,9 @@ def catalog_import(*, titles: Iterable[dict]) -> tuple[int, int]:
         try:
             title.full_clean()
         except ValidationError as exc:
-            raise ValidationError(f"Title #{index} ({raw['external_id']}): {exc.message_dict}") from None
+            raise ValidationError(
+                f"Title #{index} ({raw['external_id']}): {exc.message_dict}"
+            ) from None
         title.save()
         for name in genre_names:
             if name not in genres:
@@ -63,5 +77,3 @@ def catalog_import(*, titles: Iterable[dict]) -> tuple[int, int]:
         created += is_new
         updated += not is_new
     return created, updated
-
-

@@ -36,6 +36,9 @@ class PageView(AppendOnlyModel):
     class Meta:
         ordering = ["-served_at"]
 
+    def __str__(self) -> str:
+        return f"page {self.page_id} for member {self.member_id}"
+
 
 class Impression(AppendOnlyModel):
     """One title shown in one slot of one page, with how and why it was chosen."""
@@ -68,6 +71,9 @@ class Impression(AppendOnlyModel):
         ]
         indexes = [models.Index(fields=["member", "served_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.row_key}[{self.position}] title {self.title_id} on page {self.page_id}"
+
 
 class Interaction(AppendOnlyModel):
     """Something a member did, reported by the client with a client-generated id."""
@@ -97,3 +103,6 @@ class Interaction(AppendOnlyModel):
             models.Index(fields=["member", "type", "occurred_at"]),
             models.Index(fields=["type", "occurred_at"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.type} of title {self.title_id} by member {self.member_id}"

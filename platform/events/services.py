@@ -11,6 +11,7 @@ from members.models import Member
 
 from .models import Impression, Interaction, PageView
 
+
 class InvalidEvents(Exception):
     """A batch with invalid events: `errors` maps event index -> field -> messages."""
 
@@ -86,7 +87,9 @@ def events_ingest(*, account, events: Sequence[dict]) -> tuple[int, int]:
     invalid event rejects the whole batch with InvalidEvents naming its index and field.
     """
     members = dict(Member.objects.filter(account=account).values_list("id", "account_id"))
-    titles = set(Title.objects.filter(id__in={e["title"] for e in events}).values_list("id", flat=True))
+    titles = set(
+        Title.objects.filter(id__in={e["title"] for e in events}).values_list("id", flat=True)
+    )
     page_ids = {e["page_id"] for e in events if e.get("page_id")}
     pages = dict(PageView.objects.filter(page_id__in=page_ids).values_list("page_id", "member_id"))
     errors = {}

@@ -56,9 +56,13 @@ def homepage_build(*, member: Member, at: datetime, row_size: int | None = None)
         if fraction < WATCHED_COMPLETE:
             unfinished.append((title, round(fraction, 4)))
     rows.append(
-        Row("continue_watching", f"Continue Watching for {first}",
-            "Titles you started and did not finish, most recent first.", "continue_watching",
-            take(unfinished, used=used, size=size))
+        Row(
+            "continue_watching",
+            f"Continue Watching for {first}",
+            "Titles you started and did not finish, most recent first.",
+            "continue_watching",
+            take(unfinished, used=used, size=size),
+        )
     )
 
     if ranking.version is not None:
@@ -68,32 +72,58 @@ def homepage_build(*, member: Member, at: datetime, row_size: int | None = None)
     if ranking.fallback:
         top_why += f" Fallback: {ranking.fallback_reason}."
     rows.append(
-        Row("top_picks", f"Top Picks for {first}", top_why, ranking.policy,
-            take(by_score(unplayed), used=used, size=size))
+        Row(
+            "top_picks",
+            f"Top Picks for {first}",
+            top_why,
+            ranking.policy,
+            take(by_score(unplayed), used=used, size=size),
+        )
     )
 
     anchor = next((titles[p.title_id] for p in history), None)
     if anchor is not None:
         similar = [t for t in unplayed if genre_overlap(anchor, t) > 0]
-        similar.sort(key=lambda t: (-genre_overlap(anchor, t), -(ranking.scores.get(t.pk) or 0.0), t.pk))
+        similar.sort(
+            key=lambda t: (-genre_overlap(anchor, t), -(ranking.scores.get(t.pk) or 0.0), t.pk)
+        )
         rows.append(
-            Row("because_you_watched", f"Because you watched {anchor.name}",
+            Row(
+                "because_you_watched",
+                f"Because you watched {anchor.name}",
                 f"Shares genres with {anchor.name}, which {first} played most recently.",
                 "because_you_watched",
-                take([(t, round(genre_overlap(anchor, t), 4)) for t in similar], used=used, size=size))
+                take(
+                    [(t, round(genre_overlap(anchor, t), 4)) for t in similar], used=used, size=size
+                ),
+            )
         )
 
     hot = sorted((t for t in unplayed if trending.get(t.pk)), key=lambda t: (-trending[t.pk], t.pk))
     rows.append(
-        Row("trending_now", "Trending Now", f"Most played by everyone in the last {TRENDING_DAYS} days.",
-            "trending_now", take([(t, trending[t.pk]) for t in hot], used=used, size=size))
+        Row(
+            "trending_now",
+            "Trending Now",
+            f"Most played by everyone in the last {TRENDING_DAYS} days.",
+            "trending_now",
+            take([(t, trending[t.pk]) for t in hot], used=used, size=size),
+        )
     )
 
     recent = at - timedelta(days=NEW_RELEASE_DAYS)
-    fresh = sorted((t for t in unplayed if t.added_at >= recent), key=lambda t: (t.added_at, t.pk), reverse=True)
+    fresh = sorted(
+        (t for t in unplayed if t.added_at >= recent),
+        key=lambda t: (t.added_at, t.pk),
+        reverse=True,
+    )
     rows.append(
-        Row("new_releases", "New Releases", f"Added to the catalogue in the last {NEW_RELEASE_DAYS} days.",
-            "new_releases", take([(t, None) for t in fresh], used=used, size=size))
+        Row(
+            "new_releases",
+            "New Releases",
+            f"Added to the catalogue in the last {NEW_RELEASE_DAYS} days.",
+            "new_releases",
+            take([(t, None) for t in fresh], used=used, size=size),
+        )
     )
 
     rows = [row for row in rows if row.slots]
@@ -115,7 +145,9 @@ def _slots(rows: list[Row], *, at: datetime) -> list[dict]:
         for position, slot in enumerate(row.slots):
             features = {
                 **context,
-                **title_features(added_at=slot.title.added_at, release_date=slot.title.release_date, at=at),
+                **title_features(
+                    added_at=slot.title.added_at, release_date=slot.title.release_date, at=at
+                ),
                 "score": slot.score,
             }
             slots.append(

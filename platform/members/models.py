@@ -17,7 +17,9 @@ class Member(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "name"], name="member_name_unique_in_account")
+            models.UniqueConstraint(
+                fields=["account", "name"], name="member_name_unique_in_account"
+            )
         ]
 
     def __str__(self) -> str:

@@ -45,6 +45,8 @@ def accounts_import(*, accounts: list[dict]) -> tuple[int, int]:
         account = account_create(username=username, password=password)
         n_accounts += 1
         for profile in profiles:
-            member_create(account=account, name=profile["name"], is_kids=bool(profile.get("is_kids")))
+            member_create(
+                account=account, name=profile["name"], is_kids=bool(profile.get("is_kids"))
+            )
             n_members += 1
     return n_accounts, n_members

@@ -17,6 +17,7 @@ class PlayTable:
     timestamps: list[float]
     weights: list[float]
 
+
 POSITIVE_TYPES = (Interaction.Type.PLAY, Interaction.Type.SEARCH_PLAY)
 
 
@@ -26,7 +27,9 @@ def plays_as_of(*, at: datetime) -> PlayTable:
     rows = (
         Interaction.objects.filter(type__in=POSITIVE_TYPES, occurred_at__lte=at)
         .order_by("occurred_at", "id")
-        .values_list("member_id", "title_id", "occurred_at", "watched_seconds", "title__runtime_minutes")
+        .values_list(
+            "member_id", "title_id", "occurred_at", "watched_seconds", "title__runtime_minutes"
+        )
     )
     users, items, times, weights = [], [], [], []
     for member_id, title_id, occurred_at, watched, runtime in rows.iterator(chunk_size=5000):

@@ -17,7 +17,9 @@ def watched_fraction(*, watched_seconds: int, runtime_minutes: int) -> float:
 def play_weight(*, watched_seconds: int, runtime_minutes: int) -> float:
     """Training weight of a play: how much of the title was watched, floored so a short
     sample still counts as a (weak) positive."""
-    return max(0.05, watched_fraction(watched_seconds=watched_seconds, runtime_minutes=runtime_minutes))
+    return max(
+        0.05, watched_fraction(watched_seconds=watched_seconds, runtime_minutes=runtime_minutes)
+    )
 
 
 def context_features(*, at: datetime) -> dict[str, float]:

@@ -29,7 +29,9 @@ class ModelVersion(models.Model):
 class PromotionDecision(models.Model):
     """The promotion gate's verdict on a candidate. Production = latest promoted decision."""
 
-    candidate = models.OneToOneField(ModelVersion, on_delete=models.PROTECT, related_name="decision")
+    candidate = models.OneToOneField(
+        ModelVersion, on_delete=models.PROTECT, related_name="decision"
+    )
     baseline = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -42,6 +44,10 @@ class PromotionDecision(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        verdict = "promoted" if self.promoted else "kept out"
+        return f"v{self.candidate_id} {verdict}: {self.reason}"
 
 
 class RetrainRun(models.Model):
@@ -69,3 +75,6 @@ class RetrainRun(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"retrain run {self.pk} ({self.status})"

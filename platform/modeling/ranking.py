@@ -49,7 +49,9 @@ class _Loaded:
 
 _lock = threading.Lock()
 _loaded: _Loaded | None = None
-_failed: dict[int, str] = {}  # version id -> load error, so a broken checkpoint is not retried per request
+_failed: dict[
+    int, str
+] = {}  # version id -> load error, so a broken checkpoint is not retried per request
 
 
 def checkpoint_path(version: ModelVersion) -> Path:

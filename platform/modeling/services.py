@@ -49,10 +49,15 @@ def promotion_decide(
     if baseline is None:
         promoted, reason = True, "no model in production yet"
     elif baseline_value is None:
-        promoted, reason = False, f"production v{baseline.pk} could not be evaluated on this holdout"
+        promoted, reason = (
+            False,
+            f"production v{baseline.pk} could not be evaluated on this holdout",
+        )
     elif candidate_value > baseline_value:
         promoted = True
-        reason = f"{metric} {candidate_value:.4f} beats production v{baseline.pk} ({baseline_value:.4f})"
+        reason = (
+            f"{metric} {candidate_value:.4f} beats production v{baseline.pk} ({baseline_value:.4f})"
+        )
     else:
         promoted = False
         reason = (
@@ -70,7 +75,9 @@ def promotion_decide(
     )
 
 
-def _register(*, kind: str, model, metrics: dict, trained_as_of: datetime, n_events: int) -> ModelVersion:
+def _register(
+    *, kind: str, model, metrics: dict, trained_as_of: datetime, n_events: int
+) -> ModelVersion:
     """Write the checkpoint first, then the row: a row never points at a missing checkpoint."""
     folder = f"{timezone.now():%Y%m%dT%H%M%S}-{kind}-{uuid.uuid4().hex[:8]}"
     training.checkpoint_save(model, Path(settings.MODEL_DIR) / folder)
@@ -137,7 +144,9 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
     promoted = None
     for kind in settings.MODELING_CANDIDATES:
         seed = settings.MODELING_SEED
-        metrics = training.holdout_metrics(training.candidate_fit(kind, split.train, seed=seed), split)
+        metrics = training.holdout_metrics(
+            training.candidate_fit(kind, split.train, seed=seed), split
+        )
         metrics["holdout_cut"] = datetime.fromtimestamp(split.cut, tz=UTC).isoformat()
         metrics["production_value"] = baseline_value
         final = training.candidate_fit(kind, data, seed=seed)  # serve a model that saw every fact

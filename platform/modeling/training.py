@@ -17,7 +17,9 @@ GATE_METRIC = "ndcg@10"
 
 
 def to_interactions(plays: PlayTable) -> Interactions:
-    return Interactions.from_records(plays.member_ids, plays.title_ids, plays.timestamps, plays.weights)
+    return Interactions.from_records(
+        plays.member_ids, plays.title_ids, plays.timestamps, plays.weights
+    )
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,9 @@ class Split:
     cut: float  # unix seconds
 
 
-def split_for_gate(data: Interactions, *, holdout_fraction: float, not_before: float | None) -> Split:
+def split_for_gate(
+    data: Interactions, *, holdout_fraction: float, not_before: float | None
+) -> Split:
     """Time split whose holdout holds only facts the production model never saw.
 
     The cut is the (1 - holdout_fraction) time quantile, moved later to `not_before` (the

@@ -46,7 +46,9 @@ def postgres_database(base_url: str):
 
 
 class Stack:
-    def __init__(self, workdir: Path, *, database_url: str | None = None, broker_url: str | None = None):
+    def __init__(
+        self, workdir: Path, *, database_url: str | None = None, broker_url: str | None = None
+    ):
         self.workdir = workdir
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -68,22 +70,41 @@ class Stack:
 
     def manage(self, *args: str) -> str:
         result = subprocess.run(
-            [PYTHON, str(ROOT / "manage.py"), *args], env=self.env, cwd=ROOT,
-            capture_output=True, text=True, timeout=600,
+            [PYTHON, str(ROOT / "manage.py"), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            raise RuntimeError(
+                f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
         return result.stdout
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = open(self.workdir / f"{name}.log", "w")  # noqa: SIM115 - closed in stop()
-        self.processes[name] = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        self.processes[name] = subprocess.Popen(
+            argv, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
 
     def start_web(self) -> None:
-        self._spawn("web", [
-            str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", "2", "--threads", "4", "--timeout", "120",
-        ])
+        self._spawn(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--timeout",
+                "120",
+            ],
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             self._check_alive("web")
@@ -96,11 +117,23 @@ class Stack:
         raise RuntimeError(f"web did not answer in 60 s:\n{self.log('web')}")
 
     def start_worker(self) -> None:
-        self._spawn("worker", [
-            str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
-            "--pool", "solo", "--queues", self.env["HOMEPAGE_CELERY_QUEUE"],
-            "--hostname", f"e2e-{self.port}@%h",
-        ])
+        self._spawn(
+            "worker",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--pool",
+                "solo",
+                "--queues",
+                self.env["HOMEPAGE_CELERY_QUEUE"],
+                "--hostname",
+                f"e2e-{self.port}@%h",
+            ],
+        )
 
     def _check_alive(self, name: str) -> None:
         process = self.processes[name]
@@ -126,18 +159,25 @@ class Api:
 
     def __init__(self, base_url: str, username: str, password: str):
         self.base_url = base_url
-        response = requests.post(f"{base_url}/api/v1/auth/token",
-                                 json={"username": username, "password": password}, timeout=30)
+        response = requests.post(
+            f"{base_url}/api/v1/auth/token",
+            json={"username": username, "password": password},
+            timeout=30,
+        )
         response.raise_for_status()
         self.headers = {"Authorization": f"Token {response.json()['token']}"}
 
     def get(self, path: str, **params):
-        response = requests.get(f"{self.base_url}{path}", params=params, headers=self.headers, timeout=60)
+        response = requests.get(
+            f"{self.base_url}{path}", params=params, headers=self.headers, timeout=60
+        )
         assert response.status_code == 200, (path, response.status_code, response.text)
         return response.json()
 
     def post(self, path: str, body=None, expect: int = 201):
-        response = requests.post(f"{self.base_url}{path}", json=body, headers=self.headers, timeout=60)
+        response = requests.post(
+            f"{self.base_url}{path}", json=body, headers=self.headers, timeout=60
+        )
         assert response.status_code == expect, (path, response.status_code, response.text)
         return response.json()
 
@@ -150,4 +190,6 @@ class Api:
             if state["status"] in ("succeeded", "failed"):
                 return state
             time.sleep(1)
-        raise AssertionError(f"retrain run {run['run_id']} not done in {timeout} s:\n{stack.log('worker')}")
+        raise AssertionError(
+            f"retrain run {run['run_id']} not done in {timeout} s:\n{stack.log('worker')}"
+        )

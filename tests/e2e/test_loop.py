@@ -23,9 +23,23 @@ DEMO = ("demo", "demo-password")
 
 def make_world(path) -> None:
     subprocess.run(
-        [PYTHON, "-m", "simulator.world", "--out", str(path), "--titles", "160", "--members", "36",
-         "--seed", "3"],
-        cwd=ROOT, check=True, capture_output=True, timeout=120,
+        [
+            PYTHON,
+            "-m",
+            "simulator.world",
+            "--out",
+            str(path),
+            "--titles",
+            "160",
+            "--members",
+            "36",
+            "--seed",
+            "3",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
 
@@ -62,7 +76,9 @@ def _loop(stack: Stack, world) -> None:
     staff = Api(stack.base_url, *DEMO)
 
     # Days 1-4 of simulated history, then the first retrain: nothing in production yet.
-    report = run_traffic(stack.base_url, world, days=4, start=now - timedelta(days=8), seed=1, concurrency=4)
+    report = run_traffic(
+        stack.base_url, world, days=4, start=now - timedelta(days=8), seed=1, concurrency=4
+    )
     assert report.plays > 40, report
     first = staff.retrain_and_wait(stack)
     assert first["status"] == "succeeded", first
@@ -77,12 +93,21 @@ def _loop(stack: Stack, world) -> None:
     genre = min((g for g, n in counts.items() if n >= 20), key=lambda g: genre_share(before, g))
     binge = [t for t in adult if genre in t["genres"]][:10]
     events = [
-        {"event_id": str(uuid.uuid4()), "type": "search_play", "member": probe["id"], "title": t["id"],
-         "watched_seconds": t["runtime_minutes"] * 60, "query": genre,
-         "occurred_at": (now - timedelta(days=4) + timedelta(hours=i)).isoformat()}
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": "search_play",
+            "member": probe["id"],
+            "title": t["id"],
+            "watched_seconds": t["runtime_minutes"] * 60,
+            "query": genre,
+            "occurred_at": (now - timedelta(days=4) + timedelta(hours=i)).isoformat(),
+        }
         for i, t in enumerate(binge)
     ]
-    assert staff.post("/api/v1/events", {"events": events}) == {"stored": len(events), "duplicates": 0}
+    assert staff.post("/api/v1/events", {"events": events}) == {
+        "stored": len(events),
+        "duplicates": 0,
+    }
 
     # Days 5-8, then the second retrain: a candidate that saw the new facts must win the gate.
     run_traffic(stack.base_url, world, days=4, start=now - timedelta(days=4), seed=2, concurrency=4)

@@ -19,9 +19,13 @@ def test_token_login_and_me(member):
     member.account.set_password("s3cret-pass")
     member.account.save()
     client = APIClient()
-    bad = client.post("/api/v1/auth/token", {"username": member.account.username, "password": "nope"})
+    bad = client.post(
+        "/api/v1/auth/token", {"username": member.account.username, "password": "nope"}
+    )
     assert bad.status_code == 400
-    token = client.post("/api/v1/auth/token", {"username": member.account.username, "password": "s3cret-pass"})
+    token = client.post(
+        "/api/v1/auth/token", {"username": member.account.username, "password": "s3cret-pass"}
+    )
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
     me = client.get("/api/v1/me").json()
     assert me["members"] == [{"id": member.pk, "name": member.name, "is_kids": False}]
@@ -38,15 +42,22 @@ def test_titles_list_detail_and_404(api):
 
 def test_search_matches_name_synopsis_genre_and_respects_kids(client_for):
     TitleFactory(name="Space Lullaby", maturity_rating="all", genres=["Family"])
-    TitleFactory(name="Dark Space", maturity_rating="18+", synopsis="A thriller.", genres=["Horror"])
+    TitleFactory(
+        name="Dark Space", maturity_rating="18+", synopsis="A thriller.", genres=["Horror"]
+    )
     TitleFactory(name="Gardening", synopsis="Plants in space.")
     kid = MemberFactory(is_kids=True)
     api = client_for(kid.account)
     everyone = {t["name"] for t in api.get("/api/v1/search", {"q": "space"}).json()["results"]}
     assert everyone == {"Space Lullaby", "Dark Space", "Gardening"}
-    kids = {t["name"] for t in api.get("/api/v1/search", {"q": "space", "member": kid.pk}).json()["results"]}
+    kids = {
+        t["name"]
+        for t in api.get("/api/v1/search", {"q": "space", "member": kid.pk}).json()["results"]
+    }
     assert kids == {"Space Lullaby"}
-    assert {t["name"] for t in api.get("/api/v1/search", {"q": "horror"}).json()["results"]} == {"Dark Space"}
+    assert {t["name"] for t in api.get("/api/v1/search", {"q": "horror"}).json()["results"]} == {
+        "Dark Space"
+    }
 
 
 def test_search_needs_a_query(api):
@@ -87,5 +98,7 @@ def test_staff_retrain_runs_the_celery_task(client_for, django_capture_on_commit
 def test_openapi_schema_validates_without_warnings(tmp_path):
     from django.core.management import call_command
 
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml")
+    )
     assert "/api/v1/events" in (tmp_path / "schema.yaml").read_text()

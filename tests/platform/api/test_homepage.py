@@ -26,7 +26,11 @@ def test_homepage_without_model_serves_popularity_fallback_and_says_so(api, memb
 def test_every_slot_is_logged_with_propensity_and_features(api, member):
     TitleFactory.create_batch(25)
     body = api.get(f"/api/v1/members/{member.pk}/homepage").json()
-    shown = [(row["key"], item["position"], item["title"]["id"]) for row in body["rows"] for item in row["items"]]
+    shown = [
+        (row["key"], item["position"], item["title"]["id"])
+        for row in body["rows"]
+        for item in row["items"]
+    ]
     logged = Impression.objects.filter(page_id=body["page_id"]).order_by("row_index", "position")
     assert [(i.row_key, i.position, i.title_id) for i in logged] == shown
     impression = logged.first()
@@ -87,10 +91,22 @@ def test_continue_watching_and_because_you_watched(api, member, settings):
     started, finished = thrillers[0], thrillers[1]
     now = timezone.now()
     events = [
-        {"event_id": str(uuid.uuid4()), "type": "play", "member": member.pk, "title": started.pk,
-         "watched_seconds": 600, "occurred_at": (now - timedelta(hours=2)).isoformat()},
-        {"event_id": str(uuid.uuid4()), "type": "play", "member": member.pk, "title": finished.pk,
-         "watched_seconds": 6000, "occurred_at": (now - timedelta(hours=1)).isoformat()},
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": "play",
+            "member": member.pk,
+            "title": started.pk,
+            "watched_seconds": 600,
+            "occurred_at": (now - timedelta(hours=2)).isoformat(),
+        },
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": "play",
+            "member": member.pk,
+            "title": finished.pk,
+            "watched_seconds": 6000,
+            "occurred_at": (now - timedelta(hours=1)).isoformat(),
+        },
     ]
     assert api.post("/api/v1/events", {"events": events}, format="json").status_code == 201
     rows = {r["key"]: r for r in api.get(f"/api/v1/members/{member.pk}/homepage").json()["rows"]}

@@ -29,9 +29,16 @@ def clustered_log(n_members=24, n_titles=40, plays_each=12, seed=0):
     for m, member in enumerate(members):
         mine = [t for i, t in enumerate(titles) if i % 2 == m % 2]
         for _ in range(plays_each):
-            title = mine[rng.integers(len(mine))] if rng.random() < 0.9 else titles[rng.integers(n_titles)]
+            title = (
+                mine[rng.integers(len(mine))]
+                if rng.random() < 0.9
+                else titles[rng.integers(n_titles)]
+            )
             Interaction.objects.create(
-                event_id=uuid.uuid4(), type="play", member=member, title=title,
+                event_id=uuid.uuid4(),
+                type="play",
+                member=member,
+                title=title,
                 watched_seconds=int(rng.integers(1000, 6000)),
                 occurred_at=now - timedelta(days=float(rng.uniform(0.1, 10))),
             )
@@ -68,9 +75,12 @@ def test_worse_candidate_is_not_promoted_and_production_stays():
     clustered_log()
     retrain_execute(run_id=retrain_run_create().pk)
     production = production_version()
-    worse = ModelVersion.objects.create(kind="popularity", checkpoint="x", trained_as_of=timezone.now(),
-                                        n_train_events=1)
-    decision = promotion_decide(candidate=worse, candidate_value=0.1, baseline=production, baseline_value=0.3)
+    worse = ModelVersion.objects.create(
+        kind="popularity", checkpoint="x", trained_as_of=timezone.now(), n_train_events=1
+    )
+    decision = promotion_decide(
+        candidate=worse, candidate_value=0.1, baseline=production, baseline_value=0.3
+    )
     assert decision.promoted is False
     assert "does not beat" in decision.reason
     assert production_version() == production
@@ -124,10 +134,16 @@ def test_broken_new_model_keeps_serving_last_good_model(client_for):
     member = members[0]
     api = client_for(member.account)
     assert api.get(f"/api/v1/members/{member.pk}/homepage").json()["model_version"]["id"] == good.pk
-    broken = ModelVersion.objects.create(kind="mf", checkpoint="does-not-exist", trained_as_of=timezone.now(),
-                                         n_train_events=1)
-    PromotionDecision.objects.create(candidate=broken, promoted=True, metric="ndcg@10", candidate_value=1,
-                                     reason="forced by the test")
+    broken = ModelVersion.objects.create(
+        kind="mf", checkpoint="does-not-exist", trained_as_of=timezone.now(), n_train_events=1
+    )
+    PromotionDecision.objects.create(
+        candidate=broken,
+        promoted=True,
+        metric="ndcg@10",
+        candidate_value=1,
+        reason="forced by the test",
+    )
     body = api.get(f"/api/v1/members/{member.pk}/homepage").json()
     assert body["fallback"] is True
     assert body["model_version"]["id"] == good.pk
@@ -140,13 +156,21 @@ def test_new_promotion_is_picked_up_without_restart(client_for):
     first = production_version()
     member = members[0]
     api = client_for(member.account)
-    assert api.get(f"/api/v1/members/{member.pk}/homepage").json()["model_version"]["id"] == first.pk
+    assert (
+        api.get(f"/api/v1/members/{member.pk}/homepage").json()["model_version"]["id"] == first.pk
+    )
     # New facts after the production model's horizon, then a retrain that the gate accepts.
     now = timezone.now()
     for i, m in enumerate(members):
-        for t in titles[(i % 2)::2][:6]:
-            Interaction.objects.create(event_id=uuid.uuid4(), type="play", member=m, title=t,
-                                       watched_seconds=5000, occurred_at=now - timedelta(minutes=30 - i))
+        for t in titles[(i % 2) :: 2][:6]:
+            Interaction.objects.create(
+                event_id=uuid.uuid4(),
+                type="play",
+                member=m,
+                title=t,
+                watched_seconds=5000,
+                occurred_at=now - timedelta(minutes=30 - i),
+            )
     run = retrain_execute(run_id=retrain_run_create().pk)
     assert run.status == RetrainRun.Status.SUCCEEDED, run.error
     if run.promoted is None:
@@ -160,10 +184,21 @@ def test_dataset_reads_facts_as_of_a_time_with_watched_weights():
     title = TitleFactory(runtime_minutes=100)
     now = timezone.now()
     for minutes_ago, watched in ((60, 3000), (10, 6000)):
-        Interaction.objects.create(event_id=uuid.uuid4(), type="play", member=member, title=title,
-                                   watched_seconds=watched, occurred_at=now - timedelta(minutes=minutes_ago))
-    Interaction.objects.create(event_id=uuid.uuid4(), type="thumb_down", member=member, title=title,
-                               occurred_at=now - timedelta(minutes=5))
+        Interaction.objects.create(
+            event_id=uuid.uuid4(),
+            type="play",
+            member=member,
+            title=title,
+            watched_seconds=watched,
+            occurred_at=now - timedelta(minutes=minutes_ago),
+        )
+    Interaction.objects.create(
+        event_id=uuid.uuid4(),
+        type="thumb_down",
+        member=member,
+        title=title,
+        occurred_at=now - timedelta(minutes=5),
+    )
     data = plays_as_of(at=now - timedelta(minutes=30))
     assert data.member_ids == [str(member.pk)] and data.title_ids == [str(title.pk)]
     assert data.weights == [pytest.approx(0.5)]

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from catalog.services import catalog_import
 from members.models import Member
-from members.services import User, accounts_import, account_create, member_create
+from members.services import User, account_create, accounts_import, member_create
 
 DEMO_PROFILES = [("Ann", False), ("Ben", False), ("Kids", True)]
 
@@ -21,15 +21,22 @@ class Command(BaseCommand):
     help = "Load a simulator world's catalog.json and members.json (and a demo account)."
 
     def add_arguments(self, parser):
-        parser.add_argument("world", type=Path, help="folder written by `python -m simulator.world`")
-        parser.add_argument("--demo-password", default=None,
-                            help="also create the staff account 'demo' with this password")
+        parser.add_argument(
+            "world", type=Path, help="folder written by `python -m simulator.world`"
+        )
+        parser.add_argument(
+            "--demo-password",
+            default=None,
+            help="also create the staff account 'demo' with this password",
+        )
 
     def handle(self, *args, world: Path, demo_password: str | None, **options):
         files = {name: world / f"{name}.json" for name in ("catalog", "members")}
-        for name, path in files.items():
+        for path in files.values():
             if not path.is_file():
-                raise CommandError(f"{path} not found: is {world} a folder written by simulator.world?")
+                raise CommandError(
+                    f"{path} not found: is {world} a folder written by simulator.world?"
+                )
         try:
             catalog = json.loads(files["catalog"].read_text())
             members = json.loads(files["members"].read_text())

@@ -21,4 +21,6 @@ class Command(BaseCommand):
             )
         if run.status != RetrainRun.Status.SUCCEEDED:
             raise CommandError(f"retrain run {run.pk} failed: {run.error}")
-        self.stdout.write(f"production: v{run.promoted_id}" if run.promoted_id else "production unchanged")
+        self.stdout.write(
+            f"production: v{run.promoted_id}" if run.promoted_id else "production unchanged"
+        )

@@ -1,0 +1,291 @@
+"""`make demo`: the whole loop on the embedded default, with the browser homepage.
+
+Migrates SQLite, seeds a simulated world, starts the web server, simulates a warm-up history
+of members over the API, trains and promotes the first model, then starts a Celery worker
+(with beat, retraining periodically; its queue is a folder, no server needed) and a trickle
+of live simulated traffic, and prints the URL. Ctrl-C stops everything. Run it again and it
+reuses what var/ already holds.
+"""
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+DEMO_USER, DEMO_PASSWORD = "demo", "demo-password"
+
+
+def step(number: int, total: int, text: str) -> None:
+    print(f"\n[{number}/{total}] {text}", flush=True)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+class Demo:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.var = Path(os.environ.get("HOMEPAGE_VAR_DIR", ROOT / "var"))
+        self.world = self.var / "world"
+        self.url = f"http://127.0.0.1:{args.port}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "HOMEPAGE_VAR_DIR": str(self.var),
+            "HOMEPAGE_RETRAIN_INTERVAL_SECONDS": str(args.retrain_every),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
+            "PYTHONUNBUFFERED": "1",
+        }
+        for key in ("DATABASE_URL", "CELERY_BROKER_URL"):  # the demo is the embedded default
+            self.env.pop(key, None)
+        self.children: list[subprocess.Popen] = []
+
+    def run(self, *argv: str) -> None:
+        subprocess.run(argv, cwd=ROOT, env=self.env, check=True)
+
+    def spawn(self, name: str, *argv: str) -> subprocess.Popen:
+        log = open(self.var / f"{name}.log", "a")  # noqa: SIM115 - lives as long as the child
+        child = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.children.append(child)
+        print(f"      {name} started (pid {child.pid}, log {self.var / f'{name}.log'})", flush=True)
+        return child
+
+    def token(self) -> str:
+        r = requests.post(
+            f"{self.url}/api/v1/auth/token",
+            json={"username": DEMO_USER, "password": DEMO_PASSWORD},
+            timeout=30,
+        )
+        r.raise_for_status()
+        return r.json()["token"]
+
+    def main(self) -> int:
+        if not port_free(self.args.port):
+            print(
+                f"error: port {self.args.port} is taken; choose another with DEMO_PORT=8001 make demo",
+                file=sys.stderr,
+            )
+            return 2
+        self.var.mkdir(parents=True, exist_ok=True)
+        total = 7
+        step(1, total, f"migrating the SQLite database in {self.var}")
+        self.run(PYTHON, "manage.py", "migrate", "--noinput", "-v", "0")
+
+        step(2, total, "generating the simulated world and seeding catalogue and members")
+        if not (self.world / "catalog.json").exists():
+            self.run(
+                PYTHON,
+                "-m",
+                "simulator.world",
+                "--out",
+                str(self.world),
+                "--titles",
+                str(self.args.titles),
+                "--members",
+                str(self.args.members),
+                "--seed",
+                "0",
+            )
+        self.run(
+            PYTHON, "manage.py", "seed_world", str(self.world), "--demo-password", DEMO_PASSWORD
+        )
+
+        step(3, total, f"starting the web server at {self.url}")
+        web = self.spawn(
+            "web",
+            str(BIN / "gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.args.port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+        )
+        self.wait_for_web(web)
+        headers = {"Authorization": f"Token {self.token()}"}
+        models = requests.get(f"{self.url}/api/v1/models", headers=headers, timeout=30).json()
+        fresh = not any(m["is_production"] for m in models)
+
+        step(4, total, f"simulating {self.args.days} days of warm-up history over the API")
+        if fresh:
+            from simulator.client import run_traffic
+
+            report = run_traffic(
+                self.url,
+                self.world,
+                days=self.args.days,
+                start=datetime.now(UTC) - timedelta(days=self.args.days),
+                seed=0,
+                concurrency=4,
+                progress=True,
+            )
+            print(f"      {report.summary()}")
+        else:
+            print("      skipped: a model is in production already (delete var/ to start over)")
+
+        step(5, total, "training the first models and promoting the best through the gate")
+        if fresh:
+            self.run(PYTHON, "manage.py", "retrain")
+        else:
+            production = next(m for m in models if m["is_production"])
+            print(
+                f"      skipped: model v{production['id']} ({production['kind']}) is in production"
+            )
+
+        step(
+            6,
+            total,
+            f"starting a Celery worker with beat (retrain every {self.args.retrain_every:.0f} s)",
+        )
+        self.spawn(
+            "worker",
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--beat",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(self.var / "celerybeat-schedule"),
+        )
+        if self.args.traffic:
+            self.spawn(
+                "traffic",
+                PYTHON,
+                "-m",
+                "simulator.client",
+                "--base-url",
+                self.url,
+                "--world",
+                str(self.world),
+                "--live",
+                "--pause",
+                "20",
+                "--activity-scale",
+                "40",
+            )
+
+        page = requests.get(f"{self.url}/api/v1/me", headers=headers, timeout=30).json()
+        member = page["members"][0]["id"]
+        home = requests.get(
+            f"{self.url}/api/v1/members/{member}/homepage", headers=headers, timeout=60
+        ).json()
+        served_by = (
+            ("popularity fallback: " + home["fallback_reason"])
+            if home["fallback"]
+            else f"model v{home['model_version']['id']} ({home['model_version']['kind']})"
+        )
+        step(7, total, "ready")
+        print(
+            f"""
+    Homepage:  {self.url}/          sign in as {DEMO_USER} / {DEMO_PASSWORD}
+    API docs:  {self.url}/api/v1/docs/
+    Models:    {self.url}/api/v1/models     (the demo's first homepage is served by {served_by})
+    Admin:     {self.url}/admin/            (demo is staff; create a superuser for full admin)
+    Logs:      {self.var}/{{web,worker,traffic}}.log
+
+    Press Ctrl-C to stop.""",
+            flush=True,
+        )
+        if self.args.check:
+            assert not home["fallback"], home
+            return 0
+        while all(child.poll() is None for child in self.children):
+            time.sleep(1)
+        failed = next(child for child in self.children if child.poll() is not None)
+        print(
+            f"error: a demo process (pid {failed.pid}) exited with {failed.returncode}; see {self.var}/*.log",
+            file=sys.stderr,
+        )
+        return 1
+
+    def wait_for_web(self, web: subprocess.Popen) -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if web.poll() is not None:
+                raise SystemExit(f"error: the web server exited; see {self.var / 'web.log'}")
+            try:
+                if requests.get(f"{self.url}/api/v1/schema/", timeout=5).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        raise SystemExit(
+            f"error: the web server did not answer in 90 s; see {self.var / 'web.log'}"
+        )
+
+    def stop(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in self.children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--titles", type=int, default=400, help="catalogue size of the simulated world")
+    p.add_argument(
+        "--members", type=int, default=120, help="member profiles in the simulated world"
+    )
+    p.add_argument("--days", type=float, default=7.0, help="days of warm-up history")
+    p.add_argument(
+        "--retrain-every", type=float, default=600.0, help="seconds between scheduled retrains"
+    )
+    p.add_argument(
+        "--no-traffic", dest="traffic", action="store_false", help="no live simulated members"
+    )
+    p.add_argument(
+        "--check", action="store_true", help="set everything up, check the homepage, then stop"
+    )
+    args = p.parse_args(argv)
+    for name in ("port", "titles", "members", "days", "retrain_every"):
+        if getattr(args, name) <= 0:
+            p.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    sys.path[:0] = [str(ROOT)]
+    demo = Demo(parse_args(argv))
+    try:
+        return demo.main()
+    except KeyboardInterrupt:
+        print("\nstopping ...")
+        return 0
+    except subprocess.CalledProcessError as exc:
+        print(
+            f"error: {' '.join(map(str, exc.cmd))} failed with status {exc.returncode}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        demo.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
