@@ -30,7 +30,9 @@ class MFConfig:
     dim: int = 32
     """Size of each user and item embedding."""
     epochs: int = 10
-    """Passes over the training interactions."""
+    """Passes over the training interactions (more when needed to reach ``min_steps``)."""
+    min_steps: int = 300
+    """Least optimizer steps in all: a small log gets more epochs instead of too few steps."""
     batch_size: int = 1024
     """Interactions per optimizer step."""
     lr: float = 0.01
@@ -51,7 +53,14 @@ class MFConfig:
     """Seeds initialisation, shuffling and sampling when ``fit`` gets no ``rng``."""
 
     def __post_init__(self) -> None:
-        for name in ("dim", "epochs", "batch_size", "num_negatives", "full_softmax_max_items"):
+        for name in (
+            "dim",
+            "epochs",
+            "min_steps",
+            "batch_size",
+            "num_negatives",
+            "full_softmax_max_items",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not (self.lr > 0 and self.weight_decay >= 0 and self.init_std > 0):
@@ -183,7 +192,9 @@ def _train(
 
     optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     net.train()
-    for _ in range(cfg.epochs):
+    batches_per_epoch = -(-len(users) // cfg.batch_size)
+    epochs = max(cfg.epochs, -(-cfg.min_steps // max(batches_per_epoch, 1)))
+    for _ in range(epochs):
         order = torch.randperm(len(users), generator=generator)
         for batch in order.split(cfg.batch_size):
             u, i, w = users[batch], items[batch], weights[batch]

@@ -17,6 +17,9 @@ import sys
 import time
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
+
+import torch
 
 from recommender.base import MODELS, Recommender
 from recommender.data import Interactions, time_split
@@ -46,15 +49,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--epochs", type=int, help="training epochs (models that train)")
     parser.add_argument("--dim", type=int, help="embedding size (models with embeddings)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads for this run (default 1: the models are small, and "
+        "multi-threaded training slows down many times when another process holds a core)",
+    )
     return parser
 
 
 def train_main(argv: list[str] | None = None) -> int:
-    """Run the CLI on ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
+    """Run the CLI on ``argv`` (default ``sys.argv[1:]``) and return the exit status.
+
+    ``--threads`` sets torch's thread count for the run only; the previous value is restored.
+    """
     try:
         args, config = parse_args(argv)
     except SystemExit as exit_:  # argparse has printed the usage and the error
         return int(exit_.code or 0)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        return _run(args, config)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run(args: argparse.Namespace, config: Any) -> int:
     try:
         interactions = Interactions.from_csv(args.interactions)
         train, test = time_split(interactions, holdout_fraction=args.holdout)
@@ -82,7 +104,7 @@ def train_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, object]:
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Any]:
     """Parse the command line into arguments and the chosen model's config.
 
     Every problem (unknown model, an option the model lacks, an invalid value) exits
@@ -90,6 +112,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, object]:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
     if not 0.0 < args.holdout < 1.0:
         parser.error(f"--holdout must be between 0 and 1, got {args.holdout}")
     config_class = MODELS[args.model].config_class
@@ -124,6 +148,7 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
 def save_run(
     model: Recommender, results: dict[str, dict[str, float]], args: argparse.Namespace
 ) -> None:
+    """Save the checkpoint, and beside it the evaluation that justified it (metrics.json)."""
     model.save(args.out)
     summary = {
         "model": args.model,

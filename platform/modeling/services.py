@@ -42,28 +42,30 @@ def promotion_decide(
     candidate_value: float,
     baseline: ModelVersion | None,
     baseline_value: float | None,
+    refresh: bool = False,
     metric: str = training.GATE_METRIC,
 ) -> PromotionDecision:
-    """The promotion gate: promote only when there is no production model to beat, or the
-    candidate strictly beats it on the same holdout."""
+    """The promotion gate.
+
+    `baseline_value` is production's recipe refit on the candidate's own training facts and
+    scored on the same holdout. A new recipe is promoted only if it strictly beats that. A
+    refresh (production's own recipe, now trained on newer facts) is promoted if it is at
+    least as good, which is what lets the model keep up with its members.
+    """
     if baseline is None:
         promoted, reason = True, "no model in production yet"
     elif baseline_value is None:
-        promoted, reason = (
-            False,
-            f"production v{baseline.pk} could not be evaluated on this holdout",
-        )
+        promoted = True
+        reason = f"production v{baseline.pk} could not be rebuilt or loaded to compare; a working candidate replaces it"
     elif candidate_value > baseline_value:
         promoted = True
-        reason = (
-            f"{metric} {candidate_value:.4f} beats production v{baseline.pk} ({baseline_value:.4f})"
-        )
+        reason = f"{metric} {candidate_value:.4f} beats production v{baseline.pk}'s recipe on the same facts ({baseline_value:.4f})"
+    elif refresh and candidate_value >= baseline_value:
+        promoted = True
+        reason = f"refresh of production v{baseline.pk}'s recipe on newer facts; {metric} {candidate_value:.4f}, as good on the same facts"
     else:
         promoted = False
-        reason = (
-            f"{metric} {candidate_value:.4f} does not beat production v{baseline.pk} "
-            f"({baseline_value:.4f})"
-        )
+        reason = f"{metric} {candidate_value:.4f} does not beat production v{baseline.pk}'s recipe on the same facts ({baseline_value:.4f})"
     return PromotionDecision.objects.create(
         candidate=candidate,
         baseline=baseline,
@@ -91,14 +93,24 @@ def _register(
     )
 
 
-def _production_value(production: ModelVersion | None, split: training.Split) -> float | None:
-    if production is None:
-        return None
+def _production_value(production: ModelVersion, split: training.Split) -> float | None:
+    """Production's recipe (kind and config) refit on the split's training facts, scored on its
+    holdout. Judging the production *artifact* instead would favour it twice over: it may have
+    been trained on some of the holdout, and the holdout's plays happened on pages production
+    itself chose (exposure bias). If the recipe cannot be rebuilt, fall back to the artifact."""
     try:
-        model = training.checkpoint_load(checkpoint_path(production))
+        model = training.recipe_fit(
+            production.kind, production.config, split.train, seed=settings.MODELING_SEED
+        )
     except Exception:
-        logger.exception("Production v%s could not be loaded for evaluation", production.pk)
-        return None
+        logger.exception(
+            "Production v%s's recipe could not be rebuilt; judging its checkpoint", production.pk
+        )
+        try:
+            model = training.checkpoint_load(checkpoint_path(production))
+        except Exception:
+            logger.exception("Production v%s could not be loaded for evaluation", production.pk)
+            return None
     return training.holdout_metrics(model, split)[training.GATE_METRIC]
 
 
@@ -129,26 +141,28 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
         )
     horizon = datetime.fromtimestamp(float(data.timestamps.max()), tz=UTC)
     production = production_version()
-    split = training.split_for_gate(
-        data,
-        holdout_fraction=settings.MODELING_HOLDOUT_FRACTION,
-        not_before=production.trained_as_of.timestamp() if production else None,
-    )
-    holdout_users = len(set(split.holdout.user_ids.tolist()))
-    if production is not None and holdout_users < MIN_HOLDOUT_USERS:
+    if production is not None and horizon <= production.trained_as_of:
         raise RetrainError(
-            f"Only {holdout_users} members have plays newer than production v{production.pk}'s "
-            f"data ({production.trained_as_of:%Y-%m-%d %H:%M}); need {MIN_HOLDOUT_USERS} to judge a candidate."
+            f"No plays newer than production v{production.pk}'s data "
+            f"({production.trained_as_of:%Y-%m-%d %H:%M}): nothing new to learn from."
         )
-    baseline_value = _production_value(production, split)
+    split = training.split_for_gate(data, holdout_fraction=settings.MODELING_HOLDOUT_FRACTION)
+    holdout_users = len(set(split.holdout.user_ids.tolist()))
+    if holdout_users < MIN_HOLDOUT_USERS:
+        raise RetrainError(
+            f"Only {holdout_users} members have plays in the holdout (the latest "
+            f"{settings.MODELING_HOLDOUT_FRACTION:.0%} of plays); need {MIN_HOLDOUT_USERS} to judge a candidate."
+        )
+    baseline_value = _production_value(production, split) if production else None
     promoted = None
+    seed = settings.MODELING_SEED
     for kind in settings.MODELING_CANDIDATES:
-        seed = settings.MODELING_SEED
-        metrics = training.holdout_metrics(
-            training.candidate_fit(kind, split.train, seed=seed), split
-        )
+        trial = training.candidate_fit(kind, split.train, seed=seed)
+        metrics = training.holdout_metrics(trial, split)
         metrics["holdout_cut"] = datetime.fromtimestamp(split.cut, tz=UTC).isoformat()
         metrics["production_value"] = baseline_value
+        config = training.model_config(trial)
+        refresh = production is not None and (kind, config) == (production.kind, production.config)
         final = training.candidate_fit(kind, data, seed=seed)  # serve a model that saw every fact
         with transaction.atomic():
             version = _register(
@@ -160,6 +174,7 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
                 candidate_value=metrics[training.GATE_METRIC],
                 baseline=production,
                 baseline_value=baseline_value,
+                refresh=refresh,
             )
         logger.info("Candidate v%s (%s): %s", version.pk, kind, decision.reason)
         if decision.promoted:

@@ -1,10 +1,13 @@
 """The training bridge to recommender/: fit, evaluate and save candidates. No database here."""
 
 import dataclasses
+import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from recommender import MODELS, load_model
 from recommender.base import Recommender
@@ -31,20 +34,12 @@ class Split:
     cut: float  # unix seconds
 
 
-def split_for_gate(
-    data: Interactions, *, holdout_fraction: float, not_before: float | None
-) -> Split:
-    """Time split whose holdout holds only facts the production model never saw.
-
-    The cut is the (1 - holdout_fraction) time quantile, moved later to `not_before` (the
-    production model's data horizon) when needed, so production is never judged on facts it
-    was trained on.
-    """
+def split_for_gate(data: Interactions, *, holdout_fraction: float) -> Split:
+    """Time split: the latest `holdout_fraction` of plays are the holdout, so every model is
+    judged on what members did after the facts it learned from."""
     if len(data) == 0:
         raise ValueError("The fact log holds no plays yet: nothing to train on.")
     cut = float(np.quantile(data.timestamps, 1.0 - holdout_fraction))
-    if not_before is not None:
-        cut = max(cut, np.nextafter(not_before, np.inf))
     before = data.timestamps < cut
     return Split(train=_subset(data, before), holdout=_subset(data, ~before), cut=cut)
 
@@ -55,10 +50,32 @@ def _subset(data: Interactions, mask: np.ndarray) -> Interactions:
     )
 
 
+@contextmanager
+def one_torch_thread():
+    """Fit on one thread: on a shared 2-core machine a second thread that competes with the
+    web server slows small fits down many times over (see docs/models.md)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def candidate_fit(kind: str, data: Interactions, *, seed: int) -> Recommender:
     if kind not in MODELS:
         raise ValueError(f"Unknown model kind {kind!r}; choose from {sorted(MODELS)}.")
-    return MODELS[kind]().fit(data, rng=np.random.default_rng(seed))
+    with one_torch_thread():
+        return MODELS[kind]().fit(data, rng=np.random.default_rng(seed))
+
+
+def recipe_fit(kind: str, config: dict, data: Interactions, *, seed: int) -> Recommender:
+    """Refit a registered version's recipe (kind and config) on other facts."""
+    model_class = MODELS[kind]
+    with one_torch_thread():
+        return model_class(model_class.config_class(**config)).fit(
+            data, rng=np.random.default_rng(seed)
+        )
 
 
 def holdout_metrics(model: Recommender, split: Split) -> dict[str, float]:
@@ -66,8 +83,13 @@ def holdout_metrics(model: Recommender, split: Split) -> dict[str, float]:
 
 
 def model_config(model: Recommender) -> dict:
+    """The model's config as JSON-ready data, as the registry stores it."""
     config = getattr(model, "config", None)
-    return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}
+    return (
+        json.loads(json.dumps(dataclasses.asdict(config)))
+        if dataclasses.is_dataclass(config)
+        else {}
+    )
 
 
 def checkpoint_save(model: Recommender, directory: Path) -> None:

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from recommender.base import load_model
 from recommender.mf import MFRecommender
@@ -20,7 +21,9 @@ def csv_path(tmp_path):
 def test_train_prints_the_table_and_saves_a_servable_checkpoint(tmp_path, csv_path, capsys):
     out = tmp_path / "model"
     args = ["--interactions", str(csv_path), "--model", "mf", "--out", str(out)]
-    status = train_main([*args, "--epochs", "3", "--dim", "8", "--seed", "4"])
+    threads = torch.get_num_threads()
+    status = train_main([*args, "--epochs", "3", "--dim", "8", "--seed", "4", "--threads", "2"])
+    assert torch.get_num_threads() == threads  # the run's thread count does not leak
 
     printed = capsys.readouterr().out
     assert status == 0

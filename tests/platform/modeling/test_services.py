@@ -101,7 +101,7 @@ def test_second_retrain_without_new_facts_cannot_judge_and_keeps_production():
     production = production_version()
     run = retrain_execute(run_id=retrain_run_create().pk)
     assert run.status == RetrainRun.Status.FAILED
-    assert "newer than production" in run.error
+    assert f"No plays newer than production v{production.pk}" in run.error
     assert production_version() == production
 
 
@@ -159,18 +159,7 @@ def test_new_promotion_is_picked_up_without_restart(client_for):
     assert (
         api.get(f"/api/v1/members/{member.pk}/homepage").json()["model_version"]["id"] == first.pk
     )
-    # New facts after the production model's horizon, then a retrain that the gate accepts.
-    now = timezone.now()
-    for i, m in enumerate(members):
-        for t in titles[(i % 2) :: 2][:6]:
-            Interaction.objects.create(
-                event_id=uuid.uuid4(),
-                type="play",
-                member=m,
-                title=t,
-                watched_seconds=5000,
-                occurred_at=now - timedelta(minutes=30 - i),
-            )
+    add_recent_plays(members, titles)  # new facts after production's horizon
     run = retrain_execute(run_id=retrain_run_create().pk)
     assert run.status == RetrainRun.Status.SUCCEEDED, run.error
     if run.promoted is None:
@@ -214,3 +203,56 @@ def test_ranking_cache_loads_once_per_version(monkeypatch):
     for _ in range(3):
         ranking.rank_for_member(member_id=1, at=timezone.now(), popularity={})
     assert len(calls) == 1
+
+
+def add_recent_plays(members, titles, minutes_ago=30):
+    now = timezone.now()
+    for i, m in enumerate(members):
+        for t in titles[(i % 2) :: 2][:6]:
+            Interaction.objects.create(
+                event_id=uuid.uuid4(),
+                type="play",
+                member=m,
+                title=t,
+                watched_seconds=5000,
+                occurred_at=now - timedelta(minutes=minutes_ago - i),
+            )
+
+
+def test_refresh_of_production_recipe_is_promoted_and_a_new_recipe_must_beat_it(settings):
+    members, titles = clustered_log()
+    settings.MODELING_CANDIDATES = ["popularity"]
+    first = retrain_execute(run_id=retrain_run_create().pk).promoted
+    assert first.kind == "popularity"
+
+    add_recent_plays(members, titles)
+    settings.MODELING_CANDIDATES = ["popularity", "mf"]
+    run = retrain_execute(run_id=retrain_run_create().pk)
+    assert run.status == RetrainRun.Status.SUCCEEDED, run.error
+    by_kind = {v.kind: v for v in run.candidates.all()}
+    refresh = by_kind["popularity"].decision
+    assert refresh.promoted and refresh.reason.startswith(f"refresh of production v{first.pk}")
+    assert refresh.candidate_value == refresh.baseline_value  # same recipe, same facts
+    challenger = by_kind["mf"].decision
+    assert challenger.baseline == by_kind["popularity"]
+    assert challenger.promoted == (challenger.candidate_value > challenger.baseline_value)
+
+
+def test_production_that_cannot_be_rebuilt_or_loaded_is_replaced_by_a_working_candidate():
+    members, titles = clustered_log()
+    broken = ModelVersion.objects.create(
+        kind="mf",
+        checkpoint="missing",
+        trained_as_of=timezone.now() - timedelta(days=30),
+        n_train_events=1,
+        config={"no_such_field": 1},
+    )
+    PromotionDecision.objects.create(
+        candidate=broken, promoted=True, metric="ndcg@10", candidate_value=1, reason="test"
+    )
+    run = retrain_execute(run_id=retrain_run_create().pk)
+    assert run.status == RetrainRun.Status.SUCCEEDED, run.error
+    first = run.candidates.order_by("id").first()
+    assert first.decision.promoted
+    assert "could not be rebuilt or loaded" in first.decision.reason
+    assert production_version() != broken
