@@ -12,6 +12,7 @@ urlpatterns = [
         views.MemberHomepageApi.as_view(),
         name="member-homepage",
     ),
+    path("members/<int:member_id>/plays", views.MemberPlayListApi.as_view(), name="member-plays"),
     path("events", views.EventCreateApi.as_view(), name="events"),
     path("titles", views.TitleListApi.as_view(), name="title-list"),
     path("titles/<int:title_id>", views.TitleDetailApi.as_view(), name="title-detail"),

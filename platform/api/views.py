@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from catalog.selectors import title_list, title_search
 from events.models import Interaction
+from events.selectors import play_list
 from events.services import events_ingest
 from homepage.services import homepage_build
 from members.selectors import member_get_for_account, member_list
@@ -137,6 +138,31 @@ class MemberHomepageApi(APIView):
                 ],
             }
         )
+
+
+class MemberPlayListApi(APIView):
+    class Input(serializers.Serializer):
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+
+    class PlayOutput(serializers.Serializer):
+        event_id = serializers.UUIDField()
+        type = serializers.CharField()
+        watched_seconds = serializers.IntegerField()
+        occurred_at = serializers.DateTimeField()
+        title = TitleOutput()
+
+    @extend_schema_serializer(component_name="ViewingActivity")
+    class Output(serializers.Serializer):
+        member = serializers.IntegerField()
+        plays = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(parameters=[Input], responses=Output)
+    def get(self, request, member_id: int):
+        params = self.Input(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        member = member_get_for_account(member_id=member_id, account=request.user)
+        plays = play_list(member_id=member.pk, limit=params.validated_data["limit"])
+        return Response({"member": member.pk, "plays": self.PlayOutput(plays, many=True).data})
 
 
 class EventCreateApi(APIView):

@@ -44,3 +44,13 @@ def title_play_counts(*, at: datetime, days: float = 7.0) -> dict[int, float]:
         .values_list("title_id", "n")
     )
     return {title_id: float(n) for title_id, n in rows}
+
+
+def play_list(*, member_id: int, limit: int = 100) -> list[Interaction]:
+    """A member's viewing activity: every play, newest first, with its title."""
+    return list(
+        Interaction.objects.filter(member_id=member_id, type__in=PLAY_TYPES)
+        .select_related("title")
+        .prefetch_related("title__genres")
+        .order_by("-occurred_at", "-id")[:limit]
+    )

@@ -164,3 +164,19 @@ def test_anonymous_cannot_post_events():
     from rest_framework.test import APIClient
 
     assert APIClient().post("/api/v1/events", {"events": []}, format="json").status_code == 401
+
+
+def test_viewing_activity_lists_own_plays_newest_first(api, member, client_for):
+    old, new = TitleFactory(), TitleFactory()
+    now = timezone.now()
+    events = [
+        play(member, old, occurred_at=(now - timedelta(days=2)).isoformat()),
+        play(member, new, occurred_at=(now - timedelta(hours=1)).isoformat()),
+        {**play(member, new), "type": "thumb_up", "watched_seconds": None},
+    ]
+    assert api.post("/api/v1/events", {"events": events}, format="json").status_code == 201
+    body = api.get(f"/api/v1/members/{member.pk}/plays").json()
+    assert [p["title"]["id"] for p in body["plays"]] == [new.pk, old.pk]
+    assert api.get(f"/api/v1/members/{member.pk}/plays", {"limit": 0}).status_code == 400
+    stranger = MemberFactory()
+    assert client_for(stranger.account).get(f"/api/v1/members/{member.pk}/plays").status_code == 404
