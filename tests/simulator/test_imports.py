@@ -1,25 +1,16 @@
 """simulator/ depends on numpy, gymnasium, requests, tqdm and the standard library only."""
 
-import ast
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.test_layout import imported_roots
+
 SIMULATOR = Path(__file__).resolve().parents[2] / "simulator"
 ALLOWED = {"numpy", "gymnasium", "requests", "tqdm", "simulator"}
 FORBIDDEN = {"django", "rest_framework", "celery", "torch", "recommender", "platform", "config"}
 SOURCES = sorted(SIMULATOR.rglob("*.py"))
-
-
-def imported_roots(path: Path) -> set[str]:
-    roots = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            roots |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            roots.add(node.module.split(".")[0])
-    return roots
 
 
 def test_sources_found():
