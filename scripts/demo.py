@@ -269,9 +269,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # `kill` stops the demo's children as cleanly as Ctrl-C does
+
+
 def main(argv: list[str] | None = None) -> int:
     sys.path[:0] = [str(ROOT)]
     demo = Demo(parse_args(argv))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return demo.main()
     except KeyboardInterrupt:
