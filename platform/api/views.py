@@ -18,8 +18,8 @@ from events.services import events_ingest
 from homepage.services import homepage_build
 from members.selectors import member_get_for_account, member_list
 from modeling.selectors import model_version_list, production_version, retrain_run_get
-from modeling.services import retrain_run_create
-from modeling.tasks import retrain
+from modeling.services import retrain_run_create, retrain_run_fail
+from modeling.tasks import BrokerUnavailable, retrain_enqueue
 
 from .serializers import TitleOutput
 
@@ -306,10 +306,16 @@ class RetrainRunOutput(serializers.Serializer):
 class ModelRetrainApi(APIView):
     permission_classes = [IsAdminUser]
 
-    @extend_schema(request=None, responses={202: RetrainRunOutput})
+    @extend_schema(request=None, responses={202: RetrainRunOutput, 503: RetrainRunOutput})
     def post(self, request):
         run = retrain_run_create(trigger="api", requested_by=request.user)
-        retrain.delay_on_commit(run.pk)
+        try:
+            retrain_enqueue(run_id=run.pk)
+        except BrokerUnavailable as exc:
+            run = retrain_run_fail(
+                run_id=run.pk, error=f"{exc} Nothing was queued; try again when it is up."
+            )
+            return Response(RetrainRunOutput(run).data, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(RetrainRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -36,6 +36,14 @@ def retrain_run_create(*, trigger: str = "api", requested_by=None) -> RetrainRun
     return RetrainRun.objects.create(trigger=trigger, requested_by=requested_by)
 
 
+def retrain_run_fail(*, run_id: int, error: str) -> RetrainRun:
+    """Record that a run never started (for example, its task could not be queued)."""
+    run = RetrainRun.objects.get(pk=run_id)
+    run.status, run.error, run.finished_at = RetrainRun.Status.FAILED, error[:2000], timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    return run
+
+
 def promotion_decide(
     *,
     candidate: ModelVersion,
