@@ -38,8 +38,9 @@ import numpy as np
 import requests
 from tqdm import tqdm
 
+from simulator.arguments import iso_time, number
 from simulator.behaviour import Behaviour, BehaviourConfig, VisitOutcome
-from simulator.world import Account, World, format_time, parse_time
+from simulator.world import Account, World, format_time
 
 API_PREFIX = "/api/v1"
 MAX_BATCH = 500
@@ -657,30 +658,6 @@ def run_live(
 # Command line
 
 
-def _number(kind: type, *, minimum: float, inclusive: bool = True) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            what = "a whole number" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if value < minimum or (not inclusive and value == minimum):
-            bound = f"at least {minimum}" if inclusive else f"greater than {minimum}"
-            raise argparse.ArgumentTypeError(f"must be {bound}, got {text!r}")
-        return value
-
-    return parse
-
-
-def _time(text: str) -> datetime:
-    try:
-        return parse_time(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an ISO 8601 time like 2026-11-20T19:30:00Z, got {text!r}"
-        ) from None
-
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m simulator.client",
@@ -689,19 +666,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url", required=True, help="platform root, e.g. http://localhost:8000")
     p.add_argument("--world", required=True, type=Path, help="world directory (simulator.world)")
     p.add_argument(
-        "--days", type=_number(float, minimum=0, inclusive=False), help="days to simulate"
+        "--days", type=number(float, minimum=0, inclusive=False), help="days to simulate"
     )
     p.add_argument(
-        "--start", type=_time, help="start of the simulated period (default: now - days)"
+        "--start", type=iso_time, help="start of the simulated period (default: now - days)"
     )
-    p.add_argument("--members", type=_number(int, minimum=1), help="use only the first N members")
-    p.add_argument("--seed", type=_number(int, minimum=0), default=0, help="random seed (>= 0)")
-    p.add_argument(
-        "--concurrency", type=_number(int, minimum=1), default=4, help="parallel members"
-    )
+    p.add_argument("--members", type=number(int, minimum=1), help="use only the first N members")
+    p.add_argument("--seed", type=number(int, minimum=0), default=0, help="random seed (>= 0)")
+    p.add_argument("--concurrency", type=number(int, minimum=1), default=4, help="parallel members")
     p.add_argument(
         "--activity-scale",
-        type=_number(float, minimum=0, inclusive=False),
+        type=number(float, minimum=0, inclusive=False),
         default=1.0,
         help="multiply every member's visits per day (live demos want more)",
     )
@@ -709,11 +684,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--live", action="store_true", help="run rounds at real time until stopped")
     p.add_argument(
         "--duration",
-        type=_number(float, minimum=0, inclusive=False),
+        type=number(float, minimum=0, inclusive=False),
         help="live: seconds to run (default: until interrupted)",
     )
     p.add_argument(
-        "--pause", type=_number(float, minimum=0), default=30.0, help="live: seconds between rounds"
+        "--pause", type=number(float, minimum=0), default=30.0, help="live: seconds between rounds"
     )
     return p
 

@@ -636,46 +636,23 @@ def _generate_members(
 # Command line
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
-
-
-def _time(text: str) -> datetime:
-    try:
-        return parse_time(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an ISO 8601 time like 2026-11-20T19:30:00Z, got {text!r}"
-        ) from None
-
-
 def main(argv: list[str] | None = None) -> int:
+    from simulator.arguments import iso_time, number  # arguments imports this module
+
     parser = argparse.ArgumentParser(
         prog="python -m simulator.world",
         description="Generate a synthetic world: catalog.json and members.json for the platform, "
         "hidden.npz for the simulator only.",
     )
     parser.add_argument("--out", required=True, type=Path, help="directory to write to")
-    parser.add_argument("--titles", type=_positive_int, default=300, help="number of titles")
-    parser.add_argument("--members", type=_positive_int, default=60, help="number of profiles")
-    parser.add_argument("--seed", type=_seed, default=0, help="random seed (>= 0)")
-    parser.add_argument("--now", type=_time, default=None, help="world clock, ISO 8601 (UTC)")
+    parser.add_argument(
+        "--titles", type=number(int, minimum=1), default=300, help="number of titles"
+    )
+    parser.add_argument(
+        "--members", type=number(int, minimum=1), default=60, help="number of profiles"
+    )
+    parser.add_argument("--seed", type=number(int, minimum=0), default=0, help="random seed (>= 0)")
+    parser.add_argument("--now", type=iso_time, default=None, help="world clock, ISO 8601 (UTC)")
     args = parser.parse_args(argv)
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"argument --out: {str(args.out)!r} exists and is not a directory")
