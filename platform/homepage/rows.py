@@ -35,8 +35,11 @@ def take(ranked: list[tuple[Title, float | None]], *, used: set[int], size: int)
     return slots
 
 
-def genre_overlap(a: Title, b: Title) -> float:
-    """Jaccard similarity of two titles' genres (genres must be prefetched)."""
-    ga = {g.pk for g in a.genres.all()}
-    gb = {g.pk for g in b.genres.all()}
-    return len(ga & gb) / len(ga | gb) if ga or gb else 0.0
+def genre_ids(title: Title) -> frozenset[int]:
+    """The title's genre ids (genres must be prefetched, so this makes no query)."""
+    return frozenset(g.pk for g in title.genres.all())
+
+
+def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
+    """Jaccard similarity of two sets of genres: how much two titles are alike."""
+    return len(a & b) / len(a | b) if a or b else 0.0

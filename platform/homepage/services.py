@@ -13,7 +13,7 @@ from members.models import Member
 from modeling.features import WATCHED_COMPLETE, context_features, title_features, watched_fraction
 from modeling.ranking import Ranking, rank_for_member
 
-from .rows import Row, genre_overlap, take
+from .rows import Row, genre_ids, jaccard, take
 
 NEW_RELEASE_DAYS = 60
 TRENDING_DAYS = 7
@@ -27,11 +27,11 @@ class Homepage:
     rows: list[Row]
 
 
-def homepage_build(*, member: Member, at: datetime, row_size: int | None = None) -> Homepage:
+def homepage_build(*, member: Member, at: datetime) -> Homepage:
     """Rows for `member` at time `at`: Continue Watching, Top Picks (production model),
     Because You Watched X, Trending Now, New Releases. No title twice on a page; a kids
     profile sees only kids titles; every slot is logged as an impression."""
-    size = row_size or settings.HOMEPAGE_ROW_SIZE
+    size = settings.HOMEPAGE_ROW_SIZE
     titles = {t.pk: t for t in title_available(at=at, kids_only=member.is_kids)}
     history = [p for p in play_history(member_id=member.pk, at=at) if p.title_id in titles]
     played = {p.title_id for p in history}
@@ -83,19 +83,17 @@ def homepage_build(*, member: Member, at: datetime, row_size: int | None = None)
 
     anchor = next((titles[p.title_id] for p in history), None)
     if anchor is not None:
-        similar = [t for t in unplayed if genre_overlap(anchor, t) > 0]
-        similar.sort(
-            key=lambda t: (-genre_overlap(anchor, t), -(ranking.scores.get(t.pk) or 0.0), t.pk)
-        )
+        anchor_genres = genre_ids(anchor)
+        overlaps = {t.pk: jaccard(anchor_genres, genre_ids(t)) for t in unplayed}
+        similar = [t for t in unplayed if overlaps[t.pk] > 0]
+        similar.sort(key=lambda t: (-overlaps[t.pk], -(ranking.scores.get(t.pk) or 0.0), t.pk))
         rows.append(
             Row(
                 "because_you_watched",
                 f"Because you watched {anchor.name}",
                 f"Shares genres with {anchor.name}, which {first} played most recently.",
                 "because_you_watched",
-                take(
-                    [(t, round(genre_overlap(anchor, t), 4)) for t in similar], used=used, size=size
-                ),
+                take([(t, round(overlaps[t.pk], 4)) for t in similar], used=used, size=size),
             )
         )
 

@@ -107,8 +107,8 @@ def _production_value(production: ModelVersion, split: training.Split) -> float 
     been trained on some of the holdout, and the holdout's plays happened on pages production
     itself chose (exposure bias). If the recipe cannot be rebuilt, fall back to the artifact."""
     try:
-        model = training.recipe_fit(
-            production.kind, production.config, split.train, seed=settings.MODELING_SEED
+        model = training.candidate_fit(
+            production.kind, split.train, seed=settings.MODELING_SEED, config=production.config
         )
     except Exception:
         logger.exception(

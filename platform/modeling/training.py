@@ -11,7 +11,7 @@ import torch
 
 from recommender import MODELS, load_model
 from recommender.base import Recommender
-from recommender.data import Interactions
+from recommender.data import Interactions, time_split
 from recommender.evaluate import evaluate
 
 from .dataset import PlayTable
@@ -39,15 +39,8 @@ def split_for_gate(data: Interactions, *, holdout_fraction: float) -> Split:
     judged on what members did after the facts it learned from."""
     if len(data) == 0:
         raise ValueError("The fact log holds no plays yet: nothing to train on.")
-    cut = float(np.quantile(data.timestamps, 1.0 - holdout_fraction))
-    before = data.timestamps < cut
-    return Split(train=_subset(data, before), holdout=_subset(data, ~before), cut=cut)
-
-
-def _subset(data: Interactions, mask: np.ndarray) -> Interactions:
-    return Interactions.from_records(
-        data.user_ids[mask], data.item_ids[mask], data.timestamps[mask], data.weights[mask]
-    )
+    train, holdout = time_split(data, holdout_fraction=holdout_fraction)
+    return Split(train=train, holdout=holdout, cut=float(holdout.timestamps.min()))
 
 
 @contextmanager
@@ -62,20 +55,17 @@ def one_torch_thread():
         torch.set_num_threads(before)
 
 
-def candidate_fit(kind: str, data: Interactions, *, seed: int) -> Recommender:
+def candidate_fit(
+    kind: str, data: Interactions, *, seed: int, config: dict | None = None
+) -> Recommender:
+    """Fit a model of `kind`: with its default config, or with a registered version's
+    `config` to refit that version's recipe on other facts."""
     if kind not in MODELS:
         raise ValueError(f"Unknown model kind {kind!r}; choose from {sorted(MODELS)}.")
-    with one_torch_thread():
-        return MODELS[kind]().fit(data, rng=np.random.default_rng(seed))
-
-
-def recipe_fit(kind: str, config: dict, data: Interactions, *, seed: int) -> Recommender:
-    """Refit a registered version's recipe (kind and config) on other facts."""
     model_class = MODELS[kind]
+    model = model_class(None if config is None else model_class.config_class(**config))
     with one_torch_thread():
-        return model_class(model_class.config_class(**config)).fit(
-            data, rng=np.random.default_rng(seed)
-        )
+        return model.fit(data, rng=np.random.default_rng(seed))
 
 
 def holdout_metrics(model: Recommender, split: Split) -> dict[str, float]:
