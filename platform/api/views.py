@@ -35,33 +35,33 @@ def not_in_future(value):
     return value
 
 
-class MeApi(APIView):
-    @extend_schema_serializer(component_name="MemberProfile")
-    class MemberOutput(serializers.Serializer):
-        id = serializers.IntegerField()
-        name = serializers.CharField()
-        is_kids = serializers.BooleanField()
+@extend_schema_serializer(component_name="MemberProfile")
+class MemberProfileOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    is_kids = serializers.BooleanField()
 
+
+class MeApi(APIView):
     @extend_schema_serializer(component_name="Me")
     class Output(serializers.Serializer):
         id = serializers.IntegerField()
         username = serializers.CharField()
         is_staff = serializers.BooleanField()
-        members = serializers.ListField(
-            child=serializers.DictField(), help_text="MemberProfile objects"
-        )
+        members = MemberProfileOutput(many=True)
 
     @extend_schema(responses=Output)
     def get(self, request):
-        members = self.MemberOutput(member_list(account=request.user), many=True).data
         user = request.user
         return Response(
-            {
-                "id": user.pk,
-                "username": user.username,
-                "is_staff": user.is_staff,
-                "members": members,
-            }
+            self.Output(
+                {
+                    "id": user.pk,
+                    "username": user.username,
+                    "is_staff": user.is_staff,
+                    "members": member_list(account=user),
+                }
+            ).data
         )
 
 
@@ -110,51 +110,52 @@ class MemberHomepageApi(APIView):
         at = params.validated_data.get("at") or timezone.now()
         page = homepage_build(member=member, at=at)
         version = page.ranking.version
-        return Response(
-            {
-                "page_id": str(page.page.page_id),
-                "member": member.pk,
-                "served_at": at.isoformat().replace("+00:00", "Z"),
-                "model_version": {"id": version.pk, "kind": version.kind} if version else None,
-                "fallback": page.ranking.fallback,
-                "fallback_reason": page.ranking.fallback_reason or None,
-                "rows": [
-                    {
-                        "key": row.key,
-                        "title": row.title,
-                        "explanation": row.explanation,
-                        "policy": row.policy,
-                        "items": [
-                            {
-                                "position": position,
-                                "propensity": 1.0,
-                                "score": slot.score,
-                                "title": TitleOutput(slot.title).data,
-                            }
-                            for position, slot in enumerate(row.slots)
-                        ],
-                    }
-                    for row in page.rows
-                ],
-            }
-        )
+        payload = {
+            "page_id": page.page.page_id,
+            "member": member.pk,
+            "served_at": at,
+            "model_version": {"id": version.pk, "kind": version.kind} if version else None,
+            "fallback": page.ranking.fallback,
+            "fallback_reason": page.ranking.fallback_reason or None,
+            "rows": [
+                {
+                    "key": row.key,
+                    "title": row.title,
+                    "explanation": row.explanation,
+                    "policy": row.policy,
+                    "items": [
+                        {
+                            "position": position,
+                            "propensity": slot.propensity,
+                            "score": slot.score,
+                            "title": slot.title,
+                        }
+                        for position, slot in enumerate(row.slots)
+                    ],
+                }
+                for row in page.rows
+            ],
+        }
+        return Response(HomepageOutput(payload).data)
+
+
+@extend_schema_serializer(component_name="Play")
+class PlayOutput(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    type = serializers.CharField()
+    watched_seconds = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    title = TitleOutput()
 
 
 class MemberPlayListApi(APIView):
     class Input(serializers.Serializer):
         limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
 
-    class PlayOutput(serializers.Serializer):
-        event_id = serializers.UUIDField()
-        type = serializers.CharField()
-        watched_seconds = serializers.IntegerField()
-        occurred_at = serializers.DateTimeField()
-        title = TitleOutput()
-
     @extend_schema_serializer(component_name="ViewingActivity")
     class Output(serializers.Serializer):
         member = serializers.IntegerField()
-        plays = serializers.ListField(child=serializers.DictField())
+        plays = PlayOutput(many=True)
 
     @extend_schema(parameters=[Input], responses=Output)
     def get(self, request, member_id: int):
@@ -162,7 +163,7 @@ class MemberPlayListApi(APIView):
         params.is_valid(raise_exception=True)
         member = member_get_for_account(member_id=member_id, account=request.user)
         plays = play_list(member_id=member.pk, limit=params.validated_data["limit"])
-        return Response({"member": member.pk, "plays": self.PlayOutput(plays, many=True).data})
+        return Response(self.Output({"member": member.pk, "plays": plays}).data)
 
 
 class EventCreateApi(APIView):

@@ -4,11 +4,14 @@ from dataclasses import dataclass, field
 
 from catalog.models import Title
 
+DETERMINISTIC = 1.0  # propensity of a slot no explorer randomized
+
 
 @dataclass
 class Slot:
     title: Title
     score: float | None
+    propensity: float = DETERMINISTIC
 
 
 @dataclass

@@ -17,7 +17,6 @@ from .rows import Row, genre_ids, jaccard, take
 
 NEW_RELEASE_DAYS = 60
 TRENDING_DAYS = 7
-DETERMINISTIC = 1.0  # propensity of a slot no explorer randomized
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,7 @@ def _slots(rows: list[Row], *, at: datetime) -> list[dict]:
                     "position": position,
                     "title_id": slot.title.pk,
                     "policy": row.policy,
-                    "propensity": DETERMINISTIC,
+                    "propensity": slot.propensity,
                     "features": features,
                 }
             )
