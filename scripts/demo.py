@@ -25,6 +25,31 @@ BIN = Path(PYTHON).parent
 DEMO_USER, DEMO_PASSWORD = "demo", "demo-password"
 
 
+def web_command(port: int) -> list[str]:
+    """The web server, as make demo (and the end-to-end tests) run it."""
+    return [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
+            "--workers", "2", "--threads", "4", "--timeout", "120"]  # fmt: skip
+
+
+class WebNotReady(RuntimeError):
+    """The web server exited, or did not answer in time."""
+
+
+def wait_for_web(url: str, web: subprocess.Popen, *, timeout_s: float = 90) -> None:
+    """Return once `url` serves the API schema; raise WebNotReady if `web` exits or is late."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if web.poll() is not None:
+            raise WebNotReady(f"the web server exited with status {web.returncode}")
+        try:
+            if requests.get(f"{url}/api/v1/schema/", timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    raise WebNotReady(f"the web server did not answer in {timeout_s:.0f} s")
+
+
 def step(number: int, total: int, text: str) -> None:
     print(f"\n[{number}/{total}] {text}", flush=True)
 
@@ -103,20 +128,11 @@ class Demo:
         )
 
         step(3, total, f"starting the web server at {self.url}")
-        web = self.spawn(
-            "web",
-            str(BIN / "gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{self.args.port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--timeout",
-            "120",
-        )
-        self.wait_for_web(web)
+        web = self.spawn("web", *web_command(self.args.port))
+        try:
+            wait_for_web(self.url, web)
+        except WebNotReady as exc:
+            raise SystemExit(f"error: {exc}; see {self.var / 'web.log'}") from None
         headers = {"Authorization": f"Token {self.token()}"}
         models = requests.get(f"{self.url}/api/v1/models", headers=headers, timeout=30).json()
         fresh = not any(m["is_production"] for m in models)
@@ -216,21 +232,6 @@ class Demo:
             file=sys.stderr,
         )
         return 1
-
-    def wait_for_web(self, web: subprocess.Popen) -> None:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if web.poll() is not None:
-                raise SystemExit(f"error: the web server exited; see {self.var / 'web.log'}")
-            try:
-                if requests.get(f"{self.url}/api/v1/schema/", timeout=5).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
-        raise SystemExit(
-            f"error: the web server did not answer in 90 s; see {self.var / 'web.log'}"
-        )
 
     def stop(self) -> None:
         for child in self.children:

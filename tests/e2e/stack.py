@@ -17,6 +17,8 @@ from urllib.parse import urlparse, urlunparse
 
 import requests
 
+from scripts.demo import WebNotReady, wait_for_web, web_command
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
@@ -90,31 +92,11 @@ class Stack:
         )
 
     def start_web(self) -> None:
-        self._spawn(
-            "web",
-            [
-                str(BIN / "gunicorn"),
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--timeout",
-                "120",
-            ],
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            self._check_alive("web")
-            try:
-                if requests.get(f"{self.base_url}/api/v1/schema/", timeout=5).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"web did not answer in 60 s:\n{self.log('web')}")
+        self._spawn("web", web_command(self.port))
+        try:
+            wait_for_web(self.base_url, self.processes["web"], timeout_s=60)
+        except WebNotReady as exc:
+            raise RuntimeError(f"{exc}:\n{self.log('web')}") from None
 
     def start_worker(self) -> None:
         self._spawn(
