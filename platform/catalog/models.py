@@ -38,6 +38,9 @@ class Title(models.Model):
     release_date = models.DateField()
     synopsis = models.TextField(blank=True)
     added_at = models.DateTimeField(help_text="When the title entered this catalogue.")
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text="Last change; serving reloads its catalogue snapshot after it."
+    )
 
     class Meta:
         ordering = ["id"]

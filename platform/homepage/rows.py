@@ -38,11 +38,6 @@ def take(ranked: list[tuple[Title, float | None]], *, used: set[int], size: int)
     return slots
 
 
-def genre_ids(title: Title) -> frozenset[int]:
-    """The title's genre ids (genres must be prefetched, so this makes no query)."""
-    return frozenset(g.pk for g in title.genres.all())
-
-
 def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
     """Jaccard similarity of two sets of genres: how much two titles are alike."""
     return len(a & b) / len(a | b) if a or b else 0.0

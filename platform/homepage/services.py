@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from catalog.selectors import title_available
+from catalog.selectors import titles_on_offer
 from events.models import PageView
 from events.selectors import play_history, title_play_counts
 from events.services import page_record
@@ -13,7 +13,7 @@ from members.models import Member
 from modeling.features import WATCHED_COMPLETE, context_features, title_features, watched_fraction
 from modeling.ranking import Ranking, rank_for_member
 
-from .rows import Row, genre_ids, jaccard, take
+from .rows import Row, jaccard, take
 
 NEW_RELEASE_DAYS = 60
 TRENDING_DAYS = 7
@@ -31,7 +31,8 @@ def homepage_build(*, member: Member, at: datetime) -> Homepage:
     Because You Watched X, Trending Now, New Releases. No title twice on a page; a kids
     profile sees only kids titles; every slot is logged as an impression."""
     size = settings.HOMEPAGE_ROW_SIZE
-    titles = {t.pk: t for t in title_available(at=at, kids_only=member.is_kids)}
+    offer = titles_on_offer(at=at, kids_only=member.is_kids)
+    titles, genres = offer.titles, offer.genre_ids
     history = [p for p in play_history(member_id=member.pk, at=at) if p.title_id in titles]
     played = {p.title_id for p in history}
     trending = title_play_counts(at=at, days=TRENDING_DAYS)
@@ -82,8 +83,7 @@ def homepage_build(*, member: Member, at: datetime) -> Homepage:
 
     anchor = next((titles[p.title_id] for p in history), None)
     if anchor is not None:
-        anchor_genres = genre_ids(anchor)
-        overlaps = {t.pk: jaccard(anchor_genres, genre_ids(t)) for t in unplayed}
+        overlaps = {t.pk: jaccard(genres[anchor.pk], genres[t.pk]) for t in unplayed}
         similar = [t for t in unplayed if overlaps[t.pk] > 0]
         similar.sort(key=lambda t: (-overlaps[t.pk], -(ranking.scores.get(t.pk) or 0.0), t.pk))
         rows.append(

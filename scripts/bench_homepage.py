@@ -1,0 +1,154 @@
+"""Benchmark: how long one personalized homepage takes to build, at catalogue sizes that matter.
+
+Builds a throw-away platform in a temporary folder (SQLite, or DATABASE_URL if set), seeds a
+simulated world of --titles titles, writes --plays plays, trains and promotes a model with the
+real retrain service, then times three things for members chosen at random:
+
+- ``rank``: the production model scoring every title for the member (modeling.ranking),
+- ``build``: the whole page (catalogue, history, rows, features) and its impression log,
+- ``api``: GET /api/v1/members/{id}/homepage through Django's test client, JSON included.
+
+Usage::
+
+    .venv/bin/python scripts/bench_homepage.py --titles 5000 --members 400 --plays 20000
+
+Figures are readings on a shared machine; the load average is printed beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--titles", type=positive_int, default=5000, help="catalogue size")
+    parser.add_argument("--members", type=positive_int, default=400, help="simulated members")
+    parser.add_argument("--plays", type=positive_int, default=20000, help="plays in the log")
+    parser.add_argument("--pages", type=positive_int, default=100, help="pages timed per stage")
+    parser.add_argument("--candidates", default="mf", help="model kinds to train, comma-separated")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def report(name: str, seconds: list[float]) -> None:
+    ms = sorted(s * 1000 for s in seconds)
+    p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
+    print(f"{name:<6} median {statistics.median(ms):8.2f} ms   p95 {p95:8.2f} ms   n={len(ms)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-homepage-"))
+    os.environ["HOMEPAGE_VAR_DIR"] = str(workdir)
+    os.environ["HOMEPAGE_CANDIDATES"] = args.candidates
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+
+    import django
+
+    django.setup()
+
+    import numpy as np
+    from django.core.management import call_command
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from catalog.models import Title
+    from events.models import Interaction
+    from homepage.services import homepage_build
+    from members.models import Member
+    from modeling.ranking import rank_for_member
+    from modeling.services import retrain_execute, retrain_run_create
+    from simulator.world import World
+
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    world = World.generate(n_titles=args.titles, n_members=args.members, seed=args.seed)
+    world.save(workdir / "world")
+    call_command("seed_world", str(workdir / "world"), demo_password="bench-password", verbosity=0)
+
+    rng = np.random.default_rng(args.seed)
+    members = list(Member.objects.filter(is_kids=False).values_list("pk", flat=True))
+    titles = list(Title.objects.values_list("pk", "runtime_minutes"))
+    now = datetime.now(UTC)
+    start = time.perf_counter()
+    weights = 1.0 / np.arange(1, len(titles) + 1) ** 0.8  # power-law popularity
+    picks = rng.choice(len(titles), size=args.plays, p=weights / weights.sum())
+    Interaction.objects.bulk_create(
+        [
+            Interaction(
+                event_id=uuid.uuid4(),
+                type=Interaction.Type.PLAY,
+                member_id=members[rng.integers(len(members))],
+                title_id=titles[t][0],
+                watched_seconds=int(60 * titles[t][1] * rng.uniform(0.1, 1.0)),
+                occurred_at=now - timedelta(days=float(rng.uniform(0.01, 28))),
+            )
+            for t in picks
+        ],
+        batch_size=2000,
+    )
+    print(
+        f"setup: {args.titles} titles, {len(members)} adult members, {args.plays} plays "
+        f"({time.perf_counter() - start:.1f} s to write)"
+    )
+
+    start = time.perf_counter()
+    run = retrain_execute(run_id=retrain_run_create(trigger="bench").pk, at=now)
+    print(f"retrain: {run.status}, promoted={run.promoted} ({time.perf_counter() - start:.1f} s)")
+    if run.status != "succeeded":
+        print(f"retrain failed: {run.error}", file=sys.stderr)
+        return 1
+
+    sample = [Member.objects.get(pk=m) for m in rng.choice(members, size=args.pages)]
+    rank_for_member(member_id=sample[0].pk, at=now, popularity={})  # load the checkpoint
+    timings: dict[str, list[float]] = {"rank": [], "build": [], "api": []}
+    for member in sample:
+        t0 = time.perf_counter()
+        rank_for_member(member_id=member.pk, at=now, popularity={})
+        timings["rank"].append(time.perf_counter() - t0)
+    for member in sample:
+        t0 = time.perf_counter()
+        homepage_build(member=member, at=now)
+        timings["build"].append(time.perf_counter() - t0)
+    client = Client()
+    client.login(username="demo", password="bench-password")
+    demo_members = list(
+        Member.objects.filter(account__username="demo").values_list("pk", flat=True)
+    )
+    for i in range(args.pages):
+        t0 = time.perf_counter()
+        response = client.get(f"/api/v1/members/{demo_members[i % len(demo_members)]}/homepage")
+        timings["api"].append(time.perf_counter() - t0)
+        if response.status_code != 200:
+            print(f"GET homepage answered {response.status_code}: {response.content[:300]!r}")
+            return 1
+    print(f"load average {os.getloadavg()[0]:.2f}, database {django.db.connection.vendor}")
+    for name, seconds in timings.items():
+        report(name, seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
