@@ -8,6 +8,9 @@ The client sees only what the API returns and answers only through the API (docs
 2. for each simulated visit, fetch the homepage at the simulated time
    (``GET /api/v1/members/{id}/homepage?at=...``), let :mod:`simulator.behaviour` decide what
    the member examines, plays and rates, and post that as one batch (``POST /api/v1/events``).
+   A member whom nothing on the page tempted may search for the title they want
+   (``GET /api/v1/search?q=<its name>&member=...``) and play it (``search_play``) if the
+   platform finds it. A member who churns stops visiting for the rest of the run.
 
 Members run concurrently; each member's visits run in time order, and all timestamps are
 simulated (never later than the real clock). Everything except :class:`Api` and the
@@ -49,6 +52,8 @@ DEFAULT_TRIES = 4
 """Attempts per request on a 5xx or a connection error (so three retries)."""
 EXAMINE_SECONDS = 2
 """Simulated seconds a member spends looking at one item before the next."""
+SEARCH_SECONDS = 20
+"""Simulated seconds from leaving the page to playing what search found."""
 
 Clock = Callable[[], datetime]
 
@@ -102,10 +107,20 @@ class TrafficReport:
     per_day: dict[str, DayCounts] = field(default_factory=dict)
     """Counts per simulated UTC day, keyed "YYYY-MM-DD"."""
 
+    searches: int = 0
+    """Visits on which the member searched (nothing on the page appealed)."""
+    search_plays: int = 0
+    """Plays of titles found by search (counted in ``plays`` too)."""
+    churned: int = 0
+    """Members who left the service during the run."""
+
     def merge(self, other: TrafficReport) -> None:
         for name in (
             "visits",
             "plays",
+            "searches",
+            "search_plays",
+            "churned",
             "thumbs",
             "events_posted",
             "duplicates",
@@ -125,7 +140,8 @@ class TrafficReport:
         rate = self.plays / self.visits if self.visits else 0.0
         return (
             f"{self.visits} visits by {self.members} members over {len(self.per_day)} days, "
-            f"{self.plays} plays ({rate:.0%}), {self.thumbs} thumbs, "
+            f"{self.plays} plays ({rate:.0%}, {self.search_plays} by search), "
+            f"{self.thumbs} thumbs, {self.churned} members churned, "
             f"{self.events_posted} events posted ({self.duplicates} duplicates), "
             f"{self.watched_seconds / 3600:.1f} h watched, {self.fallback_pages} fallback pages"
         )
@@ -226,13 +242,15 @@ def build_events(
     member_id: int,
     visit_at: datetime,
     now: datetime,
+    search: tuple[int, str] | None = None,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> list[dict[str, Any]]:
     """The event batch of one visit, in the order things happened.
 
     Examined items become ``impression_seen`` a few simulated seconds apart; a play follows the
     last look; a thumb up comes when the play ends, a thumb down right after the look. Times are
-    clamped to ``now`` so no event claims to be in the future.
+    clamped to ``now`` so no event claims to be in the future. ``search`` (platform title id,
+    query) adds the ``search_play`` of a title the member found by search after the page.
     """
 
     def event(kind: str, slot: tuple[int, int], at: datetime, **extra: Any) -> dict[str, Any]:
@@ -257,6 +275,19 @@ def build_events(
     if outcome.played is not None:
         events.append(
             event("play", outcome.played, play_at, watched_seconds=outcome.watched_seconds)
+        )
+    if search is not None and outcome.searched and outcome.title is not None:
+        title_id, query = search
+        events.append(
+            {
+                "event_id": new_id(),
+                "type": "search_play",
+                "member": member_id,
+                "title": int(title_id),
+                "occurred_at": format_time(min(play_at + timedelta(seconds=SEARCH_SECONDS), now)),
+                "watched_seconds": outcome.watched_seconds,
+                "query": query,
+            }
         )
     for slot, kind in outcome.thumbs:
         if kind == "thumb_up":
@@ -288,7 +319,7 @@ def visit_times(
     out: list[datetime] = []
     day = datetime(start.year, start.month, start.day, tzinfo=UTC)
     while day < end:
-        for hour in behaviour.day_visit_hours(member, rng):
+        for hour in behaviour.day_visit_hours(member, rng, weekday=day.weekday()):
             t = (day + timedelta(hours=float(hour))).replace(microsecond=0)
             if start <= t < end:
                 out.append(t)
@@ -385,6 +416,11 @@ class Api:
             "GET", f"{API_PREFIX}/members/{member_id}/homepage", params={"at": format_time(at)}
         )
 
+    def search(self, query: str, member_id: int) -> dict[str, Any]:
+        return self.request(
+            "GET", f"{API_PREFIX}/search", params={"q": query[:200], "member": member_id}
+        )
+
     def post_events(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         return self.request("POST", f"{API_PREFIX}/events", json={"events": events})
 
@@ -424,6 +460,7 @@ class Traffic:
         self._apis: dict[str, Api] = {}
         self._platform_member: dict[int, int] = {}
         self._world_index: dict[int, int] = {}
+        self._platform_title: dict[int, int] = {}
 
     def connect(self) -> None:
         """Log the needed accounts in and map profiles and titles to platform ids."""
@@ -443,6 +480,7 @@ class Traffic:
         self._world_index = {
             pid: world_ids[ext] for ext, pid in platform_titles.items() if ext in world_ids
         }
+        self._platform_title = {index: pid for pid, index in self._world_index.items()}
         if not self._world_index:
             raise WorldMismatchError(
                 "none of the platform's titles has an external_id of this world; "
@@ -521,11 +559,20 @@ class Traffic:
         api = self._apis[self.world.members[member].username].clone()
         member_id = self._platform_member[member]
         for at in times:
-            if stop.is_set():
+            if stop.is_set() or self.behaviour.churned(member):
                 break
             page = parse_homepage(api.homepage(member_id, at), self._world_index)
-            outcome = self.behaviour.visit(member, page.grid, rng)
-            events = build_events(outcome, page, member_id=member_id, visit_at=at, now=self.clock())
+            outcome = self.behaviour.visit(member, page.grid, rng, at=at, row_keys=page.row_keys)
+            search = None
+            if outcome.searched:
+                report.searches += 1
+                if outcome.title is not None:
+                    search = self._search(api, member_id, outcome.title)
+                    if search is not None:
+                        report.search_plays += 1
+            events = build_events(
+                outcome, page, member_id=member_id, visit_at=at, now=self.clock(), search=search
+            )
             for batch in chunked(events):
                 answer = api.post_events(batch) or {}
                 report.events_posted += int(answer.get("stored", 0)) + int(
@@ -538,13 +585,24 @@ class Traffic:
             report.visits += 1
             report.fallback_pages += page.fallback
             report.thumbs += len(outcome.thumbs)
-            if outcome.title is not None:
+            if outcome.played is not None or search is not None:
                 day.plays += 1
                 report.plays += 1
                 report.watched_seconds += outcome.watched_seconds
+            report.churned += outcome.churned
             with lock:
                 bar.update(1)
         return report
+
+    def _search(self, api: Api, member_id: int, title: int) -> tuple[int, str] | None:
+        """Search the platform for world title ``title`` by its name, as a person would type
+        it; (platform id, query) if the results hold it, else None (search failed)."""
+        query = self.world.titles[title].name
+        wanted = self._platform_title.get(title)
+        results = api.search(query, member_id).get("results", [])
+        if wanted is None or all(int(r["id"]) != wanted for r in results):
+            return None
+        return wanted, query
 
 
 def run_traffic(

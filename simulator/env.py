@@ -97,14 +97,19 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     ## Episode End
 
-    Never terminated (members do not churn in v0). Truncated after ``visits_per_episode``
-    visits.
+    Terminated when the member churns (leaves the service for good because recent visits
+    disappointed; ``BehaviourConfig.churn_rate=0`` switches churn off). Truncated after
+    ``visits_per_episode`` visits.
 
     ## Info
 
-    ``played`` (bool), ``title`` (index or -1), ``true_utility`` (of the played title; None if
-    nothing played), ``watched_minutes``, ``examined`` (number of items examined), ``thumbs_up``,
-    ``thumbs_down``, ``member``, ``day`` and ``hour`` of the visit just simulated.
+    ``played`` (bool), ``title`` (index or -1, from the page or found by search),
+    ``true_utility`` (of the played title; None if nothing played), ``watched_minutes``,
+    ``examined`` (number of items examined), ``searched`` (the member searched because nothing
+    on the page appealed), ``abandoned``, ``thumbs_up``, ``thumbs_down``, ``satisfaction`` (the
+    member's moving average of true satisfaction after the visit), ``visit_satisfaction`` (this
+    visit's), ``churned``, ``member``, ``day`` and ``hour`` of the visit just simulated. Hidden
+    quantities (utility, satisfaction, churn) are in ``info`` only, never in the observation.
 
     ## Arguments
 
@@ -120,8 +125,11 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     ## Version History
 
-    - v0: walking skeleton: position bias, logit choice with outside option, watch time
-      reward; no satiation, drift, churn or search.
+    - v0: position bias, logit choice with outside option, watch time reward; extended
+      before any release with presentation bias, abandonment, search, satiation, interest
+      drift, weekly habits and churn (termination), each switchable in
+      :class:`~simulator.behaviour.BehaviourConfig`. ``BehaviourConfig.all_off()`` with
+      ``position_bias=True`` recovers the walking skeleton's dynamics.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -191,6 +199,7 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         elif not 0 <= member < self.world.n_members:
             raise ValueError(f"member {member} out of range [0, {self.world.n_members})")
         self._member = int(member)
+        self.behaviour.reset(self._member)
         self._plays.clear()
         self._pending_hours = []
         self._day = -1
@@ -203,13 +212,16 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         if self._member is None:
             raise RuntimeError("call reset() before step()")
         page = self._validate(action)
+        if self.behaviour.churned(self._member):
+            raise RuntimeError("the member has churned (the episode terminated): call reset()")
         day, hour = self._day, self._hour
         outcome = self.behaviour.visit(self._member, page, self.np_random)
         if outcome.title is not None:
             self._plays.appendleft(outcome.title)
         self._visits += 1
         self._last = (day, hour, outcome)
-        self._advance_clock()
+        if not outcome.churned:
+            self._advance_clock()
         reward = outcome.watched_seconds / 60.0
         info = {
             "played": outcome.title is not None,
@@ -217,14 +229,20 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
             "true_utility": outcome.utility,
             "watched_minutes": reward,
             "examined": len(outcome.examined),
+            "searched": outcome.searched,
+            "abandoned": outcome.abandoned,
+            "satisfaction": self.behaviour.satisfaction(self._member),
+            "visit_satisfaction": outcome.satisfaction,
+            "churned": outcome.churned,
             "thumbs_up": sum(kind == "thumb_up" for _, kind in outcome.thumbs),
             "thumbs_down": sum(kind == "thumb_down" for _, kind in outcome.thumbs),
             "member": self._member,
             "day": day,
             "hour": hour,
         }
-        truncated = self._visits >= self.visits_per_episode
-        return self._observation(), reward, False, truncated, info
+        terminated = outcome.churned
+        truncated = not terminated and self._visits >= self.visits_per_episode
+        return self._observation(), reward, terminated, truncated, info
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":
@@ -237,9 +255,10 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
             what = f"examined {len(o.examined)}, left without playing"
         else:
             t = self.world.titles[o.title]
+            where = "found by search" if o.played is None else f"at slot {o.played}"
             what = (
-                f"examined {len(o.examined)}, played {t.external_id} {t.name!r} at slot "
-                f"{o.played}, watched {o.watched_seconds / 60:.1f} min"
+                f"examined {len(o.examined)}, played {t.external_id} {t.name!r} {where}, "
+                f"watched {o.watched_seconds / 60:.1f} min"
             )
         return f"{when} member {self._member}: {what}\n"
 
@@ -269,8 +288,9 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         """Move to the member's next visit, skipping days without one."""
         while not self._pending_hours:
             self._day += 1
+            weekday = (self.world.now.weekday() + self._day) % 7  # day 0 is the world's today
             self._pending_hours = self.behaviour.day_visit_hours(
-                self._member, self.np_random
+                self._member, self.np_random, weekday=weekday
             ).tolist()
         self._hour = float(self._pending_hours.pop(0))
 

@@ -18,7 +18,20 @@ Generative story, in order:
 4. Members belong to taste clusters. A cluster favours two or three genres; a member's taste is
    the cluster's centre plus individual noise, so tastes are genre-correlated (learnable) but
    personal. Kids profiles belong to a kids cluster (Animation, Family, ...).
-5. Activity (visits per day) is power-law distributed: a few members visit a lot.
+5. Activity (visits per day) is power-law distributed: a few members visit a lot. Members also
+   have weekly habits (more visits at the weekend, kids most of all) and a patience of their
+   own (how much of a page they look at), both hidden.
+6. Each title has a hidden artwork appeal: how tempting its artwork is, whatever its content.
+   It raises the chance of a click, never the enjoyment (presentation bias).
+7. The catalogue churns: ``added_at`` spreads titles over the two years before ``now``, about
+   10% in the last 30 days. A simulation that runs up to ``now`` sees those titles arrive
+   during the run (the platform lists a title only from its ``added_at`` on), so new titles
+   with no history (cold start) are part of every simulated month.
+
+Observable metadata is informative but incomplete: published genres are read back from the
+hidden attributes (a label is sometimes missing or spurious), and the synopsis names a few
+tone keywords (``"dark"``, ``"fast-paced"``, ...) only when a title sits far out on one of the
+unlabelled axes.
 
 Usage::
 
@@ -66,7 +79,15 @@ CATALOG_SPAN_DAYS = 730
 RECENT_DAYS = 30
 RECENT_SHARE = 0.1
 """Share of titles added in the last RECENT_DAYS days (what a "new releases" row can show)."""
-HIDDEN_FORMAT = 1
+HIDDEN_FORMAT = 2
+"""Version of hidden.npz; format 1 (no habits, patience or artwork appeal) still loads."""
+TONE_WORDS: list[tuple[str, str]] = [
+    ("dark", "light-hearted"),
+    ("fast-paced", "slow-burning"),
+    ("offbeat", "classic"),
+]
+"""(positive, negative) keyword of each unlabelled axis, shown when the projection is large."""
+_TONE_THRESHOLD = 0.6
 
 _G = {g: i for i, g in enumerate(GENRES)}
 _GENRE_FREQUENCY = np.array(
@@ -186,6 +207,8 @@ class Title:
     release_date: date
     added_at: datetime
     synopsis: str
+    keywords: tuple[str, ...] = ()
+    """Tone keywords (from the unlabelled axes); added in hidden format 2, so may be empty."""
 
     @property
     def kids_suitable(self) -> bool:
@@ -202,6 +225,7 @@ class Title:
             "release_date": self.release_date.isoformat(),
             "added_at": format_time(self.added_at),
             "synopsis": self.synopsis,
+            "keywords": list(self.keywords),
         }
 
     @classmethod
@@ -216,6 +240,7 @@ class Title:
             release_date=date.fromisoformat(data["release_date"]),
             added_at=parse_time(data["added_at"]),
             synopsis=data["synopsis"],
+            keywords=tuple(data.get("keywords", ())),
         )
 
 
@@ -270,11 +295,24 @@ class World:
     """(n_members,) hour of day (UTC, 0-24) around which a member tends to visit."""
     hour_spread: np.ndarray
     """(n_members,) standard deviation in hours of visit times around ``peak_hour``."""
+    weekend_factor: np.ndarray | None = None
+    """(n_members,) multiplier on visits per day on Saturdays and Sundays (None: all 1)."""
+    patience: np.ndarray | None = None
+    """(n_members,) multiplier on the mean number of items examined per visit (None: all 1)."""
+    artwork_appeal: np.ndarray | None = None
+    """(n_titles,) hidden appeal of the artwork, standard normal (None: all 0)."""
     members: tuple[Member, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.members = tuple(m for a in self.accounts for m in a.members)
         n, m = len(self.titles), len(self.members)
+        # Worlds saved before these fields existed load with neutral values.
+        if self.weekend_factor is None:
+            self.weekend_factor = np.ones(m)
+        if self.patience is None:
+            self.patience = np.ones(m)
+        if self.artwork_appeal is None:
+            self.artwork_appeal = np.zeros(n)
         for name, arr, shape in [
             ("title_attributes", self.title_attributes, (n, ATTRIBUTE_DIM)),
             ("popularity", self.popularity, (n,)),
@@ -283,6 +321,9 @@ class World:
             ("peak_hour", self.peak_hour, (m,)),
             ("hour_spread", self.hour_spread, (m,)),
             ("member_cluster", self.member_cluster, (m,)),
+            ("weekend_factor", self.weekend_factor, (m,)),
+            ("patience", self.patience, (m,)),
+            ("artwork_appeal", self.artwork_appeal, (n,)),
         ]:
             if arr.shape != shape:
                 raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
@@ -314,6 +355,16 @@ class World:
     def runtime_minutes(self) -> np.ndarray:
         return np.array([t.runtime_minutes for t in self.titles], dtype=np.int64)
 
+    @property
+    def added_at_unix(self) -> np.ndarray:
+        """(n_titles,) float64 unix seconds at which each title entered the catalogue."""
+        return np.array([t.added_at.timestamp() for t in self.titles], dtype=np.float64)
+
+    def available(self, at: datetime) -> np.ndarray:
+        """(n_titles,) bool: titles in the catalogue at ``at`` (added_at <= at), as the platform
+        filters them. Titles added later do not exist yet: that is the catalogue's churn."""
+        return self.added_at_unix <= at.timestamp()
+
     def affinity(self, member: int) -> np.ndarray:
         """(n_titles,) taste-attribute dot products of one member: the personal part of utility."""
         return self.title_attributes @ self.tastes[member]
@@ -338,8 +389,10 @@ class World:
             raise ValueError(f"n_members must be at least 1, got {n_members}")
         now = _normalise_now(now)
         # Independent streams, so adding members never changes the catalogue and vice versa.
-        title_rng, member_rng, space_rng = (
-            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
+        # A fourth stream for habits and artwork (hidden format 2): spawned children do not
+        # depend on how many are spawned, so the first three are those of format 1 worlds.
+        title_rng, member_rng, space_rng, habit_rng = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
         )
         directions = _genre_directions(space_rng)
         cluster_genres = _cluster_genres(space_rng)
@@ -347,6 +400,11 @@ class World:
         accounts, member_arrays = _generate_members(
             member_rng, n_members, directions, cluster_genres
         )
+        is_kids = member_arrays["member_cluster"] == KIDS_CLUSTER
+        # Weekly habit: adults watch about a third more at weekends, kids about twice as much.
+        weekend = np.exp(rng_normal(habit_rng, np.where(is_kids, 0.7, 0.3), 0.25))
+        patience = np.exp(habit_rng.normal(-0.06, 0.35, size=n_members))  # mean about 1
+        artwork = habit_rng.normal(size=n_titles)
         return cls(
             seed=seed,
             now=now,
@@ -356,6 +414,9 @@ class World:
             popularity=popularity,
             genre_directions=directions,
             cluster_genres=cluster_genres,
+            weekend_factor=weekend,
+            patience=patience,
+            artwork_appeal=artwork,
             **member_arrays,
         )
 
@@ -398,6 +459,9 @@ class World:
             activity=self.activity,
             peak_hour=self.peak_hour,
             hour_spread=self.hour_spread,
+            weekend_factor=self.weekend_factor,
+            patience=self.patience,
+            artwork_appeal=self.artwork_appeal,
         )
         return out
 
@@ -427,7 +491,7 @@ class World:
         )
         with np.load(paths[2]) as hidden:
             arrays = {k: hidden[k] for k in hidden.files}
-        if int(arrays.pop("format")) != HIDDEN_FORMAT:
+        if int(arrays.pop("format")) not in (1, HIDDEN_FORMAT):
             raise ValueError(f"{paths[2]} has an unsupported format")
         ids = arrays.pop("title_external_ids").tolist()
         keys = arrays.pop("member_keys").tolist()
@@ -455,6 +519,28 @@ def parse_time(text: str) -> datetime:
     if t.tzinfo is None:
         t = t.replace(tzinfo=UTC)
     return t.astimezone(UTC)
+
+
+def rng_normal(rng: np.random.Generator, mean: np.ndarray, sd: float) -> np.ndarray:
+    """Normal draws with a per-element mean (one draw per element of ``mean``)."""
+    return mean + sd * rng.normal(size=np.shape(mean))
+
+
+def tone_keywords(attributes: np.ndarray, directions: np.ndarray) -> list[tuple[str, ...]]:
+    """Tone keywords of each title: the word of an unlabelled axis when the title's projection
+    on it is beyond ``_TONE_THRESHOLD``. Deterministic (no randomness), so format 1 worlds get
+    the same titles, now with keywords."""
+    complement = np.linalg.svd(directions, full_matrices=True)[2][len(GENRES) :]
+    proj = attributes @ complement.T  # (n_titles, 3)
+    out = []
+    for row in proj:
+        words = [
+            TONE_WORDS[k][0 if v > 0 else 1]
+            for k, v in enumerate(row)
+            if abs(v) > _TONE_THRESHOLD and k < len(TONE_WORDS)
+        ]
+        out.append(tuple(words))
+    return out
 
 
 def _normalise_now(now: datetime | None) -> datetime:
@@ -508,6 +594,7 @@ def _generate_titles(
 
     titles = []
     used_names: set[str] = set()
+    keywords = tone_keywords(attributes, directions)
     for i in range(n):
         genre_idx = [g for g in order[i, :3] if scores[i, g] > _GENRE_THRESHOLD] or [order[i, 0]]
         genres = tuple(GENRES[g] for g in sorted(genre_idx))
@@ -537,7 +624,8 @@ def _generate_titles(
                 runtime_minutes=runtime,
                 release_date=release,
                 added_at=added_at,
-                synopsis=_synopsis(rng, genres, kind),
+                synopsis=_synopsis(rng, genres, kind, keywords[i]),
+                keywords=keywords[i],
             )
         )
     return tuple(titles), attributes, popularity
@@ -572,8 +660,10 @@ def _title_name(rng: np.random.Generator, used: set[str]) -> str:
     return name
 
 
-def _synopsis(rng: np.random.Generator, genres: tuple[str, ...], kind: str) -> str:
-    words = " ".join(_GENRE_WORD[g] for g in genres)
+def _synopsis(
+    rng: np.random.Generator, genres: tuple[str, ...], kind: str, tone: tuple[str, ...] = ()
+) -> str:
+    words = " ".join([", ".join(tone)] * bool(tone) + [_GENRE_WORD[g] for g in genres])
     article = "An" if words[0] in "aeiou" else "A"
     plot = rng.choice(_GENRE_PLOT[str(rng.choice(genres))])
     return f"{article} {words} {kind} in which {rng.choice(_SUBJECTS)} {plot}."

@@ -185,7 +185,9 @@ def test_visit_times(world):
     times = visit_times(behaviour, member, start, end, np.random.default_rng(1))
     assert times == sorted(times) and all(start <= t < end for t in times)
     assert all(t.microsecond == 0 and t.tzinfo is not None for t in times)
-    assert len(times) == pytest.approx(60 * world.activity[member], rel=0.3)
+    weekend_days = sum((start + timedelta(days=d)).weekday() >= 5 for d in range(60))
+    per_week = (60 - weekend_days) + weekend_days * world.weekend_factor[member]
+    assert len(times) == pytest.approx(per_week * world.activity[member], rel=0.3)
     assert times == visit_times(behaviour, member, start, end, np.random.default_rng(1))
     assert times != visit_times(behaviour, member, start, end, np.random.default_rng(2))
     hours = np.array([t.hour + t.minute / 60 for t in times])
@@ -223,7 +225,7 @@ def test_traffic_report_merge_and_summary():
     assert (a.visits, a.plays, a.events_posted) == (4, 2, 12)
     assert list(a.per_day) == ["2026-11-01", "2026-11-02"]
     assert a.per_day["2026-11-02"] == DayCounts(3, 2, 10)
-    assert a.summary().startswith("4 visits by 2 members over 2 days, 2 plays (50%)")
+    assert a.summary().startswith("4 visits by 2 members over 2 days, 2 plays (50%, 0 by search)")
     assert "2.0 h watched" in a.summary()
 
 
@@ -266,3 +268,34 @@ def test_cli_rejects_bad_url_and_world(world_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--base-url", "http://x", "--world", str(tmp_path / "none"), "--days", "1"])
     assert exit_info.value.code == 2 and "none" in capsys.readouterr().err
+
+
+def test_build_events_adds_the_search_play_after_the_page():
+    page = parse_homepage(HOMEPAGE, WORLD_INDEX)
+    searched = outcome(
+        examined=((0, 0),),
+        played=None,
+        title=2,
+        utility=4.0,
+        watched_seconds=1800,
+        thumbs=(),
+        searched=True,
+    )
+    events = build_events(
+        searched, page, member_id=7, visit_at=AT, now=AT + timedelta(days=1), search=(13, "Echo")
+    )
+    assert [e["type"] for e in events] == ["impression_seen", "search_play"]
+    play = events[-1]
+    assert (play["title"], play["query"], play["watched_seconds"]) == (13, "Echo", 1800)
+    assert "page_id" not in play and parse_time(play["occurred_at"]) > AT
+    # Without a search result (the platform did not find it) there is no play to post.
+    events = build_events(searched, page, member_id=7, visit_at=AT, now=AT)
+    assert [e["type"] for e in events] == ["impression_seen"]
+
+
+def test_client_behaviour_stops_a_churned_member(world):
+    behaviour = Behaviour(world, BehaviourConfig())
+    behaviour.population.churned[0] = True
+    assert behaviour.churned(0)
+    with pytest.raises(ValueError, match="churned"):
+        behaviour.visit(0, np.arange(40).reshape(4, 10), np.random.default_rng(0))

@@ -93,10 +93,13 @@ def test_episode_reward_info_and_observation(small_env_kwargs, world):
     obs, info = env.reset(seed=3)
     assert set(obs) == {"genre_plays", "recent_titles", "hour", "is_kids"}
     assert (obs["recent_titles"] == -1).all() and obs["genre_plays"].sum() == 0
+    env.action_space.seed(3)
     for visit in range(1, 9):
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
         assert obs in env.observation_space
-        assert not terminated and truncated == (visit == 8)
+        assert terminated == info["churned"]  # a disappointed member may leave early
+        assert truncated == (visit == 8 and not terminated)
+        assert 0 <= info["satisfaction"] <= 1 and 0 <= info["visit_satisfaction"] < 1
         assert reward == info["watched_minutes"] >= 0
         if info["played"]:
             assert obs["recent_titles"][0] == info["title"]
@@ -105,6 +108,31 @@ def test_episode_reward_info_and_observation(small_env_kwargs, world):
             assert (obs["genre_plays"][played_genres] >= 1).all()
         else:
             assert info["title"] == -1 and info["true_utility"] is None and reward == 0
+        if terminated:
+            break
+
+
+def test_churn_terminates_the_episode_and_off_switch_never_does(world):
+    from simulator.behaviour import BehaviourConfig
+
+    kid = next(i for i, m in enumerate(world.members) if m.is_kids)
+    worst = np.argsort(world.kids_suitable)[:40].reshape(4, 10)  # nothing a kid may play
+    for rate, expect in [(0.5, True), (0.0, False)]:
+        env = HomepageEnv(
+            world, member=kid, visits_per_episode=200,
+            behaviour=BehaviourConfig(churn_rate=rate, search_probability=0),
+        )  # fmt: skip
+        env.reset(seed=0)
+        ended = []
+        for _ in range(200):
+            _, _, terminated, truncated, info = env.step(worst)
+            if terminated or truncated:
+                ended = [terminated, info["churned"]]
+                break
+        assert ended == [expect, expect]
+        if expect:
+            with pytest.raises(RuntimeError, match="churned"):
+                env.step(worst)
 
 
 def test_a_page_of_the_members_favourites_earns_more_than_a_random_page(world):
@@ -126,10 +154,15 @@ def test_kids_member_never_plays_unsuitable_titles(world):
     env = HomepageEnv(world, member=kid, visits_per_episode=50)
     obs, _ = env.reset(seed=0)
     assert obs["is_kids"] == 1
+    plays = 0
     for _ in range(50):
-        _, _, _, _, info = env.step(env.action_space.sample())
+        _, _, terminated, _, info = env.step(env.action_space.sample())
         if info["played"]:
+            plays += 1
             assert world.titles[info["title"]].kids_suitable
+        if terminated:  # random pages disappoint a kid: they may churn
+            env.reset(seed=1)
+    assert plays > 0
 
 
 def test_page_space_samples_distinct_titles():

@@ -22,6 +22,7 @@ TITLE_FIELDS = {
     "release_date",
     "added_at",
     "synopsis",
+    "keywords",
 }
 
 

@@ -1,0 +1,213 @@
+"""Command line of the teaching experiments: CSV and PNG figures for each.
+
+Usage::
+
+    python -m simulator.experiments feedback-loop [--members 300 --titles 500 --days 30]
+    python -m simulator.experiments position-bias
+    python -m simulator.experiments search-breaks-loop
+    python -m simulator.experiments offline-vs-online
+    python -m simulator.experiments all --out docs/figures
+
+Each writes ``<out>/<experiment>.csv`` and ``<out>/<experiment>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from simulator.arguments import number
+from simulator.experiments.runs import (
+    METRICS,
+    Settings,
+    by,
+    feedback_loop,
+    offline_vs_online,
+    position_bias,
+    search_breaks_loop,
+    write_csv,
+)
+
+EXPERIMENTS = ("feedback-loop", "position-bias", "search-breaks-loop", "offline-vs-online")
+LABELS = {
+    "homogenization": "homogenization (Jaccard)",
+    "gini_exposure": "Gini of exposure",
+    "coverage": "catalogue coverage",
+    "satisfaction": "true satisfaction / visit",
+    "retention": "retention",
+    "plays_per_visit": "plays / visit",
+    "minutes_per_visit": "minutes watched / visit",
+    "search_share": "share of plays by search",
+    "offline_ndcg": "offline NDCG@10 (logged)",
+}
+
+
+def _pyplot():  # noqa: ANN202 - matplotlib.pyplot, imported late (slow, and headless)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_timeseries(
+    rows: list[dict[str, object]], key: str, metrics: tuple[str, ...], title: str, path: Path
+) -> Path:
+    """One panel per metric, one line per ``key`` value, simulated day on the x axis."""
+    plt = _pyplot()
+    cols = 3
+    n_rows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(n_rows, cols, figsize=(4.2 * cols, 3.0 * n_rows), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics, strict=False):
+        for name, rs in by(rows, key).items():
+            ax.plot([r["day"] for r in rs], [r[metric] for r in rs], label=str(name))
+        ax.set_title(LABELS.get(metric, metric), fontsize=10)
+        ax.set_xlabel("simulated day", fontsize=8)
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(metrics) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def plot_position_bias(rows: list[dict[str, object]], s: Settings, path: Path) -> Path:
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+    grids = {}
+    for setting, rs in by(rows, "position_bias").items():
+        grids[setting] = np.array([r["play_rate"] for r in rs]).reshape(s.rows, s.slots)
+    vmax = max(g.max() for g in grids.values())
+    for ax, setting in zip(axes[:2], ("on", "off"), strict=True):
+        im = ax.imshow(grids[setting], vmin=0, vmax=vmax, cmap="viridis")
+        ax.set_title(f"play rate per slot, position bias {setting}", fontsize=10)
+        ax.set_xlabel("column")
+        ax.set_ylabel("row")
+    fig.colorbar(im, ax=axes[:2], shrink=0.8)
+    for setting, g in grids.items():
+        axes[2].plot(g.sum(axis=0) / g.sum(), marker="o", label=f"by column, bias {setting}")
+        axes[2].plot(g.sum(axis=1) / g.sum(), marker="s", label=f"by row, bias {setting}")
+    axes[2].set_title("share of page plays by position", fontsize=10)
+    axes[2].set_xlabel("row or column")
+    axes[2].legend(fontsize=7)
+    fig.savefig(path, dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_offline_online(rows: list[dict[str, object]], path: Path) -> Path:
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, metric in zip(axes, ("satisfaction", "retention"), strict=True):
+        for r in rows:
+            ax.scatter(r["offline_ndcg"], r[metric])
+            ax.annotate(str(r["model"]), (r["offline_ndcg"], r[metric]), fontsize=8)
+        ax.set_xlabel("offline NDCG@10 on logged data")
+        ax.set_ylabel(f"online {LABELS[metric]}")
+        ax.set_title(f"offline metric vs true online {metric}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def run(name: str, s: Settings, out: Path) -> list[Path]:
+    """Run experiment ``name`` and write its CSV and PNG to ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, png = out / f"{name}.csv", out / f"{name}.png"
+    scale = f"{s.members} members, {s.titles} titles, {s.days} days, seed {s.seed}"
+    if name == "feedback-loop":
+        rows = feedback_loop(s)
+        plot_timeseries(
+            rows, "policy", METRICS, f"Feedback loop: five policies over a month ({scale})", png
+        )
+    elif name == "search-breaks-loop":
+        rows = search_breaks_loop(s)
+        plot_timeseries(
+            rows,
+            "policy",
+            ("homogenization", "coverage", "gini_exposure", "satisfaction", "search_share",
+             "retention"),
+            f"Greedy loop with search off, at default, frequent ({scale})",
+            png,
+        )  # fmt: skip
+    elif name == "position-bias":
+        rows = position_bias(s)
+        plot_position_bias(rows, s, png)
+    elif name == "offline-vs-online":
+        rows = offline_vs_online(s)
+        plot_offline_online(rows, png)
+    else:
+        raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
+    write_csv(rows, csv_path)
+    return [csv_path, png]
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator.experiments",
+        description="Teaching experiments run in-process; each writes a CSV and a PNG.",
+    )
+    parser.add_argument("experiment", choices=[*EXPERIMENTS, "all"], help="what to run")
+    parser.add_argument("--out", type=Path, default=Path("var/experiments"), help="output dir")
+    parser.add_argument("--titles", type=number(int, minimum=50), default=defaults.titles)
+    parser.add_argument("--members", type=number(int, minimum=2), default=defaults.members)
+    parser.add_argument("--days", type=number(int, minimum=2), default=defaults.days)
+    parser.add_argument("--rows", type=number(int, minimum=1), default=defaults.rows)
+    parser.add_argument("--slots", type=number(int, minimum=1), default=defaults.slots)
+    parser.add_argument("--seed", type=number(int, minimum=0), default=defaults.seed)
+    parser.add_argument(
+        "--activity-scale",
+        type=number(float, minimum=0, inclusive=False),
+        default=defaults.activity_scale,
+        help="visits per day multiplier",
+    )
+    parser.add_argument(
+        "--epsilon",
+        type=number(float, minimum=0),
+        default=defaults.epsilon,
+        help="exploration share of epsilon-greedy, in [0, 1]",
+    )
+    parser.add_argument("--model", default=defaults.model, help="recommender kind of greedy")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    args = parser.parse_args(argv)
+    if args.epsilon > 1:
+        parser.error(f"argument --epsilon: must be at most 1, got {args.epsilon}")
+    from simulator.experiments.policies import MODELS  # the recommender's registry
+
+    if args.model not in MODELS:
+        parser.error(f"argument --model: unknown kind {args.model!r}; choose from {sorted(MODELS)}")
+    if args.rows * args.slots * 2 > args.titles:
+        parser.error(
+            f"argument --titles: pages of {args.rows} x {args.slots} need at least "
+            f"{2 * args.rows * args.slots} titles (twice a page), got {args.titles}"
+        )
+    s = Settings(
+        titles=args.titles,
+        members=args.members,
+        days=args.days,
+        rows=args.rows,
+        slots=args.slots,
+        seed=args.seed,
+        activity_scale=args.activity_scale,
+        epsilon=args.epsilon,
+        model=args.model,
+        progress=not args.no_progress,
+    )
+    names = EXPERIMENTS if args.experiment == "all" else (args.experiment,)
+    for name in names:
+        for path in run(name, s, args.out):
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Homepage policies for the in-process experiments, all behind :class:`~simulator.runner.Policy`.
+
+- :class:`RandomPolicy`: uniformly random available titles (the exploration baseline).
+- :class:`PopularityPolicy`: most played titles in its own logs (not personalized).
+- :class:`GreedyPolicy`: the project's recommender, retrained every simulated day on the plays
+  its own pages produced, showing each member their top-scored unplayed titles. This is the
+  loop of Chaney, Stewart and Engelhardt (2018): the model learns from exposures it chose.
+- :class:`EpsilonGreedyPolicy`: the same, with each slot replaced by a random title with
+  probability ``epsilon``, so the logs keep some evidence about titles the model would hide.
+- :class:`OraclePolicy`: ranks by each member's *current* true utility; the upper bound no
+  real service can reach.
+
+Every policy shows only titles in the catalogue at the visit (``available``) and, except the
+oracle (which knows satiation), skips titles the member has already played, as homepages do.
+The first simulated day, before any log exists, the learning policies show random pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+
+from recommender import MODELS, Interactions
+from simulator.behaviour import Population
+from simulator.runner import POLICY_CHUNK, VisitLog
+from simulator.world import World
+
+DEFAULT_MODEL = "ease" if "ease" in MODELS else "mf"
+"""The greedy policy's model: EASE (closed form, fast) when the recommender has it."""
+FAST_SETTINGS: dict[str, dict[str, object]] = {
+    "ease": {"tune_l2": False, "l2": 50.0},
+    "mf": {"epochs": 5},
+}
+"""Config overrides that keep daily retraining cheap (applied when the field exists)."""
+
+
+def model_config(kind: str, overrides: dict[str, object] | None = None) -> object:
+    """The config of model ``kind`` with the fast settings and ``overrides`` that it has."""
+    if kind not in MODELS:
+        raise ValueError(f"unknown model kind {kind!r}; the recommender has {sorted(MODELS)}")
+    cls = MODELS[kind].config_class
+    names = {f.name for f in fields(cls)}
+    wanted = {**FAST_SETTINGS.get(kind, {}), **(overrides or {})}
+    return cls(**{k: v for k, v in wanted.items() if k in names})
+
+
+class _Base:
+    """Shared state: page shape, the member x title played matrix, day-end hook."""
+
+    name = "base"
+    skip_played = True
+
+    def __init__(self, world: World, *, rows: int, slots: int) -> None:
+        self.world = world
+        self.rows, self.slots = rows, slots
+        self.played = np.zeros((world.n_members, world.n_titles), dtype=bool)  # (M, T)
+        self._seen_plays = 0
+
+    def scores(self, members: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        """(B, T) ranking scores, or None for a uniformly random page."""
+        return None
+
+    def end_of_day(self, day: int, log: VisitLog, rng: np.random.Generator) -> None:
+        """Learn from the log (everything so far); the base class records plays."""
+        plays = log.plays()
+        self.played[plays["member"], plays["title"]] = True
+
+    def pages(
+        self, members: np.ndarray, at: np.ndarray, available: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        b, k = len(members), self.rows * self.slots
+        out = np.empty((b, k), dtype=np.int64)
+        for s in range(0, b, POLICY_CHUNK):
+            m = members[s : s + POLICY_CHUNK]
+            scores = self.scores(m, rng)
+            noise = scores is None
+            if noise:
+                scores = np.zeros((len(m), self.world.n_titles))
+            ok = np.broadcast_to(available, scores.shape)
+            if self.skip_played:
+                # Skip played titles while enough unplayed ones remain.
+                unplayed = ok & ~self.played[m]
+                ok = np.where((unplayed.sum(axis=1) >= k)[:, None], unplayed, ok)
+            out[s : s + len(m)] = self._page(scores, ok, rng if noise else None, rng, k)
+        return out.reshape(b, self.rows, self.slots)
+
+    def _page(
+        self,
+        scores: np.ndarray,
+        ok: np.ndarray,
+        noise_rng: np.random.Generator | None,
+        rng: np.random.Generator,
+        k: int,
+    ) -> np.ndarray:
+        return _top_k_rows(scores, k, noise_rng, ok)
+
+
+def _top_k_rows(
+    scores: np.ndarray, k: int, rng: np.random.Generator | None, ok: np.ndarray
+) -> np.ndarray:
+    """Top-k per row among ``ok`` (B, T); ties (and random pages) broken by tiny noise."""
+    s = np.where(ok, scores, -np.inf)
+    if rng is not None:
+        s = s + rng.gumbel(size=s.shape)
+    top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(s, top, axis=1), axis=1)
+    return np.take_along_axis(top, order, axis=1)
+
+
+class RandomPolicy(_Base):
+    """Uniformly random available titles: every title equally exposed."""
+
+    name = "random"
+    skip_played = False
+
+
+class PopularityPolicy(_Base):
+    """The titles with the most plays in its own logs (ties broken at random), for everyone."""
+
+    name = "popularity"
+
+    def __init__(self, world: World, *, rows: int, slots: int) -> None:
+        super().__init__(world, rows=rows, slots=slots)
+        self.counts: np.ndarray | None = None
+
+    def end_of_day(self, day: int, log: VisitLog, rng: np.random.Generator) -> None:
+        super().end_of_day(day, log, rng)
+        self.counts = np.bincount(log.plays()["title"], minlength=self.world.n_titles)
+
+    def scores(self, members: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        if self.counts is None:
+            return None
+        tie = 1e-3 * rng.random((len(members), self.world.n_titles))
+        return self.counts[None, :].astype(np.float64) + tie
+
+
+class GreedyPolicy(_Base):
+    """The recommender retrained daily on its own logs; each member's top-scored titles.
+
+    Titles the model has never seen a play of (new arrivals, never-shown titles) score
+    below every known title: the cold start a greedy loop never escapes on its own.
+    """
+
+    name = "greedy"
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        rows: int,
+        slots: int,
+        model: str = DEFAULT_MODEL,
+        model_overrides: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(world, rows=rows, slots=slots)
+        self.kind = model
+        self.config_overrides = model_overrides
+        model_config(model, model_overrides)  # fail early on an unknown kind
+        self.table: np.ndarray | None = None  # (M, T) scores of the latest model
+        self.model = None
+        self._ids = np.array([t.external_id for t in world.titles])
+
+    def fit(self, plays: dict[str, np.ndarray], rng: np.random.Generator) -> object:
+        """Fit a fresh model on ``plays`` (a VisitLog.plays() dict); returns it."""
+        interactions = Interactions.from_records(
+            plays["member"].astype(str),
+            self._ids[plays["title"]],
+            plays["at"].astype(np.float64),
+            np.maximum(plays["watched_fraction"], 1e-6),
+        )
+        model = MODELS[self.kind](model_config(self.kind, self.config_overrides))
+        return model.fit(interactions, rng=rng)
+
+    def score_table(self, model: object) -> np.ndarray:
+        """(M, T) scores of every member for every title; unknown titles far below."""
+        index = self.world.title_index()
+        cols = np.array([index[i] for i in model.item_ids])  # type: ignore[attr-defined]
+        raw = model.score([str(m) for m in range(self.world.n_members)])  # type: ignore[attr-defined]
+        raw = np.asarray(raw, dtype=np.float64)
+        lo = raw.min() if raw.size else 0.0
+        table = np.full((self.world.n_members, self.world.n_titles), lo - 1e6)
+        table[:, cols] = raw
+        return table
+
+    def end_of_day(self, day: int, log: VisitLog, rng: np.random.Generator) -> None:
+        super().end_of_day(day, log, rng)
+        plays = log.plays()
+        if len(plays["title"]):
+            self.model = self.fit(plays, rng)
+            self.table = self.score_table(self.model)
+
+    def scores(self, members: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        if self.table is None:
+            return None
+        return self.table[members] + 1e-6 * rng.random((len(members), self.world.n_titles))
+
+
+class EpsilonGreedyPolicy(GreedyPolicy):
+    """Greedy, but each slot shows a random available title with probability ``epsilon``."""
+
+    name = "epsilon-greedy"
+
+    def __init__(self, world: World, *, rows: int, slots: int, epsilon: float = 0.2, **kw) -> None:
+        if not 0 <= epsilon <= 1:
+            raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
+        super().__init__(world, rows=rows, slots=slots, **kw)
+        self.epsilon = epsilon
+
+    def _page(self, scores, ok, noise_rng, rng, k):  # noqa: ANN001, ANN202 - see _Base._page
+        greedy = _top_k_rows(scores, k, noise_rng, ok)  # (b, k)
+        if noise_rng is not None or not self.epsilon:
+            return greedy
+        # Random candidates from the rest of the catalogue, swapped into explored slots.
+        rest = ok.copy()
+        np.put_along_axis(rest, greedy, False, axis=1)
+        n_rest = rest.sum(axis=1)
+        candidates = _top_k_rows(np.zeros(scores.shape), k, rng, rest)  # (b, k) random
+        explore = (rng.random(greedy.shape) < self.epsilon) & (
+            np.arange(k)[None, :] < n_rest[:, None]
+        )
+        return np.where(explore, candidates, greedy)
+
+
+class OraclePolicy(_Base):
+    """Each member's titles of highest current true utility (knows tastes, drift, satiation)."""
+
+    name = "oracle"
+    skip_played = False
+
+    def __init__(self, world: World, population: Population, *, rows: int, slots: int) -> None:
+        super().__init__(world, rows=rows, slots=slots)
+        self.population = population
+
+    def scores(self, members: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        p = self.population
+        u = p.tastes[members] @ p.attributes.T + p.base_utility[None, :]  # (B, T)
+        if p.config.satiation:
+            t = p.recent[members]  # (B, K)
+            rows = np.repeat(np.arange(len(members)), t.shape[1])
+            cols = t.ravel()
+            keep = cols >= 0
+            np.subtract.at(u, (rows[keep], cols[keep]), p.config.satiation)
+        allowed = ~p.is_kids[members][:, None] | p.kids_suitable[None, :]
+        return np.where(allowed, u, u - 100.0)

@@ -1,0 +1,238 @@
+"""Each behaviour mechanism does what it claims, and its off switch turns it off."""
+
+import math
+
+import numpy as np
+import pytest
+
+from simulator.behaviour import BehaviourConfig, Population, respond, respond_batch
+from simulator.runner import LoggingPolicy, PopulationRunner
+
+N = 60
+RUNTIME = np.full(N, 100)
+ALL = np.ones(N, dtype=bool)
+
+
+def page_plays(config, *, n=3000, seed=0, utilities=None):
+    """(rows, columns) page plays over random 4 x 10 pages of equally good titles."""
+    rng = np.random.default_rng(seed)
+    u = np.full(N, 3.0) if utilities is None else utilities
+    played = np.zeros((4, 10))
+    outcomes = []
+    for _ in range(n):
+        o = respond(rng.permutation(N)[:40].reshape(4, 10), u, ALL, RUNTIME, rng, config)
+        outcomes.append(o)
+        if o.played is not None:
+            played[o.played] += 1
+    return played, outcomes
+
+
+def test_position_bias_off_makes_play_rate_flat_across_positions():
+    on, _ = page_plays(BehaviourConfig(search_probability=0))
+    off, _ = page_plays(BehaviourConfig(position_bias=False, search_probability=0))
+    assert on[0, 0] > 4 * on[3, 9]
+    rows, cols = off.sum(axis=1), off.sum(axis=0)
+    assert rows.max() < 1.3 * rows.min()
+    assert cols.max() < 1.6 * cols.min()
+    assert on.sum() == pytest.approx(off.sum(), rel=0.15)  # same attention, spread evenly
+
+
+def test_search_happens_only_when_the_page_fails_and_off_means_never():
+    u = np.linspace(-3, 6, N)
+    u_page = np.full(N, -3.0)
+    u_page[50:] = 6.0  # great titles exist, but the page shows only the bad ones
+    rng = np.random.default_rng(0)
+    page = np.arange(40).reshape(4, 10)
+    outcomes = [respond(page, u_page, ALL, RUNTIME, rng, BehaviourConfig()) for _ in range(500)]
+    searched = [o for o in outcomes if o.searched]
+    assert len(searched) > 100
+    assert all(o.played is None for o in searched)
+    found = [o.title for o in searched if o.title is not None]
+    assert found and np.mean([t >= 50 for t in found]) > 0.9  # what they wanted, not the page
+    off = [
+        respond(page, u_page, ALL, RUNTIME, rng, BehaviourConfig(search_probability=0))
+        for _ in range(500)
+    ]
+    assert not any(o.searched for o in off)
+    assert all(o.title is None or o.played is not None for o in off)
+    del u
+
+
+def test_abandonment_cuts_examination_after_bad_titles_and_off_switch():
+    u = np.full(N, -3.0)
+    config = BehaviourConfig(mean_patience=math.inf, abandon_probability=0.5, search_probability=0)
+    _, on = page_plays(config, utilities=u, n=300)
+    _, off = page_plays(
+        BehaviourConfig(mean_patience=math.inf, abandon_probability=0, search_probability=0),
+        utilities=u,
+        n=300,
+    )
+    assert np.mean([o.abandoned for o in on]) > 0.9
+    assert not any(o.abandoned for o in off)
+    assert np.mean([len(o.examined) for o in on]) < 0.3 * np.mean([len(o.examined) for o in off])
+
+
+def test_artwork_earns_clicks_not_watch_time():
+    appeal = np.where(np.arange(N) < 30, 2.0, -2.0)
+    rng = np.random.default_rng(0)
+    u = np.full(N, 3.0)
+    pages = np.stack([rng.permutation(N)[:40].reshape(4, 10) for _ in range(3000)])
+    for weight, expect_bias in [(0.5, True), (0.0, False)]:
+        config = BehaviourConfig(artwork_weight=weight, search_probability=0)
+        b = respond_batch(
+            pages, lambda v, t: u[t], None, RUNTIME, np.random.default_rng(1), config,
+            appeal=appeal,
+        )  # fmt: skip
+        titles = b.played_title[b.played]
+        share = np.mean(titles < 30)
+        assert (share > 0.65) if expect_bias else (abs(share - 0.5) < 0.05)
+        if expect_bias:
+            f = b.watched_fraction[b.played]
+            assert abs(f[titles < 30].mean() - f[titles >= 30].mean()) < 0.03
+
+
+def test_satiation_makes_repeats_less_likely_and_off_switch(world):
+    page = np.arange(40).reshape(4, 10)
+    repeats = {}
+    for satiation in (0.0, 2.0):
+        config = BehaviourConfig(satiation=satiation, drift_rate=0, churn_rate=0)
+        pop = Population(world, config)
+        rng = np.random.default_rng(0)
+        members = np.arange(20)
+        titles = []
+        for _ in range(30):
+            b = pop.visit(members, np.broadcast_to(page, (20, 4, 10)), rng)
+            titles.append(b.played_title)
+        t = np.stack(titles, axis=1)  # (members, visits)
+        repeats[satiation] = np.mean([len(row[row >= 0]) - len(set(row[row >= 0])) for row in t])
+    assert repeats[2.0] < 0.7 * repeats[0.0]
+
+
+def test_drift_turns_tastes_toward_what_was_watched_and_off_switch(world):
+    page = np.arange(40).reshape(4, 10)
+    for rate in (0.0, 0.2):
+        pop = Population(world, BehaviourConfig(drift_rate=rate, churn_rate=0))
+        before = pop.tastes.copy()
+        rng = np.random.default_rng(0)
+        members = np.arange(world.n_members)
+        plays = np.zeros(world.n_titles)
+        for _ in range(10):
+            b = pop.visit(members, np.broadcast_to(page, (len(members), 4, 10)), rng)
+            plays += np.bincount(b.played_title[b.played], minlength=world.n_titles)
+        np.testing.assert_allclose(
+            np.linalg.norm(pop.tastes, axis=1), np.linalg.norm(before, axis=1), rtol=1e-4
+        )
+        watched = pop.attributes[plays > 0].mean(axis=0)
+        gain = (pop.tastes - before) @ watched
+        if rate == 0:
+            assert np.array_equal(pop.tastes, before)
+        else:
+            assert gain.mean() > 0.05
+
+
+def test_churn_follows_disappointment_and_off_means_full_retention(world):
+    bad = np.argsort(world.popularity)[:40].reshape(4, 10)  # obscure titles, no search
+    results = {}
+    for rate in (0.0, 0.05):
+        config = BehaviourConfig(churn_rate=rate, search_probability=0)
+        runner = PopulationRunner(world, config, rows=4, slots=10, days=20, seed=0)
+
+        class Bad:
+            def pages(self, members, at, available, rng):
+                return np.broadcast_to(bad, (len(members), 4, 10)).copy()
+
+        runner.run(Bad())
+        results[rate] = runner.population.retention
+    assert results[0.0] == 1.0
+    assert results[0.05] < 0.95
+
+
+def test_weekly_habits_and_their_off_switch(world):
+    from simulator.behaviour import Behaviour
+
+    rng = np.random.default_rng(0)
+    member = int(np.argmax(world.weekend_factor))
+    on = Behaviour(world, BehaviourConfig(activity_scale=20))
+    off = Behaviour(world, BehaviourConfig(activity_scale=20, weekly_habits=False))
+    sat = np.mean([len(on.day_visit_hours(member, rng, weekday=5)) for _ in range(400)])
+    mon = np.mean([len(on.day_visit_hours(member, rng, weekday=0)) for _ in range(400)])
+    flat = np.mean([len(off.day_visit_hours(member, rng, weekday=5)) for _ in range(400)])
+    assert sat > 1.2 * mon
+    assert flat == pytest.approx(mon, rel=0.15)
+
+
+def test_runner_agrees_with_single_member_behaviour(world):
+    """The batched runner and one-visit-at-a-time respond give the same statistics."""
+    config = BehaviourConfig(churn_rate=0, satiation=0, drift_rate=0)
+    pop = Population(world, config)
+    rng = np.random.default_rng(0)
+    pages = np.stack([rng.choice(world.n_titles, 40, replace=False) for _ in range(3000)])
+    pages = pages.reshape(-1, 4, 10)
+    members = np.arange(3000) % world.n_members
+    batched = []
+    for s in range(0, 3000, world.n_members):
+        b = pop.visit(members[s : s + world.n_members], pages[s : s + world.n_members], rng)
+        batched.append((b.played.mean(), b.watched_fraction[b.played].mean(), len(b.visit)))
+    single = []
+    from simulator.behaviour import Behaviour
+
+    behaviour = Behaviour(world, config)
+    for i in range(3000):
+        o = behaviour.visit(int(members[i]), pages[i], rng)
+        single.append((o.title is not None, o.watched_fraction, len(o.examined)))
+    play_b = np.mean([x[0] for x in batched])
+    play_s = np.mean([x[0] for x in single])
+    assert play_b == pytest.approx(play_s, abs=0.03)
+    frac_s = np.mean([x[1] for x in single if x[0]])
+    assert np.mean([x[1] for x in batched]) == pytest.approx(frac_s, abs=0.03)
+    assert sum(x[2] for x in batched) / 3000 == pytest.approx(
+        np.mean([x[2] for x in single]), rel=0.05
+    )
+
+
+def test_runner_schedule_keeps_each_members_visits_in_time_order(world):
+    runner = PopulationRunner(world, BehaviourConfig(activity_scale=5), rows=4, slots=10)
+    members, at, rounds = runner.schedule(0)
+    assert (np.diff(rounds) >= 0).all()
+    for m in np.unique(members):
+        t = at[members == m]
+        assert (np.diff(t) >= 0).all()
+    assert (at >= runner.day_start(0)).all() and (at < runner.day_start(1)).all()
+
+
+def test_runner_never_shows_or_finds_titles_before_they_arrive(world):
+    runner = PopulationRunner(world, BehaviourConfig(activity_scale=3), rows=4, slots=10, days=30)
+    log = runner.run(LoggingPolicy(world, rows=4, slots=10), keep_pages=True)
+    plays = log.plays()
+    added = world.added_at_unix
+    assert (added[plays["title"]] <= plays["at"]).all()
+    shown = log.column("shown")
+    at = log.column("at")
+    assert (added[shown] <= at[:, None]).all()
+    arrivals = (added > runner.start.timestamp()) & (added < world.now.timestamp())
+    assert arrivals.sum() >= 5 and np.isin(np.flatnonzero(arrivals), plays["title"]).any()
+
+
+def test_population_rejects_churned_members_and_mismatched_batches(world):
+    pop = Population(world)
+    pop.churned[3] = True
+    page = np.arange(40).reshape(1, 4, 10)
+    with pytest.raises(ValueError, match="member 3 has churned"):
+        pop.visit(np.array([3]), page, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="one per page"):
+        pop.visit(np.array([1, 2]), page, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("search_probability", 1.5),
+        ("churn_rate", -0.1),
+        ("satiation", -1.0),
+        ("search_recall", 0),
+        ("mean_patience", 0.5),
+    ],
+)
+def test_new_parameters_reject_bad_values(field, value):
+    with pytest.raises(ValueError, match=f"{field} must be .*got {value}"):
+        BehaviourConfig(**{field: value})
