@@ -207,7 +207,8 @@ def _parse_id(path: Path, line: int, column: str, cell: str) -> str:
     return value
 
 
-def _parse_time(path: Path, line: int, cell: str) -> float:
+def _parse_time(path: Path, line: int, cell: str, column: str = "timestamp") -> float:
+    """Unix seconds or ISO-8601 (naive times are UTC) to unix seconds."""
     text = cell.strip()
     try:
         seconds = float(text)
@@ -216,13 +217,13 @@ def _parse_time(path: Path, line: int, cell: str) -> float:
             moment = datetime.fromisoformat(text)
         except ValueError:
             raise InteractionsFileError(
-                path, line, "timestamp", f"{text!r} is not a number or ISO-8601 time"
+                path, line, column, f"{text!r} is not a number or ISO-8601 time"
             ) from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
     if not math.isfinite(seconds):
-        raise InteractionsFileError(path, line, "timestamp", f"{text!r} is not a finite number")
+        raise InteractionsFileError(path, line, column, f"{text!r} is not a finite number")
     return seconds
 
 

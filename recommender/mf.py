@@ -20,6 +20,7 @@ from torch import nn
 
 from recommender.base import IndexedInteractions, Recommender
 from recommender.data import Interactions
+from recommender.metadata import ItemMetadata
 from recommender.popularity import recency_popularity
 
 
@@ -143,14 +144,23 @@ class MFRecommender(Recommender):
         super().__init__(config)
         self.net: MatrixFactorization | None = None
 
-    def fit(self, interactions: Interactions, *, rng: np.random.Generator | None = None) -> Self:
+    def fit(
+        self,
+        interactions: Interactions,
+        *,
+        items: ItemMetadata | None = None,
+        rng: np.random.Generator | None = None,
+        warm_start: Recommender | None = None,
+    ) -> Self:
         """Train from scratch; ``rng`` (if given) replaces ``config.seed`` as the seed source.
 
         Same data, same config and same seed give identical scores: every random draw comes
-        from one local ``torch.Generator``.
+        from one local ``torch.Generator``. MF cannot read metadata: titles of ``items``
+        without plays get columns whose embedding only ever receives negative gradient, so
+        they rank low. ``warm_start`` is ignored (MF retrains from scratch).
         """
         cfg = self.config
-        data = self._index(interactions)
+        data = self._index(interactions, items)
         self.prior = recency_popularity(data, half_life_days=cfg.prior_half_life_days)
         seed = cfg.seed if rng is None else int(rng.integers(2**63 - 1))
         generator = torch.Generator().manual_seed(seed)
@@ -161,7 +171,7 @@ class MFRecommender(Recommender):
         net.eval()
         return self
 
-    def _score_known(self, rows: np.ndarray, *, at: float | None) -> np.ndarray:
+    def _score_known(self, rows: np.ndarray, *, at: np.ndarray | None) -> np.ndarray:
         assert self.net is not None, "fit() or load() sets the network"
         with torch.inference_mode():
             return self.net(torch.from_numpy(rows)).numpy().astype(np.float32, copy=False)
@@ -169,6 +179,17 @@ class MFRecommender(Recommender):
     def _state_dict(self) -> dict[str, torch.Tensor]:
         assert self.net is not None
         return {name: t.detach().clone() for name, t in self.net.state_dict().items()}
+
+    def _extend_items(self, new: ItemMetadata) -> None:
+        """New titles get a zero embedding and the lowest bias: below every known title."""
+        assert self.net is not None
+        n = len(new)
+        with torch.no_grad():
+            embedding = torch.cat([self.net.item_embedding, torch.zeros(n, self.config.dim)])
+            low = self.net.item_bias.min() if len(self.net.item_bias) else torch.tensor(0.0)
+            bias = torch.cat([self.net.item_bias, low.expand(n)])
+        self.net.item_embedding = nn.Parameter(embedding)
+        self.net.item_bias = nn.Parameter(bias)
 
     def _load_state(self, state: dict[str, torch.Tensor]) -> None:
         net = MatrixFactorization(len(self.user_ids), len(self.item_ids), self.config.dim)

@@ -15,6 +15,7 @@ import torch
 
 from recommender.base import IndexedInteractions, Recommender
 from recommender.data import Interactions
+from recommender.metadata import ItemMetadata
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -55,13 +56,24 @@ class PopularityRecommender(Recommender):
     def __init__(self, config: PopularityConfig | None = None) -> None:
         super().__init__(config)
 
-    def fit(self, interactions: Interactions, *, rng: np.random.Generator | None = None) -> Self:
-        """Count decayed interactions per title; deterministic, so ``rng`` is unused."""
-        data = self._index(interactions)
+    def fit(
+        self,
+        interactions: Interactions,
+        *,
+        items: ItemMetadata | None = None,
+        rng: np.random.Generator | None = None,
+        warm_start: Recommender | None = None,
+    ) -> Self:
+        """Count decayed interactions per title; deterministic, so ``rng`` is unused.
+
+        Titles in ``items`` without plays score 0; ``warm_start`` is ignored (a count has
+        nothing to warm up).
+        """
+        data = self._index(interactions, items)
         self.prior = recency_popularity(data, half_life_days=self.config.half_life_days)
         return self
 
-    def _score_known(self, rows: np.ndarray, *, at: float | None) -> np.ndarray:
+    def _score_known(self, rows: np.ndarray, *, at: np.ndarray | None) -> np.ndarray:
         return np.broadcast_to(self.prior, (len(rows), len(self.prior))).copy()
 
     def _state_dict(self) -> dict[str, torch.Tensor]:

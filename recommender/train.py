@@ -1,6 +1,7 @@
 """Train a model from a CSV of interactions, compare it with popularity, save a checkpoint.
 
-    python -m recommender.train --interactions data.csv --model mf --out var/models/mf-1
+    python -m recommender.train --interactions data.csv --model mf --out var/models/mf-1 \
+        [--items items.csv] [--warm-start var/models/sasrec-0] [--set sasrec.dim=64]
 
 Steps: read the CSV; split it at one global time cut; fit the model and a popularity
 baseline on the earlier part; print both evaluated on the later part (full ranking); then
@@ -21,9 +22,10 @@ from typing import Any
 
 import torch
 
-from recommender.base import MODELS, Recommender
+from recommender.base import MODELS, Recommender, load_model
 from recommender.data import Interactions, time_split
-from recommender.evaluate import evaluate
+from recommender.evaluate import catalog_at_cut, evaluate, parse_overrides
+from recommender.metadata import ItemMetadata
 from recommender.popularity import PopularityRecommender
 
 K = 10
@@ -45,6 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="directory for checkpoint.pt")
     parser.add_argument(
         "--holdout", type=float, default=0.2, help="latest fraction held out (default 0.2)"
+    )
+    parser.add_argument(
+        "--items",
+        type=Path,
+        help="title metadata CSV: item_id,genres,year,text[,maturity,added_at]",
+    )
+    parser.add_argument(
+        "--warm-start", type=Path, help="checkpoint of the previous version to start from"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="set a config field of the model, e.g. --set l2=300 (repeatable)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--epochs", type=int, help="training epochs (models that train)")
@@ -79,10 +96,13 @@ def train_main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, config: Any) -> int:
     try:
         interactions = Interactions.from_csv(args.interactions)
+        items = ItemMetadata.from_csv(args.items) if args.items else None
         train, test = time_split(interactions, holdout_fraction=args.holdout)
-    except (OSError, ValueError) as error:  # InteractionsFileError names line and column
+        previous = load_model(args.warm_start) if args.warm_start else None
+    except (OSError, ValueError) as error:  # file errors name line and column
         print(f"error: {error}", file=sys.stderr)
         return 2
+    before, after = catalog_at_cut(items, float(test.timestamps.min()))
 
     model_class = MODELS[args.model]
     print(
@@ -90,15 +110,26 @@ def _run(args: argparse.Namespace, config: Any) -> int:
         f"(latest {args.holdout:.0%} by time)"
     )
     started = time.perf_counter()
-    model = model_class(config).fit(train)
+    model = model_class(config).fit(train, items=before)
     print(f"fitted {args.model} on the training part in {time.perf_counter() - started:.1f} s")
-    results = {args.model: evaluate(model, train, test, k=K)}
+    if after is not None and len(after):
+        model.extend_items(after)
+    results = {args.model: evaluate(model, train, test, k=K, items=items)}
     if args.model != "popularity":
-        baseline = PopularityRecommender().fit(train)
-        results["popularity"] = evaluate(baseline, train, test, k=K)
+        baseline = PopularityRecommender().fit(train, items=before)
+        if after is not None and len(after):
+            baseline.extend_items(after)
+        results["popularity"] = evaluate(baseline, train, test, k=K, items=items)
     print(format_table(results))
 
-    final = model_class(config).fit(interactions)
+    final = model_class(config).fit(interactions, items=items, warm_start=previous)
+    extra = getattr(final.config, "extra", {})
+    if "drift_before_align" in extra:
+        print(
+            f"warm start from {args.warm_start}: embedding drift over "
+            f"{int(extra['shared'])} shared titles {extra['drift_before_align']:.3f} before "
+            f"alignment, {extra['drift_after_align']:.3f} after"
+        )
     save_run(final, results, args)
     print(f"saved {args.model} trained on all {len(interactions)} interactions to {args.out}")
     return 0
@@ -119,6 +150,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Any]:
     config_class = MODELS[args.model].config_class
     known = {f.name for f in fields(config_class)}
     overrides = {"seed": args.seed} if "seed" in known else {}
+    settings = [f"{args.model}.{setting}" for setting in args.set]
+    overrides.update(parse_overrides(parser, [args.model], settings)[args.model])
     for name in ("epochs", "dim"):
         value = getattr(args, name)
         if value is None:
@@ -155,6 +188,8 @@ def save_run(
         "interactions": str(args.interactions),
         "holdout": args.holdout,
         "seed": args.seed,
+        "items": None if args.items is None else str(args.items),
+        "warm_start": None if args.warm_start is None else str(args.warm_start),
         "evaluation": results,
     }
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from recommender.data import Interactions
+from recommender.metadata import ItemMetadata
 
 T0 = 1_700_000_000.0
 """Unix time of the first synthetic interaction (2023-11-14)."""
@@ -42,3 +43,80 @@ def clustered_interactions(
         items += [f"i{item}" for item in chosen]
     timestamps = T0 + rng.uniform(0.0, days * DAY, size=len(users))
     return Interactions.from_records(users, items, timestamps)
+
+
+def chain_interactions(
+    rng: np.random.Generator, *, n_users: int = 200, n_items: int = 40, per_user: int = 12
+) -> Interactions:
+    """Members who each walk the catalogue in order: i, i+1, i+2, ... from a random start.
+
+    Every title is equally popular and every member sees every neighbourhood, so a model of
+    who-likes-what (MF) has nothing to go on; only the order of plays predicts the next one.
+    """
+    users: list[str] = []
+    items: list[str] = []
+    times: list[float] = []
+    for user in range(n_users):
+        start = int(rng.integers(n_items))
+        t = T0 + rng.uniform(0, DAY)
+        for step in range(per_user):
+            users.append(f"u{user}")
+            items.append(f"i{(start + step) % n_items}")
+            times.append(t)
+            t += rng.uniform(0.5, 2.0) * DAY
+    return Interactions.from_records(users, items, times)
+
+
+def daypart_interactions(
+    rng: np.random.Generator, *, n_users: int = 150, n_items: int = 40, per_user: int = 24
+) -> Interactions:
+    """Members who watch "morning" titles (even ids) at 8:00 and "evening" titles (odd) at 20:00.
+
+    Each play's day part is random, so the history says nothing about which kind comes
+    next; only the request's time of day does.
+    """
+    users: list[str] = []
+    items: list[str] = []
+    times: list[float] = []
+    for user in range(n_users):
+        day = 0.0
+        for _ in range(per_user):
+            day += int(rng.integers(1, 3))
+            morning = rng.random() < 0.5
+            hour = 8.0 if morning else 20.0
+            pool = np.arange(0 if morning else 1, n_items, 2)
+            users.append(f"u{user}")
+            items.append(f"i{int(rng.choice(pool))}")
+            times.append(T0 - T0 % DAY + day * DAY + hour * 3600 + rng.uniform(-1800, 1800))
+    return Interactions.from_records(users, items, times)
+
+
+GENRES = ("drama", "comedy", "horror", "documentary")
+
+
+def genre_catalog(
+    rng: np.random.Generator, *, n_users: int = 160, n_items: int = 60, per_user: int = 15
+) -> tuple[Interactions, ItemMetadata]:
+    """Members who each watch only titles of one genre, with metadata naming the genres.
+
+    Title ``i{k}`` has genre ``GENRES[k % 4]`` and a synopsis that mentions it; member
+    ``u{m}`` likes genre ``GENRES[m % 4]``.
+    """
+    genres = [GENRES[k % len(GENRES)] for k in range(n_items)]
+    items = ItemMetadata.from_records(
+        [f"i{k}" for k in range(n_items)],
+        genres=[[g] for g in genres],
+        year=rng.integers(1990, 2023, size=n_items).tolist(),
+        text=[f"a {g} story number {k}" for k, g in enumerate(genres)],
+        maturity=["PG" if k % 3 else "R" for k in range(n_items)],
+        added_at=[T0 - 100 * DAY] * n_items,
+    )
+    users: list[str] = []
+    played: list[str] = []
+    for user in range(n_users):
+        pool = [k for k in range(n_items) if k % len(GENRES) == user % len(GENRES)]
+        for k in rng.choice(pool, size=min(per_user, len(pool)), replace=False):
+            users.append(f"u{user}")
+            played.append(f"i{k}")
+    times = T0 + rng.uniform(0, 20 * DAY, size=len(users))
+    return Interactions.from_records(users, played, times), items

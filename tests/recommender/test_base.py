@@ -5,8 +5,10 @@ import torch
 from recommender import MODELS
 from recommender.base import CheckpointError, Recommender, load_model
 from recommender.data import Interactions
+from recommender.ease import EASERecommender
 from recommender.mf import MFConfig, MFRecommender
 from recommender.popularity import PopularityRecommender
+from recommender.sasrec import SASRecConfig, SASRecRecommender
 from tests.recommender.factories import clustered_interactions
 
 
@@ -16,12 +18,22 @@ def data() -> Interactions:
 
 
 def test_registry_lists_every_model():
-    assert MODELS == {"popularity": PopularityRecommender, "mf": MFRecommender}
+    assert MODELS == {
+        "popularity": PopularityRecommender,
+        "mf": MFRecommender,
+        "ease": EASERecommender,
+        "sasrec": SASRecRecommender,
+    }
 
 
 @pytest.mark.parametrize(
     "model",
-    [PopularityRecommender(), MFRecommender(MFConfig(epochs=2, dim=8))],
+    [
+        PopularityRecommender(),
+        MFRecommender(MFConfig(epochs=2, dim=8)),
+        EASERecommender(),
+        SASRecRecommender(SASRecConfig(dim=8, max_len=5, min_steps=3)),
+    ],
     ids=lambda m: m.kind,
 )
 def test_save_load_round_trip_gives_identical_scores(tmp_path, data, model):
@@ -54,10 +66,12 @@ def test_load_model_rejects_corrupt_and_foreign_checkpoints(tmp_path, data):
         load_model(tmp_path)
 
     torch.save(
-        {"kind": "ease", "config": {}, "state_dict": {}, "user_ids": [], "item_ids": []},
+        {"kind": "bert4rec", "config": {}, "state_dict": {}, "user_ids": [], "item_ids": []},
         tmp_path / "checkpoint.pt",
     )
-    with pytest.raises(CheckpointError, match="unknown model kind 'ease'; known kinds: mf, pop"):
+    with pytest.raises(
+        CheckpointError, match="unknown model kind 'bert4rec'; known kinds: ease, mf, pop"
+    ):
         load_model(tmp_path)
 
     PopularityRecommender().fit(data).save(tmp_path)

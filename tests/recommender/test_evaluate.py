@@ -25,7 +25,7 @@ class FixedScores(Recommender):
         self.item_ids = list("ABCDEF")
         self.prior = np.array([6, 5, 4, 3, 2, 1], np.float32)
 
-    def fit(self, interactions, *, rng=None):
+    def fit(self, interactions, *, items=None, rng=None, warm_start=None):
         raise NotImplementedError
 
     def _score_known(self, rows, *, at):
@@ -57,9 +57,43 @@ def test_evaluate_matches_hand_computed_metrics():
     assert result["ndcg@3"] == pytest.approx((ndcg_u1 + ndcg_u2) / 3)
     assert result["recall@3"] == pytest.approx((recall_u1 + recall_u2) / 3)
     assert result["mrr"] == pytest.approx((rr_u1 + rr_u2) / 3)
+    assert result["hr@3"] == pytest.approx(2 / 3)  # u1 and u2 have a hit in the top 3
+    # recall@50 sees every rankable title: u1 2/2, u2 2/3, u4 0
+    assert result["recall@50"] == pytest.approx((1 + 2 / 3) / 3)
+    # top 3: u1 B C D, u2 A B C, u4 A B C -> 4 of 6 titles
+    assert result["coverage@3"] == pytest.approx(4 / 6)
+    # train members u1, u3; A and B played by one of two (1 bit), others by nobody (1 bit)
+    assert result["novelty@3"] == pytest.approx(1.0)
+    # cold titles: never played in train (C, D, E, F); u1 wants C, F -> C at 2; u2 wants D at 4
+    cold_u1 = (1 / log2(3)) / (1 + 1 / log2(3))
+    assert result["cold_n_users"] == 2
+    assert result["cold_ndcg@3"] == pytest.approx(cold_u1 / 2)
+    assert result["cold_recall@50"] == pytest.approx(1.0)
 
 
 def test_evaluate_scores_a_perfect_ranking_as_one():
     test = Interactions.from_records(["u", "u"], ["A", "B"], [1, 1])
     result = evaluate(FixedScores(), Interactions.from_records([], [], []), test, k=10)
-    assert result == {"ndcg@10": 1.0, "recall@10": 1.0, "mrr": 1.0, "n_users": 1}
+    for name in ("ndcg@10", "recall@10", "recall@50", "mrr", "hr@10", "cold_ndcg@10"):
+        assert result[name] == 1.0, name
+    assert result["n_users"] == 1
+
+
+def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_more_members():
+    from recommender.metrics import Evaluation
+
+    rng = np.random.default_rng(0)
+    few = Evaluation(per_user={"m": rng.random(20)}, catalog={})
+    many = Evaluation(per_user={"m": rng.random(2000)}, catalog={})
+    for ev in (few, many):
+        low, high = ev.bootstrap(samples=500)["m"]
+        assert low < ev.means()["m"] < high
+    assert np.diff(many.bootstrap(samples=500)["m"]) < np.diff(few.bootstrap(samples=500)["m"])
+
+
+def test_cold_metrics_are_left_out_when_no_member_has_a_cold_title():
+    train = Interactions.from_records(list("xyzw"), list("ABCD"), [0, 0, 0, 0])
+    test = Interactions.from_records(["u"], ["A"], [1])
+    result = evaluate(FixedScores(), train, test, k=3)
+    assert result["cold_n_users"] == 0 and "cold_ndcg@3" not in result
+    assert not any(isinstance(v, float) and np.isnan(v) for v in result.values())

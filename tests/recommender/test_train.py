@@ -54,12 +54,36 @@ def test_train_exits_2_naming_the_line_of_a_bad_file(tmp_path, csv_path, capsys)
 
 def test_train_rejects_unknown_model_and_misapplied_options(tmp_path, csv_path, capsys):
     common = ["--interactions", str(csv_path), "--out", str(tmp_path / "m")]
-    assert train_main([*common, "--model", "ease"]) == 2
+    assert train_main([*common, "--model", "bert4rec"]) == 2
     error = capsys.readouterr().err
-    assert "invalid choice: 'ease'" in error and "'mf'" in error and "'popularity'" in error
+    assert "invalid choice: 'bert4rec'" in error and "'sasrec'" in error and "'ease'" in error
 
     assert train_main([*common, "--model", "popularity", "--epochs", "3"]) == 2
     assert "--epochs does not apply to model 'popularity'" in capsys.readouterr().err
 
     assert train_main([*common, "--model", "mf", "--dim", "0"]) == 2
     assert "dim must be >= 1" in capsys.readouterr().err
+
+
+def test_train_sasrec_with_items_then_warm_start_reports_the_drift(tmp_path, capsys):
+    from recommender.sasrec import SASRecRecommender
+    from tests.recommender.factories import genre_catalog
+
+    data, items = genre_catalog(np.random.default_rng(8), n_users=40, n_items=24, per_user=6)
+    data.to_csv(tmp_path / "plays.csv")
+    items.to_csv(tmp_path / "items.csv")
+    common = ["--interactions", str(tmp_path / "plays.csv"), "--items", str(tmp_path / "items.csv")]
+    common += ["--model", "sasrec", "--set", "dim=8", "--set", "min_steps=10", "--set", "max_len=8"]
+    assert train_main([*common, "--out", str(tmp_path / "v1")]) == 0
+    assert (
+        train_main([*common, "--out", str(tmp_path / "v2"), "--warm-start", str(tmp_path / "v1")])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "embedding drift over 24 shared titles" in printed
+    model = load_model(tmp_path / "v2")
+    assert isinstance(model, SASRecRecommender) and model.config.dim == 8
+    assert model.config.extra["drift_after_align"] <= model.config.extra["drift_before_align"]
+
+    assert train_main([*common, "--out", str(tmp_path / "v3"), "--set", "depth=3"]) == 2
+    assert "sasrec has no setting 'depth'" in capsys.readouterr().err

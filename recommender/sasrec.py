@@ -1,0 +1,632 @@
+"""SASRec with continuous time and a metadata item tower.
+
+The sequence model of Kang and McAuley (*Self-Attentive Sequential Recommendation*, ICDM
+2018): causal self-attention over a member's plays, the output at position j scored against
+every title to predict play j + 1, item embeddings shared between input and output. Added,
+following the lessons of Steck et al. (*Deep Learning for Recommender Systems: A Netflix
+Case Study*, 2021), that deep models win through heterogeneous features, time above all:
+
+- **Continuous time.** Each play carries sin/cos of its time of day and week and
+  ``log1p(hours until the next request)``; the output at j is conditioned on the *request*
+  time t_{j+1} (time of day/week, time since the last play). At serving the request time
+  is ``at``. All from :mod:`recommender.features`, the functions the platform logs with.
+- **Metadata item tower** (:mod:`recommender.item_tower`): each title's vector blends its ID
+  embedding with a metadata embedding through a gate that depends on its days in catalogue,
+  so a title added today ranks by what it is. During training a random ``id_dropout``
+  share of titles is represented by metadata alone, so the tower has to stand on its own.
+- **Sampled softmax with logQ correction** above ``full_softmax_max_items`` titles (Bengio
+  and Senecal 2008; Yi et al. 2019), exact softmax below.
+- **Multi-token prediction** (Gloeckle et al., *Better & Faster Large Language Models via
+  Multi-token Prediction*, 2024): with ``mtp_k > 1``, small extra heads predict plays j + 2 ..
+  j + k from the same hidden state, a denser training signal; serving uses the next-play
+  head only.
+- **Incremental retraining.** ``fit(warm_start=previous)`` starts from the previous
+  version's weights; titles new since then get ID rows initialised from the metadata tower;
+  then an orthogonal Procrustes rotation (Schoenemann 1966) maps the new item space onto the
+  previous one. Rotating queries and items by the same orthogonal R leaves every score
+  unchanged, so alignment costs no accuracy; ``config.extra`` reports the drift it removes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Literal, Self
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from recommender.base import Recommender
+from recommender.data import Interactions
+from recommender.features import N_CYCLIC, cyclic_time, time_since
+from recommender.item_tower import ItemFeatures, ItemTower
+from recommender.metadata import ItemMetadata
+from recommender.popularity import recency_popularity
+
+N_TIME = N_CYCLIC + 1
+"""Per-position time inputs: cyclic time (4) and log hours to the next request (1)."""
+
+
+@dataclass
+class SASRecConfig:
+    """Settings of :class:`SASRecRecommender`; defaults fit a few thousand plays in seconds."""
+
+    dim: int = 32
+    """Width of item embeddings and of the transformer."""
+    blocks: int = 2
+    """Transformer blocks (causal self-attention + feed-forward, pre-LayerNorm)."""
+    heads: int = 1
+    """Attention heads; must divide ``dim``."""
+    ffn_mult: int = 2
+    """Feed-forward hidden width as a multiple of ``dim``."""
+    max_len: int = 50
+    """Longest history attended to; training cuts longer histories into windows."""
+    dropout: float = 0.2
+    """Dropout on embeddings, attention output and feed-forward output."""
+    epochs: int = 20
+    """Passes over the training windows (more when needed to reach ``min_steps``)."""
+    min_steps: int = 150
+    """Least optimizer steps in all, so a small log still trains."""
+    batch_size: int = 64
+    """Windows (sequences) per optimizer step."""
+    lr: float = 3e-3
+    """AdamW learning rate."""
+    weight_decay: float = 0.01
+    """AdamW decoupled weight decay."""
+    init_std: float = 0.05
+    """Standard deviation of the initial ID embeddings."""
+    full_softmax_max_items: int = 1000
+    """Exact softmax up to this many titles, sampled softmax with logQ correction above."""
+    num_negatives: int = 512
+    """Negatives shared by a batch when the softmax is sampled."""
+    negative_sampler: Literal["uniform", "popularity"] = "popularity"
+    """Proposal for negatives (popularity: proportional to weighted count + 1)."""
+    mtp_k: int = 1
+    """Predict the next ``mtp_k`` plays (1: next play only)."""
+    mtp_weight: float = 0.3
+    """Loss weight of each extra multi-token head."""
+    use_time: bool = True
+    """Feed continuous time features (off: an ablation)."""
+    use_metadata: bool = True
+    """Blend the metadata tower into item vectors (off: ID embeddings only)."""
+    id_dropout: float = 0.25
+    """Share of titles shown to a training step through metadata alone."""
+    genre_buckets: int = 128
+    """Hash buckets of genres."""
+    maturity_buckets: int = 16
+    """Hash buckets of maturity ratings."""
+    text_buckets: int = 2048
+    """Hash buckets of synopsis words."""
+    warm_start_epochs: int = 5
+    """Epochs of a warm-started fit (also subject to ``min_steps // 3``)."""
+    align: bool = True
+    """After a warm start, rotate the item space onto the previous version's."""
+    prior_half_life_days: float = 7.0
+    """Half-life of the recency-weighted popularity served to members with no history."""
+    seed: int = 0
+    """Seeds initialisation, dropout, shuffling and sampling when ``fit`` gets no ``rng``."""
+    extra: dict[str, float] = field(default_factory=dict)
+    """Filled by ``fit``: warm-start drift before/after alignment, final training loss."""
+
+    def __post_init__(self) -> None:
+        for name in (
+            "dim",
+            "blocks",
+            "heads",
+            "ffn_mult",
+            "max_len",
+            "epochs",
+            "min_steps",
+            "batch_size",
+            "full_softmax_max_items",
+            "num_negatives",
+            "mtp_k",
+            "genre_buckets",
+            "maturity_buckets",
+            "text_buckets",
+            "warm_start_epochs",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.dim % self.heads:
+            raise ValueError(f"heads={self.heads} must divide dim={self.dim}")
+        if not (0 <= self.dropout < 1 and 0 <= self.id_dropout < 1):
+            raise ValueError(
+                f"dropout and id_dropout must be in [0, 1), got {self.dropout}, {self.id_dropout}"
+            )
+        if not (self.lr > 0 and self.weight_decay >= 0 and self.init_std > 0):
+            raise ValueError("lr and init_std must be > 0 and weight_decay >= 0")
+        if self.negative_sampler not in ("uniform", "popularity"):
+            raise ValueError(
+                f"negative_sampler must be 'uniform' or 'popularity', got {self.negative_sampler!r}"
+            )
+        if not self.prior_half_life_days > 0:
+            raise ValueError(f"prior_half_life_days must be > 0, got {self.prior_half_life_days}")
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm causal self-attention and feed-forward, each with a residual."""
+
+    def __init__(self, dim: int, heads: int, ffn_mult: int, dropout: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.ln2 = nn.LayerNorm(dim)
+        self.ffn = nn.Sequential(
+            nn.Linear(dim, ffn_mult * dim), nn.GELU(), nn.Linear(ffn_mult * dim, dim)
+        )
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)  # 3 x (B, T, D)
+        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        if mask is None:  # no padding: plain causal attention, the fast serving path
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D/H)
+        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, d)))
+        return x + self.drop(self.ffn(self.ln2(x)))
+
+
+class SASRecNet(nn.Module):
+    """Item table (ID embeddings blended with the metadata tower) and the causal encoder."""
+
+    def __init__(self, n_items: int, cfg: SASRecConfig) -> None:
+        super().__init__()
+        d = cfg.dim
+        self.item_embedding = nn.Parameter(torch.randn(n_items, d) * cfg.init_std)
+        self.position = nn.Parameter(torch.randn(cfg.max_len, d) * 0.02)
+        self.time_in = nn.Linear(N_TIME, d) if cfg.use_time else None
+        self.time_query = nn.Linear(N_TIME, d) if cfg.use_time else None
+        self.tower = (
+            ItemTower(
+                d,
+                genre_buckets=cfg.genre_buckets,
+                maturity_buckets=cfg.maturity_buckets,
+                text_buckets=cfg.text_buckets,
+            )
+            if cfg.use_metadata
+            else None
+        )
+        self.blocks = nn.ModuleList(
+            Block(d, cfg.heads, cfg.ffn_mult, cfg.dropout) for _ in range(cfg.blocks)
+        )
+        self.ln_out = nn.LayerNorm(d)
+        self.mtp = nn.ModuleList(nn.Linear(d, d) for _ in range(cfg.mtp_k - 1))
+        self.drop = nn.Dropout(cfg.dropout)
+        self.register_buffer("rotation", torch.eye(d))  # (D, D) alignment, see fit
+        for layer in (self.time_in, self.time_query):
+            if layer is not None:  # start as plain SASRec; log-hours would swamp the items
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+    def table(
+        self,
+        features: ItemFeatures,
+        at: float,
+        id_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(I, D) item vectors at time ``at``; titles where ``id_mask`` is False use metadata."""
+        ids = self.item_embedding
+        if self.tower is None:
+            return ids
+        meta = self.tower(features, features.numeric(at))  # (I, D)
+        gate = self.tower.gate(features.catalog_days(at))  # (I, 1)
+        if id_mask is not None:
+            gate = gate * id_mask[:, None]
+        return gate * ids + (1 - gate) * meta
+
+    def encode(
+        self,
+        table: torch.Tensor,
+        items: torch.Tensor,
+        event_time: torch.Tensor | None,
+        query_time: torch.Tensor | None,
+        mask: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """(B, T, D) hidden states predicting the play after each position.
+
+        items (B, T) columns (padding: any column, hidden by ``mask``); event_time and
+        query_time (B, T, 5) features of each play and of the request that follows it.
+        """
+        x = F.embedding(items, table) + self.position[-items.shape[1] :]  # (B, T, D)
+        if self.time_in is not None and event_time is not None:
+            x = x + self.time_in(event_time)
+        x = self.drop(x)
+        for block in self.blocks:
+            x = block(x, mask)
+        h = self.ln_out(x)
+        if self.time_query is not None and query_time is not None:
+            h = h + self.time_query(query_time)
+        return h
+
+
+def time_inputs(times: np.ndarray, next_times: np.ndarray) -> np.ndarray:
+    """(..., 5) float32: the play's cyclic time and log hours until the next request."""
+    return np.concatenate([cyclic_time(times), time_since(next_times, times)[..., None]], -1)
+
+
+def query_inputs(request: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """(..., 5) float32: the request's cyclic time and log hours since the member's last play."""
+    return np.concatenate([cyclic_time(request), time_since(request, last)[..., None]], -1)
+
+
+def attention_mask(valid: torch.Tensor) -> torch.Tensor:
+    """(B, 1, T, T) bool: causal, no attending to padding; a padded query sees itself only."""
+    t = valid.shape[1]
+    causal = torch.ones(t, t, dtype=torch.bool).tril()
+    mask = causal[None] & valid[:, None, :]  # (B, T, T)
+    return (mask | torch.eye(t, dtype=torch.bool)[None])[:, None]
+
+
+@dataclass
+class Windows:
+    """Training sequences: each member's plays cut into windows of max_len + 1, left-padded."""
+
+    items: torch.Tensor
+    """(W, L + 1) int64 columns, -1 for padding."""
+    weights: torch.Tensor
+    """(W, L + 1) float32 weight of each play (0 for padding)."""
+    event_time: torch.Tensor
+    """(W, L, 5) time inputs of the first L plays."""
+    query_time: torch.Tensor
+    """(W, L, 5) request-time inputs for predicting plays 2..L+1."""
+    end_time: np.ndarray
+    """(W,) float64 time of the window's last play."""
+
+
+def make_windows(
+    offsets: np.ndarray, items: np.ndarray, times: np.ndarray, weights: np.ndarray, length: int
+) -> Windows:
+    """Cut each member's time-ordered plays (CSR ``offsets``) into windows, newest first."""
+    rows: list[tuple[int, int]] = []
+    for user in range(len(offsets) - 1):
+        start, stop = int(offsets[user]), int(offsets[user + 1])
+        end = stop
+        while end - start >= 2:
+            rows.append((max(start, end - length - 1), end))
+            end -= length
+    w = len(rows)
+    out_items = np.full((w, length + 1), -1, np.int64)
+    out_weights = np.zeros((w, length + 1), np.float32)
+    out_times = np.zeros((w, length + 1), np.float64)
+    for r, (a, b) in enumerate(rows):
+        n = b - a
+        out_items[r, -n:] = items[a:b]
+        out_weights[r, -n:] = weights[a:b]
+        out_times[r, -n:] = times[a:b]
+        out_times[r, :-n] = times[a]  # padding gets the first play's time: finite features
+    event = time_inputs(out_times[:, :-1], out_times[:, 1:])  # (W, L, 5)
+    query = query_inputs(out_times[:, 1:], out_times[:, :-1])  # (W, L, 5)
+    return Windows(
+        items=torch.from_numpy(out_items),
+        weights=torch.from_numpy(out_weights),
+        event_time=torch.from_numpy(event),
+        query_time=torch.from_numpy(query),
+        end_time=out_times[:, -1],
+    )
+
+
+class SASRecRecommender(Recommender):
+    """Time-aware SASRec with a metadata item tower; scores from the member's play history."""
+
+    kind = "sasrec"
+    config_class = SASRecConfig
+    uses_history = True
+
+    def __init__(self, config: SASRecConfig | None = None) -> None:
+        super().__init__(config)
+        self.net: SASRecNet | None = None
+        self.features: ItemFeatures | None = None
+        self.trained_until = 0.0
+        self._table_cache: tuple[float, torch.Tensor] | None = None
+
+    # ---- fitting -------------------------------------------------------------------------
+
+    def fit(
+        self,
+        interactions: Interactions,
+        *,
+        items: ItemMetadata | None = None,
+        rng: np.random.Generator | None = None,
+        warm_start: Recommender | None = None,
+    ) -> Self:
+        """Train on all plays, optionally from ``warm_start`` (a previous SASRec version).
+
+        Randomness (initialisation, dropout, shuffling, negatives) comes from ``rng`` or
+        ``config.seed`` only: construction and training run inside ``torch.random.fork_rng``
+        seeded from it, so torch's global state is untouched and a rerun is identical.
+        A ``warm_start`` of another kind or shape is ignored (training starts fresh).
+        Without ``items`` the metadata tower is switched off (``config.use_metadata`` is
+        saved as False): with no metadata it would only see each title's age.
+        """
+        cfg = replace(self.config, extra={})
+        if items is None:  # without metadata the tower would see only ages: ID embeddings only
+            cfg = replace(cfg, use_metadata=False)
+        self.config = cfg
+        data = self._index(interactions, items)
+        self.prior = recency_popularity(data, half_life_days=cfg.prior_half_life_days)
+        self.trained_until = float(interactions.timestamps.max())
+        self.features = self._item_features(items, data.items, interactions.timestamps)
+        seed = cfg.seed if rng is None else int(rng.integers(2**63 - 1))
+        previous = warm_start if self._can_warm_start(warm_start) else None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            generator = torch.Generator().manual_seed(seed)
+            net = SASRecNet(len(self.item_ids), cfg)
+            if previous is not None:
+                self._copy_from(net, previous)
+            self.net = net
+            epochs = cfg.warm_start_epochs if previous is not None else cfg.epochs
+            min_steps = cfg.min_steps // 3 if previous is not None else cfg.min_steps
+            loss = self._train(data.items, data.weights, epochs, min_steps, generator)
+        self._set_unplayed_from_metadata(np.bincount(data.items, minlength=len(self.item_ids)))
+        self.config.extra["final_loss"] = loss
+        if previous is not None and cfg.align:
+            self.config.extra.update(self._align_to(previous))
+        net.eval()
+        self._table_cache = None
+        return self
+
+    def _item_features(
+        self, items: ItemMetadata | None, played: np.ndarray, times: np.ndarray
+    ) -> ItemFeatures:
+        """Hashed metadata in column order; a missing added_at becomes the first play's time
+        (or the end of training for a title never played: it is new)."""
+        cfg = self.config
+        meta = (items or ItemMetadata.from_records([])).aligned(self.item_ids)
+        first = np.full(len(self.item_ids), self.trained_until)
+        order = np.argsort(times)[::-1]  # newest first, so the oldest write wins
+        first[played[order]] = times[order]
+        added = np.where(np.isnan(meta.added_at), first, meta.added_at)
+        meta = replace(meta, added_at=added.astype(np.float64))
+        return ItemFeatures.from_metadata(
+            meta,
+            genre_buckets=cfg.genre_buckets,
+            maturity_buckets=cfg.maturity_buckets,
+            text_buckets=cfg.text_buckets,
+        )
+
+    def _train(
+        self,
+        items: np.ndarray,
+        weights: np.ndarray,
+        epochs: int,
+        min_steps: int,
+        generator: torch.Generator,
+    ) -> float:
+        """AdamW on the weighted (sampled) softmax loss of every next play; returns last loss."""
+        cfg, net, features = self.config, self.net, self.features
+        assert net is not None and features is not None
+        windows = make_windows(
+            self._history_offsets,
+            self._history_items,
+            self._history_times,
+            weights[self._history_order],
+            cfg.max_len,
+        )
+        n_items = len(self.item_ids)
+        if len(windows.items) == 0:
+            return math.nan
+        counts = np.bincount(items, weights=weights, minlength=n_items) + 1.0
+        if cfg.negative_sampler == "uniform":
+            proposal = torch.full((n_items,), 1.0 / n_items, dtype=torch.float64)
+        else:
+            proposal = torch.from_numpy(counts / counts.sum())
+        log_q = torch.log(cfg.num_negatives * proposal).float()  # (I,)
+        sampled = n_items > cfg.full_softmax_max_items
+        optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        per_epoch = -(-len(windows.items) // cfg.batch_size)
+        epochs = max(epochs, -(-min_steps // per_epoch))
+        net.train()
+        loss_value = math.nan
+        for _ in range(epochs):
+            order = torch.randperm(len(windows.items), generator=generator)
+            for batch in order.split(cfg.batch_size):
+                at = float(windows.end_time[batch.numpy()].max())
+                id_mask = None
+                if net.tower is not None and cfg.id_dropout > 0:
+                    id_mask = (torch.rand(n_items, generator=generator) >= cfg.id_dropout).float()
+                table = net.table(features, at, id_mask)  # (I, D)
+                seq = windows.items[batch]  # (B, L + 1)
+                valid = seq >= 0
+                inputs = seq[:, :-1].clamp(min=0)
+                mask = attention_mask(valid[:, :-1])
+                h = net.encode(
+                    table, inputs, windows.event_time[batch], windows.query_time[batch], mask
+                )  # (B, L, D)
+                negatives = (
+                    torch.multinomial(proposal, cfg.num_negatives, True, generator=generator)
+                    if sampled
+                    else None
+                )
+                w = windows.weights[batch]
+                loss = self._next_loss(h, table, seq[:, 1:], w[:, 1:], negatives, log_q)
+                for m, head in enumerate(net.mtp, start=2):
+                    if seq.shape[1] > m:
+                        target = seq[:, m:]  # (B, L + 1 - m)
+                        hm = head(h[:, : target.shape[1]])
+                        extra = self._next_loss(hm, table, target, w[:, m:], negatives, log_q)
+                        loss = loss + cfg.mtp_weight * extra
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_value = float(loss.detach())
+        return loss_value
+
+    @staticmethod
+    def _next_loss(
+        h: torch.Tensor,
+        table: torch.Tensor,
+        target: torch.Tensor,
+        weight: torch.Tensor,
+        negatives: torch.Tensor | None,
+        log_q: torch.Tensor,
+    ) -> torch.Tensor:
+        """Weighted mean cross-entropy of ``target`` (B, T) (-1 = padding) given ``h``."""
+        keep = target >= 0
+        h, target, weight = h[keep], target[keep], weight[keep]  # (N, D), (N,), (N,)
+        if negatives is None:
+            losses = F.cross_entropy(h @ table.T, target, reduction="none")
+        else:
+            pos = (h * F.embedding(target, table)).sum(-1) - log_q[target]  # (N,)
+            neg = h @ F.embedding(negatives, table).T - log_q[negatives]  # (N, S)
+            neg = neg.masked_fill(negatives[None, :] == target[:, None], -math.inf)
+            logits = torch.cat([pos[:, None], neg], 1)
+            losses = -F.log_softmax(logits, 1)[:, 0]
+        return (losses * weight).sum() / weight.sum().clamp(min=1e-8)
+
+    # ---- warm start and alignment ---------------------------------------------------------
+
+    def _can_warm_start(self, previous: Recommender | None) -> bool:
+        if not isinstance(previous, SASRecRecommender) or previous.net is None:
+            return False
+        keys = ("dim", "blocks", "heads", "ffn_mult", "max_len", "mtp_k", "use_time")
+        keys += ("use_metadata", "genre_buckets", "maturity_buckets", "text_buckets")
+        return all(getattr(previous.config, k) == getattr(self.config, k) for k in keys)
+
+    def _copy_from(self, net: SASRecNet, previous: SASRecRecommender) -> None:
+        """Start from ``previous``: shared weights as they are, ID rows matched by title id,
+        and new titles' ID rows set to the previous tower's metadata embedding."""
+        assert previous.net is not None and self.features is not None
+        state = {k: v for k, v in previous.net.state_dict().items() if k != "item_embedding"}
+        state["rotation"] = torch.eye(self.config.dim)
+        state["item_embedding"] = net.item_embedding.detach().clone()
+        net.load_state_dict(state)
+        old = {item: col for col, item in enumerate(previous.item_ids)}
+        pairs = [(col, old[i]) for col, i in enumerate(self.item_ids) if i in old]
+        new_cols = torch.tensor([col for col, i in enumerate(self.item_ids) if i not in old])
+        with torch.no_grad():
+            if pairs:
+                cols, old_cols = (torch.tensor(x) for x in zip(*pairs, strict=True))
+                # raw rows: a version's rotation applies only to the vectors it exports
+                net.item_embedding[cols] = previous.net.item_embedding[old_cols]
+            if len(new_cols) and net.tower is not None:
+                meta = net.tower(self.features, self.features.numeric(self.trained_until))
+                net.item_embedding[new_cols] = meta[new_cols]
+
+    def _align_to(self, previous: SASRecRecommender) -> dict[str, float]:
+        """Set ``net.rotation`` to the orthogonal R minimising ||V R - V_prev||_F over shared
+        titles (Procrustes: R = U W^T from the SVD of V^T V_prev); returns the drift
+        ||V - V_prev|| / ||V_prev|| before and after."""
+        shared = [i for i in self.item_ids if i in set(previous.item_ids)]
+        if len(shared) < 2:
+            return {}
+        at = self.trained_until
+        new = self.item_vectors(at=at, rotate=False)[[self._item_index[i] for i in shared]]
+        old = previous.item_vectors(at=at)[[previous._item_index[i] for i in shared]]
+        u, _, wt = np.linalg.svd(new.T.astype(np.float64) @ old.astype(np.float64))
+        rotation = (u @ wt).astype(np.float32)  # (D, D) orthogonal
+        norm = float(np.linalg.norm(old))
+        before = float(np.linalg.norm(new - old)) / norm
+        after = float(np.linalg.norm(new @ rotation - old)) / norm
+        assert self.net is not None
+        self.net.rotation.copy_(torch.from_numpy(rotation))
+        self._table_cache = None
+        return {"drift_before_align": before, "drift_after_align": after, "shared": len(shared)}
+
+    def _set_unplayed_from_metadata(self, plays: np.ndarray) -> None:
+        """Titles without a training play get their ID row from the metadata tower (their ID
+        embedding only ever saw negative gradient)."""
+        net = self.net
+        if net is None or net.tower is None or self.features is None or plays.all():
+            return
+        cols = torch.from_numpy(np.flatnonzero(plays == 0))
+        net.eval()
+        with torch.no_grad():
+            meta = net.tower(self.features, self.features.numeric(self.trained_until))
+            net.item_embedding[cols] = meta[cols]
+
+    def item_vectors(self, *, at: float | None = None, rotate: bool = True) -> np.ndarray:
+        """(I, D) float32 item vectors at ``at`` in the aligned space (comparable across
+        versions after a warm start with ``align``)."""
+        table = self._table(self.trained_until if at is None else at)
+        if rotate:
+            table = table @ self.net.rotation  # type: ignore[union-attr]
+        return table.numpy()
+
+    # ---- scoring -------------------------------------------------------------------------
+
+    def _table(self, at: float) -> torch.Tensor:
+        """Item vectors at ``at``, cached per hour (the age gate moves slowly)."""
+        assert self.net is not None and self.features is not None
+        hour = math.floor(at / 3600.0)
+        if self._table_cache is None or self._table_cache[0] != hour:
+            self.net.eval()
+            with torch.inference_mode():
+                self._table_cache = (hour, self.net.table(self.features, hour * 3600.0))
+        return self._table_cache[1]
+
+    def _score_histories(
+        self, histories: list[tuple[np.ndarray, np.ndarray]], *, at: np.ndarray | None
+    ) -> np.ndarray:
+        assert self.net is not None
+        length = min(self.config.max_len, max(len(c) for c, _ in histories))
+        b = len(histories)
+        items = np.zeros((b, length), np.int64)
+        times = np.zeros((b, length), np.float64)
+        valid = np.zeros((b, length), bool)
+        for row, (columns, stamps) in enumerate(histories):
+            n = min(length, len(columns))
+            items[row, -n:], times[row, -n:], valid[row, -n:] = columns[-n:], stamps[-n:], True
+            times[row, :-n] = stamps[-n]
+        last = times[:, -1]
+        request = np.maximum(last, self.trained_until) if at is None else at  # (B,)
+        next_times = np.concatenate([times[:, 1:], request[:, None]], 1)
+        event = torch.from_numpy(time_inputs(times, next_times))  # (B, T, 5)
+        query = torch.from_numpy(query_inputs(request, last))[:, None]  # (B, 1, 5)
+        table = self._table(float(request.max()))
+        mask = None if valid.all() else attention_mask(torch.from_numpy(valid))
+        with torch.inference_mode():
+            h = self.net.encode(table, torch.from_numpy(items), event, None, mask)[:, -1]
+            if self.net.time_query is not None:
+                h = h + self.net.time_query(query[:, 0])
+            return (h @ table.T).numpy()  # (B, I); the rotation cancels in h R (V R)^T
+
+    # ---- catalogue growth and checkpoints -------------------------------------------------
+
+    def _extend_items(self, new: ItemMetadata) -> None:
+        """Embed new titles from metadata (ID row = tower output); without the tower they get
+        the mean ID embedding. A missing added_at counts as "added at the end of training"."""
+        assert self.net is not None and self.features is not None
+        added = np.where(np.isnan(new.added_at), self.trained_until, new.added_at)
+        feats = ItemFeatures.from_metadata(
+            replace(new, added_at=added.astype(np.float64)),
+            genre_buckets=self.config.genre_buckets,
+            maturity_buckets=self.config.maturity_buckets,
+            text_buckets=self.config.text_buckets,
+        )
+        self.features = self.features.concat(feats)
+        net = self.net
+        with torch.no_grad():
+            if net.tower is not None:
+                rows = net.tower(feats, feats.numeric(self.trained_until))
+            else:
+                rows = net.item_embedding.mean(0, keepdim=True).expand(len(new), -1)
+            net.item_embedding = nn.Parameter(torch.cat([net.item_embedding, rows]))
+        self._table_cache = None
+
+    def _state_dict(self) -> dict[str, torch.Tensor]:
+        assert self.net is not None and self.features is not None
+        state = {f"net.{k}": v.detach().clone() for k, v in self.net.state_dict().items()}
+        state.update(self.features.state())
+        state["trained_until"] = torch.tensor(self.trained_until, dtype=torch.float64)
+        return state
+
+    def _load_state(self, state: dict[str, torch.Tensor]) -> None:
+        state = dict(state)
+        self.trained_until = float(state.pop("trained_until"))
+        self.features = ItemFeatures.from_state(state)
+        if len(self.features) != len(self.item_ids):
+            raise ValueError(f"item features cover {len(self.features)} titles, not all")
+        with torch.random.fork_rng(devices=[]):  # the initial values are overwritten anyway
+            net = SASRecNet(len(self.item_ids), self.config)
+        net.load_state_dict({k.removeprefix("net."): v for k, v in state.items()})
+        net.eval()
+        self.net = net
+        self._table_cache = None

@@ -1,0 +1,147 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from recommender import MODELS
+from recommender.base import load_model
+from recommender.data import time_split
+from recommender.evaluate import evaluate
+from recommender.metadata import ItemMetadata
+from recommender.mf import MFRecommender
+from recommender.sasrec import SASRecConfig, SASRecRecommender
+from tests.recommender.factories import (
+    DAY,
+    T0,
+    chain_interactions,
+    daypart_interactions,
+    genre_catalog,
+)
+
+TINY = SASRecConfig(dim=16, max_len=20, min_steps=100)
+
+
+def test_sasrec_learns_the_order_of_plays_that_mf_cannot_see():
+    train, test = time_split(chain_interactions(np.random.default_rng(0)))
+    sasrec = evaluate(MODELS["sasrec"](TINY).fit(train), train, test)
+    mf = evaluate(MFRecommender().fit(train), train, test)
+    assert sasrec["mrr"] > 0.95 and sasrec["mrr"] > mf["mrr"] + 0.15, (sasrec, mf)
+    assert sasrec["ndcg@10"] > mf["ndcg@10"] + 0.1
+
+
+def top10_share(model, at, wanted):
+    users = model.user_ids[:50]
+    top = np.argsort(-model.score(users, at=at), axis=1)[:, :10]
+    return wanted[top].mean()
+
+
+def test_request_time_of_day_decides_the_ranking_only_with_time_features():
+    data = daypart_interactions(np.random.default_rng(1))
+    morning = T0 - T0 % DAY + 60 * DAY + 8 * 3600
+    shares = {}
+    for use_time in (True, False):
+        model = SASRecRecommender(replace(TINY, use_time=use_time)).fit(data)
+        even = np.array([int(i[1:]) % 2 == 0 for i in model.item_ids])
+        shares[use_time] = (
+            top10_share(model, morning, even),
+            top10_share(model, morning + 12 * 3600, ~even),
+        )
+    assert min(shares[True]) > 0.9, shares
+    assert min(shares[False]) < 0.8, shares  # without time it cannot tell the day parts apart
+
+
+def test_metadata_tower_ranks_a_brand_new_title_of_the_liked_genre_first():
+    data, items = genre_catalog(np.random.default_rng(2))
+    model = SASRecRecommender(TINY).fit(data, items=items)
+    new = ItemMetadata.from_records(
+        ["new-drama", "new-horror"],
+        genres=[["drama"], ["horror"]],
+        text=["a drama story", "a horror story"],
+        year=[2024, 2024],
+        added_at=[T0 + 21 * DAY] * 2,
+    )
+    assert model.extend_items(new) == ["new-drama", "new-horror"]
+    drama_fans = [f"u{m}" for m in range(0, 160, 4)]  # GENRES[0] is drama
+    scores = model.score(drama_fans, at=T0 + 21 * DAY)
+    col = model.item_ids.index
+    horror = [col(f"i{k}") for k in range(2, 60, 4)]
+    assert (scores[:, col("new-drama")] > scores[:, col("new-horror")]).all()
+    assert (scores[:, [col("new-drama")]] > scores[:, horror]).mean() > 0.95
+
+
+def test_without_metadata_the_tower_is_off_and_new_titles_still_rank():
+    data, _ = genre_catalog(np.random.default_rng(2), n_users=40)
+    model = SASRecRecommender(replace(TINY, min_steps=5)).fit(data)
+    assert model.config.use_metadata is False and model.net.tower is None
+    model.extend_items(ItemMetadata.from_records(["x"]))
+    assert np.isfinite(model.score(["u0"])).all()
+
+
+def test_histories_personalize_unknown_members_and_the_latest_play_matters():
+    data = chain_interactions(np.random.default_rng(0))
+    model = SASRecRecommender(TINY).fit(data)
+    history = [("i5", T0), ("i6", T0 + DAY), ("i7", T0 + 2 * DAY)]
+    scores = model.score(["stranger"], histories=[history], at=T0 + 3 * DAY)
+    top = [model.item_ids[c] for c in np.argsort(-scores[0])[:3]]
+    assert "i8" in top, top
+    empty = model.score(["stranger"], histories=[[("unknown-title", T0)]])
+    np.testing.assert_array_equal(empty[0], model.prior)
+
+
+def test_multi_token_prediction_and_sampled_softmax_train():
+    train, test = time_split(chain_interactions(np.random.default_rng(0)))
+    config = replace(TINY, mtp_k=3, full_softmax_max_items=10, num_negatives=15)
+    model = SASRecRecommender(config).fit(train)
+    assert len(model.net.mtp) == 2
+    assert evaluate(model, train, test)["mrr"] > 0.8
+
+
+def test_same_seed_same_scores_and_global_rng_untouched():
+    data = chain_interactions(np.random.default_rng(0), n_users=30)
+    config = replace(TINY, min_steps=10)
+    before = torch.get_rng_state()
+    first = SASRecRecommender(config).fit(data).score(["u0", "u1"])
+    assert torch.equal(before, torch.get_rng_state())
+    again = SASRecRecommender(config).fit(data).score(["u0", "u1"])
+    np.testing.assert_array_equal(first, again)
+
+
+def test_checkpoint_round_trip_with_weights_only(tmp_path):
+    data, items = genre_catalog(np.random.default_rng(3), n_users=40)
+    model = SASRecRecommender(replace(TINY, min_steps=10, mtp_k=2)).fit(data, items=items)
+    model.extend_items(ItemMetadata.from_records(["late"], genres=[["comedy"]]))
+    model.save(tmp_path)
+    torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    loaded = load_model(tmp_path)
+    assert isinstance(loaded, SASRecRecommender) and loaded.item_ids == model.item_ids
+    users = ["u0", "u3", "nobody"]
+    at = T0 + 30 * DAY
+    np.testing.assert_allclose(loaded.score(users, at=at), model.score(users, at=at), atol=1e-5)
+
+
+def test_warm_start_keeps_the_space_close_and_alignment_removes_drift():
+    data, items = genre_catalog(np.random.default_rng(4), n_users=120)
+    early = data.select(data.timestamps < T0 + 12 * DAY)
+    v1 = SASRecRecommender(TINY).fit(early, items=items)
+    warm = SASRecRecommender(TINY).fit(data, items=items, warm_start=v1)
+    cold = SASRecRecommender(replace(TINY, seed=7)).fit(data, items=items, warm_start=None)
+
+    drift = warm.config.extra
+    assert drift["drift_after_align"] < drift["drift_before_align"]
+    shared = [v1.item_ids.index(i) for i in warm.item_ids]
+    v1_vectors = v1.item_vectors()[shared]
+    cold_drift = np.linalg.norm(cold.item_vectors() - v1_vectors) / np.linalg.norm(v1_vectors)
+    assert drift["drift_after_align"] < cold_drift
+
+    # the rotation cancels between member and title vectors: scores are unchanged
+    scores = warm.score(["u0", "u1"])
+    warm.net.rotation.copy_(torch.eye(TINY.dim))
+    np.testing.assert_allclose(warm.score(["u0", "u1"]), scores, atol=1e-5)
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="heads=3 must divide dim=16"):
+        SASRecConfig(dim=16, heads=3)
+    with pytest.raises(ValueError, match="mtp_k must be >= 1, got 0"):
+        SASRecConfig(mtp_k=0)
