@@ -36,7 +36,13 @@ def homepage_build(*, member: Member, at: datetime) -> Homepage:
     history = [p for p in play_history(member_id=member.pk, at=at) if p.title_id in titles]
     played = {p.title_id for p in history}
     trending = title_play_counts(at=at, days=TRENDING_DAYS)
-    ranking = rank_for_member(member_id=member.pk, at=at, popularity=trending)
+    ranking = rank_for_member(
+        member_id=member.pk,
+        at=at,
+        popularity=trending,
+        history=[(p.title_id, p.occurred_at) for p in history],
+        catalog=titles,
+    )
     first = member.name
 
     def by_score(candidates) -> list:

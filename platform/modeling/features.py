@@ -1,11 +1,17 @@
 """Features, computed by one function for serving and for training.
 
 Serving logs these with every impression; the dataset builder derives training weights with
-the same functions. Keeping both in one place is what prevents training-serving skew.
+the same functions, and the time and title features are the recommender's own functions
+(recommender/features.py), which its models call on their inputs. One definition for logging,
+training and serving is what prevents training-serving skew. This module is the platform's
+bridge to those functions.
 """
 
-import math
+from collections.abc import Iterable
 from datetime import date, datetime
+
+from recommender import ItemMetadata
+from recommender import features as recommender_features
 
 WATCHED_COMPLETE = 0.9  # a play watched past this fraction is "finished", not "continue"
 
@@ -23,20 +29,37 @@ def play_weight(*, watched_seconds: int, runtime_minutes: int) -> float:
 
 
 def context_features(*, at: datetime) -> dict[str, float]:
-    """Time of the request as continuous, cyclic features (hour of day, day of week)."""
-    hour = at.hour + at.minute / 60.0
-    day = at.weekday() + hour / 24.0
+    """Time of the request as continuous, cyclic features (time of day, time of week, UTC):
+    the request-time inputs of the time-aware model, computed by its own function."""
+    hour_sin, hour_cos, week_sin, week_cos = recommender_features.cyclic_time(at.timestamp())
     return {
-        "hour_sin": round(math.sin(2 * math.pi * hour / 24.0), 6),
-        "hour_cos": round(math.cos(2 * math.pi * hour / 24.0), 6),
-        "week_sin": round(math.sin(2 * math.pi * day / 7.0), 6),
-        "week_cos": round(math.cos(2 * math.pi * day / 7.0), 6),
+        "hour_sin": round(float(hour_sin), 6),
+        "hour_cos": round(float(hour_cos), 6),
+        "week_sin": round(float(week_sin), 6),
+        "week_cos": round(float(week_cos), 6),
     }
 
 
 def title_features(*, added_at: datetime, release_date: date, at: datetime) -> dict[str, float]:
-    """How long a title has been in the catalogue and how old it is, at request time."""
-    return {
-        "days_in_catalog": round(max(0.0, (at - added_at).total_seconds() / 86400.0), 4),
-        "release_age_years": round(max(0.0, (at.date() - release_date).days / 365.25), 4),
-    }
+    """How long a title has been in the catalogue and how old it is, at request time: the
+    inputs of the metadata tower's gate, computed by the model's own functions."""
+    t = at.timestamp()
+    days = recommender_features.days_in_catalog(t, added_at.timestamp())
+    age = recommender_features.release_age(t, release_date.year)
+    return {"days_in_catalog": round(float(days), 4), "release_age_years": round(float(age), 4)}
+
+
+def item_metadata(titles: Iterable) -> ItemMetadata:
+    """What the models may know of each title (genres, maturity, release year, synopsis, when
+    it entered the catalogue), keyed by title id. Training and serving both call this, so a
+    title added after a model was trained is embedded from exactly the fields it learned on.
+    Genres must be prefetched."""
+    titles = list(titles)
+    return ItemMetadata.from_records(
+        [t.pk for t in titles],
+        genres=[[g.name for g in t.genres.all()] for t in titles],
+        year=[t.release_date.year for t in titles],
+        text=[t.synopsis for t in titles],
+        maturity=[t.maturity_rating for t in titles],
+        added_at=[t.added_at.timestamp() for t in titles],
+    )

@@ -1,13 +1,17 @@
 """The serving bridge to recommender/: load the production model once, score titles for a member.
 
 Web processes check which version is in production on every request (one indexed query) and
-load a newly promoted checkpoint when it changes, so promotion needs no restart. If no model
+load a newly promoted checkpoint when it changes, so promotion needs no restart. The model
+scores from the member's plays as of the request (so a play made after training changes the
+next page for history models) and at the request time (for time-aware models); titles that
+entered the catalogue after the model was trained are added to it from their metadata. If no model
 is in production, or its checkpoint fails to load, ranking falls back to popularity from the
 fact log and says so. Serving never waits on training.
 """
 
 import logging
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +22,7 @@ from django.conf import settings
 from recommender import load_model
 from recommender.base import Recommender
 
+from .features import item_metadata
 from .models import ModelVersion
 from .selectors import production_version
 
@@ -45,6 +50,7 @@ class _Loaded:
     version: ModelVersion
     model: Recommender
     title_ids: np.ndarray  # (n_items,) int title ids in the model's column order
+    known: set[str]  # the model's item ids, for finding titles it has not seen
 
 
 _lock = threading.Lock()
@@ -68,6 +74,7 @@ def _load(version: ModelVersion) -> _Loaded:
             version=version,
             model=model,
             title_ids=np.array([int(i) for i in model.item_ids], dtype=np.int64),
+            known=set(model.item_ids),
         )
         _loaded = loaded
         return loaded
@@ -81,13 +88,37 @@ def reset_cache() -> None:
         _failed.clear()
 
 
-def _scores(loaded: _Loaded, member_id: int, at: datetime) -> dict[int, float]:
-    row = loaded.model.score([str(member_id)], at=at.timestamp())[0]  # (n_items,)
-    return dict(zip(loaded.title_ids.tolist(), row.tolist(), strict=True))
+def _scores(
+    loaded: _Loaded,
+    member_id: int,
+    at: datetime,
+    history: Sequence[tuple[int, datetime]],
+    catalog: Mapping[int, object],
+) -> dict[int, float]:
+    with _lock:  # scoring reads, and extending writes, the shared model
+        unknown = [t for pk, t in catalog.items() if str(pk) not in loaded.known]
+        if unknown:
+            added = loaded.model.extend_items(item_metadata(unknown))
+            loaded.known.update(added)
+            loaded.title_ids = np.array([int(i) for i in loaded.model.item_ids], dtype=np.int64)
+        plays = [(str(title_id), when.timestamp()) for title_id, when in reversed(history)]
+        row = loaded.model.score([str(member_id)], at=at.timestamp(), histories=[plays])[0]
+        title_ids = loaded.title_ids
+    return dict(zip(title_ids.tolist(), row.tolist(), strict=True))
 
 
-def rank_for_member(*, member_id: int, at: datetime, popularity: dict[int, float]) -> Ranking:
+def rank_for_member(
+    *,
+    member_id: int,
+    at: datetime,
+    popularity: dict[int, float],
+    history: Sequence[tuple[int, datetime]] = (),
+    catalog: Mapping[int, object] | None = None,
+) -> Ranking:
     """Score titles for one member with the production model.
+
+    `history` is the member's plays as (title id, time), newest first; `catalog` the titles
+    on offer by id (Title objects with genres), so titles the model never saw get scores too.
 
     If the production checkpoint cannot be loaded, serve the last good model this process
     loaded, else `popularity`; either way the Ranking says it is a fallback and why.
@@ -105,6 +136,11 @@ def rank_for_member(*, member_id: int, at: datetime, popularity: dict[int, float
         last_good = _loaded
         if last_good is not None:
             reason = f"{reason}; serving last good model v{last_good.version.pk}"
-            return Ranking(_scores(last_good, member_id, at), last_good.version, True, reason)
+            return Ranking(
+                _scores(last_good, member_id, at, history, catalog or {}),
+                last_good.version,
+                True,
+                reason,
+            )
         return Ranking(popularity, None, True, reason)
-    return Ranking(_scores(loaded, member_id, at), version, False)
+    return Ranking(_scores(loaded, member_id, at, history, catalog or {}), version, False)

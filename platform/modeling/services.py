@@ -17,7 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import training
-from .dataset import plays_as_of
+from .dataset import plays_as_of, titles_as_of
+from .features import item_metadata
 from .models import ModelVersion, PromotionDecision, RetrainRun
 from .ranking import checkpoint_path
 from .selectors import production_version
@@ -101,14 +102,25 @@ def _register(
     )
 
 
+def _previous(production: ModelVersion | None, kind: str):
+    """Production's model to warm-start a candidate of the same kind from, if it loads."""
+    if production is None or production.kind != kind:
+        return None
+    try:
+        return training.checkpoint_load(checkpoint_path(production))
+    except Exception:
+        logger.exception("Production v%s could not be loaded to warm-start from", production.pk)
+        return None
+
+
 def _production_value(production: ModelVersion, split: training.Split) -> float | None:
     """Production's recipe (kind and config) refit on the split's training facts, scored on its
     holdout. Judging the production *artifact* instead would favour it twice over: it may have
     been trained on some of the holdout, and the holdout's plays happened on pages production
     itself chose (exposure bias). If the recipe cannot be rebuilt, fall back to the artifact."""
     try:
-        model = training.candidate_fit(
-            production.kind, split.train, seed=settings.MODELING_SEED, config=production.config
+        model = training.trial_fit(
+            production.kind, split, seed=settings.MODELING_SEED, config=production.config
         )
     except Exception:
         logger.exception(
@@ -154,7 +166,10 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
             f"No plays newer than production v{production.pk}'s data "
             f"({production.trained_as_of:%Y-%m-%d %H:%M}): nothing new to learn from."
         )
-    split = training.split_for_gate(data, holdout_fraction=settings.MODELING_HOLDOUT_FRACTION)
+    items = item_metadata(titles_as_of(at=at))
+    split = training.split_for_gate(
+        data, items, holdout_fraction=settings.MODELING_HOLDOUT_FRACTION
+    )
     holdout_users = len(set(split.holdout.user_ids.tolist()))
     if holdout_users < MIN_HOLDOUT_USERS:
         raise RetrainError(
@@ -165,13 +180,23 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
     promoted = None
     seed = settings.MODELING_SEED
     for kind in settings.MODELING_CANDIDATES:
-        trial = training.candidate_fit(kind, split.train, seed=seed)
+        trial = training.trial_fit(kind, split, seed=seed)
         metrics = training.holdout_metrics(trial, split)
+        if metrics[training.GATE_METRIC] is None:
+            raise RetrainError(
+                f"No member in the holdout played a title new to them, so "
+                f"{training.GATE_METRIC} cannot judge candidates; retrain after more plays."
+            )
         metrics["holdout_cut"] = datetime.fromtimestamp(split.cut, tz=UTC).isoformat()
         metrics["production_value"] = baseline_value
         config = training.model_config(trial)
         refresh = production is not None and (kind, config) == (production.kind, production.config)
-        final = training.candidate_fit(kind, data, seed=seed)  # serve a model that saw every fact
+        # Serve a model that saw every fact, warm-started from production when it is the
+        # same kind (incremental retraining: new titles start from their metadata, and the
+        # embedding space stays aligned with the version it replaces).
+        final = training.candidate_fit(
+            kind, data, seed=seed, items=items, warm_start=_previous(production, kind)
+        )
         with transaction.atomic():
             version = _register(
                 kind=kind, model=final, metrics=metrics, trained_as_of=horizon, n_events=len(data)

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from recommender import MODELS, load_model
+from recommender import MODELS, ItemMetadata, load_model
 from recommender.base import Recommender
 from recommender.data import Interactions, time_split
 from recommender.evaluate import evaluate
@@ -27,20 +28,39 @@ def to_interactions(plays: PlayTable) -> Interactions:
 
 @dataclass(frozen=True)
 class Split:
-    """The gate's split: train on facts before `cut`, judge on facts at or after it."""
+    """The gate's split: train on facts before `cut`, judge on facts at or after it.
+
+    The catalogue is split at the same time: a trial model learns the titles that existed
+    before the cut (`known`), and the titles that arrived later (`arrivals`) are added to it
+    before it is judged, exactly as serving adds titles that arrive after a model was trained.
+    So the holdout measures cold start the way members meet it.
+    """
 
     train: Interactions
     holdout: Interactions
     cut: float  # unix seconds
+    items: ItemMetadata  # the catalogue at the end of the holdout
+    known: ItemMetadata  # titles added before the cut
+    arrivals: ItemMetadata  # titles added at or after it
 
 
-def split_for_gate(data: Interactions, *, holdout_fraction: float) -> Split:
+def split_for_gate(data: Interactions, items: ItemMetadata, *, holdout_fraction: float) -> Split:
     """Time split: the latest `holdout_fraction` of plays are the holdout, so every model is
     judged on what members did after the facts it learned from."""
     if len(data) == 0:
         raise ValueError("The fact log holds no plays yet: nothing to train on.")
     train, holdout = time_split(data, holdout_fraction=holdout_fraction)
-    return Split(train=train, holdout=holdout, cut=float(holdout.timestamps.min()))
+    cut = float(holdout.timestamps.min())
+    arrived = np.flatnonzero(~(items.added_at < cut))  # unknown arrival: treat as new
+    existed = np.flatnonzero(items.added_at < cut)
+    return Split(
+        train=train,
+        holdout=holdout,
+        cut=cut,
+        items=items,
+        known=items.select(existed),
+        arrivals=items.select(arrived),
+    )
 
 
 @contextmanager
@@ -56,20 +76,46 @@ def one_torch_thread():
 
 
 def candidate_fit(
-    kind: str, data: Interactions, *, seed: int, config: dict | None = None
+    kind: str,
+    data: Interactions,
+    *,
+    seed: int,
+    items: ItemMetadata | None = None,
+    config: dict | None = None,
+    warm_start: Recommender | None = None,
 ) -> Recommender:
-    """Fit a model of `kind`: with its default config, or with a registered version's
-    `config` to refit that version's recipe on other facts."""
+    """Fit a model of `kind` on plays and the catalogue's metadata: with its default config,
+    or with a registered version's `config` to refit that version's recipe on other facts.
+    `warm_start` (the previous version of the same kind) lets models that can start from it
+    do so; the others ignore it."""
     if kind not in MODELS:
         raise ValueError(f"Unknown model kind {kind!r}; choose from {sorted(MODELS)}.")
     model_class = MODELS[kind]
     model = model_class(None if config is None else model_class.config_class(**config))
     with one_torch_thread():
-        return model.fit(data, rng=np.random.default_rng(seed))
+        return model.fit(data, items=items, rng=np.random.default_rng(seed), warm_start=warm_start)
 
 
-def holdout_metrics(model: Recommender, split: Split) -> dict[str, float]:
-    return evaluate(model, split.train, split.holdout, k=10)
+def trial_fit(kind: str, split: Split, *, seed: int, config: dict | None = None) -> Recommender:
+    """Fit `kind` on the training side as a model trained at the cut would have been: with the
+    titles known then, never warm-started (a previous version may have seen the holdout)."""
+    return candidate_fit(kind, split.train, seed=seed, items=split.known, config=config)
+
+
+def holdout_metrics(model: Recommender, split: Split) -> dict[str, float | None]:
+    """Add the titles that arrived after the cut, as serving would, and score the holdout.
+
+    Metrics that have no value on this holdout (the cold-start slice when no member played a
+    new title) are None, which the registry stores as JSON null."""
+    if len(split.arrivals):
+        model.extend_items(split.arrivals)
+    with one_torch_thread():
+        metrics = evaluate(model, split.train, split.holdout, k=10, items=split.items)
+    return {name: None if _missing(value) else value for name, value in metrics.items()}
+
+
+def _missing(value) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def model_config(model: Recommender) -> dict:

@@ -256,3 +256,24 @@ def test_production_that_cannot_be_rebuilt_or_loaded_is_replaced_by_a_working_ca
     assert first.decision.promoted
     assert "could not be rebuilt or loaded" in first.decision.reason
     assert production_version() != broken
+
+
+def test_holdout_of_only_repeat_plays_cannot_judge_and_says_so():
+    members, titles = clustered_log(n_members=6, n_titles=6, plays_each=4)
+    for member in members:  # each member replays a title they had played before: nothing new
+        known = Interaction.objects.filter(member=member).first().title
+        for minutes in range(1, 4):
+            Interaction.objects.create(
+                event_id=uuid.uuid4(),
+                type="play",
+                member=member,
+                title=known,
+                watched_seconds=100,
+                occurred_at=timezone.now() + timedelta(minutes=minutes),
+            )
+    run = retrain_execute(
+        run_id=retrain_run_create().pk, at=timezone.now() + timedelta(minutes=5)
+    )
+    assert run.status == RetrainRun.Status.FAILED
+    assert "No member in the holdout played a title new to them" in run.error
+    assert ModelVersion.objects.count() == 0
