@@ -97,7 +97,7 @@ def _register(
         checkpoint=folder,
         trained_as_of=trained_as_of,
         n_train_events=n_events,
-        config=training.model_config(model),
+        config=training.recipe(kind),
         metrics=metrics,
     )
 
@@ -189,7 +189,7 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
             )
         metrics["holdout_cut"] = datetime.fromtimestamp(split.cut, tz=UTC).isoformat()
         metrics["production_value"] = baseline_value
-        config = training.model_config(trial)
+        config = training.recipe(kind)
         refresh = production is not None and (kind, config) == (production.kind, production.config)
         # Serve a model that saw every fact, warm-started from production when it is the
         # same kind (incremental retraining: new titles start from their metadata, and the

@@ -118,14 +118,16 @@ def _missing(value) -> bool:
     return isinstance(value, float) and not math.isfinite(value)
 
 
-def model_config(model: Recommender) -> dict:
-    """The model's config as JSON-ready data, as the registry stores it."""
-    config = getattr(model, "config", None)
-    return (
-        json.loads(json.dumps(dataclasses.asdict(config)))
-        if dataclasses.is_dataclass(config)
-        else {}
-    )
+def recipe(kind: str, config: dict | None = None) -> dict:
+    """The recipe of a candidate as the registry stores it: its kind's config before fitting,
+    as JSON-ready data. A fit may refine its own config (EASE tunes lambda on a validation
+    split), and that refinement is part of the fitted checkpoint, not of the recipe, so two
+    fits of one recipe on different facts are recognised as the same recipe."""
+    if kind not in MODELS:
+        raise ValueError(f"Unknown model kind {kind!r}; choose from {sorted(MODELS)}.")
+    config_class = MODELS[kind].config_class
+    settings = config_class() if config is None else config_class(**config)
+    return json.loads(json.dumps(dataclasses.asdict(settings)))
 
 
 def checkpoint_save(model: Recommender, directory: Path) -> None:

@@ -123,7 +123,7 @@ def _loop(stack: Stack, world) -> None:
     # The demo account's adult profiles have no history. One, the probe, replays what a
     # simulated member (its twin) played; the other, the control, plays nothing. Under the
     # same new model, the plays, and only they, set the probe's Top Picks apart from the
-    # control's, and must not move them away from the twin's.
+    # control's, and must move them to the twin's.
     twin, twin_api = typical_member(stack.base_url, world)
     played = {p["title"]["id"]: p for p in twin_api.get(f"/api/v1/members/{twin}/plays")["plays"]}
     probe, control = [m["id"] for m in staff.get("/api/v1/me")["members"] if not m["is_kids"]][:2]
@@ -166,16 +166,19 @@ def _loop(stack: Stack, world) -> None:
     print(
         f"Top Picks overlap with the twin's: probe {toward_twin:.2f}, control {without_plays:.2f}"
     )
+    # EASE scores a member from their plays as of the page: the probe, whose history is the
+    # twin's, gets (nearly) the twin's Top Picks; the control, with no plays, gets popularity.
     assert k >= 5
-    assert [t["id"] for t in probe_picks[:k]] != [t["id"] for t in control_picks[:k]]
-    assert toward_twin >= without_plays, (k, toward_twin, without_plays)
+    assert toward_twin >= 0.8, (k, toward_twin, without_plays)
+    assert toward_twin >= without_plays + 0.3, (k, toward_twin, without_plays)
 
 
 def loop_stack(tmp_path, **urls) -> Stack:
     stack = Stack(tmp_path, **urls)
-    # The loop's personalization is what this test checks, so the worker trains the
-    # personalized model only (the popularity-versus-MF gate is tested in tests/platform).
-    stack.env["HOMEPAGE_CANDIDATES"] = "mf"
+    # The loop's personalization is what this test checks, so the worker trains one
+    # personalized model, EASE, which scores a member from their plays as of the request
+    # (the gate between kinds is tested in tests/platform).
+    stack.env["HOMEPAGE_CANDIDATES"] = "ease"
     return stack
 
 

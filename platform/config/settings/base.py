@@ -161,7 +161,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 MODEL_DIR = Path(os.environ.get("HOMEPAGE_MODEL_DIR", VAR_DIR / "models"))
 HOMEPAGE_ROW_SIZE = int(os.environ.get("HOMEPAGE_ROW_SIZE", 20))
 # Candidate model kinds each retrain trains and puts through the promotion gate, in order.
-MODELING_CANDIDATES = os.environ.get("HOMEPAGE_CANDIDATES", "popularity,mf").split(",")
+MODELING_CANDIDATES = os.environ.get("HOMEPAGE_CANDIDATES", "popularity,ease,mf,sasrec").split(",")
 MODELING_HOLDOUT_FRACTION = float(os.environ.get("HOMEPAGE_HOLDOUT_FRACTION", 0.2))
 MODELING_SEED = int(os.environ.get("HOMEPAGE_MODELING_SEED", 0))
 

@@ -271,9 +271,21 @@ def test_holdout_of_only_repeat_plays_cannot_judge_and_says_so():
                 watched_seconds=100,
                 occurred_at=timezone.now() + timedelta(minutes=minutes),
             )
-    run = retrain_execute(
-        run_id=retrain_run_create().pk, at=timezone.now() + timedelta(minutes=5)
-    )
+    run = retrain_execute(run_id=retrain_run_create().pk, at=timezone.now() + timedelta(minutes=5))
     assert run.status == RetrainRun.Status.FAILED
     assert "No member in the holdout played a title new to them" in run.error
     assert ModelVersion.objects.count() == 0
+
+
+def test_a_model_that_tunes_itself_is_still_a_refresh_of_its_recipe(settings):
+    """EASE picks lambda inside fit; the registry stores the recipe, so a retrain of the same
+    recipe on newer facts is judged as a refresh, not as a new recipe that must win."""
+    members, titles = clustered_log()
+    settings.MODELING_CANDIDATES = ["ease"]
+    first = retrain_execute(run_id=retrain_run_create().pk).promoted
+    add_recent_plays(members, titles)
+    run = retrain_execute(run_id=retrain_run_create().pk)
+    decision = run.candidates.get().decision
+    assert decision.reason.startswith(f"refresh of production v{first.pk}"), decision.reason
+    assert run.candidates.get().config == first.config
+    assert first.config["tune_l2"] is True and first.config["extra"] == {}

@@ -122,3 +122,37 @@ def test_retrain_of_the_production_kind_warm_starts_from_production(settings, mo
         len(warm) == 1
         and warm[0].item_ids == ranking.load_model(ranking.checkpoint_path(first)).item_ids
     )
+
+
+def test_transformer_trains_serves_and_ranks_a_new_title_from_its_metadata(settings):
+    """The transformer through the whole platform path: retrain, promote, serve a page, and
+    embed a title added after training from its genres (the metadata tower)."""
+    settings.MODELING_CANDIDATES = ["sasrec"]
+    members, titles = clustered_log()
+    run = retrain_execute(run_id=retrain_run_create().pk)
+    assert run.status == "succeeded", run.error
+    assert run.promoted.kind == "sasrec"
+    member, now = members[0], timezone.now()
+    page = homepage_build(member=member, at=now)
+    assert page.ranking.version == run.promoted and not page.ranking.fallback
+    assert page.rows[0].slots or page.rows[1].slots
+
+    # Member 0 is in the Comedy cluster (clustered_log). Three comedies and three horror
+    # titles arrive after training; from its genres alone, every new comedy must outrank
+    # every new horror title for a member who has just watched comedies.
+    newcomers = {
+        genre: [TitleFactory(genres=[genre], added_at=now - timedelta(minutes=1)) for _ in "abc"]
+        for genre in ("Comedy", "Horror")
+    }
+    comedies = [t for i, t in enumerate(titles) if i % 2 == 0][:4]
+    history = [(t.pk, now - timedelta(hours=5 - i)) for i, t in enumerate(comedies)]
+    result = ranking.rank_for_member(
+        member_id=member.pk,
+        at=now,
+        popularity={},
+        history=history,
+        catalog={t.pk: t for group in newcomers.values() for t in group},
+    )
+    liked = [result.scores[t.pk] for t in newcomers["Comedy"]]
+    other = [result.scores[t.pk] for t in newcomers["Horror"]]
+    assert min(liked) > max(other), (liked, other)
