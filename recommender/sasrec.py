@@ -520,11 +520,7 @@ class SASRecRecommender(Recommender):
         at = self.trained_until
         new = self.item_vectors(at=at, rotate=False)[[self._item_index[i] for i in shared]]
         old = previous.item_vectors(at=at)[[previous._item_index[i] for i in shared]]
-        u, _, wt = np.linalg.svd(new.T.astype(np.float64) @ old.astype(np.float64))
-        rotation = (u @ wt).astype(np.float32)  # (D, D) orthogonal
-        norm = float(np.linalg.norm(old))
-        before = float(np.linalg.norm(new - old)) / norm
-        after = float(np.linalg.norm(new @ rotation - old)) / norm
+        rotation, before, after = procrustes(new, old)
         assert self.net is not None
         self.net.rotation.copy_(torch.from_numpy(rotation))
         self._table_cache = None
@@ -630,3 +626,17 @@ class SASRecRecommender(Recommender):
         net.eval()
         self.net = net
         self._table_cache = None
+
+
+def procrustes(new: np.ndarray, old: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Orthogonal Procrustes: the rotation R minimising ||new R - old||_F, for (n, D) vectors
+    of the same n titles in two versions (R = U W^T from the SVD of new^T old; Schoenemann
+    1966). Returns (R (D, D) float32, drift before, drift after), drift being
+    ||new - old|| / ||old||, the part of the change between versions that is only a rotation
+    of the space, which alignment removes, shows as before - after."""
+    u, _, wt = np.linalg.svd(new.T.astype(np.float64) @ old.astype(np.float64))
+    rotation = (u @ wt).astype(np.float32)  # (D, D) orthogonal
+    norm = float(np.linalg.norm(old))
+    before = float(np.linalg.norm(new - old)) / norm
+    after = float(np.linalg.norm(new @ rotation - old)) / norm
+    return rotation, before, after
