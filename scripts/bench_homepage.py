@@ -4,7 +4,8 @@ Builds a throw-away platform in a temporary folder (SQLite, or DATABASE_URL if s
 simulated world of --titles titles, writes --plays plays, trains and promotes a model with the
 real retrain service, then times three things for members chosen at random:
 
-- ``rank``: the production model scoring every title for the member (modeling.ranking),
+- ``rank``: the production model scoring every title for the member from their plays as of
+  the request (modeling.ranking; the history is read before the clock starts),
 - ``build``: the whole page (catalogue, history, rows, features) and its impression log,
 - ``api``: GET /api/v1/members/{id}/homepage through Django's test client, JSON included.
 
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-homepage-"))
     os.environ["HOMEPAGE_VAR_DIR"] = str(workdir)
     os.environ["HOMEPAGE_CANDIDATES"] = args.candidates
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    os.environ["DJANGO_DEBUG"] = "0"  # DEBUG records every query: not what serving does
 
     import django
 
@@ -75,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     from django.test.utils import setup_test_environment
 
     from catalog.models import Title
+    from catalog.selectors import titles_on_offer
     from events.models import Interaction
+    from events.selectors import play_history
     from homepage.services import homepage_build
     from members.models import Member
     from modeling.ranking import rank_for_member
@@ -125,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     rank_for_member(member_id=sample[0].pk, at=now, popularity={})  # load the checkpoint
     timings: dict[str, list[float]] = {"rank": [], "build": [], "api": []}
     for member in sample:
+        offer = titles_on_offer(at=now).titles
+        history = [(p.title_id, p.occurred_at) for p in play_history(member_id=member.pk, at=now)]
         t0 = time.perf_counter()
-        rank_for_member(member_id=member.pk, at=now, popularity={})
+        rank_for_member(member_id=member.pk, at=now, popularity={}, history=history, catalog=offer)
         timings["rank"].append(time.perf_counter() - t0)
     for member in sample:
         t0 = time.perf_counter()
