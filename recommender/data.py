@@ -181,22 +181,29 @@ def time_split(
     return interactions.select(~is_test), interactions.select(is_test)
 
 
-def _parse_header(path: Path, header: list[str]) -> dict[str, int]:
-    """Map each known column name to its position, rejecting missing, unknown and repeats."""
+def _parse_header(
+    path: Path,
+    header: list[str],
+    *,
+    required: tuple[str, ...] = REQUIRED_COLUMNS,
+    optional: tuple[str, ...] = OPTIONAL_COLUMNS,
+    hint: str = HEADER_HINT,
+    error: type[InteractionsFileError] = InteractionsFileError,
+) -> dict[str, int]:
+    """Map each known column name to its position, rejecting missing, unknown and repeats.
+
+    The defaults describe an interactions file; the title metadata reader passes its own.
+    """
     columns: dict[str, int] = {}
     for position, name in enumerate(header):
-        if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
-            raise InteractionsFileError(
-                path, 1, name, f"unexpected column; expected the header {HEADER_HINT}"
-            )
+        if name not in required + optional:
+            raise error(path, 1, name, f"unexpected column; expected the header {hint}")
         if name in columns:
-            raise InteractionsFileError(path, 1, name, "column appears twice in the header")
+            raise error(path, 1, name, "column appears twice in the header")
         columns[name] = position
-    for name in REQUIRED_COLUMNS:
+    for name in required:
         if name not in columns:
-            raise InteractionsFileError(
-                path, 1, name, f"missing from the header; expected {HEADER_HINT}"
-            )
+            raise error(path, 1, name, f"missing from the header; expected {hint}")
     return columns
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.data import InteractionsFileError, _as_str_array, _parse_time
+from recommender.data import InteractionsFileError, _as_str_array, _parse_header, _parse_time
 
 METADATA_REQUIRED = ("item_id", "genres", "year", "text")
 METADATA_OPTIONAL = ("maturity", "added_at")
@@ -124,7 +124,14 @@ class ItemMetadata:
                 raise ItemMetadataFileError(
                     path, 1, None, f"file is empty; expected the header {METADATA_HINT}"
                 )
-            columns = _parse_header(path, [cell.strip() for cell in header])
+            columns = _parse_header(
+                path,
+                [cell.strip() for cell in header],
+                required=METADATA_REQUIRED,
+                optional=METADATA_OPTIONAL,
+                hint=METADATA_HINT,
+                error=ItemMetadataFileError,
+            )
             for row in reader:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
@@ -220,24 +227,6 @@ def _clean_genres(value: Iterable[str] | str | None) -> tuple[str, ...]:
         return ()
     names = value.split(GENRE_SEPARATOR) if isinstance(value, str) else list(value)
     return tuple(g for g in (str(n).strip().lower() for n in names) if g)
-
-
-def _parse_header(path: Path, header: list[str]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for position, name in enumerate(header):
-        if name not in METADATA_REQUIRED + METADATA_OPTIONAL:
-            raise ItemMetadataFileError(
-                path, 1, name, f"unexpected column; expected the header {METADATA_HINT}"
-            )
-        if name in columns:
-            raise ItemMetadataFileError(path, 1, name, "column appears twice in the header")
-        columns[name] = position
-    for name in METADATA_REQUIRED:
-        if name not in columns:
-            raise ItemMetadataFileError(
-                path, 1, name, f"missing from the header; expected {METADATA_HINT}"
-            )
-    return columns
 
 
 def _parse_added(path: Path, line: int, cell: str) -> float:
