@@ -96,14 +96,16 @@ def gram_matrix(users: np.ndarray, items: np.ndarray, n_items: int) -> np.ndarra
     return total.reshape(n_items, n_items)
 
 
-def ease_weights(gram: np.ndarray, l2: float) -> torch.Tensor:
+def ease_weights(gram: np.ndarray, l2: float, *, overwrite: bool = False) -> torch.Tensor:
     """(I, I) float32 ``B = -P / diag(P)`` with zero diagonal, ``P = (G + l2 I)^-1``.
 
     ``G + l2 I`` is symmetric positive definite, so a Cholesky factorisation and
     ``cholesky_inverse`` do the inverse in about half the work of a general LU inverse.
     Float32 is enough: lambda bounds the condition number by ``(max eig + l2) / l2``.
+    ``overwrite=True`` lets it add lambda to ``gram`` in place instead of copying 100 MB at
+    5,000 titles (for a caller that has no further use for the Gram matrix).
     """
-    g = torch.from_numpy(gram).to(torch.float32, copy=True)  # the caller's Gram stays intact
+    g = torch.from_numpy(gram).to(torch.float32, copy=not overwrite)
     g.diagonal().add_(l2)
     p = torch.cholesky_inverse(torch.linalg.cholesky(g))  # (I, I), column-major
     del g
@@ -146,7 +148,8 @@ class EASERecommender(Recommender):
             self.config = cfg = replace(cfg, l2=best, extra=results)
         data = self._index(interactions, items)
         self.prior = recency_popularity(data, half_life_days=cfg.prior_half_life_days)
-        self.weights = ease_weights(gram_matrix(data.users, data.items, data.n_items), cfg.l2)
+        gram = gram_matrix(data.users, data.items, data.n_items)  # (I, I), used once
+        self.weights = ease_weights(gram, cfg.l2, overwrite=True)
         return self
 
     def _score_histories(
