@@ -121,7 +121,8 @@ def rank_for_member(
     on offer by id (Title objects with genres), so titles the model never saw get scores too.
 
     If the production checkpoint cannot be loaded, serve the last good model this process
-    loaded, else `popularity`; either way the Ranking says it is a fallback and why.
+    loaded, else `popularity`; if the model fails while scoring this request, serve
+    `popularity`. Either way the Ranking says it is a fallback and why.
     """
     version = production_version()
     if version is None:
@@ -143,4 +144,9 @@ def rank_for_member(
                 reason,
             )
         return Ranking(popularity, None, True, reason)
-    return Ranking(_scores(loaded, member_id, at, history, catalog or {}), version, False)
+    try:
+        return Ranking(_scores(loaded, member_id, at, history, catalog or {}), version, False)
+    except Exception as exc:  # nor may a model that fails on one member's request
+        reason = f"model v{version.pk} could not score this page: {exc}"[:250]
+        logger.exception("Serving popularity: %s", reason)
+        return Ranking(popularity, None, True, reason)

@@ -156,3 +156,18 @@ def test_transformer_trains_serves_and_ranks_a_new_title_from_its_metadata(setti
     liked = [result.scores[t.pk] for t in newcomers["Comedy"]]
     other = [result.scores[t.pk] for t in newcomers["Horror"]]
     assert min(liked) > max(other), (liked, other)
+
+
+def test_a_model_that_fails_while_scoring_serves_popularity_and_says_why(monkeypatch):
+    members, _ = clustered_log(n_members=6, n_titles=8, plays_each=4)
+    retrain_execute(run_id=retrain_run_create().pk)
+    loaded_model = ranking._load(ranking.production_version()).model
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("scores went missing")
+
+    monkeypatch.setattr(loaded_model, "score", broken)
+    page = homepage_build(member=members[0], at=timezone.now())
+    assert page.ranking.fallback and page.ranking.version is None
+    assert "could not score this page: scores went missing" in page.ranking.fallback_reason
+    assert any(row.slots for row in page.rows)
