@@ -35,6 +35,14 @@ switch, listed in docs/simulator.md):
 6. **Thumbs.** Rare and extreme: a played title with very high utility may get a thumb up; an
    examined title with very low utility may get a thumb down.
 
+Utility depends on the clock (**daypart tastes**): a member's effective taste at a visit is
+their taste plus ``daypart_taste`` x a mix of their hidden daypart offsets (morning,
+afternoon, evening, night; :data:`simulator.world.DAYPARTS`), weighted smoothly by the visit's
+hour of day (:func:`daypart_weights`), plus their weekend offset on Saturdays and Sundays. So
+the same member wants documentaries at breakfast and comedy after dinner: the hour and the
+weekday carry signal about *what* is played, which only a model with time features can use.
+Times are unix seconds read in UTC, the world's clock and the recommender's.
+
 Member state (:class:`Population`) then moves:
 
 - **Satiation**: a title played recently loses ``satiation`` utility per play in the member's
@@ -59,7 +67,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from simulator.world import World
+from simulator.world import DAYPART_HOURS, N_TASTE_OFFSETS, World
 
 Slot = tuple[int, int]
 """(row, column) on a page."""
@@ -139,6 +147,12 @@ class BehaviourConfig:
     simulated day does not depend on it."""
     weekly_habits: bool = True
     """Members visit more at weekends (their hidden weekend factor); False: every day alike."""
+    daypart_taste: float = 1.0
+    """Strength of the hidden daypart and weekend taste offsets mixed into a member's taste by
+    the visit's hour and weekday (0: off, tastes ignore the clock)."""
+    daypart_sharpness: float = 2.0
+    """Concentration of the cyclic daypart weights: 0 mixes all dayparts equally at every
+    hour, larger values switch more abruptly from one daypart to the next."""
 
     def __post_init__(self) -> None:
         for name in ("row_decay", "col_decay"):
@@ -165,7 +179,14 @@ class BehaviourConfig:
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
-        for name in ("satiation", "drift_rate", "artwork_weight", "watch_noise"):
+        for name in (
+            "satiation",
+            "drift_rate",
+            "artwork_weight",
+            "watch_noise",
+            "daypart_taste",
+            "daypart_sharpness",
+        ):
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"{name} must be at least 0, got {value}")
@@ -191,6 +212,7 @@ class BehaviourConfig:
             "drift_rate": 0.0,
             "churn_rate": 0.0,
             "weekly_habits": False,
+            "daypart_taste": 0.0,
         }
         return cls(**{**off, **overrides})  # type: ignore[arg-type]
 
@@ -275,6 +297,25 @@ def examination_probabilities(shape: tuple[int, int], config: BehaviourConfig) -
     if not config.position_bias and p.size:
         p = np.full_like(p, p.mean())
     return p
+
+
+def daypart_weights(at: np.ndarray, sharpness: float = 2.0) -> np.ndarray:
+    """(B, N_TASTE_OFFSETS) weights of each taste offset at unix times ``at`` (B,), in UTC.
+
+    The first columns weigh the dayparts by a von Mises bump around each daypart's hour
+    (``exp(sharpness * cos(2 pi (hour - daypart hour) / 24))``, normalised to sum to 1), so a
+    member's taste turns smoothly through the day and never jumps at a boundary; the last
+    column is 1 on Saturdays and Sundays, 0 otherwise.
+    """
+    at = np.asarray(at, dtype=np.float64)
+    hour = (at % 86400.0) / 3600.0
+    angle = 2 * np.pi * (hour[:, None] - np.asarray(DAYPART_HOURS)[None, :]) / 24.0
+    bump = np.exp(sharpness * (np.cos(angle) - 1.0))  # (B, dayparts), shifted for stability
+    out = np.empty((len(at), N_TASTE_OFFSETS))
+    out[:, :-1] = bump / bump.sum(axis=1, keepdims=True)
+    weekday = (np.floor(at / 86400.0).astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    out[:, -1] = weekday >= 5
+    return out
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -561,6 +602,7 @@ class Population:
         self.runtime = world.runtime_minutes
         self.added_at = world.added_at_unix
         self.appeal = world.artwork_appeal.astype(np.float32)
+        self.daypart_offsets = world.daypart_offsets.astype(np.float32)  # (M, K, D)
         self.search_weights = world.popularity**0.5  # awareness grows slower than popularity
         self.reset()
 
@@ -588,19 +630,40 @@ class Population:
         """Share of members who have not churned."""
         return float(1.0 - self.churned.mean())
 
-    def utility(self, members: np.ndarray, titles: np.ndarray) -> np.ndarray:
-        """(E,) current true utility of ``titles`` for ``members`` (pairs), satiation included."""
-        u = np.einsum("ij,ij->i", self.tastes[members], self.attributes[titles])
+    def tastes_at(self, members: np.ndarray, at: np.ndarray | None) -> np.ndarray:
+        """(B, D) effective tastes of ``members`` (B,) at unix times ``at`` (B,): the current
+        taste plus the daypart and weekend offsets weighted by :func:`daypart_weights`.
+        ``at`` None, ``daypart_taste`` 0 or a world without offsets: the taste alone."""
+        members = np.asarray(members, dtype=np.int64)
+        taste = self.tastes[members]
+        c = self.config
+        if at is None or not c.daypart_taste:
+            return taste
+        w = daypart_weights(np.asarray(at, dtype=np.float64), c.daypart_sharpness)  # (B, K)
+        offset = np.einsum("bk,bkd->bd", w.astype(np.float32), self.daypart_offsets[members])
+        return taste + np.float32(c.daypart_taste) * offset
+
+    def utility(
+        self, members: np.ndarray, titles: np.ndarray, *, at: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(E,) current true utility of ``titles`` for ``members`` (pairs) at unix times ``at``
+        (E,; None: ignoring the clock), satiation included."""
+        return self._utility(self.tastes_at(members, at), members, titles)
+
+    def _utility(self, tastes: np.ndarray, members: np.ndarray, titles: np.ndarray) -> np.ndarray:
+        u = np.einsum("ij,ij->i", tastes, self.attributes[titles])
         u += self.base_utility[titles]
         if self.config.satiation:
             repeats = (self.recent[members] == titles[:, None]).sum(axis=1)  # (E,)
             u -= self.config.satiation * repeats
         return u.astype(np.float64)
 
-    def utilities(self, member: int) -> np.ndarray:
-        """(n_titles,) current true utility of every title for ``member``."""
+    def utilities(self, member: int, *, at: float | None = None) -> np.ndarray:
+        """(n_titles,) current true utility of every title for ``member`` at unix time ``at``
+        (None: ignoring the clock)."""
         titles = np.arange(self.world.n_titles)
-        return self.utility(np.full(len(titles), member), titles)
+        members = np.full(len(titles), member)
+        return self.utility(members, titles, at=None if at is None else np.full(len(titles), at))
 
     def allowed(self, members: np.ndarray, titles: np.ndarray) -> np.ndarray:
         """(E,) bool: kids profiles play only kids-suitable titles."""
@@ -617,8 +680,9 @@ class Population:
     ) -> BatchOutcome:
         """Members (B,) visit pages (B, rows, columns) at unix times ``at`` (B,); state moves.
 
-        ``at`` limits search to titles in the catalogue at the visit (None: any title).
-        Churned members may not visit (ValueError): a runner stops scheduling them.
+        ``at`` limits search to titles in the catalogue at the visit (None: any title) and
+        sets each member's daypart taste (None: tastes ignore the clock). Churned members may
+        not visit (ValueError): a runner stops scheduling them.
         """
         members = np.asarray(members, dtype=np.int64)
         if members.ndim != 1 or len(members) != len(pages):
@@ -633,10 +697,13 @@ class Population:
         searchable = None
         if at is not None:
             at = np.asarray(at, dtype=np.float64)
+            if at.shape != members.shape:
+                raise ValueError(f"at must hold one time per member, got shape {at.shape}")
             searchable = lambda v, t: self.added_at[t] <= at[v]  # noqa: E731
+        tastes = self.tastes_at(members, at)  # (B, D) at each visit's hour and weekday
         batch = respond_batch(
             pages,
-            lambda v, t: self.utility(members[v], t),
+            lambda v, t: self._utility(tastes[v], members[v], t),
             lambda v, t: self.allowed(members[v], t),
             self.runtime,
             rng,
@@ -690,10 +757,12 @@ class Behaviour:
         self.population = Population(world, self.config)
         self._lock = threading.Lock()
 
-    def utilities(self, member: int) -> np.ndarray:
-        """(n_titles,) current true utility of every title for ``member`` (read-only copy)."""
+    def utilities(self, member: int, *, at: datetime | None = None) -> np.ndarray:
+        """(n_titles,) current true utility of every title for ``member`` at ``at`` (None:
+        ignoring the clock's daypart tastes); a read-only copy."""
+        when = None if at is None else at.astimezone(UTC).timestamp()
         with self._lock:
-            u = self.population.utilities(member)
+            u = self.population.utilities(member, at=when)
         u.setflags(write=False)
         return u
 

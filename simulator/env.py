@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import gymnasium as gym
@@ -11,7 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from simulator.behaviour import Behaviour, BehaviourConfig, VisitOutcome
-from simulator.world import GENRES, World
+from simulator.world import GENRES, RECENT_DAYS, World, format_time
 
 DEFAULT_WORLD_NOW = datetime(2026, 1, 1, tzinfo=UTC)
 """Clock of the world the env generates when none is passed, fixed so the env is reproducible."""
@@ -23,23 +23,46 @@ class PageSpace(spaces.MultiDiscrete):
     A :class:`~gymnasium.spaces.MultiDiscrete` (so wrappers and flattening treat it as one)
     whose ``sample`` draws titles without replacement and whose ``contains`` rejects repeats,
     so that random agents and ``check_env`` only ever produce valid pages.
+
+    ``candidates`` (n_titles,) bool limits what ``sample`` draws: the env passes the titles
+    in the catalogue when its clock starts, which stay in it at every later visit, so a
+    sampled page is valid whenever it is played. ``contains`` checks the shape of a page
+    only; whether its titles have arrived depends on the env's clock, checked by ``step``.
     """
 
-    def __init__(self, rows: int, slots: int, n_titles: int, seed: int | None = None) -> None:
-        if rows * slots > n_titles:
+    def __init__(
+        self,
+        rows: int,
+        slots: int,
+        n_titles: int,
+        seed: int | None = None,
+        *,
+        candidates: np.ndarray | None = None,
+    ) -> None:
+        if candidates is None:
+            candidates = np.ones(n_titles, dtype=bool)
+        candidates = np.asarray(candidates, dtype=bool)
+        if candidates.shape != (n_titles,):
+            raise ValueError(f"candidates must have shape ({n_titles},), got {candidates.shape}")
+        n_candidates = int(candidates.sum())
+        if rows * slots > n_candidates:
             raise ValueError(
                 f"a page of {rows} x {slots} = {rows * slots} distinct titles needs at least "
-                f"that many titles, the world has {n_titles}"
+                f"that many titles, the world has {n_candidates}"
+                + (f" in the catalogue (of {n_titles})" if n_candidates < n_titles else "")
             )
         super().__init__(
             np.full((rows, slots), n_titles, dtype=np.int64), dtype=np.int64, seed=seed
         )
         self.n_titles = n_titles
+        self.candidates_mask = candidates
+        """(n_titles,) bool: the titles ``sample`` draws from."""
+        self.candidates = np.flatnonzero(candidates)
 
     def sample(self, mask: Any = None, probability: Any = None) -> np.ndarray:
         if mask is not None or probability is not None:
             raise NotImplementedError("PageSpace.sample does not support masks or probabilities")
-        return self.np_random.choice(self.n_titles, size=self.shape, replace=False).astype(
+        return self.np_random.choice(self.candidates, size=self.shape, replace=False).astype(
             self.dtype
         )
 
@@ -69,8 +92,11 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     :class:`PageSpace`, a ``MultiDiscrete`` of shape ``(rows, slots)`` with every entry in
     ``[0, n_titles)``: the title index shown in each row and position. Row 0 is the top row,
-    column 0 the left-most position. A page may not repeat a title. A wrong shape, a
-    non-integer dtype, an out-of-range index or a repeated title raises ``ValueError``.
+    column 0 the left-most position. A page may not repeat a title, nor show one that is not
+    in the catalogue yet at the visit's time (its ``added_at`` is later: the catalogue churns,
+    see ``"available"`` below). A wrong shape, a non-integer dtype, an out-of-range index, a
+    repeated title or a title not yet arrived raises ``ValueError``. ``action_space.sample()``
+    draws from the titles in the catalogue when the env's clock starts, so it is always valid.
 
     ## Observation Space
 
@@ -81,7 +107,14 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
     - ``"recent_titles"``: ``Box(-1, n_titles - 1, (history,), int64)``, the member's last
       ``history`` plays, most recent first, padded with -1.
     - ``"hour"``: ``Box(0, 24, (1,), float32)``, the hour of day (UTC) of this visit.
+    - ``"weekday"``: ``Discrete(7)``, the day of the week of this visit (0 = Monday).
     - ``"is_kids"``: ``Discrete(2)``, 1 for a kids profile.
+    - ``"available"``: ``MultiBinary(n_titles)``, 1 for each title in the catalogue at this
+      visit (``added_at`` at or before it). Titles arrive during an episode; a page may show
+      only available titles, and the member's search finds only them.
+
+    Members' tastes depend on the hour and the weekday (``BehaviourConfig.daypart_taste``),
+    so ``"hour"`` and ``"weekday"`` tell the agent something about what will be played.
 
     ## Rewards
 
@@ -93,7 +126,8 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     A member drawn uniformly with ``self.np_random`` (or ``options={"member": i}``, or the
     ``member`` constructor argument) with an empty play history, at the first visit of
-    simulated day 0. Visit times follow the member's activity and daily habit.
+    simulated day 0, which begins at ``start``. Visit times follow the member's activity and
+    daily habit.
 
     ## Episode End
 
@@ -108,7 +142,8 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
     ``examined`` (number of items examined), ``searched`` (the member searched because nothing
     on the page appealed), ``abandoned``, ``thumbs_up``, ``thumbs_down``, ``satisfaction`` (the
     member's moving average of true satisfaction after the visit), ``visit_satisfaction`` (this
-    visit's), ``churned``, ``member``, ``day`` and ``hour`` of the visit just simulated. Hidden
+    visit's), ``churned``, ``member``, ``day``, ``hour`` and ``at`` (ISO 8601, UTC) of the visit just
+    simulated. Hidden
     quantities (utility, satisfaction, churn) are in ``info`` only, never in the observation.
 
     ## Arguments
@@ -121,6 +156,9 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
     - ``history``: length of the play history in the observation, default 20.
     - ``behaviour``: a :class:`~simulator.behaviour.BehaviourConfig`.
     - ``member``: fix the member of every episode.
+    - ``start``: the clock at the start of day 0 (default: ``RECENT_DAYS`` = 30 days before
+      the world's ``now``, so the titles added in the last month arrive during episodes, as
+      in the population runner).
     - ``render_mode``: None or ``"ansi"`` (a line describing the last visit).
 
     ## Version History
@@ -129,7 +167,10 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
       before any release with presentation bias, abandonment, search, satiation, interest
       drift, weekly habits and churn (termination), each switchable in
       :class:`~simulator.behaviour.BehaviourConfig`. ``BehaviourConfig.all_off()`` with
-      ``position_bias=True`` recovers the walking skeleton's dynamics.
+      ``position_bias=True`` recovers the walking skeleton's dynamics. Still before any
+      release: daypart and weekend tastes, a clock starting at ``start``, and catalogue churn
+      (``"available"`` and ``"weekday"`` in the observation; titles not yet arrived are
+      rejected and never found by search).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -147,6 +188,7 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         world_seed: int = 0,
         behaviour: BehaviourConfig | None = None,
         member: int | None = None,
+        start: datetime | None = None,
         render_mode: str | None = None,
     ) -> None:
         for name, value in [
@@ -170,14 +212,22 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.history = history
         self.fixed_member = member
         self.render_mode = render_mode
+        if start is None:
+            start = self.world.now - timedelta(days=RECENT_DAYS)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        self.start = start.astimezone(UTC)
+        self._added_at = self.world.added_at_unix
         n = self.world.n_titles
-        self.action_space = PageSpace(rows, slots, n)
+        self.action_space = PageSpace(rows, slots, n, candidates=self.world.available(self.start))
         self.observation_space = spaces.Dict(
             {
                 "genre_plays": spaces.Box(0, history, (len(GENRES),), np.float32),
                 "recent_titles": spaces.Box(-1, n - 1, (history,), np.int64),
                 "hour": spaces.Box(0, 24, (1,), np.float32),
+                "weekday": spaces.Discrete(7),
                 "is_kids": spaces.Discrete(2),
+                "available": spaces.MultiBinary(n),
             }
         )
         self._genres = self.world.genre_matrix
@@ -206,7 +256,17 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         self._visits = 0
         self._last = None
         self._advance_clock()
-        return self._observation(), {"member": self._member, "day": self._day, "hour": self._hour}
+        info = {"member": self._member, "day": self._day, "hour": self._hour}
+        return self._observation(), {**info, "at": format_time(self.clock)}
+
+    @property
+    def clock(self) -> datetime:
+        """When the current (next to be simulated) visit happens, in UTC."""
+        return self.start + timedelta(days=self._day, hours=self._hour)
+
+    def available(self) -> np.ndarray:
+        """(n_titles,) bool: titles in the catalogue at the current visit."""
+        return self._added_at <= self.clock.timestamp()
 
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self._member is None:
@@ -214,8 +274,8 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         page = self._validate(action)
         if self.behaviour.churned(self._member):
             raise RuntimeError("the member has churned (the episode terminated): call reset()")
-        day, hour = self._day, self._hour
-        outcome = self.behaviour.visit(self._member, page, self.np_random)
+        day, hour, at = self._day, self._hour, self.clock
+        outcome = self.behaviour.visit(self._member, page, self.np_random, at=at)
         if outcome.title is not None:
             self._plays.appendleft(outcome.title)
         self._visits += 1
@@ -239,6 +299,7 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
             "member": self._member,
             "day": day,
             "hour": hour,
+            "at": format_time(at),
         }
         terminated = outcome.churned
         truncated = not terminated and self._visits >= self.visits_per_episode
@@ -282,13 +343,22 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
                 f"title index {int(values[k])} appears {int(counts[k])} times on the page; "
                 "a page shows each title at most once"
             )
+        if self._member is not None:
+            early = page[~self.available()[page]]
+            if early.size:
+                i = int(early[0])
+                t = self.world.titles[i]
+                raise ValueError(
+                    f"title index {i} ({t.external_id}) is not in the catalogue yet at "
+                    f"{format_time(self.clock)}: it arrives at {format_time(t.added_at)}"
+                )
         return page.astype(np.int64)
 
     def _advance_clock(self) -> None:
         """Move to the member's next visit, skipping days without one."""
         while not self._pending_hours:
             self._day += 1
-            weekday = (self.world.now.weekday() + self._day) % 7  # day 0 is the world's today
+            weekday = (self.start + timedelta(days=self._day)).weekday()
             self._pending_hours = self.behaviour.day_visit_hours(
                 self._member, self.np_random, weekday=weekday
             ).tolist()
@@ -302,5 +372,7 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
             "genre_plays": self._genres[played].sum(axis=0).astype(np.float32),
             "recent_titles": recent,
             "hour": np.array([self._hour], dtype=np.float32),
+            "weekday": self.clock.weekday(),
             "is_kids": int(self.world.members[self._member].is_kids),
+            "available": self.available().astype(np.int8),
         }

@@ -27,6 +27,13 @@ Generative story, in order:
    10% in the last 30 days. A simulation that runs up to ``now`` sees those titles arrive
    during the run (the platform lists a title only from its ``added_at`` on), so new titles
    with no history (cold start) are part of every simulated month.
+8. Tastes move with the clock. Each member has a hidden offset to their taste for each
+   daypart (``DAYPARTS``: morning, afternoon, evening, night) and for the weekend: a shared
+   tilt (documentaries in the morning, cartoons and family films in the afternoon, light
+   comedy and romance in the evening, horror and thrillers at night, long dramas and
+   adventures at the weekend), scaled per member, plus a personal part. Behaviour mixes them
+   in by the visit's time (``BehaviourConfig.daypart_taste``), so the hour and the weekday
+   carry signal about *what* a member watches, not only when they visit.
 
 Observable metadata is informative but incomplete: published genres are read back from the
 hidden attributes (a label is sometimes missing or spurious), and the synopsis names a few
@@ -79,8 +86,25 @@ CATALOG_SPAN_DAYS = 730
 RECENT_DAYS = 30
 RECENT_SHARE = 0.1
 """Share of titles added in the last RECENT_DAYS days (what a "new releases" row can show)."""
-HIDDEN_FORMAT = 2
-"""Version of hidden.npz; format 1 (no habits, patience or artwork appeal) still loads."""
+HIDDEN_FORMAT = 3
+"""Version of hidden.npz; format 1 (no habits, patience or artwork appeal) and format 2 (no
+daypart tastes) still load, with those mechanisms neutral."""
+DAYPARTS: tuple[str, ...] = ("morning", "afternoon", "evening", "night")
+"""Parts of the day with a taste offset of their own; the weekend has one more after them."""
+DAYPART_HOURS: tuple[float, ...] = (8.0, 14.5, 20.5, 0.5)
+"""Hour of day (UTC, the world's clock) at which each daypart's offset weighs most."""
+N_TASTE_OFFSETS = len(DAYPARTS) + 1
+"""Offsets per member: one per daypart, then the weekend's."""
+_DAYPART_GENRES: tuple[dict[str, float], ...] = (
+    {"Documentary": 1.0, "Family": 0.3, "Horror": -0.6, "Thriller": -0.4},
+    {"Animation": 1.0, "Family": 0.8, "Adventure": 0.4, "Horror": -0.5},
+    {"Comedy": 0.9, "Romance": 0.6, "Crime": 0.3, "Documentary": -0.4},
+    {"Horror": 0.9, "Thriller": 0.7, "Sci-Fi": 0.3, "Family": -0.6, "Animation": -0.5},
+    {"Drama": 0.9, "Adventure": 0.5, "Fantasy": 0.4, "Sci-Fi": 0.3, "Comedy": -0.3},
+)
+"""Shared genre tilt of each offset (dayparts, then weekend), in units of a genre direction."""
+_OFFSET_NOISE = 0.3
+"""Standard deviation per attribute dimension of the personal part of each offset."""
 TONE_WORDS: list[tuple[str, str]] = [
     ("dark", "light-hearted"),
     ("fast-paced", "slow-burning"),
@@ -301,6 +325,9 @@ class World:
     """(n_members,) multiplier on the mean number of items examined per visit (None: all 1)."""
     artwork_appeal: np.ndarray | None = None
     """(n_titles,) hidden appeal of the artwork, standard normal (None: all 0)."""
+    daypart_offsets: np.ndarray | None = None
+    """(n_members, N_TASTE_OFFSETS, ATTRIBUTE_DIM) taste offset per daypart and weekend
+    (None: all 0, tastes do not move with the clock)."""
     members: tuple[Member, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -313,6 +340,8 @@ class World:
             self.patience = np.ones(m)
         if self.artwork_appeal is None:
             self.artwork_appeal = np.zeros(n)
+        if self.daypart_offsets is None:
+            self.daypart_offsets = np.zeros((m, N_TASTE_OFFSETS, ATTRIBUTE_DIM))
         for name, arr, shape in [
             ("title_attributes", self.title_attributes, (n, ATTRIBUTE_DIM)),
             ("popularity", self.popularity, (n,)),
@@ -324,6 +353,7 @@ class World:
             ("weekend_factor", self.weekend_factor, (m,)),
             ("patience", self.patience, (m,)),
             ("artwork_appeal", self.artwork_appeal, (n,)),
+            ("daypart_offsets", self.daypart_offsets, (m, N_TASTE_OFFSETS, ATTRIBUTE_DIM)),
         ]:
             if arr.shape != shape:
                 raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
@@ -389,10 +419,11 @@ class World:
             raise ValueError(f"n_members must be at least 1, got {n_members}")
         now = _normalise_now(now)
         # Independent streams, so adding members never changes the catalogue and vice versa.
-        # A fourth stream for habits and artwork (hidden format 2): spawned children do not
-        # depend on how many are spawned, so the first three are those of format 1 worlds.
-        title_rng, member_rng, space_rng, habit_rng = (
-            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
+        # A fourth stream for habits and artwork (hidden format 2), a fifth for daypart
+        # tastes (format 3): spawned children do not depend on how many are spawned, so the
+        # first streams are those of older worlds and an old seed gives the same old world.
+        title_rng, member_rng, space_rng, habit_rng, daypart_rng = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
         )
         directions = _genre_directions(space_rng)
         cluster_genres = _cluster_genres(space_rng)
@@ -405,6 +436,7 @@ class World:
         weekend = np.exp(rng_normal(habit_rng, np.where(is_kids, 0.7, 0.3), 0.25))
         patience = np.exp(habit_rng.normal(-0.06, 0.35, size=n_members))  # mean about 1
         artwork = habit_rng.normal(size=n_titles)
+        offsets = _daypart_offsets(daypart_rng, n_members, directions)
         return cls(
             seed=seed,
             now=now,
@@ -417,6 +449,7 @@ class World:
             weekend_factor=weekend,
             patience=patience,
             artwork_appeal=artwork,
+            daypart_offsets=offsets,
             **member_arrays,
         )
 
@@ -462,6 +495,7 @@ class World:
             weekend_factor=self.weekend_factor,
             patience=self.patience,
             artwork_appeal=self.artwork_appeal,
+            daypart_offsets=self.daypart_offsets,
         )
         return out
 
@@ -491,7 +525,7 @@ class World:
         )
         with np.load(paths[2]) as hidden:
             arrays = {k: hidden[k] for k in hidden.files}
-        if int(arrays.pop("format")) not in (1, HIDDEN_FORMAT):
+        if int(arrays.pop("format")) not in range(1, HIDDEN_FORMAT + 1):
             raise ValueError(f"{paths[2]} has an unsupported format")
         ids = arrays.pop("title_external_ids").tolist()
         keys = arrays.pop("member_keys").tolist()
@@ -667,6 +701,20 @@ def _synopsis(
     article = "An" if words[0] in "aeiou" else "A"
     plot = rng.choice(_GENRE_PLOT[str(rng.choice(genres))])
     return f"{article} {words} {kind} in which {rng.choice(_SUBJECTS)} {plot}."
+
+
+def _daypart_offsets(rng: np.random.Generator, n: int, directions: np.ndarray) -> np.ndarray:
+    """(n, N_TASTE_OFFSETS, ATTRIBUTE_DIM) taste offsets: the shared genre tilt of each daypart
+    and of the weekend, times a per-member strength (log-normal around 1: some households
+    follow the clock more than others), plus a personal part no genre label shows."""
+    tilt = np.zeros((N_TASTE_OFFSETS, len(GENRES)))
+    for k, genres in enumerate(_DAYPART_GENRES):
+        for g, weight in genres.items():
+            tilt[k, _G[g]] = weight
+    shared = tilt @ directions  # (K, D)
+    strength = np.exp(rng.normal(0.0, 0.3, size=n))  # (n,)
+    noise = _OFFSET_NOISE * rng.normal(size=(n, N_TASTE_OFFSETS, ATTRIBUTE_DIM))
+    return strength[:, None, None] * shared[None] + noise
 
 
 def _generate_members(

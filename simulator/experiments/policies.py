@@ -57,8 +57,11 @@ class _Base:
         self.played = np.zeros((world.n_members, world.n_titles), dtype=bool)  # (M, T)
         self._seen_plays = 0
 
-    def scores(self, members: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
-        """(B, T) ranking scores, or None for a uniformly random page."""
+    def scores(
+        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """(B, T) ranking scores for members (B,) visiting at unix times ``at`` (B,), or None
+        for a uniformly random page."""
         return None
 
     def end_of_day(self, day: int, log: VisitLog, rng: np.random.Generator) -> None:
@@ -73,7 +76,7 @@ class _Base:
         out = np.empty((b, k), dtype=np.int64)
         for s in range(0, b, POLICY_CHUNK):
             m = members[s : s + POLICY_CHUNK]
-            scores = self.scores(m, rng)
+            scores = self.scores(m, rng, at=at[s : s + POLICY_CHUNK])
             noise = scores is None
             if noise:
                 scores = np.zeros((len(m), self.world.n_titles))
@@ -128,7 +131,9 @@ class PopularityPolicy(_Base):
         super().end_of_day(day, log, rng)
         self.counts = np.bincount(log.plays()["title"], minlength=self.world.n_titles)
 
-    def scores(self, members: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    def scores(
+        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+    ) -> np.ndarray | None:
         if self.counts is None:
             return None
         tie = 1e-3 * rng.random((len(members), self.world.n_titles))
@@ -190,7 +195,9 @@ class GreedyPolicy(_Base):
             self.model = self.fit(plays, rng)
             self.table = self.score_table(self.model)
 
-    def scores(self, members: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    def scores(
+        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+    ) -> np.ndarray | None:
         if self.table is None:
             return None
         return self.table[members] + 1e-6 * rng.random((len(members), self.world.n_titles))
@@ -223,7 +230,8 @@ class EpsilonGreedyPolicy(GreedyPolicy):
 
 
 class OraclePolicy(_Base):
-    """Each member's titles of highest current true utility (knows tastes, drift, satiation)."""
+    """Each member's titles of highest current true utility (knows tastes, drift, satiation
+    and the visit's daypart tastes)."""
 
     name = "oracle"
     skip_played = False
@@ -232,9 +240,11 @@ class OraclePolicy(_Base):
         super().__init__(world, rows=rows, slots=slots)
         self.population = population
 
-    def scores(self, members: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    def scores(
+        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+    ) -> np.ndarray | None:
         p = self.population
-        u = p.tastes[members] @ p.attributes.T + p.base_utility[None, :]  # (B, T)
+        u = p.tastes_at(members, at) @ p.attributes.T + p.base_utility[None, :]  # (B, T)
         if p.config.satiation:
             t = p.recent[members]  # (B, K)
             rows = np.repeat(np.arange(len(members)), t.shape[1])

@@ -1,4 +1,5 @@
 import importlib
+from datetime import timedelta
 
 import gymnasium
 import numpy as np
@@ -6,8 +7,11 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import simulator
+from simulator.behaviour import BehaviourConfig
 from simulator.env import HomepageEnv, PageSpace
-from simulator.world import GENRES
+from simulator.world import GENRES, RECENT_DAYS, format_time, parse_time
+
+START = timedelta(days=RECENT_DAYS)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +95,7 @@ def test_step_before_reset_raises(small_env_kwargs):
 def test_episode_reward_info_and_observation(small_env_kwargs, world):
     env = HomepageEnv(**small_env_kwargs)
     obs, info = env.reset(seed=3)
-    assert set(obs) == {"genre_plays", "recent_titles", "hour", "is_kids"}
+    assert set(obs) == {"genre_plays", "recent_titles", "hour", "weekday", "is_kids", "available"}
     assert (obs["recent_titles"] == -1).all() and obs["genre_plays"].sum() == 0
     env.action_space.seed(3)
     for visit in range(1, 9):
@@ -113,10 +117,9 @@ def test_episode_reward_info_and_observation(small_env_kwargs, world):
 
 
 def test_churn_terminates_the_episode_and_off_switch_never_does(world):
-    from simulator.behaviour import BehaviourConfig
-
     kid = next(i for i, m in enumerate(world.members) if m.is_kids)
-    worst = np.argsort(world.kids_suitable)[:40].reshape(4, 10)  # nothing a kid may play
+    unsuitable = np.flatnonzero(~world.kids_suitable & world.available(world.now - START))
+    worst = unsuitable[:40].reshape(4, 10)  # nothing a kid may play
     for rate, expect in [(0.5, True), (0.0, False)]:
         env = HomepageEnv(
             world, member=kid, visits_per_episode=200,
@@ -138,7 +141,8 @@ def test_churn_terminates_the_episode_and_off_switch_never_does(world):
 def test_a_page_of_the_members_favourites_earns_more_than_a_random_page(world):
     env = HomepageEnv(world, visits_per_episode=30)
     member = next(i for i, m in enumerate(world.members) if not m.is_kids)
-    best = np.argsort(-env.behaviour.utilities(member))[:40].reshape(4, 10)
+    u = np.where(env.action_space.candidates_mask, env.behaviour.utilities(member), -np.inf)
+    best = np.argsort(-u)[:40].reshape(4, 10)
     totals = {}
     for name in ("best", "random"):
         env.reset(seed=0, options={"member": member})
@@ -180,3 +184,51 @@ def test_render_ansi(small_env_kwargs):
     env.reset(seed=0)
     env.step(env.action_space.sample())
     assert env.render().startswith("day ")
+
+
+def test_catalogue_churn_titles_arrive_during_episodes(world):
+    """Only titles in the catalogue at the env's clock may be shown or found; the observation
+    says which they are, and arrivals during an episode become available."""
+    env = HomepageEnv(
+        world, member=0, visits_per_episode=400, behaviour=BehaviourConfig(churn_rate=0)
+    )
+    obs, info = env.reset(seed=0)
+    added = world.added_at_unix
+    now = env.clock.timestamp()
+    np.testing.assert_array_equal(obs["available"], (added <= now).astype(np.int8))
+    assert info["at"] == format_time(env.clock) and obs["weekday"] == env.clock.weekday()
+    late = int(np.argmax(np.where(added > now, -added, -np.inf)))  # the next title to arrive
+    page = env.action_space.sample()
+    page[0, 0] = late
+    name = world.titles[late].external_id
+    arrives = format_time(world.titles[late].added_at)
+    with pytest.raises(ValueError, match=f"title index {late} \\({name}\\) is not in the "
+                       f"catalogue yet at .*: it arrives at {arrives}"):  # fmt: skip
+        env.step(page)
+    assert not env.action_space.candidates_mask[late]
+    env.action_space.seed(0)
+    seen_available, found = obs["available"].sum(), set()
+    for _ in range(400):
+        obs, _, terminated, truncated, info = env.step(env.action_space.sample())
+        if info["searched"] and info["played"]:
+            found.add(info["title"])
+            assert added[info["title"]] <= parse_time(info["at"]).timestamp()
+        assert obs["available"].sum() >= seen_available  # titles arrive, never leave
+        seen_available = obs["available"].sum()
+        if terminated or truncated:
+            break
+    assert obs["available"][late] == 1  # it arrived during the episode: now a valid page
+    assert env.step(page)[4]["examined"] >= 0
+    assert found
+
+
+def test_clock_start_sets_the_catalogue(world):
+    early = HomepageEnv(world, start=world.now - timedelta(days=400))
+    late = HomepageEnv(world, start=world.now)
+    assert early.action_space.candidates_mask.sum() < late.action_space.candidates_mask.sum()
+    assert late.action_space.candidates_mask.all()
+    with pytest.raises(
+        ValueError,
+        match=r"needs at least that many titles, the world has \d+ in the catalogue \(of 300\)",
+    ):
+        HomepageEnv(world, start=world.now - timedelta(days=729))

@@ -236,3 +236,76 @@ def test_population_rejects_churned_members_and_mismatched_batches(world):
 def test_new_parameters_reject_bad_values(field, value):
     with pytest.raises(ValueError, match=f"{field} must be .*got {value}"):
         BehaviourConfig(**{field: value})
+
+
+TUESDAY = 1_794_873_600.0  # 2026-11-17T00:00:00Z, a Tuesday
+
+
+def genre_shares(world, config, hour, *, reps=80, seed=0):
+    """Share of plays carrying each genre when every member visits random pages at ``hour``
+    (UTC) on a Tuesday, many times."""
+    from simulator.world import GENRES
+
+    pop = Population(world, config)
+    rng = np.random.default_rng(seed)
+    members = np.arange(world.n_members)
+    at = np.full(len(members), TUESDAY + hour * 3600)
+    counts = np.zeros(len(GENRES))
+    for _ in range(reps):
+        pages = np.stack([rng.choice(world.n_titles, 40, replace=False) for _ in members])
+        b = pop.visit(members, pages.reshape(-1, 4, 10), rng, at=at)
+        counts += world.genre_matrix[b.played_title[b.played]].sum(axis=0)
+    return dict(zip(GENRES, counts / counts.sum(), strict=True))
+
+
+def test_daypart_tastes_change_what_is_played_and_off_switch(world):
+    """Afternoons lean to cartoons and family films, evenings to comedy and romance; with
+    ``daypart_taste=0`` the genre mix is the same at both hours (within noise)."""
+    stable = {"churn_rate": 0, "satiation": 0, "drift_rate": 0}
+    shift = {}
+    for strength in (1.0, 0.0):
+        config = BehaviourConfig(daypart_taste=strength, **stable)
+        afternoon = genre_shares(world, config, 15, seed=1)
+        evening = genre_shares(world, config, 21, seed=2)
+        kids = (
+            afternoon["Animation"] + afternoon["Family"] - evening["Animation"] - evening["Family"]
+        )
+        light = evening["Comedy"] + evening["Romance"] - afternoon["Comedy"] - afternoon["Romance"]
+        shift[strength] = (kids, light)
+    assert shift[1.0][0] > 0.03 and shift[1.0][1] > 0.03
+    assert abs(shift[0.0][0]) < 0.015 and abs(shift[0.0][1]) < 0.015
+
+
+def test_daypart_tastes_reorder_true_utilities_smoothly(world):
+    """A member's true ranking differs between morning and evening and between a weekday and
+    the weekend, changes little from one minute to the next, and not at all when off."""
+    on, off = Population(world), Population(world, BehaviourConfig.all_off())
+    morning, evening = TUESDAY + 8 * 3600, TUESDAY + 21 * 3600
+    saturday = evening + 4 * 86400
+
+    def corr(pop, member, a, b):
+        ua, ub = pop.utilities(member, at=a), pop.utilities(member, at=b)
+        return np.corrcoef(np.argsort(np.argsort(ua)), np.argsort(np.argsort(ub)))[0, 1]
+
+    members = range(world.n_members)
+    assert np.mean([corr(on, m, morning, evening) for m in members]) < 0.9
+    assert np.mean([corr(on, m, evening, saturday) for m in members]) < 0.95
+    assert min(corr(on, m, evening, evening + 60) for m in members) > 0.99
+    for m in range(5):
+        np.testing.assert_array_equal(off.utilities(m, at=morning), off.utilities(m, at=evening))
+        np.testing.assert_array_equal(off.utilities(m, at=morning), off.utilities(m))
+
+
+def test_daypart_weights_are_cyclic_and_mark_weekends():
+    from simulator.behaviour import daypart_weights
+    from simulator.world import DAYPART_HOURS
+
+    hours = TUESDAY + np.array(DAYPART_HOURS) * 3600
+    w = daypart_weights(hours)
+    assert (np.argmax(w[:, :-1], axis=1) == np.arange(len(DAYPART_HOURS))).all()
+    np.testing.assert_allclose(w[:, :-1].sum(axis=1), 1.0)
+    week = daypart_weights(TUESDAY + 12 * 3600 + np.arange(7) * 86400)[:, -1]
+    np.testing.assert_array_equal(week, [0, 0, 0, 0, 1, 1, 0])  # Tue..Mon: Sat, Sun
+    np.testing.assert_allclose(daypart_weights(hours), daypart_weights(hours + 7 * 86400))
+    flat = daypart_weights(hours, sharpness=0.0)[:, :-1]
+    np.testing.assert_allclose(flat, 1 / len(DAYPART_HOURS))

@@ -229,3 +229,22 @@ def test_cli_runs_as_module(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr
     assert {p.name for p in tmp_path.iterdir()} == {"catalog.json", "members.json", "hidden.npz"}
+
+
+def test_daypart_offsets_saved_and_older_hidden_files_load_neutral(world, world_dir, tmp_path):
+    """Format 3 stores daypart offsets from a stream of their own; a format 2 file (without
+    them) loads with zeros, so its members' tastes ignore the clock."""
+    from simulator.world import ATTRIBUTE_DIM, N_TASTE_OFFSETS
+
+    assert world.daypart_offsets.shape == (world.n_members, N_TASTE_OFFSETS, ATTRIBUTE_DIM)
+    assert np.abs(world.daypart_offsets).mean() > 0.1
+    np.testing.assert_array_equal(World.load(world_dir).daypart_offsets, world.daypart_offsets)
+    for name in ("catalog.json", "members.json"):
+        (tmp_path / name).write_bytes((world_dir / name).read_bytes())
+    with np.load(world_dir / "hidden.npz") as hidden:
+        arrays = {k: hidden[k] for k in hidden.files if k != "daypart_offsets"}
+    arrays["format"] = np.int64(2)
+    np.savez_compressed(tmp_path / "hidden.npz", **arrays)
+    old = World.load(tmp_path)
+    assert_same_world(old, world)
+    assert not old.daypart_offsets.any()
