@@ -288,7 +288,10 @@ def offline_vs_online(
             self.table, self.name = table, name
             self.played |= seen
 
-        def scores(self, members: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        def scores(
+            self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+        ) -> np.ndarray | None:
+            """The table's rows; ``at`` is ignored, since a frozen model never looks at time."""
             if self.table is None:
                 return None
             return self.table[members] + 1e-6 * rng.random((len(members), world.n_titles))

@@ -65,6 +65,14 @@ def test_cli_writes_csv_and_png(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("experiment", ["search-breaks-loop", "offline-vs-online"])
+def test_every_experiment_runs_end_to_end_at_a_small_size(tmp_path, experiment):
+    args = ["--out", str(tmp_path), "--members", "60", "--titles", "120", "--days", "3"]
+    assert main([experiment, *args, "--no-progress"]) == 0
+    assert len((tmp_path / f"{experiment}.csv").read_text().splitlines()) > 2
+    assert (tmp_path / f"{experiment}.png").read_bytes()[:4] == b"\x89PNG"
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [
