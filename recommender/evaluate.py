@@ -26,7 +26,14 @@ import torch
 from recommender.base import MODELS
 from recommender.data import Interactions, time_split
 from recommender.metadata import ItemMetadata
-from recommender.metrics import WIDE_K, Evaluation, evaluate, evaluate_detailed
+from recommender.metrics import (
+    NEXT_PLAY_REQUESTS,
+    WIDE_K,
+    Evaluation,
+    evaluate,
+    evaluate_detailed,
+    evaluate_next_play,
+)
 
 __all__ = ["Evaluation", "evaluate", "evaluate_detailed", "evaluate_main"]
 
@@ -58,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KIND.FIELD=VALUE",
         help="override a config field, e.g. --set sasrec.dim=64 (repeatable)",
+    )
+    parser.add_argument(
+        "--next-play",
+        type=int,
+        default=NEXT_PLAY_REQUESTS,
+        metavar="N",
+        help="also score N sampled test plays as next-play requests, each at its own time "
+        f"with the history before it (default {NEXT_PLAY_REQUESTS}; 0 turns it off)",
     )
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
@@ -153,6 +168,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                 parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
         if args.bootstrap < 0:
             parser.error(f"--bootstrap must be >= 0, got {args.bootstrap}")
+        if args.next_play < 0:
+            parser.error(f"--next-play must be >= 0, got {args.next_play}")
         if not 0.0 < args.holdout < 1.0:
             parser.error(f"--holdout must be between 0 and 1, got {args.holdout}")
         configs = make_configs(parser, kinds, args.set, args.seed)
@@ -211,6 +228,16 @@ def compare(
             "fit_seconds": seconds,
             "config": {f.name: getattr(model.config, f.name) for f in fields(model.config)},
         }
+        if args.next_play:
+            nxt = evaluate_next_play(
+                model, train, test, k=k, max_requests=args.next_play, seed=args.seed
+            )
+            results[kind]["next_play"] = {
+                "means": nxt.means(),
+                "ci95": nxt.bootstrap(samples=args.bootstrap, seed=args.seed)
+                if args.bootstrap
+                else {},
+            }
         print(f"  {kind}: fitted in {seconds:.1f} s", flush=True)
     return results
 
@@ -242,6 +269,25 @@ def format_results(results: dict[str, dict[str, Any]], *, k: int) -> str:
         f"members evaluated: {int(first['n_users'])}, with a cold title: "
         f"{int(first['cold_n_users'])}"
     )
+    if all("next_play" in result for result in results.values()):
+        lines += ["", _format_next_play(results, k=k)]
+    return "\n".join(lines)
+
+
+def _format_next_play(results: dict[str, dict[str, Any]], *, k: int) -> str:
+    """Next-play requests: each test play ranked at its own time from the history before it."""
+    header = f"{'next play':<11}{'NDCG 95% CI':>16}{f'NDCG@{k}':>9}{f'HR@{k}':>9}{'MRR':>9}"
+    lines = [header, "-" * len(header)]
+    for kind, result in results.items():
+        m, ci = result["next_play"]["means"], result["next_play"]["ci95"]
+        low, high = ci.get(f"next_ndcg@{k}", (math.nan, math.nan))
+        interval = f"[{low:.3f},{high:.3f}]" if not math.isnan(low) else "-"
+        cells = "".join(
+            f"{m[name]:>9.4f}" for name in (f"next_ndcg@{k}", f"next_hr@{k}", "next_mrr")
+        )
+        lines.append(f"{kind:<11}{interval:>16}{cells}")
+    first = next(iter(results.values()))["next_play"]["means"]
+    lines.append(f"next-play requests: {int(first['n_requests'])}")
     return "\n".join(lines)
 
 

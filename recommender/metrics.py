@@ -8,6 +8,13 @@ negatives: metrics over a few sampled items can even order models wrongly (Krich
 Rendle 2020). Each member is scored at the time of their first test play (``at``), as the
 homepage would be when they come back; models that ignore time are unaffected.
 
+A second protocol, :func:`evaluate_next_play`, asks what a homepage is asked at each visit:
+at the moment of each test play, given everything the member played before it, where does
+the model rank the title they are about to play? Every request is scored at its own time
+with its own history, which is where time-aware and sequential models can differ from the
+rest; the per-member protocol above scores each member once, against all their test plays
+at any hour.
+
 The CLI in :mod:`recommender.evaluate` compares models side by side with these metrics.
 """
 
@@ -187,3 +194,70 @@ def evaluate_detailed(
         "cold_n_users": len(per_user[f"cold_ndcg@{k}"]),
     }
     return Evaluation(per_user=per_user, catalog=catalog)
+
+
+NEXT_PLAY_REQUESTS = 5000
+"""Test plays sampled as next-play requests (all of them when there are fewer)."""
+
+
+def evaluate_next_play(
+    model: Recommender,
+    train: Interactions,
+    test: Interactions,
+    *,
+    k: int = 10,
+    max_requests: int = NEXT_PLAY_REQUESTS,
+    seed: int = 0,
+) -> Evaluation:
+    """Next-play metrics, one request per sampled test play of a title new to the member.
+
+    Request r = (member, time t, title i): the member's history is their training plays and
+    their test plays before t (oldest first), passed to ``model.score(histories=..., at=t)``;
+    titles in that history are removed from the ranking; i is the one relevant title.
+    Per request: ``next_ndcg@k`` (1 / log2(rank + 2) if i is in the top k), ``next_hr@k``,
+    ``next_mrr``. A title the model does not know is a miss. Requests are a seeded uniform
+    sample of at most ``max_requests`` (the cost is one full ranking per request).
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if max_requests < 1:
+        raise ValueError(f"max_requests must be >= 1, got {max_requests}")
+    history: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for user, item, t in zip(train.user_ids, train.item_ids, train.timestamps, strict=True):
+        history[user].append((item, float(t)))
+    requests: list[tuple[str, str, float, int]] = []  # (user, item, t, plays before it)
+    order = np.lexsort((test.timestamps, test.user_ids.astype(str)))  # by member, then time
+    for row in order:
+        user, item, t = test.user_ids[row], test.item_ids[row], float(test.timestamps[row])
+        before = history[user]
+        if item not in {i for i, _ in before}:
+            requests.append((user, item, t, len(before)))
+        before.append((item, t))
+    for plays in history.values():
+        plays.sort(key=lambda play: play[1])
+    if len(requests) > max_requests:
+        keep = np.random.default_rng(seed).choice(len(requests), max_requests, replace=False)
+        requests = [requests[r] for r in np.sort(keep)]
+
+    column = {item: col for col, item in enumerate(model.item_ids)}
+    metrics: dict[str, list[float]] = defaultdict(list)
+    for start in range(0, len(requests), SCORE_BATCH_USERS):
+        batch = requests[start : start + SCORE_BATCH_USERS]
+        histories = [history[user][:n] for user, _, _, n in batch]
+        at = np.array([t for _, _, t, _ in batch])
+        users = [user for user, _, _, _ in batch]
+        scores = np.asarray(model.score(users, at=at, histories=histories), np.float32).copy()
+        for row, ((_, item, _, _), plays) in enumerate(zip(batch, histories, strict=True)):
+            scores[row, [column[i] for i, _ in plays if i in column]] = -np.inf  # (B, I)
+            if item not in column:
+                rank = math.inf
+            else:
+                target = scores[row, column[item]]
+                # 0-based rank; ties with the target count as ranked above it (pessimistic)
+                rank = int((scores[row] > target).sum() + (scores[row] == target).sum() - 1)
+            metrics[f"next_ndcg@{k}"].append(1.0 / math.log2(rank + 2) if rank < k else 0.0)
+            metrics[f"next_hr@{k}"].append(float(rank < k))
+            metrics["next_mrr"].append(0.0 if rank == math.inf else 1.0 / (rank + 1))
+    names = [f"next_ndcg@{k}", f"next_hr@{k}", "next_mrr"]
+    per_request = {name: np.asarray(metrics.get(name, []), np.float64) for name in names}
+    return Evaluation(per_user=per_request, catalog={"n_requests": len(requests)})

@@ -97,3 +97,35 @@ def test_cold_metrics_are_left_out_when_no_member_has_a_cold_title():
     result = evaluate(FixedScores(), train, test, k=3)
     assert result["cold_n_users"] == 0 and "cold_ndcg@3" not in result
     assert not any(isinstance(v, float) and np.isnan(v) for v in result.values())
+
+
+def test_next_play_ranks_each_test_play_from_the_history_before_it():
+    """Fixed scores A > B > ... > F; each request masks what the member played before it."""
+    from recommender.metrics import evaluate_next_play
+
+    train = Interactions.from_records(["u1", "u2"], ["A", "C"], [0.0, 0.0])
+    test = Interactions.from_records(
+        ["u1", "u1", "u1", "u2", "u2"],
+        ["C", "B", "A", "Z", "B"],  # u1: C then B, then A again (a replay: not a request)
+        [10.0, 20.0, 30.0, 10.0, 20.0],  # u2: Z (unknown to the model: a miss), then B
+    )
+    result = evaluate_next_play(FixedScores(), train, test, k=2)
+    # u1 at t=10, history {A}: B, C -> C at rank 1. At t=20, history {A, C}: B at rank 0.
+    # u2 at t=10: Z is unknown (miss). At t=20, history {C, Z}: A, B -> B at rank 1.
+    assert result.catalog["n_requests"] == 4
+    ndcg = sorted(result.per_user["next_ndcg@2"].tolist())
+    assert ndcg == pytest.approx(sorted([1 / log2(3), 1.0, 0.0, 1 / log2(3)]))
+    assert sorted(result.per_user["next_mrr"].tolist()) == pytest.approx([0.0, 0.5, 0.5, 1.0])
+    assert result.per_user["next_hr@2"].sum() == 3
+
+
+def test_next_play_samples_at_most_the_requests_asked_for():
+    from recommender.metrics import evaluate_next_play
+
+    train = Interactions.from_records(["u1"], ["A"], [0.0])
+    test = Interactions.from_records(["u1"] * 5, list("BCDEF"), [1.0, 2.0, 3.0, 4.0, 5.0])
+    assert evaluate_next_play(FixedScores(), train, test, max_requests=3).catalog == {
+        "n_requests": 3
+    }
+    with pytest.raises(ValueError, match="max_requests must be >= 1, got 0"):
+        evaluate_next_play(FixedScores(), train, test, max_requests=0)
