@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from catalog.models import Title
 from events.models import Interaction
 
 from .features import play_weight
@@ -39,8 +38,3 @@ def plays_as_of(*, at: datetime) -> PlayTable:
         times.append(occurred_at.timestamp())
         weights.append(play_weight(watched_seconds=watched or 0, runtime_minutes=runtime))
     return PlayTable(users, items, times, weights)
-
-
-def titles_as_of(*, at: datetime) -> list[Title]:
-    """The catalogue as it was at `at` (titles added later did not exist yet), with genres."""
-    return list(Title.objects.filter(added_at__lte=at).prefetch_related("genres").order_by("id"))

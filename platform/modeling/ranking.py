@@ -50,7 +50,7 @@ class _Loaded:
     version: ModelVersion
     model: Recommender
     title_ids: np.ndarray  # (n_items,) int title ids in the model's column order
-    known: set[str]  # the model's item ids, for finding titles it has not seen
+    known: set[int]  # the same ids as a set, for finding titles the model has not seen
 
 
 _lock = threading.Lock()
@@ -73,8 +73,8 @@ def _load(version: ModelVersion) -> _Loaded:
         loaded = _Loaded(
             version=version,
             model=model,
-            title_ids=np.array([int(i) for i in model.item_ids], dtype=np.int64),
-            known=set(model.item_ids),
+            title_ids=(title_ids := np.array([int(i) for i in model.item_ids], dtype=np.int64)),
+            known=set(title_ids.tolist()),
         )
         _loaded = loaded
         return loaded
@@ -96,11 +96,12 @@ def _scores(
     catalog: Mapping[int, object],
 ) -> dict[int, float]:
     with _lock:  # scoring reads, and extending writes, the shared model
-        unknown = [t for pk, t in catalog.items() if str(pk) not in loaded.known]
+        unknown = catalog.keys() - loaded.known
         if unknown:
-            added = loaded.model.extend_items(item_metadata(unknown))
-            loaded.known.update(added)
-            loaded.title_ids = np.array([int(i) for i in loaded.model.item_ids], dtype=np.int64)
+            added = loaded.model.extend_items(item_metadata(catalog[pk] for pk in sorted(unknown)))
+            added_ids = [int(i) for i in added]  # appended after the model's columns
+            loaded.title_ids = np.concatenate([loaded.title_ids, np.array(added_ids, np.int64)])
+            loaded.known.update(added_ids)
         plays = [(str(title_id), when.timestamp()) for title_id, when in reversed(history)]
         row = loaded.model.score([str(member_id)], at=at.timestamp(), histories=[plays])[0]
         title_ids = loaded.title_ids

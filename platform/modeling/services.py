@@ -16,8 +16,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.selectors import title_available
+
 from . import training
-from .dataset import plays_as_of, titles_as_of
+from .dataset import plays_as_of
 from .features import item_metadata
 from .models import ModelVersion, PromotionDecision, RetrainRun
 from .ranking import checkpoint_path
@@ -166,7 +168,7 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
             f"No plays newer than production v{production.pk}'s data "
             f"({production.trained_as_of:%Y-%m-%d %H:%M}): nothing new to learn from."
         )
-    items = item_metadata(titles_as_of(at=at))
+    items = item_metadata(title_available(at=at))  # the catalogue as it was at `at`
     split = training.split_for_gate(
         data, items, holdout_fraction=settings.MODELING_HOLDOUT_FRACTION
     )

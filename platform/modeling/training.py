@@ -51,15 +51,14 @@ def split_for_gate(data: Interactions, items: ItemMetadata, *, holdout_fraction:
         raise ValueError("The fact log holds no plays yet: nothing to train on.")
     train, holdout = time_split(data, holdout_fraction=holdout_fraction)
     cut = float(holdout.timestamps.min())
-    arrived = np.flatnonzero(~(items.added_at < cut))  # unknown arrival: treat as new
-    existed = np.flatnonzero(items.added_at < cut)
+    existed = items.added_at < cut  # (M,) a title of unknown arrival (nan) counts as new
     return Split(
         train=train,
         holdout=holdout,
         cut=cut,
         items=items,
-        known=items.select(existed),
-        arrivals=items.select(arrived),
+        known=items.select(np.flatnonzero(existed)),  # select takes row numbers
+        arrivals=items.select(np.flatnonzero(~existed)),
     )
 
 
@@ -118,16 +117,12 @@ def _missing(value) -> bool:
     return isinstance(value, float) and not math.isfinite(value)
 
 
-def recipe(kind: str, config: dict | None = None) -> dict:
+def recipe(kind: str) -> dict:
     """The recipe of a candidate as the registry stores it: its kind's config before fitting,
     as JSON-ready data. A fit may refine its own config (EASE tunes lambda on a validation
     split), and that refinement is part of the fitted checkpoint, not of the recipe, so two
     fits of one recipe on different facts are recognised as the same recipe."""
-    if kind not in MODELS:
-        raise ValueError(f"Unknown model kind {kind!r}; choose from {sorted(MODELS)}.")
-    config_class = MODELS[kind].config_class
-    settings = config_class() if config is None else config_class(**config)
-    return json.loads(json.dumps(dataclasses.asdict(settings)))
+    return json.loads(json.dumps(dataclasses.asdict(MODELS[kind].config_class())))
 
 
 def checkpoint_save(model: Recommender, directory: Path) -> None:

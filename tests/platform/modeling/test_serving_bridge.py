@@ -87,11 +87,12 @@ def test_gate_learns_titles_known_at_the_cut_and_adds_later_arrivals_before_judg
     members, titles = clustered_log(n_members=6, n_titles=8, plays_each=4)
     newcomer = TitleFactory(added_at=timezone.now() - timedelta(minutes=1))
     play(members[0], newcomer, timezone.now())
-    from modeling.dataset import plays_as_of, titles_as_of
+    from catalog.selectors import title_available
+    from modeling.dataset import plays_as_of
     from modeling.features import item_metadata
 
     data = training.to_interactions(plays_as_of(at=timezone.now()))
-    items = item_metadata(titles_as_of(at=timezone.now()))
+    items = item_metadata(title_available(at=timezone.now()))
     split = training.split_for_gate(data, items, holdout_fraction=0.2)
     assert str(newcomer.pk) in set(split.arrivals.item_ids)
     assert str(newcomer.pk) not in set(split.known.item_ids)
