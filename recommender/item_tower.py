@@ -15,7 +15,6 @@ word still maps somewhere.
 
 from __future__ import annotations
 
-import math
 import re
 import zlib
 from dataclasses import dataclass
@@ -165,8 +164,3 @@ class ItemTower(nn.Module):
     def gate(self, days: torch.Tensor) -> torch.Tensor:
         """(I, 1) weight of the ID embedding for titles ``days`` (I,) old."""
         return torch.sigmoid(self.gate_slope * torch.log1p(days) + self.gate_offset)[:, None]
-
-
-def gate_at(days: float, slope: float, offset: float) -> float:
-    """The gate value for one age (for reports and docs)."""
-    return 1.0 / (1.0 + math.exp(-(slope * math.log1p(days) + offset)))
