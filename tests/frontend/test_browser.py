@@ -67,6 +67,9 @@ def test_homepage_renders_rows_and_a_click_logs_a_play(live_server, chromium_pat
         page.click(".play-button")
         expect(page.locator(".event-status")).to_have_text("Play recorded", timeout=15000)
         page.screenshot(path=str(tmp_path / "homepage.png"))
+        # Impressions are batched and posted in the background (frontend/static/
+        # impressions.js): let that request finish before the browser closes.
+        page.wait_for_load_state("networkidle", timeout=15000)
 
     assert errors == []
     assert rows >= 2
