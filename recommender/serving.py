@@ -1,17 +1,19 @@
 """Serving: load a checkpoint once, then rank the whole catalogue for one member in well under
 a millisecond (embedding models) or about a millisecond (SASRec over 200 plays).
 
-A ``Ranker`` holds a fitted model and answers ``top_k`` for one member, or ``top_k_batch``
-for precomputing many. Scores come from the model's own ``score`` (one code path with
-training-time evaluation); the top k of 5,000 titles is taken with ``argpartition``
-(O(I)) and only those k are sorted. Optional speed-ups for SASRec, each measured in
+A ``Ranker`` is the one holder of a loaded model for serving, here and in the platform: it keeps
+the model, the map from each title's key to its score column, and the code that adds titles
+the model has not seen. It answers ``scores`` (every title's score, which the platform's rows
+sort and tie-break by), ``top_k`` for one member, or ``top_k_batch`` for precomputing many.
+Scores come from the model's own ``score`` (one code path with training-time evaluation); the
+top k of 5,000 titles is taken with ``argpartition`` (O(I)) and only those k are sorted. Optional speed-ups for SASRec, each measured in
 docs/benchmarks.md: int8 dynamic quantization of its linear layers
 (``torch.ao.quantization.quantize_dynamic``) and ``torch.compile`` of its encoder.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,19 +21,25 @@ import torch
 from torch import nn
 
 from recommender.base import History, Recommender, load_model
+from recommender.metadata import ItemMetadata
 
 
 class Ranker:
-    """Top-k titles for members from one loaded model.
+    """Scores and top-k titles for members from one loaded model.
 
-    ``model`` is a fitted :class:`Recommender` or a checkpoint directory. ``quantize`` and
-    ``compile`` apply to models with a transformer (SASRec) and are ignored otherwise.
+    ``model`` is a fitted :class:`Recommender` or a checkpoint directory. ``key`` turns a
+    model item id (a string) into the key callers use for titles: the platform passes ``int``
+    so it can look its title ids up without converting 5,000 of them on every request.
+    ``quantize`` and ``compile`` apply to models with a transformer (SASRec) and are ignored
+    otherwise. A Ranker is not thread-safe: ``extend_items`` grows the model; callers that
+    share one between threads hold a lock around it and scoring.
     """
 
     def __init__(
         self,
         model: Recommender | str | Path,
         *,
+        key: Callable[[str], Hashable] = str,
         quantize: bool = False,
         compile: bool = False,
     ) -> None:
@@ -44,17 +52,43 @@ class Ranker:
                 quantize_dynamic(block, {nn.Linear}, dtype=torch.qint8, inplace=True)
         if compile and net is not None and hasattr(net, "encode"):
             net.encode = torch.compile(net.encode, dynamic=False)
-        self._column = {item: col for col, item in enumerate(self.model.item_ids)}
+        self._key = key
+        self.keys: list[Hashable] = [key(item) for item in self.model.item_ids]
+        """The key of the title in each score column, in column order."""
+        self._column = {k: col for col, k in enumerate(self.keys)}
 
     @property
     def item_ids(self) -> list[str]:
         return self.model.item_ids
 
-    def extend_items(self, items) -> list[str]:  # noqa: ANN001 - ItemMetadata
-        """Add titles that entered the catalogue since training (see ``Recommender``)."""
+    def missing(self, keys: Iterable[Hashable]) -> set[Hashable]:
+        """The keys among ``keys`` of titles the model has no column for yet."""
+        return set(keys).difference(self._column)
+
+    def extend_items(self, items: ItemMetadata) -> list[str]:
+        """Add titles that entered the catalogue since training (see ``Recommender``); their
+        columns are appended, so earlier columns and keys keep their places."""
         added = self.model.extend_items(items)
-        self._column = {item: col for col, item in enumerate(self.model.item_ids)}
+        for item in added:
+            self._column[self._key(item)] = len(self.keys)
+            self.keys.append(self._key(item))
         return added
+
+    def scores(
+        self,
+        user_id: str | None = None,
+        *,
+        history: History | None = None,
+        at: float | None = None,
+    ) -> np.ndarray:
+        """(I,) float32 score of every title for one member, in the order of ``keys``.
+
+        ``history`` (``(item_id, unix_seconds)`` oldest first) overrides the training history
+        for history models; ``at`` is the request time for time-aware models.
+        """
+        return self.model.score(
+            [user_id or ""], at=at, histories=None if history is None else [history]
+        )[0]
 
     def top_k(
         self,
@@ -69,12 +103,10 @@ class Ranker:
         """The ``k`` best titles for one member, best first, and their (k,) float32 scores.
 
         ``history`` (``(item_id, unix_seconds)`` oldest first) overrides the training
-        history for history models; ``exclude`` ids never appear; ``exclude_seen`` also
-        drops titles in the member's history (given or from training).
+        history for history models; titles with a key in ``exclude`` never appear;
+        ``exclude_seen`` also drops titles in the member's history (given or from training).
         """
-        scores = self.model.score(
-            [user_id or ""], at=at, histories=None if history is None else [history]
-        )[0]
+        scores = self.scores(user_id, history=history, at=at)
         return self._top(scores, k, self._excluded(user_id, history, exclude, exclude_seen))
 
     def top_k_batch(

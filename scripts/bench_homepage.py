@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     from homepage.services import homepage_build
     from members.models import Member
     from modeling.ranking import rank_for_member
+    from modeling.selectors import production_version
     from modeling.services import retrain_execute, retrain_run_create
     from simulator.world import World
 
@@ -126,13 +127,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     sample = [Member.objects.get(pk=m) for m in rng.choice(members, size=args.pages)]
-    rank_for_member(member_id=sample[0].pk, at=now, popularity={})  # load the checkpoint
+    rank_for_member(
+        version=production_version(), member_id=sample[0].pk, at=now, popularity={}
+    )  # load the checkpoint
     timings: dict[str, list[float]] = {"rank": [], "build": [], "api": []}
     for member in sample:
         offer = titles_on_offer(at=now).titles
         history = [(p.title_id, p.occurred_at) for p in play_history(member_id=member.pk, at=now)]
         t0 = time.perf_counter()
-        rank_for_member(member_id=member.pk, at=now, popularity={}, history=history, catalog=offer)
+        rank_for_member(
+            version=production_version(),
+            member_id=member.pk,
+            at=now,
+            popularity={},
+            history=history,
+            catalog=offer,
+        )
         timings["rank"].append(time.perf_counter() - t0)
     for member in sample:
         t0 = time.perf_counter()

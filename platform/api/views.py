@@ -17,7 +17,7 @@ from events.selectors import play_list
 from events.services import events_ingest
 from homepage.services import homepage_build
 from members.selectors import member_get_for_account, member_list
-from modeling.selectors import model_version_list, production_version, retrain_run_get
+from modeling.selectors import model_version_list, retrain_run_get
 from modeling.services import retrain_run_create, retrain_run_fail
 from modeling.tasks import BrokerUnavailable, retrain_enqueue
 
@@ -264,7 +264,6 @@ class ModelListApi(APIView):
 
     @extend_schema(responses=Output(many=True))
     def get(self, request):
-        production = production_version()
         rows = []
         for version in model_version_list():
             decision = getattr(version, "decision", None)
@@ -276,7 +275,7 @@ class ModelListApi(APIView):
                     "trained_as_of": version.trained_as_of,
                     "n_train_events": version.n_train_events,
                     "metrics": version.metrics,
-                    "is_production": production is not None and production.pk == version.pk,
+                    "is_production": version.is_production,
                     "decision": {
                         "promoted": decision.promoted,
                         "reason": decision.reason,

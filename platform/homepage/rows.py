@@ -1,10 +1,29 @@
-"""The row kinds of a homepage. Each fills its row from candidates nobody above it has used."""
+"""What a homepage is made of: candidate rows from the row builders, filled into rows of slots.
+
+A builder proposes a `CandidateRow`: its titles ranked best first, with the score or reason
+each is shown. `rows_fill` turns the candidate rows, in page order, into `Row`s of at most
+`size` slots, giving each title to the first row that proposes it, so no title is shown
+twice on a page. Whatever reorders rows or replaces slots (the explorer, later) works on
+candidate rows before they are filled, or on the filled rows before the page is recorded.
+"""
 
 from dataclasses import dataclass, field
 
 from catalog.models import Title
 
 DETERMINISTIC = 1.0  # propensity of a slot no explorer randomized
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """A row a builder proposes: `ranked` is (title, score) best first, possibly longer than a
+    row, and may hold titles an earlier row shows too (`rows_fill` skips those)."""
+
+    key: str
+    title: str
+    explanation: str
+    policy: str
+    ranked: list[tuple[Title, float | None]]
 
 
 @dataclass
@@ -23,19 +42,24 @@ class Row:
     slots: list[Slot] = field(default_factory=list)
 
 
-ROW_KEYS = ("continue_watching", "top_picks", "because_you_watched", "trending_now", "new_releases")
-
-
-def take(ranked: list[tuple[Title, float | None]], *, used: set[int], size: int) -> list[Slot]:
-    """The first `size` titles of `ranked` not used yet on the page; marks them used."""
-    slots = []
-    for title, score in ranked:
-        if len(slots) == size:
-            break
-        if title.pk not in used:
-            used.add(title.pk)
-            slots.append(Slot(title, score))
-    return slots
+def rows_fill(candidates: list[CandidateRow], *, size: int) -> list[Row]:
+    """Fill each candidate row, in order, with its first `size` titles not used by a row above
+    it; rows left empty are dropped."""
+    used: set[int] = set()
+    rows = []
+    for candidate in candidates:
+        slots = []
+        for title, score in candidate.ranked:
+            if len(slots) == size:
+                break
+            if title.pk not in used:
+                used.add(title.pk)
+                slots.append(Slot(title, score))
+        if slots:
+            rows.append(
+                Row(candidate.key, candidate.title, candidate.explanation, candidate.policy, slots)
+            )
+    return rows
 
 
 def jaccard(a: frozenset[int], b: frozenset[int]) -> float:

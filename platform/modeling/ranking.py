@@ -1,12 +1,18 @@
-"""The serving bridge to recommender/: load the production model once, score titles for a member.
+"""The serving bridge to recommender/: load a model version once, score titles for a member.
 
-Web processes check which version is in production on every request (one indexed query) and
-load a newly promoted checkpoint when it changes, so promotion needs no restart. The model
-scores from the member's plays as of the request (so a play made after training changes the
-next page for history models) and at the request time (for time-aware models); titles that
-entered the catalogue after the model was trained are added to it from their metadata. If no model
-is in production, or its checkpoint fails to load, ranking falls back to popularity from the
-fact log and says so. Serving never waits on training.
+The page context asks `modeling.selectors.serving_version_for` which version serves a member
+(production today) and hands it here. A newly promoted version is loaded on its first
+request, so promotion needs no restart. The model is held by the recommender's own
+`Ranker` (the one holder of a loaded model, its title-to-column map and the code that adds
+titles it has not seen), so the serving benchmarks in docs/benchmarks.md measure this path.
+It scores from the member's plays as of the request (so a play made after training changes
+the next page for history models) and at the request time (for time-aware models); titles
+that entered the catalogue after the model was trained are added from their metadata.
+
+If no version serves, or its checkpoint fails to load, ranking falls back to the last good
+model this process loaded, else to popularity from the fact log; if a model fails while
+scoring a request, to popularity. The Ranking says which and why. Serving never waits on
+training.
 """
 
 import logging
@@ -16,15 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 from django.conf import settings
 
-from recommender import load_model
-from recommender.base import Recommender
+from recommender.serving import Ranker
 
 from .features import item_metadata
 from .models import ModelVersion
-from .selectors import production_version
 
 logger = logging.getLogger(__name__)
 
@@ -45,109 +48,95 @@ class Ranking:
         return f"model:{self.version.kind}:v{self.version.pk}"
 
 
-@dataclass
-class _Loaded:
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded model version: its registry row and the Ranker that holds the model."""
+
     version: ModelVersion
-    model: Recommender
-    title_ids: np.ndarray  # (n_items,) int title ids in the model's column order
-    known: set[int]  # the same ids as a set, for finding titles the model has not seen
+    ranker: Ranker
 
 
-_lock = threading.Lock()
-_loaded: _Loaded | None = None
-_failed: dict[
-    int, str
-] = {}  # version id -> load error, so a broken checkpoint is not retried per request
+_lock = threading.Lock()  # loading, extending and scoring share one model between threads
+_served: ServedModel | None = None
+_failed: dict[int, str] = {}  # version id -> load error, so a broken checkpoint is not retried
 
 
 def checkpoint_path(version: ModelVersion) -> Path:
     return Path(settings.MODEL_DIR) / version.checkpoint
 
 
-def _load(version: ModelVersion) -> _Loaded:
-    global _loaded
+def _load(version: ModelVersion) -> ServedModel:
+    global _served
     with _lock:
-        if _loaded is not None and _loaded.version.pk == version.pk:
-            return _loaded
-        model = load_model(checkpoint_path(version))
-        loaded = _Loaded(
-            version=version,
-            model=model,
-            title_ids=(title_ids := np.array([int(i) for i in model.item_ids], dtype=np.int64)),
-            known=set(title_ids.tolist()),
-        )
-        _loaded = loaded
-        return loaded
+        if _served is not None and _served.version.pk == version.pk:
+            return _served
+        _served = ServedModel(version, Ranker(checkpoint_path(version), key=int))
+        return _served
 
 
 def reset_cache() -> None:
     """Forget the loaded model (tests, and after a checkpoint folder is replaced by hand)."""
-    global _loaded
+    global _served
     with _lock:
-        _loaded = None
+        _served = None
         _failed.clear()
 
 
 def _scores(
-    loaded: _Loaded,
+    served: ServedModel,
     member_id: int,
     at: datetime,
     history: Sequence[tuple[int, datetime]],
     catalog: Mapping[int, object],
 ) -> dict[int, float]:
-    with _lock:  # scoring reads, and extending writes, the shared model
-        unknown = catalog.keys() - loaded.known
+    ranker = served.ranker
+    with _lock:
+        unknown = ranker.missing(catalog.keys())
         if unknown:
-            added = loaded.model.extend_items(item_metadata(catalog[pk] for pk in sorted(unknown)))
-            added_ids = [int(i) for i in added]  # appended after the model's columns
-            loaded.title_ids = np.concatenate([loaded.title_ids, np.array(added_ids, np.int64)])
-            loaded.known.update(added_ids)
+            ranker.extend_items(item_metadata(catalog[pk] for pk in sorted(unknown)))
         plays = [(str(title_id), when.timestamp()) for title_id, when in reversed(history)]
-        row = loaded.model.score([str(member_id)], at=at.timestamp(), histories=[plays])[0]
-        title_ids = loaded.title_ids
-    return dict(zip(title_ids.tolist(), row.tolist(), strict=True))
+        row = ranker.scores(str(member_id), history=plays, at=at.timestamp())
+        keys = list(ranker.keys)
+    return dict(zip(keys, row.tolist(), strict=True))
 
 
 def rank_for_member(
     *,
+    version: ModelVersion | None,
     member_id: int,
     at: datetime,
     popularity: dict[int, float],
     history: Sequence[tuple[int, datetime]] = (),
     catalog: Mapping[int, object] | None = None,
 ) -> Ranking:
-    """Score titles for one member with the production model.
+    """Score titles for one member with `version` (the one serving them; None if none does).
 
     `history` is the member's plays as (title id, time), newest first; `catalog` the titles
     on offer by id (Title objects with genres), so titles the model never saw get scores too.
 
-    If the production checkpoint cannot be loaded, serve the last good model this process
-    loaded, else `popularity`; if the model fails while scoring this request, serve
-    `popularity`. Either way the Ranking says it is a fallback and why.
+    If `version`'s checkpoint cannot be loaded, serve the last good model this process
+    loaded, else `popularity`; if a model fails while scoring this request (the last good one
+    included), serve `popularity`. Either way the Ranking says it is a fallback and why.
     """
-    version = production_version()
     if version is None:
         return Ranking(popularity, None, True, "no model in production")
+    catalog = catalog or {}
     try:
         if version.pk in _failed:
             raise RuntimeError(_failed[version.pk])
-        loaded = _load(version)
+        served = _load(version)
+        fallback_reason = ""
     except Exception as exc:  # a broken checkpoint must never break the homepage
         reason = _failed.setdefault(version.pk, f"model v{version.pk} failed to load: {exc}"[:250])
         logger.warning("Serving a fallback: %s", reason)
-        last_good = _loaded
-        if last_good is not None:
-            reason = f"{reason}; serving last good model v{last_good.version.pk}"
-            return Ranking(
-                _scores(last_good, member_id, at, history, catalog or {}),
-                last_good.version,
-                True,
-                reason,
-            )
-        return Ranking(popularity, None, True, reason)
+        served = _served
+        if served is None:
+            return Ranking(popularity, None, True, reason)
+        fallback_reason = f"{reason}; serving last good model v{served.version.pk}"
     try:
-        return Ranking(_scores(loaded, member_id, at, history, catalog or {}), version, False)
+        scores = _scores(served, member_id, at, history, catalog)
     except Exception as exc:  # nor may a model that fails on one member's request
-        reason = f"model v{version.pk} could not score this page: {exc}"[:250]
+        reason = f"model v{served.version.pk} could not score this page: {exc}"[:250]
         logger.exception("Serving popularity: %s", reason)
         return Ranking(popularity, None, True, reason)
+    return Ranking(scores, served.version, bool(fallback_reason), fallback_reason)

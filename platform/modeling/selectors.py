@@ -1,7 +1,5 @@
 """Reads of the model registry."""
 
-from django.db.models import QuerySet
-
 from .models import ModelVersion, PromotionDecision, RetrainRun
 
 
@@ -16,8 +14,19 @@ def production_version() -> ModelVersion | None:
     return decision.candidate if decision else None
 
 
-def model_version_list() -> QuerySet[ModelVersion]:
-    return ModelVersion.objects.select_related("decision").order_by("-id")
+def serving_version_for(*, member) -> ModelVersion | None:
+    """The model version that serves `member`'s pages: production for every member today.
+    This is the one place that answers it, so online experiments can answer it per arm."""
+    return production_version()
+
+
+def model_version_list() -> list[ModelVersion]:
+    """Every version, newest first, each with its gate decision and `is_production` set."""
+    production = production_version()
+    versions = list(ModelVersion.objects.select_related("decision").order_by("-id"))
+    for version in versions:
+        version.is_production = production is not None and version.pk == production.pk
+    return versions
 
 
 def retrain_run_get(*, run_id: int) -> RetrainRun | None:

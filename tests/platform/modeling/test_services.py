@@ -14,6 +14,7 @@ from modeling.dataset import plays_as_of
 from modeling.models import ModelVersion, PromotionDecision, RetrainRun
 from modeling.selectors import production_version
 from modeling.services import promotion_decide, retrain_execute, retrain_run_create
+from recommender import serving
 from tests.factories import MemberFactory, TitleFactory
 
 pytestmark = pytest.mark.django_db
@@ -150,6 +151,35 @@ def test_broken_new_model_keeps_serving_last_good_model(client_for):
     assert f"serving last good model v{good.pk}" in body["fallback_reason"]
 
 
+def test_last_good_model_that_fails_while_scoring_serves_popularity(client_for, monkeypatch):
+    """The production checkpoint is broken and the last good model is served; if that model
+    then fails on a request, the page still renders from popularity and says why (this path
+    answered 500 before its scoring call was guarded)."""
+    members, _ = clustered_log()
+    retrain_execute(run_id=retrain_run_create().pk)
+    good = production_version()
+    member = members[0]
+    api = client_for(member.account)
+    assert api.get(f"/api/v1/members/{member.pk}/homepage").json()["model_version"]["id"] == good.pk
+    broken = ModelVersion.objects.create(
+        kind="mf", checkpoint="does-not-exist", trained_as_of=timezone.now(), n_train_events=1
+    )
+    PromotionDecision.objects.create(
+        candidate=broken, promoted=True, metric="ndcg@10", candidate_value=1, reason="test"
+    )
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(ranking._served.ranker.model, "score", fails)
+    response = api.get(f"/api/v1/members/{member.pk}/homepage")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["fallback"] is True and body["model_version"] is None
+    assert body["fallback_reason"] == (f"model v{good.pk} could not score this page: out of memory")
+    assert any(r["key"] == "top_picks" and r["items"] for r in body["rows"])
+
+
 def test_new_promotion_is_picked_up_without_restart(client_for):
     members, titles = clustered_log()
     retrain_execute(run_id=retrain_run_create().pk)
@@ -198,10 +228,12 @@ def test_ranking_cache_loads_once_per_version(monkeypatch):
     clustered_log()
     retrain_execute(run_id=retrain_run_create().pk)
     calls = []
-    real = ranking.load_model
-    monkeypatch.setattr(ranking, "load_model", lambda path: calls.append(path) or real(path))
+    real = serving.load_model
+    monkeypatch.setattr(serving, "load_model", lambda path: calls.append(path) or real(path))
     for _ in range(3):
-        ranking.rank_for_member(member_id=1, at=timezone.now(), popularity={})
+        ranking.rank_for_member(
+            version=production_version(), member_id=1, at=timezone.now(), popularity={}
+        )
     assert len(calls) == 1
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from events.models import Impression, Interaction
 from homepage.services import homepage_build
 from modeling import ranking, training
+from modeling.selectors import production_version
 from modeling.services import retrain_execute, retrain_run_create
 from recommender import features as model_features
 from tests.factories import TitleFactory
@@ -57,9 +58,13 @@ def test_a_play_after_training_changes_the_history_models_scores(settings):
     assert retrain_execute(run_id=retrain_run_create().pk).promoted.kind == "ease"
     member, now = members[0], timezone.now()
     other = [t for i, t in enumerate(titles) if i % 2 == 1]  # the cluster member 0 is not in
-    before = ranking.rank_for_member(member_id=member.pk, at=now, popularity={})
+    before = ranking.rank_for_member(
+        version=production_version(), member_id=member.pk, at=now, popularity={}
+    )
     history = [(t.pk, now - timedelta(minutes=5 - i)) for i, t in enumerate(other[:4])]
-    after = ranking.rank_for_member(member_id=member.pk, at=now, popularity={}, history=history)
+    after = ranking.rank_for_member(
+        version=production_version(), member_id=member.pk, at=now, popularity={}, history=history
+    )
     unplayed = [t.pk for t in other[4:]]
     assert mean_rank(after.scores, unplayed) < mean_rank(before.scores, unplayed) - 5
 
@@ -76,7 +81,11 @@ def test_a_title_added_after_training_is_scored_from_its_metadata(settings):
     newcomer = TitleFactory(genres=["Comedy"], added_at=timezone.now())
     offer = {newcomer.pk: newcomer}
     result = ranking.rank_for_member(
-        member_id=members[0].pk, at=timezone.now(), popularity={}, catalog=offer
+        version=production_version(),
+        member_id=members[0].pk,
+        at=timezone.now(),
+        popularity={},
+        catalog=offer,
     )
     assert newcomer.pk in result.scores and not result.fallback
     page = homepage_build(member=members[0], at=timezone.now() + timedelta(seconds=1))
@@ -121,7 +130,7 @@ def test_retrain_of_the_production_kind_warm_starts_from_production(settings, mo
     warm = [s for s in starts if s is not None]
     assert (
         len(warm) == 1
-        and warm[0].item_ids == ranking.load_model(ranking.checkpoint_path(first)).item_ids
+        and warm[0].item_ids == training.checkpoint_load(ranking.checkpoint_path(first)).item_ids
     )
 
 
@@ -148,6 +157,7 @@ def test_transformer_trains_serves_and_ranks_a_new_title_from_its_metadata(setti
     comedies = [t for i, t in enumerate(titles) if i % 2 == 0][:4]
     history = [(t.pk, now - timedelta(hours=5 - i)) for i, t in enumerate(comedies)]
     result = ranking.rank_for_member(
+        version=production_version(),
         member_id=member.pk,
         at=now,
         popularity={},
@@ -162,7 +172,7 @@ def test_transformer_trains_serves_and_ranks_a_new_title_from_its_metadata(setti
 def test_a_model_that_fails_while_scoring_serves_popularity_and_says_why(monkeypatch):
     members, _ = clustered_log(n_members=6, n_titles=8, plays_each=4)
     retrain_execute(run_id=retrain_run_create().pk)
-    loaded_model = ranking._load(ranking.production_version()).model
+    loaded_model = ranking._load(production_version()).ranker.model
 
     def broken(*args, **kwargs):
         raise RuntimeError("scores went missing")
