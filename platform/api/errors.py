@@ -5,11 +5,15 @@ from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from events.services import InvalidEvents
+from members.selectors import MemberNotFound
 
 
 def exception_handler(exc, context):
-    """Django ValidationErrors raised by services become 400s, keeping their field structure."""
-    if isinstance(exc, InvalidEvents):
+    """Domain errors become 4xx: invalid input (Django ValidationErrors raised by services)
+    400, keeping its field structure; a member not on the account 404."""
+    if isinstance(exc, MemberNotFound):
+        exc = exceptions.NotFound(str(exc))
+    elif isinstance(exc, InvalidEvents):
         exc = exceptions.ValidationError({"events": exc.errors})
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

@@ -18,8 +18,7 @@ from events.services import events_ingest
 from homepage.services import homepage_build
 from members.selectors import member_get_for_account, member_list
 from modeling.selectors import model_version_list, retrain_run_get
-from modeling.services import retrain_run_create, retrain_run_fail
-from modeling.tasks import BrokerUnavailable, retrain_enqueue
+from modeling.services import RetrainNotQueued, retrain_request
 
 from .serializers import TitleOutput
 
@@ -200,9 +199,9 @@ class EventCreateApi(APIView):
     def post(self, request):
         payload = self.Input(data=request.data)
         payload.is_valid(raise_exception=True)
-        now = timezone.now()
-        events = [{"occurred_at": now, **event} for event in payload.validated_data["events"]]
-        stored, duplicates = events_ingest(account=request.user, events=events)
+        stored, duplicates = events_ingest(
+            account=request.user, events=payload.validated_data["events"]
+        )
         return Response(
             {"stored": stored, "duplicates": duplicates}, status=status.HTTP_201_CREATED
         )
@@ -238,13 +237,12 @@ class TitleSearchApi(APIView):
     def get(self, request):
         params = self.Input(data=request.query_params)
         params.is_valid(raise_exception=True)
-        kids_only = False
+        member = None
         if "member" in params.validated_data:
             member = member_get_for_account(
                 member_id=params.validated_data["member"], account=request.user
             )
-            kids_only = member.is_kids
-        results = title_search(query=params.validated_data["q"], kids_only=kids_only)
+        results = title_search(query=params.validated_data["q"], member=member)
         return Response(
             {"query": params.validated_data["q"], "results": TitleOutput(results, many=True).data}
         )
@@ -308,14 +306,12 @@ class ModelRetrainApi(APIView):
 
     @extend_schema(request=None, responses={202: RetrainRunOutput, 503: RetrainRunOutput})
     def post(self, request):
-        run = retrain_run_create(trigger="api", requested_by=request.user)
         try:
-            retrain_enqueue(run_id=run.pk)
-        except BrokerUnavailable as exc:
-            run = retrain_run_fail(
-                run_id=run.pk, error=f"{exc} Nothing was queued; try again when it is up."
+            run = retrain_request(trigger="api", requested_by=request.user)
+        except RetrainNotQueued as exc:
+            return Response(
+                RetrainRunOutput(exc.run).data, status=status.HTTP_503_SERVICE_UNAVAILABLE
             )
-            return Response(RetrainRunOutput(run).data, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(RetrainRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -59,14 +59,14 @@ def _catalog_snapshot() -> _Snapshot:
 
 
 @dataclass(frozen=True)
-class Offer:
+class TitlesOnOffer:
     """The titles a member can be shown at one time, with each title's genre ids."""
 
     titles: dict[int, Title]
     genre_ids: dict[int, frozenset[int]]
 
 
-def titles_on_offer(*, at: datetime, kids_only: bool = False) -> Offer:
+def titles_on_offer(*, at: datetime, kids_only: bool = False) -> TitlesOnOffer:
     """What `title_available` selects, served from the in-process catalogue snapshot."""
     snapshot = _catalog_snapshot()
     titles = {
@@ -74,12 +74,13 @@ def titles_on_offer(*, at: datetime, kids_only: bool = False) -> Offer:
         for t in snapshot.titles
         if t.added_at <= at and (not kids_only or t.maturity_rating in KIDS_RATINGS)
     }
-    return Offer(titles, snapshot.genre_ids)
+    return TitlesOnOffer(titles, snapshot.genre_ids)
 
 
-def title_search(*, query: str, kids_only: bool = False, limit: int = 40) -> list[Title]:
-    """Second discovery path: match every word of the query in name, synopsis or genres."""
-    titles = title_list(kids_only=kids_only)
+def title_search(*, query: str, member=None, limit: int = 40) -> list[Title]:
+    """Second discovery path: match every word of the query in name, synopsis or genres.
+    Searching for a kids profile (`member`) finds kids titles only, as its homepage shows."""
+    titles = title_list(kids_only=member is not None and member.is_kids)
     for word in query.split():
         titles = titles.filter(
             Q(name__icontains=word) | Q(synopsis__icontains=word) | Q(genres__name__iexact=word)

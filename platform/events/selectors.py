@@ -1,5 +1,6 @@
 """Reads of the fact log that page construction needs."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -8,6 +9,8 @@ from django.db.models import Count
 from .models import Interaction
 
 PLAY_TYPES = (Interaction.Type.PLAY, Interaction.Type.SEARCH_PLAY)
+"""What counts as a play, from the homepage or from search: for histories, trending and
+training alike."""
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,28 @@ def play_list(*, member_id: int, limit: int = 100) -> list[Interaction]:
         .prefetch_related("title__genres")
         .order_by("-occurred_at", "-id")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class PlayFact:
+    """One play as training reads it: who, what, when, how much, and the title's runtime."""
+
+    member_id: int
+    title_id: int
+    occurred_at: datetime
+    watched_seconds: int
+    runtime_minutes: int
+
+
+def plays_as_of(*, at: datetime, chunk_size: int = 5000) -> Iterator[PlayFact]:
+    """Every play that occurred at or before `at`, oldest first (ties by arrival), streamed
+    in chunks: facts after `at` do not exist for a dataset built "as of" `at`."""
+    rows = (
+        Interaction.objects.filter(type__in=PLAY_TYPES, occurred_at__lte=at)
+        .order_by("occurred_at", "id")
+        .values_list(
+            "member_id", "title_id", "occurred_at", "watched_seconds", "title__runtime_minutes"
+        )
+    )
+    for member_id, title_id, occurred_at, watched, runtime in rows.iterator(chunk_size=chunk_size):
+        yield PlayFact(member_id, title_id, occurred_at, watched or 0, runtime)

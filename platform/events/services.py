@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from catalog.models import Title
 from members.models import Member
@@ -84,8 +85,11 @@ def events_ingest(*, account, events: Sequence[dict]) -> tuple[int, int]:
     """Store a batch of validated events all or nothing. Returns (stored, duplicates).
 
     A repeated event id, in the log already or twice in this batch, is stored once. Any
-    invalid event rejects the whole batch with InvalidEvents naming its index and field.
+    invalid event rejects the whole batch with InvalidEvents naming its index and field. An
+    event without `occurred_at` happened when it arrived.
     """
+    now = timezone.now()
+    events = [{"occurred_at": now, **event} for event in events]
     members = dict(Member.objects.filter(account=account).values_list("id", "account_id"))
     titles = set(
         Title.objects.filter(id__in={e["title"] for e in events}).values_list("id", flat=True)

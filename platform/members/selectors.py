@@ -1,9 +1,12 @@
 """Reads of members."""
 
 from django.db.models import QuerySet
-from django.http import Http404
 
 from .models import Member
+
+
+class MemberNotFound(Exception):
+    """No such member on this account (the API answers 404)."""
 
 
 def member_list(*, account) -> QuerySet[Member]:
@@ -11,9 +14,9 @@ def member_list(*, account) -> QuerySet[Member]:
 
 
 def member_get_for_account(*, member_id: int, account) -> Member:
-    """The member, if it belongs to this account. Another account's member is a 404, not a 403,
-    so the API does not reveal which member ids exist."""
+    """The member, if it belongs to this account; else MemberNotFound. Another account's
+    member is "not found" too, not "forbidden", so nobody learns which member ids exist."""
     try:
         return Member.objects.get(pk=member_id, account=account)
     except Member.DoesNotExist:
-        raise Http404(f"No member {member_id} on this account.") from None
+        raise MemberNotFound(f"No member {member_id} on this account.") from None

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from events.models import Interaction
+from events import selectors as facts
 
 from .features import play_weight
 
@@ -18,23 +18,15 @@ class PlayTable:
     weights: list[float]
 
 
-POSITIVE_TYPES = (Interaction.Type.PLAY, Interaction.Type.SEARCH_PLAY)
-
-
 def plays_as_of(*, at: datetime) -> PlayTable:
     """Plays (from the homepage or search) that occurred at or before `at`, weighted by how
     much was watched. Facts after `at` do not exist for this dataset."""
-    rows = (
-        Interaction.objects.filter(type__in=POSITIVE_TYPES, occurred_at__lte=at)
-        .order_by("occurred_at", "id")
-        .values_list(
-            "member_id", "title_id", "occurred_at", "watched_seconds", "title__runtime_minutes"
-        )
-    )
     users, items, times, weights = [], [], [], []
-    for member_id, title_id, occurred_at, watched, runtime in rows.iterator(chunk_size=5000):
-        users.append(str(member_id))
-        items.append(str(title_id))
-        times.append(occurred_at.timestamp())
-        weights.append(play_weight(watched_seconds=watched or 0, runtime_minutes=runtime))
+    for play in facts.plays_as_of(at=at):
+        users.append(str(play.member_id))
+        items.append(str(play.title_id))
+        times.append(play.occurred_at.timestamp())
+        weights.append(
+            play_weight(watched_seconds=play.watched_seconds, runtime_minutes=play.runtime_minutes)
+        )
     return PlayTable(users, items, times, weights)

@@ -39,6 +39,29 @@ def retrain_run_create(*, trigger: str = "api", requested_by=None) -> RetrainRun
     return RetrainRun.objects.create(trigger=trigger, requested_by=requested_by)
 
 
+class RetrainNotQueued(Exception):
+    """The task broker could not take a requested retrain; `run` is recorded as failed."""
+
+    def __init__(self, run: RetrainRun):
+        super().__init__(run.error)
+        self.run = run
+
+
+def retrain_request(*, trigger: str = "api", requested_by=None) -> RetrainRun:
+    """Record a retrain run and queue it for a worker at once. If the broker is down, the run
+    is recorded as failed with the reason and RetrainNotQueued raised: the person asking
+    learns now that nothing will happen, instead of waiting on a run that never starts."""
+    from .tasks import BrokerUnavailable, retrain_enqueue  # the tasks module imports this one
+
+    run = retrain_run_create(trigger=trigger, requested_by=requested_by)
+    try:
+        retrain_enqueue(run_id=run.pk)
+    except BrokerUnavailable as exc:
+        error = f"{exc} Nothing was queued; try again when it is up."
+        raise RetrainNotQueued(retrain_run_fail(run_id=run.pk, error=error)) from exc
+    return run
+
+
 def retrain_run_fail(*, run_id: int, error: str) -> RetrainRun:
     """Record that a run never started (for example, its task could not be queued)."""
     run = RetrainRun.objects.get(pk=run_id)

@@ -13,7 +13,7 @@ import torch
 from recommender import MODELS, ItemMetadata, load_model
 from recommender.base import Recommender
 from recommender.data import Interactions, time_split
-from recommender.evaluate import evaluate
+from recommender.evaluate import catalog_at_cut, evaluate
 
 from .dataset import PlayTable
 
@@ -40,7 +40,7 @@ class Split:
     holdout: Interactions
     cut: float  # unix seconds
     items: ItemMetadata  # the catalogue at the end of the holdout
-    known: ItemMetadata  # titles added before the cut
+    known: ItemMetadata  # titles added before the cut, or at an unknown time
     arrivals: ItemMetadata  # titles added at or after it
 
 
@@ -51,15 +51,8 @@ def split_for_gate(data: Interactions, items: ItemMetadata, *, holdout_fraction:
         raise ValueError("The fact log holds no plays yet: nothing to train on.")
     train, holdout = time_split(data, holdout_fraction=holdout_fraction)
     cut = float(holdout.timestamps.min())
-    existed = items.added_at < cut  # (M,) a title of unknown arrival (nan) counts as new
-    return Split(
-        train=train,
-        holdout=holdout,
-        cut=cut,
-        items=items,
-        known=items.select(np.flatnonzero(existed)),  # select takes row numbers
-        arrivals=items.select(np.flatnonzero(~existed)),
-    )
+    known, arrivals = catalog_at_cut(items, cut)  # the evaluation CLI's own rule
+    return Split(train=train, holdout=holdout, cut=cut, items=items, known=known, arrivals=arrivals)
 
 
 @contextmanager

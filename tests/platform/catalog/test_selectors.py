@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from catalog.models import Genre
-from catalog.selectors import titles_on_offer
+from catalog.selectors import title_list, title_search, titles_on_offer
 from tests.factories import NOW, TitleFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,3 +42,32 @@ def test_snapshot_reloads_after_a_title_is_added_changed_or_relinked():
     assert set(titles_on_offer(at=NOW).titles) == {title.pk, other.pk}
     other.delete()
     assert set(titles_on_offer(at=NOW).titles) == {title.pk}
+
+
+def test_list_and_search_read_titles_and_genres_in_two_queries(django_assert_num_queries):
+    """One query for the titles, one for all their genres, however many titles match."""
+    for i in range(12):
+        TitleFactory(name=f"Space story {i}", genres=["Drama", "Sci-Fi"])
+    with django_assert_num_queries(2):
+        titles = list(title_list())
+        assert len(titles) == 12 and all(len(t.genres.all()) == 2 for t in titles)
+    with django_assert_num_queries(2):
+        found = title_search(query="space sci-fi")
+        assert len(found) == 12 and all(len(t.genres.all()) == 2 for t in found)
+
+
+def test_a_warm_snapshot_costs_two_aggregate_queries(django_assert_num_queries):
+    TitleFactory.create_batch(20)
+    titles_on_offer(at=NOW)  # load
+    with django_assert_num_queries(2):  # the titles' and the genre links' stamps
+        assert len(titles_on_offer(at=NOW).titles) == 20
+
+
+def test_search_for_a_kids_profile_finds_kids_titles_only():
+    from tests.factories import MemberFactory
+
+    TitleFactory(name="Dragon saga", maturity_rating="16+")
+    cartoon = TitleFactory(name="Dragon friends", maturity_rating="7+")
+    kid, adult = MemberFactory(is_kids=True), MemberFactory()
+    assert [t.pk for t in title_search(query="dragon", member=kid)] == [cartoon.pk]
+    assert len(title_search(query="dragon", member=adult)) == 2

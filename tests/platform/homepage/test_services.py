@@ -1,0 +1,108 @@
+"""Page construction through its seams: the page context, the row builders in registry order,
+rows filled without repeats, and a fixed number of queries per page."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from events.models import Impression, Interaction
+from homepage import builders
+from homepage.context import page_context_build
+from homepage.rows import CandidateRow, rows_fill
+from homepage.services import homepage_build
+from tests.factories import NOW, MemberFactory, TitleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def play(member, title, minutes_ago, watched=600):
+    Interaction.objects.create(
+        event_id=uuid.uuid4(),
+        type="play",
+        member=member,
+        title=title,
+        watched_seconds=watched,
+        occurred_at=NOW - timedelta(minutes=minutes_ago),
+    )
+
+
+def queries_for_a_page(member) -> int:
+    homepage_build(member=member, at=NOW)  # warm the catalogue snapshot
+    with CaptureQueriesContext(connection) as captured:
+        homepage_build(member=member, at=NOW)
+    return len(captured)
+
+
+def test_a_page_costs_the_same_queries_whatever_the_catalogue_and_history_size():
+    """No query per title, per play or per row: the page's cost in queries is a constant."""
+    member = MemberFactory()
+    titles = TitleFactory.create_batch(10, genres=["Drama"])
+    play(member, titles[0], 30)
+    small = queries_for_a_page(member)
+    more = TitleFactory.create_batch(60, genres=["Drama", "Comedy"])
+    for i, title in enumerate(more[:20]):
+        play(member, title, 20 - i, watched=60)
+    assert queries_for_a_page(member) == small
+    assert small <= 9, small
+
+
+def test_rows_come_in_registry_order_and_never_repeat_a_title():
+    member = MemberFactory()
+    titles = TitleFactory.create_batch(30, genres=["Drama"])
+    play(member, titles[0], 30, watched=60)  # unfinished: Continue Watching, and an anchor
+    page = homepage_build(member=member, at=NOW)
+    order = [b.__name__ for b in builders.ROW_BUILDERS]
+    keys = [row.key for row in page.rows]
+    assert keys == sorted(keys, key=order.index)
+    assert keys[:2] == ["continue_watching", "top_picks"]
+    shown = [slot.title.pk for row in page.rows for slot in row.slots]
+    assert len(shown) == len(set(shown))
+    assert Impression.objects.filter(page=page.page).count() == len(shown)
+
+
+def test_rows_fill_gives_a_title_to_the_first_row_that_proposes_it():
+    a, b, c, d = TitleFactory.create_batch(4)
+    rows = rows_fill(
+        [
+            CandidateRow("one", "One", "", "p", [(a, 1.0), (b, 0.5)]),
+            CandidateRow("empty", "Empty", "", "p", [(a, None), (b, None)]),
+            CandidateRow("two", "Two", "", "p", [(b, 3.0), (c, 2.0), (d, 1.0)]),
+        ],
+        size=2,
+    )
+    assert [(r.key, [s.title for s in r.slots]) for r in rows] == [("one", [a, b]), ("two", [c, d])]
+
+
+def test_a_new_row_kind_is_one_registered_function(monkeypatch):
+    """The seam the explorer will use: a builder added to the registry appears on the page."""
+    member = MemberFactory()
+    TitleFactory.create_batch(5)
+
+    def staff_picks(ctx):
+        return CandidateRow(
+            "staff_picks",
+            "Staff Picks",
+            "Chosen by us.",
+            "staff",
+            [(t, None) for t in reversed(ctx.unplayed)],
+        )
+
+    monkeypatch.setattr(builders, "ROW_BUILDERS", (staff_picks, *builders.ROW_BUILDERS))
+    page = homepage_build(member=member, at=NOW)
+    assert page.rows[0].key == "staff_picks" and page.rows[0].policy == "staff"
+
+
+def test_the_context_holds_what_the_builders_read():
+    member = MemberFactory()
+    titles = TitleFactory.create_batch(4)
+    later = TitleFactory(added_at=NOW + timedelta(days=1))
+    play(member, titles[1], 10)
+    ctx = page_context_build(member=member, at=NOW)
+    assert set(ctx.titles) == {t.pk for t in titles} and later.pk not in ctx.titles
+    assert [p.title_id for p in ctx.history] == [titles[1].pk]
+    assert [t.pk for t in ctx.unplayed] == [titles[0].pk, titles[2].pk, titles[3].pk]
+    assert ctx.trending == {titles[1].pk: 1.0}
+    assert ctx.ranking.fallback and ctx.ranking.version is None
