@@ -190,8 +190,8 @@ class Recommender(ABC):
 
     @property
     def has_history(self) -> bool:
-        """Whether the model holds its members' training plays (checkpoints before issue 4
-        do not)."""
+        """Whether the model holds its members' training plays (checkpoints written before
+        models kept their training histories do not)."""
         return len(self._history_offsets) == len(self.user_ids) + 1 and len(self.user_ids) > 0
 
     def _score_histories(
