@@ -1,0 +1,82 @@
+"""A member's homepage."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from homepage.services import homepage_build
+from members.selectors import member_get_for_account
+
+from ..serializers import TitleOutput
+from .validators import not_in_future
+
+
+class HomepageItemOutput(serializers.Serializer):
+    position = serializers.IntegerField()
+    propensity = serializers.FloatField()
+    score = serializers.FloatField(allow_null=True)
+    title = TitleOutput()
+
+
+class HomepageRowOutput(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    explanation = serializers.CharField()
+    policy = serializers.CharField()
+    items = HomepageItemOutput(many=True)
+
+
+class HomepageOutput(serializers.Serializer):
+    page_id = serializers.UUIDField()
+    member = serializers.IntegerField()
+    served_at = serializers.DateTimeField()
+    model_version = serializers.DictField(allow_null=True, help_text='{"id": int, "kind": str}')
+    fallback = serializers.BooleanField()
+    fallback_reason = serializers.CharField(allow_null=True)
+    rows = HomepageRowOutput(many=True)
+
+
+class MemberHomepageApi(APIView):
+    class Input(serializers.Serializer):
+        at = serializers.DateTimeField(required=False, validators=[not_in_future])
+
+    @extend_schema(
+        parameters=[OpenApiParameter("at", str, description="page clock, ISO 8601; default now")],
+        responses=HomepageOutput,
+    )
+    def get(self, request, member_id: int):
+        params = self.Input(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        member = member_get_for_account(member_id=member_id, account=request.user)
+        at = params.validated_data.get("at") or timezone.now()
+        page = homepage_build(member=member, at=at)
+        version = page.ranking.version
+        payload = {
+            "page_id": page.page.page_id,
+            "member": member.pk,
+            "served_at": at,
+            "model_version": {"id": version.pk, "kind": version.kind} if version else None,
+            "fallback": page.ranking.fallback,
+            "fallback_reason": page.ranking.fallback_reason or None,
+            "rows": [
+                {
+                    "key": row.key,
+                    "title": row.title,
+                    "explanation": row.explanation,
+                    "policy": row.policy,
+                    "items": [
+                        {
+                            "position": position,
+                            "propensity": slot.propensity,
+                            "score": slot.score,
+                            "title": slot.title,
+                        }
+                        for position, slot in enumerate(row.slots)
+                    ],
+                }
+                for row in page.rows
+            ],
+        }
+        return Response(HomepageOutput(payload).data)
