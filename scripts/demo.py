@@ -42,10 +42,10 @@ def wait_for_web(url: str, web: subprocess.Popen, *, timeout_s: float = 90) -> N
         if web.poll() is not None:
             raise WebNotReady(f"the web server exited with status {web.returncode}")
         try:
-            if requests.get(f"{url}/api/v1/schema/", timeout=5).status_code == 200:
+            if requests.get(f"{url}/api/v1/schema/", timeout=15).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or too busy starting up to answer in time (a loaded machine)
         time.sleep(0.3)
     raise WebNotReady(f"the web server did not answer in {timeout_s:.0f} s")
 

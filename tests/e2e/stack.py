@@ -117,6 +117,22 @@ class Stack:
             ],
         )
 
+    def start_beat(self) -> None:
+        """Celery beat, with its schedule file in this stack's own var folder."""
+        self._spawn(
+            "beat",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.workdir / "var" / "celerybeat-schedule"),
+            ],
+        )
+
     def _check_alive(self, name: str) -> None:
         process = self.processes[name]
         if process.poll() is not None:
@@ -153,6 +169,16 @@ class Api:
         response = requests.get(
             f"{self.base_url}{path}", params=params, headers=self.headers, timeout=60
         )
+        assert response.status_code == 200, (path, response.status_code, response.text)
+        return response.json()
+
+    def get_or_none(self, path: str, **params):
+        """The JSON of a 200 answer, or None for a 404."""
+        response = requests.get(
+            f"{self.base_url}{path}", params=params, headers=self.headers, timeout=60
+        )
+        if response.status_code == 404:
+            return None
         assert response.status_code == 200, (path, response.status_code, response.text)
         return response.json()
 
