@@ -1,0 +1,5 @@
+import sys
+
+from simulator.world.world import main
+
+sys.exit(main())
