@@ -162,20 +162,16 @@ class PopulationRunner:
 
     def schedule(self, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Visits of day ``day`` by members still active: (member, unix time, round), sorted
-        by round then time. Round k is each member's k-th visit of the day."""
-        w, c = self.world, self.config
+        by round then time. Round k is each member's k-th visit of the day.
+
+        The visits are :meth:`~simulator.behaviour.Population.day_visits`, the schedule the
+        env and the client draw one member's day from.
+        """
         active = np.flatnonzero(~self.population.churned)
         weekday = (self.start + timedelta(days=day)).weekday()
-        rate = w.activity[active] * c.activity_scale
-        if c.weekly_habits and weekday >= 5:
-            rate = rate * w.weekend_factor[active]
-        counts = self.rng.poisson(rate)
-        members = np.repeat(active, counts)
-        hours = self.rng.normal(w.peak_hour[members], w.hour_spread[members]) % 24.0
-        order = np.lexsort((hours, members))  # by member, then time
-        members, hours = members[order], hours[order]
-        first = np.searchsorted(members, members)  # index of each member's first visit
-        rounds = np.arange(len(members)) - first
+        members, hours = self.population.day_visits(active, self.rng, weekday=weekday)
+        first_visit = np.searchsorted(members, members)  # index of each member's first visit
+        rounds = np.arange(len(members)) - first_visit
         order = np.lexsort((hours, rounds))
         at = self.day_start(day) + hours[order] * 3600.0
         return members[order], np.floor(at), rounds[order]
