@@ -1,0 +1,5 @@
+import sys
+
+from simulator.client.traffic import main
+
+sys.exit(main())
