@@ -197,22 +197,22 @@ class PopulationRunner:
             for lo, hi in zip(
                 np.concatenate([[0], bounds]), np.concatenate([bounds, [len(rounds)]]), strict=True
             ):
-                for s in range(lo, hi, self.batch_size):
-                    e = min(hi, s + self.batch_size)
-                    m, t = members[s:e], at[s:e]
-                    still = ~self.population.churned[m]  # some left earlier today
-                    m, t = m[still], t[still]
-                    if not len(m):
+                for start in range(lo, hi, self.batch_size):
+                    end = min(hi, start + self.batch_size)
+                    who, when = members[start:end], at[start:end]
+                    still = ~self.population.churned[who]  # some left earlier today
+                    who, when = who[still], when[still]
+                    if not len(who):
                         continue
-                    available = self._added_at <= t.min()
-                    pages = policy.pages(m, t, available, self.rng)
-                    if pages.shape != (len(m), self.rows, self.slots):
+                    available = self._added_at <= when.min()
+                    pages = policy.pages(who, when, available, self.rng)
+                    if pages.shape != (len(who), self.rows, self.slots):
                         raise ValueError(
                             f"policy returned pages of shape {pages.shape}, expected "
-                            f"{(len(m), self.rows, self.slots)}"
+                            f"{(len(who), self.rows, self.slots)}"
                         )
-                    batch = self.population.visit(m, pages, self.rng, at=t)
-                    log.add(m, t, day, batch, pages if keep_pages else None)
+                    batch = self.population.visit(who, pages, self.rng, at=when)
+                    log.add(who, when, day, batch, pages if keep_pages else None)
             if on_day_end is not None:
                 on_day_end(day, log)
         return log
@@ -230,11 +230,11 @@ def gumbel_top_k(
         raise ValueError(
             f"a page needs {k} distinct titles but only {int(available.sum())} are available"
         )
-    s = np.where(available, scores, -np.inf)
+    masked = np.where(available, scores, -np.inf)
     if rng is not None:
-        s = s + rng.gumbel(size=s.shape)
-    top = np.argpartition(-s, k - 1, axis=1)[:, :k]  # (B, k) unordered
-    order = np.argsort(-np.take_along_axis(s, top, axis=1), axis=1)
+        masked = masked + rng.gumbel(size=masked.shape)
+    top = np.argpartition(-masked, k - 1, axis=1)[:, :k]  # (B, k) unordered
+    order = np.argsort(-np.take_along_axis(masked, top, axis=1), axis=1)
     return np.take_along_axis(top, order, axis=1)
 
 
@@ -259,8 +259,8 @@ class LoggingPolicy:
         b, k = len(members), self.rows * self.slots
         popular = rng.random(b) < self.popular_share
         out = np.empty((b, k), dtype=np.int64)
-        for s in range(0, b, POLICY_CHUNK):  # (chunk, n_titles) score matrices stay small
-            p = popular[s : s + POLICY_CHUNK]
-            scores = np.where(p[:, None], self.log_popularity[None, :], 0.0)  # (b, T)
-            out[s : s + len(p)] = gumbel_top_k(scores, k, rng, available)
+        for lo in range(0, b, POLICY_CHUNK):  # (chunk, n_titles) score matrices stay small
+            chunk = popular[lo : lo + POLICY_CHUNK]
+            scores = np.where(chunk[:, None], self.log_popularity[None, :], 0.0)  # (b, T)
+            out[lo : lo + len(chunk)] = gumbel_top_k(scores, k, rng, available)
         return out.reshape(b, self.rows, self.slots)
