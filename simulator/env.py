@@ -142,9 +142,9 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
     ``examined`` (number of items examined), ``searched`` (the member searched because nothing
     on the page appealed), ``abandoned``, ``thumbs_up``, ``thumbs_down``, ``satisfaction`` (the
     member's moving average of true satisfaction after the visit), ``visit_satisfaction`` (this
-    visit's), ``churned``, ``member``, ``day``, ``hour`` and ``at`` (ISO 8601, UTC) of the visit just
-    simulated. Hidden
-    quantities (utility, satisfaction, churn) are in ``info`` only, never in the observation.
+    visit's), ``churned``, ``member``, ``day``, ``hour`` and ``at`` (ISO 8601, UTC) of the
+    visit just simulated. Hidden quantities (utility, satisfaction, churn) are in ``info``
+    only, never in the observation.
 
     ## Arguments
 
@@ -163,14 +163,20 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     ## Version History
 
+    - v1: the clock and the catalogue move. Members' tastes depend on the hour and the
+      weekday (daypart and weekend offsets, ``BehaviourConfig.daypart_taste``; 0 switches
+      them off, as ``BehaviourConfig.all_off()`` does); day 0 begins at ``start``, and titles
+      arrive on that clock (catalogue churn): ``"available"`` and ``"weekday"`` join the
+      observation, a page showing a title that has not arrived is rejected, and search never
+      finds one (``start=world.now`` has every title in the catalogue from the first visit).
+      v0 is no longer registered: no argument of this class gives back its observation space
+      and dynamics, so ``gymnasium.make("simulator/Homepage-v0")`` raises Gymnasium's
+      ``DeprecatedEnv``, which names v1.
     - v0: position bias, logit choice with outside option, watch time reward; extended
       before any release with presentation bias, abandonment, search, satiation, interest
       drift, weekly habits and churn (termination), each switchable in
       :class:`~simulator.behaviour.BehaviourConfig`. ``BehaviourConfig.all_off()`` with
-      ``position_bias=True`` recovers the walking skeleton's dynamics. Still before any
-      release: daypart and weekend tastes, a clock starting at ``start``, and catalogue churn
-      (``"available"`` and ``"weekday"`` in the observation; titles not yet arrived are
-      rejected and never found by search).
+      ``position_bias=True`` recovers the walking skeleton's dynamics.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
