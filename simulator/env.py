@@ -11,7 +11,8 @@ import numpy as np
 from gymnasium import spaces
 
 from simulator.behaviour import Behaviour, BehaviourConfig, VisitOutcome
-from simulator.world import GENRES, RECENT_DAYS, World, format_time
+from simulator.clock import as_utc, format_time
+from simulator.world import GENRES, RECENT_DAYS, World
 
 DEFAULT_WORLD_NOW = datetime(2026, 1, 1, tzinfo=UTC)
 """Clock of the world the env generates when none is passed, fixed so the env is reproducible."""
@@ -220,9 +221,7 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.render_mode = render_mode
         if start is None:
             start = self.world.now - timedelta(days=RECENT_DAYS)
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=UTC)
-        self.start = start.astimezone(UTC)
+        self.start = as_utc(start)
         self._added_at = self.world.added_at_unix
         n = self.world.n_titles
         self.action_space = PageSpace(rows, slots, n, candidates=self.world.available(self.start))
@@ -316,16 +315,16 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
             return None
         if self._last is None:
             return f"member {self._member}: no visit yet"
-        day, hour, o = self._last
+        day, hour, outcome = self._last
         when = f"day {day} {int(hour):02d}:{int(hour % 1 * 60):02d}"
-        if o.title is None:
-            what = f"examined {len(o.examined)}, left without playing"
+        if outcome.title is None:
+            what = f"examined {len(outcome.examined)}, left without playing"
         else:
-            t = self.world.titles[o.title]
-            where = "found by search" if o.played is None else f"at slot {o.played}"
+            title = self.world.titles[outcome.title]
+            where = "found by search" if outcome.played is None else f"at slot {outcome.played}"
             what = (
-                f"examined {len(o.examined)}, played {t.external_id} {t.name!r} {where}, "
-                f"watched {o.watched_seconds / 60:.1f} min"
+                f"examined {len(outcome.examined)}, played {title.external_id} {title.name!r} "
+                f"{where}, watched {outcome.watched_seconds / 60:.1f} min"
             )
         return f"{when} member {self._member}: {what}\n"
 

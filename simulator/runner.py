@@ -5,7 +5,8 @@ whole population in-process at hundreds of thousands of visits per second. It us
 :class:`~simulator.behaviour.Population` (and so the same :func:`respond_batch`) as they do.
 
 A simulated day: every member who has not churned draws that day's visits from their habits
-(Poisson activity, more at weekends, hours around their peak hour). Visits are processed in
+(Poisson activity, more at weekends, hours around their peak hour; the one visit schedule of
+:mod:`simulator.behaviour.schedule`, which the env and the client draw from too). Visits are processed in
 *rounds*: round k holds each member's k-th visit of the day, so one member's visits stay in
 time order and their state (satiation, drift, satisfaction) carries from one to the next,
 while a round is one numpy batch. A :class:`Policy` composes every page; it sees only what a

@@ -63,8 +63,8 @@ def plot_timeseries(
     n_rows = -(-len(metrics) // cols)
     fig, axes = plt.subplots(n_rows, cols, figsize=(4.2 * cols, 3.0 * n_rows), squeeze=False)
     for ax, metric in zip(axes.flat, metrics, strict=False):
-        for name, rs in by(rows, key).items():
-            ax.plot([r["day"] for r in rs], [r[metric] for r in rs], label=str(name))
+        for name, group in by(rows, key).items():
+            ax.plot([r["day"] for r in group], [r[metric] for r in group], label=str(name))
         ax.set_title(LABELS.get(metric, metric), fontsize=10)
         ax.set_xlabel("simulated day", fontsize=8)
         ax.tick_params(labelsize=8)
@@ -82,8 +82,8 @@ def plot_position_bias(rows: list[dict[str, object]], settings: Settings, path: 
     plt = _pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
     grids = {}
-    for setting, rs in by(rows, "position_bias").items():
-        grids[setting] = np.array([r["play_rate"] for r in rs]).reshape(
+    for setting, group in by(rows, "position_bias").items():
+        grids[setting] = np.array([r["play_rate"] for r in group]).reshape(
             settings.rows, settings.slots
         )
     vmax = max(g.max() for g in grids.values())

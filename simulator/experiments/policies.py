@@ -79,7 +79,6 @@ class _ScoredPages:
         self.world = world
         self.rows, self.slots = rows, slots
         self.played = np.zeros((world.n_members, world.n_titles), dtype=bool)  # (M, T)
-        self._seen_plays = 0
 
     def scores(
         self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
@@ -109,20 +108,29 @@ class _ScoredPages:
                 # Skip played titles while enough unplayed ones remain.
                 unplayed = ok & ~self.played[chunk]
                 ok = np.where((unplayed.sum(axis=1) >= k)[:, None], unplayed, ok)
-            out[lo : lo + len(chunk)] = self._page(scores, ok, rng if noise else None, rng, k)
+            page = _top_k_rows(scores, k, rng if noise else None, ok)
+            out[lo : lo + len(chunk)] = page if noise else self._explore(page, ok, rng)
         return out.reshape(b, self.rows, self.slots)
 
-    def _page(
-        self,
-        scores: np.ndarray,
-        ok: np.ndarray,
-        noise_rng: np.random.Generator | None,
-        rng: np.random.Generator,
-        k: int,
-    ) -> np.ndarray:
-        """(b, k) the page of each row of ``scores`` among ``ok`` titles; ``noise_rng``
-        randomises the ranking (a random page), ``rng`` is for subclasses that explore."""
-        return _top_k_rows(scores, k, noise_rng, ok)
+    def _explore(self, page: np.ndarray, ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """(b, k) a scored ``page`` with some slots changed to explore (``ok`` (b, T): the
+        titles allowed); here none are."""
+        return page
+
+
+class _TablePolicy(_ScoredPages):
+    """Scores from an (M, T) table of every member's score for every title (None: random
+    pages), with tiny noise to break ties at random."""
+
+    table: np.ndarray | None = None
+
+    def scores(
+        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """The table's rows; ``at`` is ignored, since a model's table does not look at time."""
+        if self.table is None:
+            return None
+        return self.table[members] + 1e-6 * rng.random((len(members), self.world.n_titles))
 
 
 def _top_k_rows(
@@ -166,7 +174,7 @@ class PopularityPolicy(_ScoredPages):
         return self.counts[None, :].astype(np.float64) + tie
 
 
-class GreedyPolicy(_ScoredPages):
+class GreedyPolicy(_TablePolicy):
     """The recommender retrained daily on its own logs; each member's top-scored titles.
 
     Titles the model has never seen a play of (new arrivals, never-shown titles) score
@@ -188,7 +196,7 @@ class GreedyPolicy(_ScoredPages):
         self.kind = model
         self.config_overrides = model_overrides
         model_config(model, model_overrides)  # fail early on an unknown kind
-        self.table: np.ndarray | None = None  # (M, T) scores of the latest model
+        self.table = None  # (M, T) scores of the latest model, after the first night
         self.model = None
         self._ids = np.array([t.external_id for t in world.titles])
 
@@ -221,13 +229,6 @@ class GreedyPolicy(_ScoredPages):
             self.model = self.fit(plays, rng)
             self.table = self.score_table(self.model)
 
-    def scores(
-        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
-    ) -> np.ndarray | None:
-        if self.table is None:
-            return None
-        return self.table[members] + 1e-6 * rng.random((len(members), self.world.n_titles))
-
 
 class EpsilonGreedyPolicy(GreedyPolicy):
     """Greedy, but each slot shows a random available title with probability ``epsilon``."""
@@ -240,26 +241,19 @@ class EpsilonGreedyPolicy(GreedyPolicy):
         super().__init__(world, rows=rows, slots=slots, **kw)
         self.epsilon = epsilon
 
-    def _page(
-        self,
-        scores: np.ndarray,
-        ok: np.ndarray,
-        noise_rng: np.random.Generator | None,
-        rng: np.random.Generator,
-        k: int,
-    ) -> np.ndarray:
-        greedy = _top_k_rows(scores, k, noise_rng, ok)  # (b, k)
-        if noise_rng is not None or not self.epsilon:
-            return greedy
+    def _explore(self, page: np.ndarray, ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if not self.epsilon:
+            return page
+        k = page.shape[1]
         # Random candidates from the rest of the catalogue, swapped into explored slots.
         rest = ok.copy()
-        np.put_along_axis(rest, greedy, False, axis=1)
+        np.put_along_axis(rest, page, False, axis=1)
         n_rest = rest.sum(axis=1)
-        candidates = _top_k_rows(np.zeros(scores.shape), k, rng, rest)  # (b, k) random
-        explore = (rng.random(greedy.shape) < self.epsilon) & (
+        candidates = _top_k_rows(np.zeros(ok.shape), k, rng, rest)  # (b, k) random
+        explore = (rng.random(page.shape) < self.epsilon) & (
             np.arange(k)[None, :] < n_rest[:, None]
         )
-        return np.where(explore, candidates, greedy)
+        return np.where(explore, candidates, page)
 
 
 class OraclePolicy(_ScoredPages):
@@ -279,16 +273,16 @@ class OraclePolicy(_ScoredPages):
         p = self.population
         u = p.tastes_at(members, at) @ p.attributes.T + p.base_utility[None, :]  # (B, T)
         if p.config.satiation:
-            t = p.recent[members]  # (B, K)
-            rows = np.repeat(np.arange(len(members)), t.shape[1])
-            cols = t.ravel()
+            recent = p.recent[members]  # (B, K)
+            rows = np.repeat(np.arange(len(members)), recent.shape[1])
+            cols = recent.ravel()
             keep = cols >= 0
             np.subtract.at(u, (rows[keep], cols[keep]), p.config.satiation)
         allowed = ~p.is_kids[members][:, None] | p.kids_suitable[None, :]
         return np.where(allowed, u, u - 100.0)
 
 
-class FrozenPolicy(_ScoredPages):
+class FrozenPolicy(_TablePolicy):
     """A fixed score table: a model trained once on logs, deployed and never retrained."""
 
     def __init__(
@@ -307,11 +301,3 @@ class FrozenPolicy(_ScoredPages):
         self.table, self.name = table, name
         if already_played is not None:
             self.played |= already_played
-
-    def scores(
-        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
-    ) -> np.ndarray | None:
-        """The table's rows; ``at`` is ignored, since a frozen model never looks at time."""
-        if self.table is None:
-            return None
-        return self.table[members] + 1e-6 * rng.random((len(members), self.world.n_titles))

@@ -71,12 +71,26 @@ class Settings:
     """Show progress bars (stderr)."""
 
     def world(self) -> World:
+        """The experiments' world: these sizes and seed, on the env's fixed clock."""
         from simulator.env import DEFAULT_WORLD_NOW
 
         return World.generate(self.titles, self.members, self.seed, DEFAULT_WORLD_NOW)
 
     def behaviour(self, **overrides: object) -> BehaviourConfig:
+        """The members' behaviour at this activity scale, with ``overrides``."""
         return BehaviourConfig(activity_scale=self.activity_scale, **overrides)  # type: ignore[arg-type]
+
+    def runner(self, world: World, config: BehaviourConfig | None = None) -> PopulationRunner:
+        """A runner of ``world`` for these days, page shape and seed (``config`` None: the
+        default :meth:`behaviour`)."""
+        return PopulationRunner(
+            world,
+            config or self.behaviour(),
+            rows=self.rows,
+            slots=self.slots,
+            days=self.days,
+            seed=self.seed,
+        )
 
 
 def make_policy(
@@ -114,14 +128,7 @@ def run_policy(
     end, share of plays found by search, and the offline metric: NDCG@10, on that day's
     logged plays, of the policy's scores from the day before.
     """
-    runner = PopulationRunner(
-        world,
-        config or settings.behaviour(),
-        rows=settings.rows,
-        slots=settings.slots,
-        days=settings.days,
-        seed=settings.seed,
-    )
+    runner = settings.runner(world, config)
     policy = (
         policy_factory(runner) if policy_factory else make_policy(name, world, runner, settings)
     )
@@ -225,14 +232,8 @@ def position_bias(settings: Settings) -> list[dict[str, object]]:
     world = settings.world()
     rows: list[dict[str, object]] = []
     for bias in (True, False):
-        runner = PopulationRunner(
-            world,
-            settings.behaviour(position_bias=bias, search_probability=0.0, churn_rate=0.0),
-            rows=settings.rows,
-            slots=settings.slots,
-            days=settings.days,
-            seed=settings.seed,
-        )
+        config = settings.behaviour(position_bias=bias, search_probability=0.0, churn_rate=0.0)
+        runner = settings.runner(world, config)
         log = runner.run(
             RandomPolicy(world, rows=settings.rows, slots=settings.slots),
             progress=settings.progress,
@@ -277,14 +278,7 @@ def offline_vs_online(
     what members enjoy, and the two need not agree.
     """
     world = settings.world()
-    runner = PopulationRunner(
-        world,
-        settings.behaviour(),
-        rows=settings.rows,
-        slots=settings.slots,
-        days=settings.days,
-        seed=settings.seed,
-    )
+    runner = settings.runner(world)
     log = runner.run(
         LoggingPolicy(world, rows=settings.rows, slots=settings.slots),
         progress=settings.progress,
