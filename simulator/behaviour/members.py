@@ -96,8 +96,8 @@ class Population:
         c = self.config
         if at is None or not c.daypart_taste:
             return taste
-        w = daypart_weights(np.asarray(at, dtype=np.float64), c.daypart_sharpness)  # (B, K)
-        offset = np.einsum("bk,bkd->bd", w.astype(np.float32), self.daypart_offsets[members])
+        weights = daypart_weights(np.asarray(at, dtype=np.float64), c.daypart_sharpness)  # (B, K)
+        offset = np.einsum("bk,bkd->bd", weights.astype(np.float32), self.daypart_offsets[members])
         return taste + np.float32(c.daypart_taste) * offset
 
     def utility(

@@ -83,7 +83,7 @@ class BatchOutcome:
 def to_visit_outcome(batch: BatchOutcome, i: int, columns: int) -> VisitOutcome:
     """Visit ``i`` of ``batch`` as a :class:`VisitOutcome` (slots as (row, column))."""
     lo, hi = np.searchsorted(batch.visit, [i, i + 1])
-    slots = [(int(s // columns), int(s % columns)) for s in batch.slot[lo:hi]]
+    slots = [(int(slot // columns), int(slot % columns)) for slot in batch.slot[lo:hi]]
     entry = int(batch.played_entry[i])
     title = int(batch.played_title[i])
     thumbs = tuple(

@@ -270,15 +270,16 @@ class OraclePolicy(_ScoredPages):
     def scores(
         self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
     ) -> np.ndarray | None:
-        p = self.population
-        u = p.tastes_at(members, at) @ p.attributes.T + p.base_utility[None, :]  # (B, T)
-        if p.config.satiation:
-            recent = p.recent[members]  # (B, K)
+        population = self.population
+        tastes = population.tastes_at(members, at)  # (B, D)
+        u = tastes @ population.attributes.T + population.base_utility[None, :]  # (B, T)
+        if population.config.satiation:
+            recent = population.recent[members]  # (B, K)
             rows = np.repeat(np.arange(len(members)), recent.shape[1])
             cols = recent.ravel()
             keep = cols >= 0
-            np.subtract.at(u, (rows[keep], cols[keep]), p.config.satiation)
-        allowed = ~p.is_kids[members][:, None] | p.kids_suitable[None, :]
+            np.subtract.at(u, (rows[keep], cols[keep]), population.config.satiation)
+        allowed = ~population.is_kids[members][:, None] | population.kids_suitable[None, :]
         return np.where(allowed, u, u - 100.0)
 
 

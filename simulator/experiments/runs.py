@@ -212,13 +212,13 @@ def search_breaks_loop(
     loop would otherwise hide."""
     world = settings.world()
     rows: list[dict[str, object]] = []
-    for p in tqdm(probabilities, disable=not settings.progress, desc="search settings"):
+    for probability in tqdm(probabilities, disable=not settings.progress, desc="search settings"):
         rows += run_policy(
             "greedy",
             world,
             settings,
-            settings.behaviour(search_probability=p),
-            label=f"search {p:g}",
+            settings.behaviour(search_probability=probability),
+            label=f"search {probability:g}",
         )
     return rows
 
