@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from simulator.world import parse_time
+from simulator.clock import parse_time
 
 
 def number(kind: type, *, minimum: float, inclusive: bool = True) -> Callable[[str], Any]:

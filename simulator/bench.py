@@ -37,7 +37,9 @@ def measure(
         [rng.choice(world.n_titles, rows * slots, replace=False) for _ in range(n_pages)]
     ).reshape(n_pages, rows, slots)
     at = np.full(batch, world.now.timestamp())
-    groups = [np.arange(s, s + batch) % world.n_members for s in range(0, world.n_members, batch)]
+    groups = [
+        np.arange(lo, lo + batch) % world.n_members for lo in range(0, world.n_members, batch)
+    ]
     k = 0
 
     def step() -> None:

@@ -70,9 +70,9 @@ def write_dataset(world: World, plays: dict[str, np.ndarray], out: Path) -> tupl
     weights = np.maximum(plays["watched_fraction"][order], 1e-6)
     interactions = out / "interactions.csv"
     with interactions.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(INTERACTIONS_HEADER)
-        w.writerows(
+        writer = csv.writer(f)
+        writer.writerow(INTERACTIONS_HEADER)
+        writer.writerows(
             zip(
                 keys[plays["member"][order]],
                 ids[plays["title"][order]],
@@ -83,10 +83,10 @@ def write_dataset(world: World, plays: dict[str, np.ndarray], out: Path) -> tupl
         )
     items = out / "items.csv"
     with items.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(ITEMS_HEADER)
+        writer = csv.writer(f)
+        writer.writerow(ITEMS_HEADER)
         for t in world.titles:
-            w.writerow(
+            writer.writerow(
                 [
                     t.external_id,
                     "|".join(t.genres),

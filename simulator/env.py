@@ -11,7 +11,8 @@ import numpy as np
 from gymnasium import spaces
 
 from simulator.behaviour import Behaviour, BehaviourConfig, VisitOutcome
-from simulator.world import GENRES, RECENT_DAYS, World, format_time
+from simulator.clock import as_utc, format_time
+from simulator.world import GENRES, RECENT_DAYS, World
 
 DEFAULT_WORLD_NOW = datetime(2026, 1, 1, tzinfo=UTC)
 """Clock of the world the env generates when none is passed, fixed so the env is reproducible."""
@@ -142,9 +143,9 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
     ``examined`` (number of items examined), ``searched`` (the member searched because nothing
     on the page appealed), ``abandoned``, ``thumbs_up``, ``thumbs_down``, ``satisfaction`` (the
     member's moving average of true satisfaction after the visit), ``visit_satisfaction`` (this
-    visit's), ``churned``, ``member``, ``day``, ``hour`` and ``at`` (ISO 8601, UTC) of the visit just
-    simulated. Hidden
-    quantities (utility, satisfaction, churn) are in ``info`` only, never in the observation.
+    visit's), ``churned``, ``member``, ``day``, ``hour`` and ``at`` (ISO 8601, UTC) of the
+    visit just simulated. Hidden quantities (utility, satisfaction, churn) are in ``info``
+    only, never in the observation.
 
     ## Arguments
 
@@ -163,14 +164,20 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     ## Version History
 
+    - v1: the clock and the catalogue move. Members' tastes depend on the hour and the
+      weekday (daypart and weekend offsets, ``BehaviourConfig.daypart_taste``; 0 switches
+      them off, as ``BehaviourConfig.all_off()`` does); day 0 begins at ``start``, and titles
+      arrive on that clock (catalogue churn): ``"available"`` and ``"weekday"`` join the
+      observation, a page showing a title that has not arrived is rejected, and search never
+      finds one (``start=world.now`` has every title in the catalogue from the first visit).
+      v0 is no longer registered: no argument of this class gives back its observation space
+      and dynamics, so ``gymnasium.make("simulator/Homepage-v0")`` raises Gymnasium's
+      ``DeprecatedEnv``, which names v1.
     - v0: position bias, logit choice with outside option, watch time reward; extended
       before any release with presentation bias, abandonment, search, satiation, interest
       drift, weekly habits and churn (termination), each switchable in
       :class:`~simulator.behaviour.BehaviourConfig`. ``BehaviourConfig.all_off()`` with
-      ``position_bias=True`` recovers the walking skeleton's dynamics. Still before any
-      release: daypart and weekend tastes, a clock starting at ``start``, and catalogue churn
-      (``"available"`` and ``"weekday"`` in the observation; titles not yet arrived are
-      rejected and never found by search).
+      ``position_bias=True`` recovers the walking skeleton's dynamics.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -214,9 +221,7 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.render_mode = render_mode
         if start is None:
             start = self.world.now - timedelta(days=RECENT_DAYS)
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=UTC)
-        self.start = start.astimezone(UTC)
+        self.start = as_utc(start)
         self._added_at = self.world.added_at_unix
         n = self.world.n_titles
         self.action_space = PageSpace(rows, slots, n, candidates=self.world.available(self.start))
@@ -310,16 +315,16 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
             return None
         if self._last is None:
             return f"member {self._member}: no visit yet"
-        day, hour, o = self._last
+        day, hour, outcome = self._last
         when = f"day {day} {int(hour):02d}:{int(hour % 1 * 60):02d}"
-        if o.title is None:
-            what = f"examined {len(o.examined)}, left without playing"
+        if outcome.title is None:
+            what = f"examined {len(outcome.examined)}, left without playing"
         else:
-            t = self.world.titles[o.title]
-            where = "found by search" if o.played is None else f"at slot {o.played}"
+            title = self.world.titles[outcome.title]
+            where = "found by search" if outcome.played is None else f"at slot {outcome.played}"
             what = (
-                f"examined {len(o.examined)}, played {t.external_id} {t.name!r} {where}, "
-                f"watched {o.watched_seconds / 60:.1f} min"
+                f"examined {len(outcome.examined)}, played {title.external_id} {title.name!r} "
+                f"{where}, watched {outcome.watched_seconds / 60:.1f} min"
             )
         return f"{when} member {self._member}: {what}\n"
 

@@ -5,7 +5,8 @@ whole population in-process at hundreds of thousands of visits per second. It us
 :class:`~simulator.behaviour.Population` (and so the same :func:`respond_batch`) as they do.
 
 A simulated day: every member who has not churned draws that day's visits from their habits
-(Poisson activity, more at weekends, hours around their peak hour). Visits are processed in
+(Poisson activity, more at weekends, hours around their peak hour; the one visit schedule of
+:mod:`simulator.behaviour.schedule`, which the env and the client draw from too). Visits are processed in
 *rounds*: round k holds each member's k-th visit of the day, so one member's visits stay in
 time order and their state (satiation, drift, satisfaction) carries from one to the next,
 while a round is one numpy batch. A :class:`Policy` composes every page; it sees only what a
@@ -162,20 +163,16 @@ class PopulationRunner:
 
     def schedule(self, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Visits of day ``day`` by members still active: (member, unix time, round), sorted
-        by round then time. Round k is each member's k-th visit of the day."""
-        w, c = self.world, self.config
+        by round then time. Round k is each member's k-th visit of the day.
+
+        The visits are :meth:`~simulator.behaviour.Population.day_visits`, the schedule the
+        env and the client draw one member's day from.
+        """
         active = np.flatnonzero(~self.population.churned)
         weekday = (self.start + timedelta(days=day)).weekday()
-        rate = w.activity[active] * c.activity_scale
-        if c.weekly_habits and weekday >= 5:
-            rate = rate * w.weekend_factor[active]
-        counts = self.rng.poisson(rate)
-        members = np.repeat(active, counts)
-        hours = self.rng.normal(w.peak_hour[members], w.hour_spread[members]) % 24.0
-        order = np.lexsort((hours, members))  # by member, then time
-        members, hours = members[order], hours[order]
-        first = np.searchsorted(members, members)  # index of each member's first visit
-        rounds = np.arange(len(members)) - first
+        members, hours = self.population.day_visits(active, self.rng, weekday=weekday)
+        first_visit = np.searchsorted(members, members)  # index of each member's first visit
+        rounds = np.arange(len(members)) - first_visit
         order = np.lexsort((hours, rounds))
         at = self.day_start(day) + hours[order] * 3600.0
         return members[order], np.floor(at), rounds[order]
@@ -201,22 +198,22 @@ class PopulationRunner:
             for lo, hi in zip(
                 np.concatenate([[0], bounds]), np.concatenate([bounds, [len(rounds)]]), strict=True
             ):
-                for s in range(lo, hi, self.batch_size):
-                    e = min(hi, s + self.batch_size)
-                    m, t = members[s:e], at[s:e]
-                    still = ~self.population.churned[m]  # some left earlier today
-                    m, t = m[still], t[still]
-                    if not len(m):
+                for start in range(lo, hi, self.batch_size):
+                    end = min(hi, start + self.batch_size)
+                    who, when = members[start:end], at[start:end]
+                    still = ~self.population.churned[who]  # some left earlier today
+                    who, when = who[still], when[still]
+                    if not len(who):
                         continue
-                    available = self._added_at <= t.min()
-                    pages = policy.pages(m, t, available, self.rng)
-                    if pages.shape != (len(m), self.rows, self.slots):
+                    available = self._added_at <= when.min()
+                    pages = policy.pages(who, when, available, self.rng)
+                    if pages.shape != (len(who), self.rows, self.slots):
                         raise ValueError(
                             f"policy returned pages of shape {pages.shape}, expected "
-                            f"{(len(m), self.rows, self.slots)}"
+                            f"{(len(who), self.rows, self.slots)}"
                         )
-                    batch = self.population.visit(m, pages, self.rng, at=t)
-                    log.add(m, t, day, batch, pages if keep_pages else None)
+                    batch = self.population.visit(who, pages, self.rng, at=when)
+                    log.add(who, when, day, batch, pages if keep_pages else None)
             if on_day_end is not None:
                 on_day_end(day, log)
         return log
@@ -234,11 +231,11 @@ def gumbel_top_k(
         raise ValueError(
             f"a page needs {k} distinct titles but only {int(available.sum())} are available"
         )
-    s = np.where(available, scores, -np.inf)
+    masked = np.where(available, scores, -np.inf)
     if rng is not None:
-        s = s + rng.gumbel(size=s.shape)
-    top = np.argpartition(-s, k - 1, axis=1)[:, :k]  # (B, k) unordered
-    order = np.argsort(-np.take_along_axis(s, top, axis=1), axis=1)
+        masked = masked + rng.gumbel(size=masked.shape)
+    top = np.argpartition(-masked, k - 1, axis=1)[:, :k]  # (B, k) unordered
+    order = np.argsort(-np.take_along_axis(masked, top, axis=1), axis=1)
     return np.take_along_axis(top, order, axis=1)
 
 
@@ -263,8 +260,8 @@ class LoggingPolicy:
         b, k = len(members), self.rows * self.slots
         popular = rng.random(b) < self.popular_share
         out = np.empty((b, k), dtype=np.int64)
-        for s in range(0, b, POLICY_CHUNK):  # (chunk, n_titles) score matrices stay small
-            p = popular[s : s + POLICY_CHUNK]
-            scores = np.where(p[:, None], self.log_popularity[None, :], 0.0)  # (b, T)
-            out[s : s + len(p)] = gumbel_top_k(scores, k, rng, available)
+        for lo in range(0, b, POLICY_CHUNK):  # (chunk, n_titles) score matrices stay small
+            chunk = popular[lo : lo + POLICY_CHUNK]
+            scores = np.where(chunk[:, None], self.log_popularity[None, :], 0.0)  # (b, T)
+            out[lo : lo + len(chunk)] = gumbel_top_k(scores, k, rng, available)
         return out.reshape(b, self.rows, self.slots)

@@ -63,8 +63,8 @@ def plot_timeseries(
     n_rows = -(-len(metrics) // cols)
     fig, axes = plt.subplots(n_rows, cols, figsize=(4.2 * cols, 3.0 * n_rows), squeeze=False)
     for ax, metric in zip(axes.flat, metrics, strict=False):
-        for name, rs in by(rows, key).items():
-            ax.plot([r["day"] for r in rs], [r[metric] for r in rs], label=str(name))
+        for name, group in by(rows, key).items():
+            ax.plot([r["day"] for r in group], [r[metric] for r in group], label=str(name))
         ax.set_title(LABELS.get(metric, metric), fontsize=10)
         ax.set_xlabel("simulated day", fontsize=8)
         ax.tick_params(labelsize=8)
@@ -78,12 +78,14 @@ def plot_timeseries(
     return path
 
 
-def plot_position_bias(rows: list[dict[str, object]], s: Settings, path: Path) -> Path:
+def plot_position_bias(rows: list[dict[str, object]], settings: Settings, path: Path) -> Path:
     plt = _pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
     grids = {}
-    for setting, rs in by(rows, "position_bias").items():
-        grids[setting] = np.array([r["play_rate"] for r in rs]).reshape(s.rows, s.slots)
+    for setting, group in by(rows, "position_bias").items():
+        grids[setting] = np.array([r["play_rate"] for r in group]).reshape(
+            settings.rows, settings.slots
+        )
     vmax = max(g.max() for g in grids.values())
     for ax, setting in zip(axes[:2], ("on", "off"), strict=True):
         im = ax.imshow(grids[setting], vmin=0, vmax=vmax, cmap="viridis")
@@ -118,18 +120,18 @@ def plot_offline_online(rows: list[dict[str, object]], path: Path) -> Path:
     return path
 
 
-def run(name: str, s: Settings, out: Path) -> list[Path]:
+def run(name: str, settings: Settings, out: Path) -> list[Path]:
     """Run experiment ``name`` and write its CSV and PNG to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     csv_path, png = out / f"{name}.csv", out / f"{name}.png"
-    scale = f"{s.members} members, {s.titles} titles, {s.days} days, seed {s.seed}"
+    scale = f"{settings.members} members, {settings.titles} titles, {settings.days} days, seed {settings.seed}"
     if name == "feedback-loop":
-        rows = feedback_loop(s)
+        rows = feedback_loop(settings)
         plot_timeseries(
             rows, "policy", METRICS, f"Feedback loop: five policies over a month ({scale})", png
         )
     elif name == "search-breaks-loop":
-        rows = search_breaks_loop(s)
+        rows = search_breaks_loop(settings)
         plot_timeseries(
             rows,
             "policy",
@@ -139,10 +141,10 @@ def run(name: str, s: Settings, out: Path) -> list[Path]:
             png,
         )  # fmt: skip
     elif name == "position-bias":
-        rows = position_bias(s)
-        plot_position_bias(rows, s, png)
+        rows = position_bias(settings)
+        plot_position_bias(rows, settings, png)
     elif name == "offline-vs-online":
-        rows = offline_vs_online(s)
+        rows = offline_vs_online(settings)
         plot_offline_online(rows, png)
     else:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             f"argument --titles: pages of {args.rows} x {args.slots} need at least "
             f"{2 * args.rows * args.slots} titles (twice a page), got {args.titles}"
         )
-    s = Settings(
+    settings = Settings(
         titles=args.titles,
         members=args.members,
         days=args.days,
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     names = EXPERIMENTS if args.experiment == "all" else (args.experiment,)
     for name in names:
-        for path in run(name, s, args.out):
+        for path in run(name, settings, args.out):
             print(f"wrote {path}")
     return 0
 

@@ -49,11 +49,11 @@ def ndcg_at_k(
     keep = relevant.any(axis=1)
     if not keep.any():
         return float("nan")
-    s = np.where(exclude[keep], -np.inf, scores[keep]) if exclude is not None else scores[keep]
+    ranked = scores[keep] if exclude is None else np.where(exclude[keep], -np.inf, scores[keep])
     rel = relevant[keep]
-    k = min(k, s.shape[1])
-    top = np.argpartition(-s, k - 1, axis=1)[:, :k]
-    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(s, top, axis=1), axis=1), 1)
+    k = min(k, ranked.shape[1])
+    top = np.argpartition(-ranked, k - 1, axis=1)[:, :k]
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(ranked, top, axis=1), axis=1), 1)
     gains = np.take_along_axis(rel, top, axis=1).astype(np.float64)  # (u, k)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = gains @ discounts

@@ -1,4 +1,4 @@
-"""Homepage policies for the in-process experiments, all behind :class:`~simulator.runner.Policy`.
+"""Homepage policies for the in-process experiments, all behind :class:`ExperimentPolicy`.
 
 - :class:`RandomPolicy`: uniformly random available titles (the exploration baseline).
 - :class:`PopularityPolicy`: most played titles in its own logs (not personalized).
@@ -9,6 +9,7 @@
   probability ``epsilon``, so the logs keep some evidence about titles the model would hide.
 - :class:`OraclePolicy`: ranks by each member's *current* true utility; the upper bound no
   real service can reach.
+- :class:`FrozenPolicy`: a fixed score table (a model trained once on logs, never retrained).
 
 Every policy shows only titles in the catalogue at the visit (``available``) and, except the
 oracle (which knows satiation), skips titles the member has already played, as homepages do.
@@ -18,12 +19,13 @@ The first simulated day, before any log exists, the learning policies show rando
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import Protocol
 
 import numpy as np
 
 from recommender import MODELS, Interactions
 from simulator.behaviour import Population
-from simulator.runner import POLICY_CHUNK, VisitLog
+from simulator.runner import POLICY_CHUNK, Policy, VisitLog
 from simulator.world import World
 
 DEFAULT_MODEL = "ease"
@@ -45,17 +47,38 @@ def model_config(kind: str, overrides: dict[str, object] | None = None) -> objec
     return cls(**{k: v for k, v in wanted.items() if k in names})
 
 
-class _Base:
-    """Shared state: page shape, the member x title played matrix, day-end hook."""
+class ExperimentPolicy(Policy, Protocol):
+    """What an experiment runs: a runner :class:`~simulator.runner.Policy` that can also
+    score every title for members (the offline metric ranks by it) and learn from the log at
+    the end of each simulated day."""
 
-    name = "base"
+    name: str
+    """How rows of results name the policy."""
+
+    def scores(
+        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """(B, T) ranking scores for members (B,) visiting at unix times ``at`` (B,; None:
+        no particular time), or None when the policy has nothing to rank by yet."""
+        ...
+
+    def end_of_day(self, day: int, log: VisitLog, rng: np.random.Generator) -> None:
+        """Learn from ``log`` (everything so far) after simulated day ``day``."""
+        ...
+
+
+class _ScoredPages:
+    """The shared implementation of the policies here: each member's page is their top
+    scored available titles (random while :meth:`scores` has none), skipping titles they
+    have played while enough unplayed ones remain."""
+
+    name = "scored"
     skip_played = True
 
     def __init__(self, world: World, *, rows: int, slots: int) -> None:
         self.world = world
         self.rows, self.slots = rows, slots
         self.played = np.zeros((world.n_members, world.n_titles), dtype=bool)  # (M, T)
-        self._seen_plays = 0
 
     def scores(
         self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
@@ -65,7 +88,7 @@ class _Base:
         return None
 
     def end_of_day(self, day: int, log: VisitLog, rng: np.random.Generator) -> None:
-        """Learn from the log (everything so far); the base class records plays."""
+        """Learn from the log (everything so far); here: record who played what."""
         plays = log.plays()
         self.played[plays["member"], plays["title"]] = True
 
@@ -74,51 +97,62 @@ class _Base:
     ) -> np.ndarray:
         b, k = len(members), self.rows * self.slots
         out = np.empty((b, k), dtype=np.int64)
-        for s in range(0, b, POLICY_CHUNK):
-            m = members[s : s + POLICY_CHUNK]
-            scores = self.scores(m, rng, at=at[s : s + POLICY_CHUNK])
+        for lo in range(0, b, POLICY_CHUNK):
+            chunk = members[lo : lo + POLICY_CHUNK]
+            scores = self.scores(chunk, rng, at=at[lo : lo + POLICY_CHUNK])
             noise = scores is None
             if noise:
-                scores = np.zeros((len(m), self.world.n_titles))
+                scores = np.zeros((len(chunk), self.world.n_titles))
             ok = np.broadcast_to(available, scores.shape)
             if self.skip_played:
                 # Skip played titles while enough unplayed ones remain.
-                unplayed = ok & ~self.played[m]
+                unplayed = ok & ~self.played[chunk]
                 ok = np.where((unplayed.sum(axis=1) >= k)[:, None], unplayed, ok)
-            out[s : s + len(m)] = self._page(scores, ok, rng if noise else None, rng, k)
+            page = _top_k_rows(scores, k, rng if noise else None, ok)
+            out[lo : lo + len(chunk)] = page if noise else self._explore(page, ok, rng)
         return out.reshape(b, self.rows, self.slots)
 
-    def _page(
-        self,
-        scores: np.ndarray,
-        ok: np.ndarray,
-        noise_rng: np.random.Generator | None,
-        rng: np.random.Generator,
-        k: int,
-    ) -> np.ndarray:
-        return _top_k_rows(scores, k, noise_rng, ok)
+    def _explore(self, page: np.ndarray, ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """(b, k) a scored ``page`` with some slots changed to explore (``ok`` (b, T): the
+        titles allowed); here none are."""
+        return page
+
+
+class _TablePolicy(_ScoredPages):
+    """Scores from an (M, T) table of every member's score for every title (None: random
+    pages), with tiny noise to break ties at random."""
+
+    table: np.ndarray | None = None
+
+    def scores(
+        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """The table's rows; ``at`` is ignored, since a model's table does not look at time."""
+        if self.table is None:
+            return None
+        return self.table[members] + 1e-6 * rng.random((len(members), self.world.n_titles))
 
 
 def _top_k_rows(
     scores: np.ndarray, k: int, rng: np.random.Generator | None, ok: np.ndarray
 ) -> np.ndarray:
     """Top-k per row among ``ok`` (B, T); ties (and random pages) broken by tiny noise."""
-    s = np.where(ok, scores, -np.inf)
+    masked = np.where(ok, scores, -np.inf)
     if rng is not None:
-        s = s + rng.gumbel(size=s.shape)
-    top = np.argpartition(-s, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(s, top, axis=1), axis=1)
+        masked = masked + rng.gumbel(size=masked.shape)
+    top = np.argpartition(-masked, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(masked, top, axis=1), axis=1)
     return np.take_along_axis(top, order, axis=1)
 
 
-class RandomPolicy(_Base):
+class RandomPolicy(_ScoredPages):
     """Uniformly random available titles: every title equally exposed."""
 
     name = "random"
     skip_played = False
 
 
-class PopularityPolicy(_Base):
+class PopularityPolicy(_ScoredPages):
     """The titles with the most plays in its own logs (ties broken at random), for everyone."""
 
     name = "popularity"
@@ -140,7 +174,7 @@ class PopularityPolicy(_Base):
         return self.counts[None, :].astype(np.float64) + tie
 
 
-class GreedyPolicy(_Base):
+class GreedyPolicy(_TablePolicy):
     """The recommender retrained daily on its own logs; each member's top-scored titles.
 
     Titles the model has never seen a play of (new arrivals, never-shown titles) score
@@ -162,7 +196,7 @@ class GreedyPolicy(_Base):
         self.kind = model
         self.config_overrides = model_overrides
         model_config(model, model_overrides)  # fail early on an unknown kind
-        self.table: np.ndarray | None = None  # (M, T) scores of the latest model
+        self.table = None  # (M, T) scores of the latest model, after the first night
         self.model = None
         self._ids = np.array([t.external_id for t in world.titles])
 
@@ -195,13 +229,6 @@ class GreedyPolicy(_Base):
             self.model = self.fit(plays, rng)
             self.table = self.score_table(self.model)
 
-    def scores(
-        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
-    ) -> np.ndarray | None:
-        if self.table is None:
-            return None
-        return self.table[members] + 1e-6 * rng.random((len(members), self.world.n_titles))
-
 
 class EpsilonGreedyPolicy(GreedyPolicy):
     """Greedy, but each slot shows a random available title with probability ``epsilon``."""
@@ -214,22 +241,22 @@ class EpsilonGreedyPolicy(GreedyPolicy):
         super().__init__(world, rows=rows, slots=slots, **kw)
         self.epsilon = epsilon
 
-    def _page(self, scores, ok, noise_rng, rng, k):  # noqa: ANN001, ANN202 - see _Base._page
-        greedy = _top_k_rows(scores, k, noise_rng, ok)  # (b, k)
-        if noise_rng is not None or not self.epsilon:
-            return greedy
+    def _explore(self, page: np.ndarray, ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if not self.epsilon:
+            return page
+        k = page.shape[1]
         # Random candidates from the rest of the catalogue, swapped into explored slots.
         rest = ok.copy()
-        np.put_along_axis(rest, greedy, False, axis=1)
+        np.put_along_axis(rest, page, False, axis=1)
         n_rest = rest.sum(axis=1)
-        candidates = _top_k_rows(np.zeros(scores.shape), k, rng, rest)  # (b, k) random
-        explore = (rng.random(greedy.shape) < self.epsilon) & (
+        candidates = _top_k_rows(np.zeros(ok.shape), k, rng, rest)  # (b, k) random
+        explore = (rng.random(page.shape) < self.epsilon) & (
             np.arange(k)[None, :] < n_rest[:, None]
         )
-        return np.where(explore, candidates, greedy)
+        return np.where(explore, candidates, page)
 
 
-class OraclePolicy(_Base):
+class OraclePolicy(_ScoredPages):
     """Each member's titles of highest current true utility (knows tastes, drift, satiation
     and the visit's daypart tastes)."""
 
@@ -243,13 +270,35 @@ class OraclePolicy(_Base):
     def scores(
         self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
     ) -> np.ndarray | None:
-        p = self.population
-        u = p.tastes_at(members, at) @ p.attributes.T + p.base_utility[None, :]  # (B, T)
-        if p.config.satiation:
-            t = p.recent[members]  # (B, K)
-            rows = np.repeat(np.arange(len(members)), t.shape[1])
-            cols = t.ravel()
+        population = self.population
+        tastes = population.tastes_at(members, at)  # (B, D)
+        u = tastes @ population.attributes.T + population.base_utility[None, :]  # (B, T)
+        if population.config.satiation:
+            recent = population.recent[members]  # (B, K)
+            rows = np.repeat(np.arange(len(members)), recent.shape[1])
+            cols = recent.ravel()
             keep = cols >= 0
-            np.subtract.at(u, (rows[keep], cols[keep]), p.config.satiation)
-        allowed = ~p.is_kids[members][:, None] | p.kids_suitable[None, :]
+            np.subtract.at(u, (rows[keep], cols[keep]), population.config.satiation)
+        allowed = ~population.is_kids[members][:, None] | population.kids_suitable[None, :]
         return np.where(allowed, u, u - 100.0)
+
+
+class FrozenPolicy(_TablePolicy):
+    """A fixed score table: a model trained once on logs, deployed and never retrained."""
+
+    def __init__(
+        self,
+        world: World,
+        table: np.ndarray | None,
+        *,
+        name: str,
+        rows: int,
+        slots: int,
+        already_played: np.ndarray | None = None,
+    ) -> None:
+        """``table`` (M, T) scores, or None for random pages; ``already_played`` (M, T) bool,
+        what members played before deployment (skipped like the policy's own plays)."""
+        super().__init__(world, rows=rows, slots=slots)
+        self.table, self.name = table, name
+        if already_played is not None:
+            self.played |= already_played

@@ -21,6 +21,8 @@ from simulator.experiments.metrics import gini, homogenization, ndcg_at_k
 from simulator.experiments.policies import (
     DEFAULT_MODEL,
     EpsilonGreedyPolicy,
+    ExperimentPolicy,
+    FrozenPolicy,
     GreedyPolicy,
     OraclePolicy,
     PopularityPolicy,
@@ -69,25 +71,41 @@ class Settings:
     """Show progress bars (stderr)."""
 
     def world(self) -> World:
+        """The experiments' world: these sizes and seed, on the env's fixed clock."""
         from simulator.env import DEFAULT_WORLD_NOW
 
         return World.generate(self.titles, self.members, self.seed, DEFAULT_WORLD_NOW)
 
     def behaviour(self, **overrides: object) -> BehaviourConfig:
+        """The members' behaviour at this activity scale, with ``overrides``."""
         return BehaviourConfig(activity_scale=self.activity_scale, **overrides)  # type: ignore[arg-type]
 
+    def runner(self, world: World, config: BehaviourConfig | None = None) -> PopulationRunner:
+        """A runner of ``world`` for these days, page shape and seed (``config`` None: the
+        default :meth:`behaviour`)."""
+        return PopulationRunner(
+            world,
+            config or self.behaviour(),
+            rows=self.rows,
+            slots=self.slots,
+            days=self.days,
+            seed=self.seed,
+        )
 
-def make_policy(name: str, world: World, runner: PopulationRunner, s: Settings) -> object:
+
+def make_policy(
+    name: str, world: World, runner: PopulationRunner, settings: Settings
+) -> ExperimentPolicy:
     """Policy ``name`` (one of :data:`POLICIES`) for ``runner``'s population."""
-    shape = {"rows": s.rows, "slots": s.slots}
+    shape = {"rows": settings.rows, "slots": settings.slots}
     if name == "random":
         return RandomPolicy(world, **shape)
     if name == "popularity":
         return PopularityPolicy(world, **shape)
     if name == "greedy":
-        return GreedyPolicy(world, model=s.model, **shape)
+        return GreedyPolicy(world, model=settings.model, **shape)
     if name == "epsilon-greedy":
-        return EpsilonGreedyPolicy(world, model=s.model, epsilon=s.epsilon, **shape)
+        return EpsilonGreedyPolicy(world, model=settings.model, epsilon=settings.epsilon, **shape)
     if name == "oracle":
         return OraclePolicy(world, runner.population, **shape)
     raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
@@ -96,13 +114,13 @@ def make_policy(name: str, world: World, runner: PopulationRunner, s: Settings) 
 def run_policy(
     name: str,
     world: World,
-    s: Settings,
+    settings: Settings,
     config: BehaviourConfig | None = None,
     *,
     label: str | None = None,
-    policy_factory: Callable[[PopulationRunner], object] | None = None,
+    policy_factory: Callable[[PopulationRunner], ExperimentPolicy] | None = None,
 ) -> list[dict[str, object]]:
-    """Run one policy for ``s.days`` days; one row of :data:`METRICS` per day.
+    """Run one policy for ``settings.days`` days; one row of :data:`METRICS` per day.
 
     Daily metrics: homogenization (Jaccard of members' consumption so far), Gini of exposure
     (examined impressions per title so far), coverage (share of the catalogue played so
@@ -110,11 +128,11 @@ def run_policy(
     end, share of plays found by search, and the offline metric: NDCG@10, on that day's
     logged plays, of the policy's scores from the day before.
     """
-    runner = PopulationRunner(
-        world, config or s.behaviour(), rows=s.rows, slots=s.slots, days=s.days, seed=s.seed
+    runner = settings.runner(world, config)
+    policy = (
+        policy_factory(runner) if policy_factory else make_policy(name, world, runner, settings)
     )
-    policy = policy_factory(runner) if policy_factory else make_policy(name, world, runner, s)
-    rng = np.random.default_rng([s.seed, 1])
+    rng = np.random.default_rng([settings.seed, 1])
     rows: list[dict[str, object]] = []
     mark = {"batches": 0}
     pending: dict[str, np.ndarray | None] = {"scores": None}
@@ -162,83 +180,81 @@ def run_policy(
                 "offline_ndcg": offline,
             }
         )
-        policy.end_of_day(day, log, rng)  # type: ignore[attr-defined]
-        scores = policy.scores(np.arange(world.n_members), rng)  # type: ignore[attr-defined]
+        policy.end_of_day(day, log, rng)
+        scores = policy.scores(np.arange(world.n_members), rng)
         pending["scores"] = None if scores is None else np.asarray(scores, dtype=np.float64)
 
     runner.run(
-        policy,  # type: ignore[arg-type]
+        policy,
         on_day_end=end_of_day,
-        progress=s.progress,
+        progress=settings.progress,
         desc=label or name,
     )
     return rows
 
 
-def feedback_loop(s: Settings, policies: tuple[str, ...] = POLICIES) -> list[dict[str, object]]:
+def feedback_loop(
+    settings: Settings, policies: tuple[str, ...] = POLICIES
+) -> list[dict[str, object]]:
     """Every policy over the same month: the loop of Chaney et al. (2018) made visible."""
-    world = s.world()
+    world = settings.world()
     rows: list[dict[str, object]] = []
-    for name in tqdm(policies, disable=not s.progress, desc="policies"):
-        rows += run_policy(name, world, s)
+    for name in tqdm(policies, disable=not settings.progress, desc="policies"):
+        rows += run_policy(name, world, settings)
     return rows
 
 
 def search_breaks_loop(
-    s: Settings, probabilities: tuple[float, ...] = (0.0, 0.3, 0.6)
+    settings: Settings, probabilities: tuple[float, ...] = (0.0, 0.3, 0.6)
 ) -> list[dict[str, object]]:
     """The greedy loop with search switched off, at its default, and more frequent: search
     finds what members want, not what was shown, so its plays feed the model titles the
     loop would otherwise hide."""
-    world = s.world()
+    world = settings.world()
     rows: list[dict[str, object]] = []
-    for p in tqdm(probabilities, disable=not s.progress, desc="search settings"):
+    for probability in tqdm(probabilities, disable=not settings.progress, desc="search settings"):
         rows += run_policy(
-            "greedy", world, s, s.behaviour(search_probability=p), label=f"search {p:g}"
+            "greedy",
+            world,
+            settings,
+            settings.behaviour(search_probability=probability),
+            label=f"search {probability:g}",
         )
     return rows
 
 
-def position_bias(s: Settings) -> list[dict[str, object]]:
+def position_bias(settings: Settings) -> list[dict[str, object]]:
     """Random pages with position bias on and off: play rate per (row, column).
 
     Under random pages every slot shows titles of the same average quality, so any
     difference in play rate across slots is position alone (Joachims et al. 2017).
     """
-    world = s.world()
+    world = settings.world()
     rows: list[dict[str, object]] = []
     for bias in (True, False):
-        runner = PopulationRunner(
-            world,
-            s.behaviour(position_bias=bias, search_probability=0.0, churn_rate=0.0),
-            rows=s.rows,
-            slots=s.slots,
-            days=s.days,
-            seed=s.seed,
-        )
+        config = settings.behaviour(position_bias=bias, search_probability=0.0, churn_rate=0.0)
+        runner = settings.runner(world, config)
         log = runner.run(
-            RandomPolicy(world, rows=s.rows, slots=s.slots),
-            progress=s.progress,
+            RandomPolicy(world, rows=settings.rows, slots=settings.slots),
+            progress=settings.progress,
             desc=f"position bias {'on' if bias else 'off'}",
         )
         n = log.n_visits
-        entry = np.concatenate(
-            [b_slot for b_slot in log.examined_slot]
-        )  # (E,) slot of each examined item
+        entry = log.column("examined_slot")  # (E,) slot of each examined item
         visit = log.column("examined_visit").astype(int)
         played = log.column("played_title")
-        examined = np.bincount(entry, minlength=s.rows * s.slots)
+        examined = np.bincount(entry, minlength=settings.rows * settings.slots)
         # A play from the page is the examined entry whose title the visit played.
         title = log.column("examined_title")
         from_page = ~log.column("from_search").astype(bool)
         hit = (played[visit] == title) & from_page[visit]
-        plays = np.bincount(entry[hit], minlength=s.rows * s.slots)
-        for k in range(s.rows * s.slots):
+        plays = np.bincount(entry[hit], minlength=settings.rows * settings.slots)
+        for k in range(settings.rows * settings.slots):
             rows.append(
                 {
                     "position_bias": "on" if bias else "off",
-                    "row": k // s.slots,
-                    "column": k % s.slots,
+                    "row": k // settings.slots,
+                    "column": k % settings.slots,
                     "play_rate": plays[k] / n,
                     "examine_rate": examined[k] / n,
                 }
@@ -247,7 +263,9 @@ def position_bias(s: Settings) -> list[dict[str, object]]:
 
 
 def offline_vs_online(
-    s: Settings, models: tuple[str, ...] = ("popularity", "ease", "mf"), online_days: int = 14
+    settings: Settings,
+    models: tuple[str, ...] = ("popularity", "ease", "mf"),
+    online_days: int = 14,
 ) -> list[dict[str, object]]:
     """Offline NDCG on logged data next to the true online value of the same models.
 
@@ -259,14 +277,12 @@ def offline_vs_online(
     Offline metrics reward predicting the logging policy's exposures; online value rewards
     what members enjoy, and the two need not agree.
     """
-    from simulator.experiments.policies import _Base
-
-    world = s.world()
-    runner = PopulationRunner(
-        world, s.behaviour(), rows=s.rows, slots=s.slots, days=s.days, seed=s.seed
-    )
+    world = settings.world()
+    runner = settings.runner(world)
     log = runner.run(
-        LoggingPolicy(world, rows=s.rows, slots=s.slots), progress=s.progress, desc="logging"
+        LoggingPolicy(world, rows=settings.rows, slots=settings.slots),
+        progress=settings.progress,
+        desc="logging",
     )
     plays = log.plays()
     cut = np.quantile(plays["at"], 0.8)
@@ -277,24 +293,8 @@ def offline_vs_online(
     relevant = np.zeros_like(seen)
     relevant[plays["member"][test], plays["title"][test]] = True
     relevant &= ~seen
-    rng = np.random.default_rng([s.seed, 2])
-    shape = {"rows": s.rows, "slots": s.slots}
-
-    class Frozen(_Base):
-        """A fixed score table: a model trained once on the logs, never retrained."""
-
-        def __init__(self, table: np.ndarray | None, name: str) -> None:
-            super().__init__(world, **shape)
-            self.table, self.name = table, name
-            self.played |= seen
-
-        def scores(
-            self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
-        ) -> np.ndarray | None:
-            """The table's rows; ``at`` is ignored, since a frozen model never looks at time."""
-            if self.table is None:
-                return None
-            return self.table[members] + 1e-6 * rng.random((len(members), world.n_titles))
+    rng = np.random.default_rng([settings.seed, 2])
+    shape = {"rows": settings.rows, "slots": settings.slots}
 
     candidates: dict[str, np.ndarray | None] = {"random": None}
     for kind in models:
@@ -305,18 +305,19 @@ def offline_vs_online(
     candidates["oracle"] = oracle_scores
 
     rows: list[dict[str, object]] = []
-    for name, table in tqdm(candidates.items(), disable=not s.progress, desc="deploying"):
+    for name, table in tqdm(candidates.items(), disable=not settings.progress, desc="deploying"):
         offline = ndcg_at_k(rng.random(seen.shape) if table is None else table, relevant, seen)
         online = copy.deepcopy(runner)
         online.days = online_days
         online.start = runner.start + timedelta(days=runner.days)
-        policy: object
+        policy: ExperimentPolicy
         if name == "oracle":
-            policy = OraclePolicy(world, online.population, **shape)
-            policy.played |= seen  # type: ignore[attr-defined]
+            oracle = OraclePolicy(world, online.population, **shape)
+            oracle.played |= seen
+            policy = oracle
         else:
-            policy = Frozen(table, name)
-        out = online.run(policy, progress=False)  # type: ignore[arg-type]
+            policy = FrozenPolicy(world, table, name=name, already_played=seen, **shape)
+        out = online.run(policy, progress=False)
         n = max(out.n_visits, 1)
         rows.append(
             {

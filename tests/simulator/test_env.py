@@ -48,10 +48,42 @@ def test_check_env_passes(small_env_kwargs):
 
 def test_registered_env_passes_check_env_and_registration_is_idempotent():
     importlib.reload(simulator)
-    env = gymnasium.make("simulator/Homepage-v0", n_titles=60, n_members=8)
+    assert simulator.HOMEPAGE_ENV_ID == "simulator/Homepage-v1"
+    env = gymnasium.make("simulator/Homepage-v1", n_titles=60, n_members=8)
     assert isinstance(env.unwrapped, HomepageEnv)
     check_env(env.unwrapped)
     assert env.action_space.shape == (4, 10)
+
+
+def test_old_version_is_not_registered_and_the_error_names_the_new_one():
+    """v0's dynamics are gone (daypart tastes and catalogue churn came after it), so its id
+    must not silently give v1: Gymnasium's DeprecatedEnv points to the current version."""
+    assert "simulator/Homepage-v0" not in gymnasium.registry
+    assert gymnasium.envs.registration.find_highest_version("simulator", "Homepage") == 1
+    with (
+        pytest.warns(DeprecationWarning, match="out of date"),
+        pytest.raises(gymnasium.error.DeprecatedEnv, match="simulator/Homepage-v1"),
+    ):
+        gymnasium.make("simulator/Homepage-v0")
+
+
+def test_class_docstring_has_gymnasium_headings_and_the_current_version_on_top():
+    doc = HomepageEnv.__doc__
+    headings = [line.strip() for line in doc.splitlines() if line.strip().startswith("## ")]
+    assert headings == [
+        "## Description",
+        "## Action Space",
+        "## Observation Space",
+        "## Rewards",
+        "## Starting State",
+        "## Episode End",
+        "## Info",
+        "## Arguments",
+        "## Version History",
+    ]
+    history = doc.split("## Version History", 1)[1]
+    version = simulator.HOMEPAGE_ENV_ID.rsplit("-", 1)[1]
+    assert history.split()[:2] == ["-", f"{version}:"]
 
 
 def test_same_seed_same_rollout_other_seed_differs(small_env_kwargs):

@@ -16,7 +16,14 @@ SOURCES = sorted(SIMULATOR.rglob("*.py"))
 
 
 def test_sources_found():
-    assert {p.name for p in SOURCES} >= {"__init__.py", "world.py", "behaviour.py", "env.py"}
+    found = {str(p.relative_to(SIMULATOR)) for p in SOURCES}
+    assert found >= {
+        "__init__.py",
+        "world/__init__.py",
+        "behaviour/__init__.py",
+        "env.py",
+        "client/__init__.py",
+    }
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(SIMULATOR)))

@@ -1,0 +1,240 @@
+"""The world itself: both halves of a generated world, its derived views and its files.
+
+A :class:`World` holds the public records (titles, accounts) and the hidden arrays that only
+the simulator reads. It is built by :meth:`World.generate` (the story of
+:mod:`simulator.world.generation`) or :meth:`World.load`, and written by :meth:`World.save`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from simulator.clock import format_time, parse_time
+from simulator.world import generation
+from simulator.world.generation import ATTRIBUTE_DIM, N_TASTE_OFFSETS
+from simulator.world.records import GENRE_INDEX, GENRES, Account, Member, Title
+
+HIDDEN_FORMAT = 3
+"""Version of hidden.npz; format 1 (no habits, patience or artwork appeal) and format 2 (no
+daypart tastes) still load, with those mechanisms neutral."""
+
+
+@dataclass(eq=False)
+class World:
+    """The whole synthetic world; build with :meth:`generate` or :meth:`load`, never by hand.
+
+    Hidden arrays are indexed by title index (position in ``titles``) and member index
+    (position in ``members``). Only ``titles`` and ``accounts`` may reach the platform.
+    """
+
+    seed: int
+    now: datetime
+    titles: tuple[Title, ...]
+    accounts: tuple[Account, ...]
+    title_attributes: np.ndarray
+    """(n_titles, ATTRIBUTE_DIM) hidden attribute vectors."""
+    popularity: np.ndarray
+    """(n_titles,) power-law popularity prior, sums to 1."""
+    genre_directions: np.ndarray
+    """(len(GENRES), ATTRIBUTE_DIM) orthonormal direction of each genre in attribute space."""
+    cluster_genres: np.ndarray
+    """(N_CLUSTERS, len(GENRES)) bool, the genres each taste cluster favours."""
+    member_cluster: np.ndarray
+    """(n_members,) taste cluster of each member."""
+    tastes: np.ndarray
+    """(n_members, ATTRIBUTE_DIM) hidden taste vectors; affinity = taste @ attributes."""
+    activity: np.ndarray
+    """(n_members,) mean visits per day."""
+    peak_hour: np.ndarray
+    """(n_members,) hour of day (UTC, 0-24) around which a member tends to visit."""
+    hour_spread: np.ndarray
+    """(n_members,) standard deviation in hours of visit times around ``peak_hour``."""
+    weekend_factor: np.ndarray | None = None
+    """(n_members,) multiplier on visits per day on Saturdays and Sundays (None: all 1)."""
+    patience: np.ndarray | None = None
+    """(n_members,) multiplier on the mean number of items examined per visit (None: all 1)."""
+    artwork_appeal: np.ndarray | None = None
+    """(n_titles,) hidden appeal of the artwork, standard normal (None: all 0)."""
+    daypart_offsets: np.ndarray | None = None
+    """(n_members, N_TASTE_OFFSETS, ATTRIBUTE_DIM) taste offset per daypart and weekend
+    (None: all 0, tastes do not move with the clock)."""
+    members: tuple[Member, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.members = tuple(m for a in self.accounts for m in a.members)
+        n, m = len(self.titles), len(self.members)
+        # Worlds saved before these fields existed load with neutral values.
+        if self.weekend_factor is None:
+            self.weekend_factor = np.ones(m)
+        if self.patience is None:
+            self.patience = np.ones(m)
+        if self.artwork_appeal is None:
+            self.artwork_appeal = np.zeros(n)
+        if self.daypart_offsets is None:
+            self.daypart_offsets = np.zeros((m, N_TASTE_OFFSETS, ATTRIBUTE_DIM))
+        for name, arr, shape in [
+            ("title_attributes", self.title_attributes, (n, ATTRIBUTE_DIM)),
+            ("popularity", self.popularity, (n,)),
+            ("tastes", self.tastes, (m, ATTRIBUTE_DIM)),
+            ("activity", self.activity, (m,)),
+            ("peak_hour", self.peak_hour, (m,)),
+            ("hour_spread", self.hour_spread, (m,)),
+            ("member_cluster", self.member_cluster, (m,)),
+            ("weekend_factor", self.weekend_factor, (m,)),
+            ("patience", self.patience, (m,)),
+            ("artwork_appeal", self.artwork_appeal, (n,)),
+            ("daypart_offsets", self.daypart_offsets, (m, N_TASTE_OFFSETS, ATTRIBUTE_DIM)),
+        ]:
+            if arr.shape != shape:
+                raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
+
+    # Derived views: cheap, recomputed rather than stored so they can never disagree.
+
+    @property
+    def n_titles(self) -> int:
+        return len(self.titles)
+
+    @property
+    def n_members(self) -> int:
+        return len(self.members)
+
+    @property
+    def genre_matrix(self) -> np.ndarray:
+        """(n_titles, len(GENRES)) bool: the published genres of each title."""
+        out = np.zeros((self.n_titles, len(GENRES)), dtype=bool)
+        for i, t in enumerate(self.titles):
+            out[i, [GENRE_INDEX[g] for g in t.genres]] = True
+        return out
+
+    @property
+    def kids_suitable(self) -> np.ndarray:
+        """(n_titles,) bool: rated "all" or "7+"."""
+        return np.array([t.kids_suitable for t in self.titles], dtype=bool)
+
+    @property
+    def runtime_minutes(self) -> np.ndarray:
+        return np.array([t.runtime_minutes for t in self.titles], dtype=np.int64)
+
+    @property
+    def added_at_unix(self) -> np.ndarray:
+        """(n_titles,) float64 unix seconds at which each title entered the catalogue."""
+        return np.array([t.added_at.timestamp() for t in self.titles], dtype=np.float64)
+
+    def available(self, at: datetime) -> np.ndarray:
+        """(n_titles,) bool: titles in the catalogue at ``at`` (added_at <= at), as the platform
+        filters them. Titles added later do not exist yet: that is the catalogue's churn."""
+        return self.added_at_unix <= at.timestamp()
+
+    def affinity(self, member: int) -> np.ndarray:
+        """(n_titles,) taste-attribute dot products of one member: the personal part of utility."""
+        return self.title_attributes @ self.tastes[member]
+
+    def title_index(self) -> dict[str, int]:
+        """external_id -> title index."""
+        return {t.external_id: i for i, t in enumerate(self.titles)}
+
+    # Generation
+
+    @classmethod
+    def generate(
+        cls, n_titles: int = 300, n_members: int = 60, seed: int = 0, now: datetime | None = None
+    ) -> World:
+        """Build a world; the same (n_titles, n_members, seed, now) always gives the same world.
+
+        ``now`` defaults to the current UTC time (whole seconds); pass it for reproducibility.
+        The generative story is :mod:`simulator.world.generation`'s.
+        """
+        return cls(**generation.generate(n_titles, n_members, seed, now))
+
+    # Persistence
+
+    def save(self, directory: str | Path) -> Path:
+        """Write catalog.json, members.json (public) and hidden.npz (simulator only)."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        catalog = {
+            "seed": self.seed,
+            "now": format_time(self.now),
+            "titles": [t.to_json() for t in self.titles],
+        }
+        members = {
+            "accounts": [
+                {
+                    "username": a.username,
+                    "password": a.password,
+                    "members": [
+                        {"key": m.key, "name": m.name, "is_kids": m.is_kids} for m in a.members
+                    ],
+                }
+                for a in self.accounts
+            ]
+        }
+        (out / "catalog.json").write_text(json.dumps(catalog, indent=1, ensure_ascii=False) + "\n")
+        (out / "members.json").write_text(json.dumps(members, indent=1) + "\n")
+        np.savez_compressed(
+            out / "hidden.npz",
+            format=np.int64(HIDDEN_FORMAT),
+            title_external_ids=np.array([t.external_id for t in self.titles]),
+            member_keys=np.array([m.key for m in self.members]),
+            title_attributes=self.title_attributes,
+            popularity=self.popularity,
+            genre_directions=self.genre_directions,
+            cluster_genres=self.cluster_genres,
+            member_cluster=self.member_cluster,
+            tastes=self.tastes,
+            activity=self.activity,
+            peak_hour=self.peak_hour,
+            hour_spread=self.hour_spread,
+            weekend_factor=self.weekend_factor,
+            patience=self.patience,
+            artwork_appeal=self.artwork_appeal,
+            daypart_offsets=self.daypart_offsets,
+        )
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path) -> World:
+        """Rebuild exactly the world that :meth:`save` wrote to ``directory``."""
+        src = Path(directory)
+        paths = [src / n for n in ("catalog.json", "members.json", "hidden.npz")]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"not a world directory, missing: {', '.join(missing)}")
+        catalog = json.loads(paths[0].read_text())
+        members = json.loads(paths[1].read_text())
+        titles = tuple(Title.from_json(t) for t in catalog["titles"])
+        accounts = tuple(
+            Account(
+                username=a["username"],
+                password=a["password"],
+                members=tuple(
+                    Member(
+                        key=m["key"], name=m["name"], is_kids=m["is_kids"], username=a["username"]
+                    )
+                    for m in a["members"]
+                ),
+            )
+            for a in members["accounts"]
+        )
+        with np.load(paths[2]) as hidden:
+            arrays = {k: hidden[k] for k in hidden.files}
+        if int(arrays.pop("format")) not in range(1, HIDDEN_FORMAT + 1):
+            raise ValueError(f"{paths[2]} has an unsupported format")
+        ids = arrays.pop("title_external_ids").tolist()
+        keys = arrays.pop("member_keys").tolist()
+        if ids != [t.external_id for t in titles]:
+            raise ValueError(f"{paths[2]} does not match the titles of {paths[0]}")
+        if keys != [m.key for a in accounts for m in a.members]:
+            raise ValueError(f"{paths[2]} does not match the members of {paths[1]}")
+        return cls(
+            seed=int(catalog["seed"]),
+            now=parse_time(catalog["now"]),
+            titles=titles,
+            accounts=accounts,
+            **arrays,
+        )

@@ -1,0 +1,101 @@
+"""The behaviour engine and the visit schedule, pinned: a fixed seed gives exactly what the
+code gave before the simulator was split into packages (recorded from that code).
+
+A change here is a change of the simulator's dynamics: bump the env's version
+(``simulator.HOMEPAGE_ENV_ID`` and the Version History of ``HomepageEnv``) and record the
+new values. (numpy does not promise the same random streams across feature releases, so a
+numpy upgrade may also move them; then only the recording is redone.) Only integers and
+rounded hours are pinned: they do not depend on the last bits of a float computation.
+"""
+
+import numpy as np
+import pytest
+
+from simulator.behaviour import BehaviourConfig, day_visit_hours, respond_batch
+
+N_TITLES, N_VISITS = 50, 12
+
+
+def engine(position_bias: bool) -> dict[str, list]:
+    """Every stage on (patience, presentation, abandonment, kids mask, search, thumbs)."""
+    rng = np.random.default_rng(2024)
+    utilities = rng.normal(2.0, 2.0, size=(N_VISITS, N_TITLES))  # (visit, title)
+    pages = np.stack([rng.permutation(N_TITLES)[:15].reshape(3, 5) for _ in range(N_VISITS)])
+    pages[5, 2, 3:] = -1
+    config = BehaviourConfig(
+        position_bias=position_bias,
+        mean_patience=6,
+        abandon_utility=0.0,
+        thumb_probability=0.5,
+        search_probability=0.6,
+        search_recall=5,
+    )
+    batch = respond_batch(
+        pages,
+        lambda v, t: utilities[v, t],
+        lambda v, t: t % 7 != 0,
+        np.full(N_TITLES, 30),
+        rng,
+        config,
+        appeal=np.linspace(-1, 1, N_TITLES),
+        row_bonus=np.tile([0.3, 0.0, 0.0], (N_VISITS, 1)),
+        patience=np.linspace(0.5, 1.5, N_VISITS),
+        search_weights=np.linspace(1, 2, N_TITLES),
+        searchable=lambda v, t: t < 40,
+    )
+    return {
+        "examined": np.bincount(batch.visit, minlength=N_VISITS).tolist(),
+        "slots": batch.slot.tolist(),
+        "played_title": batch.played_title.tolist(),
+        "played_entry": batch.played_entry.tolist(),
+        "searched": batch.searched.astype(int).tolist(),
+        "abandoned": batch.abandoned.astype(int).tolist(),
+        "thumbs": [(int(i), int(batch.thumb[i])) for i in np.flatnonzero(batch.thumb)],
+    }
+
+
+PINNED = {
+    True: {
+        "examined": [2, 8, 4, 8, 10, 3, 5, 8, 9, 3, 3, 6],
+        "slots": [
+            0, 1, 0, 1, 2, 3, 4, 5, 8, 9, 0, 1, 2, 7, 0, 1, 2, 3, 5, 6, 9, 10, 0, 1, 2, 3, 4,
+            5, 7, 10, 12, 14, 0, 5, 6, 0, 1, 2, 4, 5, 0, 1, 2, 3, 5, 10, 12, 14, 0, 1, 2, 3, 4,
+            5, 6, 10, 13, 0, 1, 2, 0, 2, 4, 0, 3, 4, 6, 8, 9,
+        ],
+        "played_title": [31, 22, 6, 3, 44, 37, 24, 25, 41, 31, 13, 17],
+        "played_entry": [0, 7, 10, 18, 26, 32, 36, 47, 55, -1, 60, 67],
+        "searched": [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0],
+        "abandoned": [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        "thumbs": [(10, 1), (63, -1)],
+    },
+    False: {
+        "examined": [6, 6, 5, 5, 6, 2, 7, 7, 8, 7, 3, 8],
+        "slots": [
+            13, 9, 1, 2, 5, 11, 1, 9, 5, 8, 13, 2, 7, 9, 1, 12, 8, 1, 10, 3, 11, 13, 5, 2, 1,
+            9, 3, 10, 6, 9, 9, 12, 5, 11, 4, 8, 0, 1, 14, 5, 9, 8, 10, 12, 8, 4, 13, 6, 2, 14,
+            10, 3, 14, 2, 4, 11, 10, 9, 13, 8, 4, 12, 14, 9, 8, 12, 4, 6, 3, 0,
+        ],
+        "played_title": [9, 29, 48, 31, 17, 17, 29, 25, 15, 36, 32, 17],
+        "played_entry": [-1, -1, 15, 17, 26, -1, 30, 38, 45, 57, 60, 64],
+        "searched": [1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+        "abandoned": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0],
+        "thumbs": [(26, 1), (38, 1), (64, 1)],
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("position_bias", [True, False], ids=["scan in order", "random scan"])
+def test_engine_gives_the_recorded_visits(position_bias):
+    assert engine(position_bias) == PINNED[position_bias]
+
+
+def test_schedule_gives_the_recorded_hours():
+    rng = np.random.default_rng(7)
+    days = [
+        day_visit_hours(rng, 3.0, 21.0, 2.0, weekend_factor=1.5, weekend=weekend).round(6)
+        for weekend in (False, True)
+    ]
+    assert [d.tolist() for d in days] == [
+        [19.016707, 20.015587, 21.120287, 23.68043],
+        [19.139064, 20.941496, 22.390606],
+    ]
