@@ -47,6 +47,18 @@ def postgres_database(base_url: str):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def make_world(path: Path, *, titles: int, members: int, seed: int = 0) -> None:
+    """A simulated world's files (catalogue, members, hidden tastes) in `path`."""
+    subprocess.run(
+        [PYTHON, "-m", "simulator.world", "--out", str(path), "--titles", str(titles)]
+        + ["--members", str(members), "--seed", str(seed)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 class Stack:
     def __init__(
         self, workdir: Path, *, database_url: str | None = None, broker_url: str | None = None

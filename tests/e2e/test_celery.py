@@ -1,25 +1,18 @@
 """Celery for real: a task sent through Redis reaches a real worker process, and beat on its
 own schedule starts retrains that a worker runs. (Unit tests run tasks in-process.)"""
 
-import subprocess
 import time
 
 import pytest
 
-from tests.e2e.stack import PYTHON, ROOT, Api, Stack, postgres_database
+from tests.e2e.stack import Api, Stack, make_world, postgres_database
 
 pytestmark = pytest.mark.e2e
 
 
 def seeded_stack(tmp_path, **urls) -> Stack:
     world = tmp_path / "world"
-    subprocess.run(
-        [PYTHON, "-m", "simulator.world", "--out", str(world), "--titles", "30", "--members", "4"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    make_world(world, titles=30, members=4)
     stack = Stack(tmp_path, **urls)
     stack.manage("migrate", "--noinput")
     stack.manage("seed_world", str(world), "--demo-password", "demo-password")

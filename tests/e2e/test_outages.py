@@ -2,7 +2,6 @@
 production model and stores events, and a retrain request says at once that nothing was
 queued."""
 
-import subprocess
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.e2e.stack import PYTHON, ROOT, Api, Stack
+from tests.e2e.stack import Api, Stack, make_world
 
 pytestmark = pytest.mark.e2e
 
@@ -37,13 +36,7 @@ def plays(members: list[int], titles: list[int], start: datetime) -> list[dict]:
 
 def test_broker_down_homepage_serves_the_model_and_retrain_is_503(tmp_path):
     world = tmp_path / "world"
-    subprocess.run(
-        [PYTHON, "-m", "simulator.world", "--out", str(world), "--titles", "40", "--members", "6"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    make_world(world, titles=40, members=6)
     stack = Stack(tmp_path, broker_url=NOBODY_LISTENS)
     stack.env["HOMEPAGE_CANDIDATES"] = "popularity"
     stack.manage("migrate", "--noinput")

@@ -128,33 +128,9 @@ def test_missing_checkpoint_falls_back_to_popularity_and_says_why(client_for, se
     assert any(r["key"] == "top_picks" for r in body["rows"])
 
 
-def test_broken_new_model_keeps_serving_last_good_model(client_for):
-    members, _ = clustered_log()
-    retrain_execute(run_id=retrain_run_create().pk)
-    good = production_version()
-    member = members[0]
-    api = client_for(member.account)
-    assert api.get(f"/api/v1/members/{member.pk}/homepage").json()["model_version"]["id"] == good.pk
-    broken = ModelVersion.objects.create(
-        kind="mf", checkpoint="does-not-exist", trained_as_of=timezone.now(), n_train_events=1
-    )
-    PromotionDecision.objects.create(
-        candidate=broken,
-        promoted=True,
-        metric="ndcg@10",
-        candidate_value=1,
-        reason="forced by the test",
-    )
-    body = api.get(f"/api/v1/members/{member.pk}/homepage").json()
-    assert body["fallback"] is True
-    assert body["model_version"]["id"] == good.pk
-    assert f"serving last good model v{good.pk}" in body["fallback_reason"]
-
-
-def test_last_good_model_that_fails_while_scoring_serves_popularity(client_for, monkeypatch):
-    """The production checkpoint is broken and the last good model is served; if that model
-    then fails on a request, the page still renders from popularity and says why (this path
-    answered 500 before its scoring call was guarded)."""
+def serving_then_broken(client_for):
+    """A good model serves (and is loaded by this process); then a version whose checkpoint
+    does not exist is put in production. Returns (member, their API client, the good one)."""
     members, _ = clustered_log()
     retrain_execute(run_id=retrain_run_create().pk)
     good = production_version()
@@ -167,6 +143,22 @@ def test_last_good_model_that_fails_while_scoring_serves_popularity(client_for, 
     PromotionDecision.objects.create(
         candidate=broken, promoted=True, metric="ndcg@10", candidate_value=1, reason="test"
     )
+    return member, api, good
+
+
+def test_broken_new_model_keeps_serving_last_good_model(client_for):
+    member, api, good = serving_then_broken(client_for)
+    body = api.get(f"/api/v1/members/{member.pk}/homepage").json()
+    assert body["fallback"] is True
+    assert body["model_version"]["id"] == good.pk
+    assert f"serving last good model v{good.pk}" in body["fallback_reason"]
+
+
+def test_last_good_model_that_fails_while_scoring_serves_popularity(client_for, monkeypatch):
+    """The production checkpoint is broken and the last good model is served; if that model
+    then fails on a request, the page still renders from popularity and says why (this path
+    answered 500 before its scoring call was guarded)."""
+    member, api, good = serving_then_broken(client_for)
 
     def fails(*args, **kwargs):
         raise RuntimeError("out of memory")
