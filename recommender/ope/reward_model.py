@@ -19,7 +19,7 @@ method and DR would then be optimistic in a way no weighting can undo.
 Everything is computed from per-(fold, slot, action) sufficient statistics ``sum phi phi^T``
 and ``sum phi y`` (one ``np.bincount`` per entry), so fitting all folds costs one pass over
 the data, and the levels chain exactly: the residual statistics of a level are
-``b - A beta_above``.
+``b - A beta_above``. Fold f's statistics are the sum of the other folds'.
 """
 
 from __future__ import annotations
@@ -128,6 +128,14 @@ def _blocks(folds: np.ndarray, cells: np.ndarray):
         yield order[start:end], k // n_cells, k % n_cells
 
 
+def feature_scaling(contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, standard deviation) per context column, with 1 for a constant column."""
+    if not len(contexts):
+        return np.zeros(contexts.shape[1]), np.ones(contexts.shape[1])
+    scale = contexts.std(axis=0)
+    return contexts.mean(axis=0), np.where(scale > 0, scale, 1.0)
+
+
 def fit_reward_model(
     *,
     contexts: np.ndarray,
@@ -139,15 +147,19 @@ def fit_reward_model(
     folds: np.ndarray,
     config: RewardModelConfig,
     n_folds: int | None = None,
+    standardize: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> CrossFitRewardModel:
     """Fit one ridge model per fold on the other folds' rows (see the module docstring).
 
     ``n_folds`` defaults to ``folds.max() + 1``; a fold with no rows still gets a model.
+    ``standardize`` is ``(mean, scale)`` of the features, by default the contexts' own;
+    pass it when a feature is computed from rewards, so that no row's reward reaches its
+    own prediction even through a mean.
     """
     n_folds = int(folds.max()) + 1 if n_folds is None else n_folds
-    mean = contexts.mean(axis=0) if len(contexts) else np.zeros(contexts.shape[1])
-    scale = contexts.std(axis=0) if len(contexts) else np.ones(contexts.shape[1])
-    scale = np.where(scale > 0, scale, 1.0)
+    if standardize is None:
+        standardize = feature_scaling(contexts)
+    mean, scale = standardize
     model = CrossFitRewardModel(mean, scale, np.zeros(0), folds)
     phi = model.features(contexts)
     p = phi.shape[1]
@@ -160,9 +172,11 @@ def fit_reward_model(
     moment = np.stack([np.bincount(key, phi[:, i] * rewards, n_keys) for i in range(p)], 1)
     gram = gram.reshape(n_folds, n_cells, n_actions, p, p)
     moment = moment.reshape(n_folds, n_cells, n_actions, p)
-    # Each fold's model is fitted on the statistics of all folds minus its own.
-    gram = gram.sum(axis=0, keepdims=True) - gram
-    moment = moment.sum(axis=0, keepdims=True) - moment
+    # Each fold's model is fitted on the sum of the other folds' statistics (summed, not
+    # total minus own, so not even rounding carries a fold's rows into its own model).
+    others = [np.arange(n_folds) != f for f in range(n_folds)]
+    gram = np.stack([gram[keep].sum(axis=0) for keep in others])
+    moment = np.stack([moment[keep].sum(axis=0) for keep in others])
     eye = np.eye(p)
     coefficients = np.zeros((n_folds, n_cells, n_actions, p))
     g_all, m_all = gram.sum(axis=(1, 2)), moment.sum(axis=(1, 2))  # (F, p, p), (F, p)

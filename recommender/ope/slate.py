@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recommender.ope.bootstrap import Estimate, make_estimate
-from recommender.ope.reward_model import RewardModelConfig, fit_reward_model
+from recommender.ope.reward_model import RewardModelConfig, feature_scaling, fit_reward_model
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,6 +175,16 @@ def cascade_dr(
     )
 
 
+def rewards_above(rewards: np.ndarray, layout: SlateLayout) -> np.ndarray:
+    """(N,) sum of the rewards at earlier steps of each row's slate (0 at the first step)."""
+    sorted_rewards = rewards[layout.order]
+    lengths = np.diff(np.r_[layout.starts, len(sorted_rewards)])
+    running = np.cumsum(sorted_rewards) - sorted_rewards
+    out = np.empty(len(rewards))
+    out[layout.order] = running - np.repeat(running[layout.starts], lengths)
+    return out
+
+
 def cascade_reward_to_go(
     *,
     contexts: np.ndarray,
@@ -189,13 +199,20 @@ def cascade_reward_to_go(
     """Cross-fitted fitted-Q evaluation of the reward to go: ``(q_k, v_k)`` per row.
 
     ``q_k(x, a)`` models ``r_k + v_{k+1}`` (the reward of slot k and, under the target, of
-    the slots after it), backward from the last step, one ridge model per step (of the
-    context and the slot's action; the earlier actions enter only through the weights).
+    the slots after it), backward from the last step, one ridge model per step of the
+    context, the slot's action and the rewards above the slot (earlier actions enter only
+    through the weights). Using the rewards above keeps the estimator unbiased because a
+    page is composed before it is shown: a slot's action is drawn independently of the
+    rewards above it, given the actions above it. In a cascade they matter most: after a
+    click above, little reward is left to go.
     For each fold the whole backward chain is fitted on the other folds' slates, so no
     row's prediction has seen that row or any later slot of its slate.
     """
     n = len(rewards)
     order = layout.order
+    mean, scale = feature_scaling(contexts)  # of the contexts alone: no reward enters them
+    contexts = np.column_stack([contexts, rewards_above(rewards, layout)])
+    standardize = (np.r_[mean, 0.0], np.r_[scale, 1.0])
     successor = np.full(n, -1)
     inner = np.flatnonzero(layout.steps[order][1:] > 0)  # order[p + 1] follows order[p]
     successor[order[inner]] = order[inner + 1]
@@ -223,6 +240,7 @@ def cascade_reward_to_go(
                 n_actions=n_actions,
                 folds=split,
                 n_folds=2,
+                standardize=standardize,
                 config=config,
             )
             use = np.ones(len(rows), np.int64)
