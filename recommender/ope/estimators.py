@@ -144,7 +144,7 @@ def dr_shrinkage(
         return weights if math.isinf(value) else value * weights / (weights**2 + value)
 
     if lam is None:
-        grid = [t * t for t in _threshold_grid(weights)] + [math.inf]
+        grid = [math.inf] + [t * t for t in _threshold_grid(weights) if t > 0]
         lam = tune(grid, shrunk, weights, residual, target_values)
     return _corrected(
         "dr-os",

@@ -162,6 +162,8 @@ def load_inputs(
     logs_path = Path(logs_path)
     table = read_numeric_csv(logs_path)
     columns = _logs_columns(table)
+    if not len(table):
+        raise OPEInputError([Problem(str(logs_path), 2, None, "no data rows after the header")])
     problems = [_explain(p) for p in table.problems] + _check_logs(table, columns)
     values = table.values
     target_table = target_ids = None
