@@ -272,6 +272,9 @@ def test_greedy_reward_model_policy_is_cross_fitted_and_evaluated_right(tmp_path
     target = TARGET_POLICIES["greedy-reward-model"](PolicyInputs(loaded, model, rng))
     assert set(np.unique(target)) == {0.0, 1.0} and (target.sum(axis=1) == 1).all()
     chosen = target.argmax(axis=1)
+    # Each row's choice is the argmax of its own fold's model, the one that never saw it.
+    out_of_fold = model.predict_all(loaded.contexts, loaded.cells(), model.folds)
+    assert np.array_equal(chosen, out_of_fold.argmax(axis=1))
     pool = np.array([np.flatnonzero((BANDIT.contexts == x).all(1))[0] for x in loaded.contexts])
     truth = BANDIT.mean_rewards[pool, chosen].mean()
     for name in ("ips", "dr"):
