@@ -194,8 +194,8 @@ def load_inputs(
         bad_slates = np.unique(slate_values[bad & np.isfinite(slate_values)])
         dropped_slates = len(bad_slates)
         bad |= np.isin(slate_values, bad_slates)
-    keep = ~bad
-    if not keep.any():
+    keep = slice(None) if not bad.any() else ~bad  # a slice keeps the arrays uncopied
+    if bad.all():
         raise OPEInputError(
             [Problem(str(logs_path), 2, None, "no valid rows are left after dropping")]
         )
@@ -355,7 +355,8 @@ def _check_target(table: NumericTable) -> list[Problem]:
     v = table.values
     with np.errstate(invalid="ignore"):
         out_of_range = (v < 0) | (v > 1)
-    for i, j in zip(*np.nonzero(out_of_range), strict=True):
+    bad_cells = np.nonzero(out_of_range) if out_of_range.any() else ((), ())
+    for i, j in zip(*bad_cells, strict=True):
         problems.append(
             Problem(
                 table.path,

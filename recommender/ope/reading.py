@@ -112,23 +112,24 @@ def read_numeric_csv(
     sum_blocks: list[np.ndarray] = []
     problems: list[Problem] = []
     rows_so_far = 0
+    buffer = bytearray(CHUNK_BYTES)  # reused: whole lines are parsed, a partial one moves up
+    filled = 0
     with path.open("rb") as f:
         f.readline()
         next_line = 2
-        tail = b""
         while True:
-            data = f.read(CHUNK_BYTES)
-            chunk = tail + data
-            if not data:
-                tail = b""
-                if chunk and not chunk.endswith(b"\n"):
-                    chunk += b"\n"
-            else:
-                cut = chunk.rfind(b"\n") + 1
-                chunk, tail = chunk[:cut], chunk[cut:]
-            if chunk:
+            if filled == len(buffer):  # one line longer than the buffer: grow it
+                buffer.extend(bytes(len(buffer)))
+            with memoryview(buffer) as view:
+                read = f.readinto(view[filled:])
+            filled += read
+            if not read and filled and buffer[filled - 1] != ord("\n"):
+                buffer[filled : filled + 1] = b"\n"
+                filled += 1
+            cut = buffer.rfind(b"\n", 0, filled) + 1
+            if cut:
                 values, lines, found = _parse_chunk(
-                    chunk, width, header, str(path), next_line, rows_so_far
+                    buffer, cut, width, header, str(path), next_line, rows_so_far
                 )
                 problems += found
                 if row_sums:
@@ -136,40 +137,56 @@ def read_numeric_csv(
                 blocks.append(values.astype(dtype, copy=False))
                 line_blocks.append(lines)
                 rows_so_far += len(values)
-                next_line += chunk.count(b"\n")
-            if not data:
+                next_line += _count_lines(buffer, cut)
+                buffer[: filled - cut] = buffer[cut:filled]
+                filled -= cut
+            if not read:
                 break
-    values = np.concatenate(blocks) if blocks else np.empty((0, width), dtype)
+    values = np.concatenate(blocks) if len(blocks) != 1 else blocks[0]
+    if not blocks:
+        values = np.empty((0, width), dtype)
     lines = np.concatenate(line_blocks) if line_blocks else np.empty(0, np.int64)
     sums = (np.concatenate(sum_blocks) if sum_blocks else np.empty(0)) if row_sums else None
     return NumericTable(str(path), header, values, lines, problems, sums)
 
 
 def _parse_chunk(
-    chunk: bytes, width: int, header: list[str], path: str, first_line: int, first_row: int
+    buffer: bytearray,
+    cut: int,
+    width: int,
+    header: list[str],
+    path: str,
+    first_line: int,
+    first_row: int,
 ) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
-    """Whole lines -> (values, file lines, problems), by the fastest path that accepts them."""
-    if b"\r" in chunk:
-        chunk = chunk.replace(b"\r\n", b"\n")
-    n_lines = chunk.count(b"\n")
+    """The whole lines ``buffer[:cut]`` -> (values, file lines, problems), by the fastest
+    path that accepts them. The paths read the buffer in place (no copy of the chunk)."""
+    if buffer.find(b"\r", 0, cut) >= 0:
+        buffer = bytearray(bytes(buffer[:cut]).replace(b"\r\n", b"\n"))
+        cut = len(buffer)
+    n_lines = _count_lines(buffer, cut)
     lines = np.arange(first_line, first_line + n_lines, dtype=np.int64)
-    values = _parse_fixed_layout(chunk, width)
+    values = _parse_fixed_layout(buffer, cut, width)
     if values is None:
-        values = _parse_with_numpy(chunk, width, n_lines)
+        values = _parse_with_numpy(buffer, cut, width, n_lines)
     if values is not None:
         return values, lines, []
-    return _parse_by_cell(chunk, header, path, first_line, first_row)
+    return _parse_by_cell(bytes(buffer[:cut]), header, path, first_line, first_row)
 
 
-def _parse_fixed_layout(chunk: bytes, width: int) -> np.ndarray | None:
+def _count_lines(buffer: bytearray, cut: int) -> int:
+    return int(np.count_nonzero(np.frombuffer(buffer, np.uint8, count=cut) == ord("\n")))
+
+
+def _parse_fixed_layout(buffer: bytearray, cut: int, width: int) -> np.ndarray | None:
     """The vectorized path, or ``None`` if any cell departs from the first cell's layout."""
-    line_length = chunk.find(b"\n") + 1
-    if line_length <= 1 or len(chunk) % line_length or line_length % width:
+    line_length = buffer.find(b"\n", 0, cut) + 1
+    if line_length <= 1 or cut % line_length or line_length % width:
         return None
     cell_width = line_length // width - 1
     if cell_width < 1:
         return None
-    cells = np.frombuffer(chunk, np.uint8).reshape(-1, cell_width + 1)
+    cells = np.frombuffer(buffer, np.uint8, count=cut).reshape(-1, cell_width + 1)
     separators = cells[:, cell_width].reshape(-1, width)
     if not ((separators[:, :-1] == ord(",")).all() and (separators[:, -1] == ord("\n")).all()):
         return None
@@ -199,17 +216,17 @@ def _parse_fixed_layout(chunk: bytes, width: int) -> np.ndarray | None:
     return out.reshape(-1, width)
 
 
-def _parse_with_numpy(chunk: bytes, width: int, n_lines: int) -> np.ndarray | None:
+def _parse_with_numpy(buffer: bytearray, cut: int, width: int, n_lines: int) -> np.ndarray | None:
     """``np.loadtxt`` on a clean chunk; ``None`` on anything it refuses or reads differently."""
+    if buffer.find(b"_", 0, cut) >= 0:  # loadtxt, like float(), reads "1_000": refuse it
+        return None
+    with memoryview(buffer) as view:
+        stream = io.BytesIO(view[:cut])
     try:
-        values = np.loadtxt(
-            io.BytesIO(chunk), delimiter=",", comments=None, dtype=np.float64, ndmin=2
-        )
+        values = np.loadtxt(stream, delimiter=",", comments=None, dtype=np.float64, ndmin=2)
     except ValueError:
         return None
     if values.shape != (n_lines, width) or not np.isfinite(values).all():
-        return None
-    if b"_" in chunk:  # loadtxt, like float(), reads "1_000"; a log should not contain it
         return None
     return values
 

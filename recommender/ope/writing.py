@@ -61,10 +61,10 @@ def write_target_csv(
     with Path(path).open("wb") as f:
         f.write(header.encode() + b"\n")
         for start in range(0, len(target), ROW_BLOCK):
-            f.write(_fixed_point_rows(target[start : start + ROW_BLOCK], decimals))
+            f.write(fixed_point_rows(target[start : start + ROW_BLOCK], decimals))
 
 
-def _fixed_point_rows(probabilities: np.ndarray, decimals: int) -> bytes:
+def fixed_point_rows(probabilities: np.ndarray, decimals: int) -> bytes:
     """Rows of ``d.ddd..`` cells whose units sum to exactly 10**decimals per row."""
     unit = 10**decimals
     scaled = probabilities.astype(np.float64) * unit

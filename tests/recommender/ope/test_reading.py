@@ -20,7 +20,8 @@ def test_fixed_layout_cells_equal_what_float_reads(tmp_path):
         ",".join(f"{u // 10**6}.{u % 10**6:06d}" for u in row) + "\n" for row in units
     )
     cells = [[float(c) for c in line.split(",")] for line in text.splitlines()[1:]]
-    assert reading._parse_fixed_layout(text.split("\n", 1)[1].encode(), 7) is not None
+    body = bytearray(text.split("\n", 1)[1].encode())
+    assert reading._parse_fixed_layout(body, len(body), 7) is not None
     table = read_numeric_csv(_write(tmp_path, text))
     assert table.problems == []
     assert np.array_equal(table.values, np.array(cells))  # bit for bit
