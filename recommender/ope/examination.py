@@ -52,8 +52,8 @@ EM_ITERATIONS = 5000
 """Most EM steps taken."""
 EM_TOLERANCE = 1e-10
 """Stop when no relative examination probability moves by more than this in a step."""
-SLATE_BLOCK = 1 << 14
-"""Slates whose target mixtures are formed at a time."""
+SLATE_BLOCK = 1 << 12
+"""Slates whose target mixtures are formed at a time (a (slates, L, L) gather)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,18 +127,16 @@ def page_pbm_ips(
 ) -> Estimate:
     """The PBM page estimator (module docstring), per slate; ``target`` is (N, A)."""
     theta = np.nan_to_num(examination.slot_theta()[cells])  # (N,) theta of each row's slot
-    order, starts = layout.order, layout.starts
     theta_sum = np.bincount(layout.slates, weights=theta, minlength=layout.n_slates)
-    mixture = np.empty(len(rewards))  # m_s(a_i) for each row
-    bounds = np.r_[starts, len(order)]
-    for first in range(0, layout.n_slates, SLATE_BLOCK):
-        last = min(first + SLATE_BLOCK, layout.n_slates)
-        rows = order[bounds[first] : bounds[last]]
-        local_starts = starts[first:last] - bounds[first]
-        weighted = target[rows].astype(np.float64) * theta[rows, None]
-        per_slate = np.add.reduceat(weighted, local_starts, axis=0)  # (slates, A)
-        slate_of_row = layout.slates[rows] - first
-        mixture[rows] = per_slate[slate_of_row, actions[rows]]
+    mixture = np.empty(len(rewards))  # m_s(a_i) = sum over the slate's rows j of theta_j pi_j(a_i)
+    lengths = np.diff(np.r_[layout.starts, len(layout.order)])
+    for length in np.unique(lengths):
+        starts = layout.starts[lengths == length]
+        for first in range(0, len(starts), SLATE_BLOCK):
+            block = starts[first : first + SLATE_BLOCK]
+            rows = layout.order[block[:, None] + np.arange(length)]  # (slates, L)
+            shown = target[rows[:, :, None], actions[rows][:, None, :]]  # (slates, L_j, L_i)
+            mixture[rows] = np.einsum("sj,sji->si", theta[rows], shown.astype(np.float64))
     totals = theta_sum[layout.slates]
     weights = np.divide(
         mixture, propensities * totals, out=np.zeros(len(rewards)), where=totals > 0
