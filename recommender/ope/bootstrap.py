@@ -78,18 +78,24 @@ class Estimate:
     """What the bootstrap resamples: "row", or "slate" when rows were shown together."""
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-ready fields (no arrays)."""
+        """JSON-ready fields: no arrays; a NaN or infinite number, which strict JSON lacks,
+        becomes ``None`` (a parameter becomes the string ``"inf"``: lambda = inf is DR)."""
         return {
             "estimator": self.name,
-            "estimate": self.value,
-            "ci95": list(self.ci95) if self.ci95 else None,
-            "ess": self.ess,
+            "estimate": json_number(self.value),
+            "ci95": [json_number(x) for x in self.ci95] if self.ci95 else None,
+            "ess": json_number(self.ess),
             "ess_unit": self.ess_unit,
             "n": self.n,
             "unit": self.unit,
             "resampled": self.resampled,
-            "params": self.params,
+            "params": {k: v if math.isfinite(v) else str(v) for k, v in self.params.items()},
         }
+
+
+def json_number(x: float) -> float | None:
+    """``x`` if finite, else ``None`` (strict JSON has no NaN or infinity)."""
+    return float(x) if math.isfinite(x) else None
 
 
 def effective_sample_size(weights: np.ndarray) -> float:

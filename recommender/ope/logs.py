@@ -103,27 +103,6 @@ class BanditLog:
         rows = np.zeros(len(self), np.int64) if self.rows is None else self.rows
         return rows * self.grid()[1] + self.positions
 
-    def select(self, keep: np.ndarray) -> BanditLog:
-        """The rows where the boolean mask ``keep`` holds (slates renumbered densely)."""
-
-        def pick(array: np.ndarray | None) -> np.ndarray | None:
-            return None if array is None else array[keep]
-
-        slates = pick(self.slates)
-        if slates is not None:
-            slates = np.unique(slates, return_inverse=True)[1].astype(np.int64)
-        return BanditLog(
-            self.contexts[keep],
-            self.actions[keep],
-            self.action_ids,
-            self.rewards[keep],
-            self.propensities[keep],
-            pick(self.positions),
-            pick(self.rows),
-            slates,
-            pick(self.lines),
-        )
-
 
 @dataclass(frozen=True)
 class DropReport:

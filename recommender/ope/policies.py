@@ -113,6 +113,11 @@ def chooser_policy(choose: Chooser, *, max_draws: int = 1000) -> TargetPolicy:
                     break
             for j, p in found.items():
                 out[i, j] = p
+            if out[i].sum() > 1 + 1e-6:
+                raise ValueError(
+                    f"choose() reported probabilities summing to {out[i].sum():.9g} > 1 for "
+                    f"the context of log row {i}: they must be the chance of each pick"
+                )
             missing = [j for j in range(len(candidates)) if j not in found]
             left = max(0.0, 1.0 - out[i].sum())
             if missing and left > 0:

@@ -1,5 +1,6 @@
 """The Poisson bootstrap: right counts, right widths, slates kept together, and coverage."""
 
+import json
 import math
 
 import numpy as np
@@ -91,3 +92,19 @@ def test_ips_intervals_cover_the_truth_about_95_percent_of_the_time():
         (e,) = with_intervals([ips(rewards=log.rewards, weights=w)], replicates=400, rng=rng)
         hits += e.ci95[0] <= truth <= e.ci95[1]
     assert 180 <= hits <= 198
+
+
+def test_as_dict_is_strict_json():
+    """NaN and infinity have no JSON spelling: a NaN value becomes null, lambda = inf "inf"."""
+    empty = make_estimate(
+        "x",
+        numerators=np.zeros(2),
+        denominators=np.zeros(2),
+        weights=None,
+        unit="row",
+        ess_unit="rows",
+        params={"lambda": math.inf},
+    )
+    text = json.dumps(empty.as_dict())
+    assert json.loads(text, parse_constant=pytest.fail)["estimate"] is None
+    assert json.loads(text)["params"] == {"lambda": "inf"}

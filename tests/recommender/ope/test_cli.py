@@ -57,7 +57,7 @@ def test_happy_path_prints_one_table_and_writes_the_same_as_json(bandit_files, c
     assert "400 rows, 4 actions" in printed
     assert "estimate" in printed and "95% interval" in printed and "ESS" in printed
     assert "logged mean" in printed
-    out = json.loads((tmp_path / "out.json").read_text())
+    out = json.loads((tmp_path / "out.json").read_text(), parse_constant=pytest.fail)
     assert [e["estimator"] for e in out["estimates"]] == SINGLE
     for e in out["estimates"]:
         low, high = e["ci95"]
