@@ -5,7 +5,7 @@ numpy only. Import the public API from here::
     from recommender.ope import BanditLog, evaluate_policy, load_inputs
 
 - :mod:`~recommender.ope.estimators`: ips, snips, dm, dr, switch-dr, dr-os (per decision)
-- :mod:`~recommender.ope.slate`: sips, iips, rips, cascade-dr (per slate)
+- :mod:`~recommender.ope.slate`: sips, pseudo-inverse, iips, rips, cascade-dr (per slate)
 - :mod:`~recommender.ope.examination`: examination of a rows x positions page by EM on the
   position-based model, and the page-pbm estimator built on it
 - :mod:`~recommender.ope.bootstrap`: estimates, effective sample sizes, Poisson bootstrap
@@ -39,6 +39,7 @@ from recommender.ope.slate import (
     cascade_dr,
     cascade_reward_to_go,
     independent_ips,
+    pseudo_inverse,
     reward_interaction_ips,
     slate_layout,
     standard_slate_ips,
@@ -72,6 +73,7 @@ __all__ = [
     "ips",
     "load_inputs",
     "page_pbm_ips",
+    "pseudo_inverse",
     "register_target_policy",
     "reward_interaction_ips",
     "reward_model_for",

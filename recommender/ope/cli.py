@@ -140,7 +140,7 @@ def describe_inputs(args: argparse.Namespace, inputs: Inputs) -> str:
 def format_report(report: OPEReport) -> str:
     """The fixed-width table of every estimate, then the examination grid if estimated."""
     header = (
-        f"{'estimator':<12}{'per':<6}{'estimate':>10}   {'95% interval':<21}"
+        f"{'estimator':<15}{'per':<6}{'estimate':>10}   {'95% interval':<21}"
         f"{'ESS':>10}{'':7}{'n':>9}{'':7}{'logged mean':>12}"
     )
     lines = [header, "-" * len(header)]
@@ -151,7 +151,7 @@ def format_report(report: OPEReport) -> str:
         ess_unit = "slates" if e.ess_unit == "slates" else "rows"
         n_unit = "slates" if e.unit == "slate" else "rows"
         lines.append(
-            f"{e.name:<12}{e.unit:<6}{e.value:>10.4f}   {interval:<21}"
+            f"{e.name:<15}{e.unit:<6}{e.value:>10.4f}   {interval:<21}"
             f"{e.ess:>10.0f} {ess_unit:<6}{e.n:>9} {n_unit:<6}"
             f"{report.logging_mean[e.unit]:>12.4f}"
         )

@@ -130,7 +130,8 @@ def evaluate_policy(
     """Every applicable estimate of the target's value on ``log``, with 95% intervals.
 
     Single-decision estimators (ips, snips, dm, dr, switch-dr, dr-os) always, per row;
-    slate estimators (iips, sips, rips, cascade-dr) when ``log.slates`` is set, per slate;
+    slate estimators (iips, sips, pseudo-inverse, rips, cascade-dr) when ``log.slates`` is
+    set, per slate;
     page-pbm as well when the rewards lie in [0, 1] (it needs the examination model).
     ``reward_model`` reuses a model from :func:`reward_model_for` on the same log.
     """
@@ -169,6 +170,7 @@ def evaluate_policy(
         found += [
             slate.independent_ips(rewards=log.rewards, weights=weights, layout=layout),
             slate.standard_slate_ips(rewards=log.rewards, weights=weights, layout=layout),
+            slate.pseudo_inverse(rewards=log.rewards, weights=weights, layout=layout),
             slate.reward_interaction_ips(rewards=log.rewards, weights=weights, layout=layout),
         ]
         to_go, to_go_target = slate.cascade_reward_to_go(

@@ -11,6 +11,9 @@ estimator              value per slate                              assumes, pap
 =====================  ===========================================  =======================
 sips (standard slate)  (prod_k w_k) sum_k r_k                       nothing; Swaminathan et
                                                                     al. 2017 (its baseline)
+pseudo-inverse         (sum_k w_k - K + 1) sum_k r_k                the slate reward adds
+                                                                    up over slots;
+                                                                    Swaminathan et al. 2017
 iips (independent)     sum_k w_k r_k                                r_k depends on slot k
                                                                     only; Li et al. 2018
 rips (cascade)         sum_k (prod_{j<=k} w_j) r_k                  r_k depends on slots
@@ -124,6 +127,26 @@ def standard_slate_ips(
         numerators=slate_w * _per_slate(rewards, layout),
         denominators=np.ones(layout.n_slates),
         weights=slate_w,
+        unit="slate",
+        ess_unit="slates",
+    )
+
+
+def pseudo_inverse(*, rewards: np.ndarray, weights: np.ndarray, layout: SlateLayout) -> Estimate:
+    """Swaminathan et al. 2017 with a logging policy that fills slots independently:
+    ``(sum_k w_k - K + 1) * sum_k r_k`` per slate.
+
+    It needs only the slate's total reward (a page-level outcome will do) and is unbiased
+    when that total is additive over slots; the ``- K + 1`` removes the other slots'
+    rewards, which each ``w_k`` reweights by 1 on average.
+    """
+    lengths = np.bincount(layout.slates, minlength=layout.n_slates)
+    factor = _per_slate(weights, layout) - lengths + 1
+    return make_estimate(
+        "pseudo-inverse",
+        numerators=factor * _per_slate(rewards, layout),
+        denominators=np.ones(layout.n_slates),
+        weights=factor,
         unit="slate",
         ess_unit="slates",
     )

@@ -25,7 +25,7 @@ from recommender.ope.writing import write_logs_csv, write_target_csv
 ROOT = Path(__file__).resolve().parents[3]
 BANDIT = make_bandit(np.random.default_rng(5), n_actions=4)
 SINGLE = ["ips", "snips", "dm", "dr", "switch-dr", "dr-os"]
-SLATE = ["iips", "sips", "rips", "cascade-dr", "page-pbm"]
+SLATE = ["iips", "sips", "pseudo-inverse", "rips", "cascade-dr", "page-pbm"]
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_happy_path_prints_one_table_and_writes_the_same_as_json(bandit_files, c
         assert low <= e["estimate"] <= high
         assert 0 < e["ess"] <= 400
         assert e["logging_mean"] == pytest.approx(out["logging_mean"]["row"])
-        assert f"{e['estimator']:<12}row   {e['estimate']:>10.4f}" in printed
+        assert f"{e['estimator']:<15}row   {e['estimate']:>10.4f}" in printed
     rewards = np.loadtxt(logs, delimiter=",", skiprows=1, usecols=-1 - 1)  # reward column
     assert out["logging_mean"]["row"] == pytest.approx(rewards.mean())
 
@@ -74,7 +74,7 @@ def test_page_log_adds_slate_estimators_and_the_examination_grid(page_files, cap
     printed = capsys.readouterr().out
     assert "150 slates on a page of 2 x 3 slots" in printed
     for name in SINGLE + SLATE:
-        assert f"\n{name:<12}" in printed
+        assert f"\n{name:<15}" in printed
     assert "examination by (row, position)" in printed
     assert "  row 1: " in printed
 

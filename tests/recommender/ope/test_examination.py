@@ -12,6 +12,7 @@ from recommender.ope import (
     fit_examination,
     independent_ips,
     page_pbm_ips,
+    pseudo_inverse,
     slate_layout,
 )
 from recommender.ope.synthetic import make_page
@@ -114,7 +115,8 @@ def _best_first_problem():
 
 @pytest.fixture(scope="module")
 def page_runs():
-    """page-pbm with estimated, with flat (ignored) examination, and iips on 60 logs."""
+    """page-pbm with estimated and with flat (ignored) examination, iips and the
+    pseudo-inverse, on 60 logs."""
     problem = _best_first_problem()
     runs = []
     for seed in range(60):
@@ -137,6 +139,7 @@ def page_runs():
                 page_pbm_ips(**common, examination=estimated).value,
                 page_pbm_ips(**common, examination=flat).value,
                 independent_ips(rewards=log.rewards, weights=w, layout=layout).value,
+                pseudo_inverse(rewards=log.rewards, weights=w, layout=layout).value,
             )
         )
     return problem.true_value(), np.array(runs)
@@ -149,7 +152,8 @@ def _within(values, truth):
 def test_page_estimator_is_unbiased_with_examination_estimated_from_the_logs(page_runs):
     truth, runs = page_runs
     assert _within(runs[:, 0], truth)
-    assert _within(runs[:, 2], truth)  # iips too: the PBM has no interaction between slots
+    # iips and the pseudo-inverse too: under the PBM slot rewards add up, independently.
+    assert _within(runs[:, 2], truth) and _within(runs[:, 3], truth)
 
 
 def test_page_estimator_fails_the_check_when_examination_is_ignored(page_runs):

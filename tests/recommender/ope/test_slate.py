@@ -12,6 +12,7 @@ from recommender.ope import (
     cascade_reward_to_go,
     evaluate_policy,
     independent_ips,
+    pseudo_inverse,
     reward_interaction_ips,
     slate_layout,
     standard_slate_ips,
@@ -53,6 +54,13 @@ def test_standard_slate_ips_by_hand():
     e = standard_slate_ips(rewards=REWARDS, weights=WEIGHTS, layout=LAYOUT)
     assert e.value == pytest.approx(1.75)
     assert e.ess == pytest.approx(2.5**2 / 3.25)
+
+
+def test_pseudo_inverse_by_hand():
+    # Per slate (w_0 + w_1 - 2 + 1) * (r_0 + r_1):
+    #   A: (2 + 0.5 - 1) * 2 = 3;  B: (0.5 + 3 - 1) * 1 = 2.5;  mean = 2.75
+    e = pseudo_inverse(rewards=REWARDS, weights=WEIGHTS, layout=LAYOUT)
+    assert e.value == pytest.approx(2.75)
 
 
 def test_reward_interaction_ips_by_hand():
@@ -129,13 +137,14 @@ def test_cascade_estimators_are_unbiased_under_the_cascade_model(cascade_estimat
     assert _values(cascade_estimates, "cascade-dr").std() < 0.5 * rips_sd
 
 
-def test_independent_ips_fails_the_same_check_under_the_cascade(cascade_estimates):
-    """IIPS assumes a slot's reward ignores the slots above it; here that is false, and
-    it overestimates (it counts clicks the cascade would have stopped)."""
+@pytest.mark.parametrize("name", ["iips", "pseudo-inverse"])
+def test_additive_estimators_fail_the_same_check_under_the_cascade(cascade_estimates, name):
+    """IIPS and the pseudo-inverse assume slot rewards add up independently; here they do
+    not, and both overestimate (they count clicks the cascade would have stopped)."""
     truth = CASCADE.true_value()
-    iips = _values(cascade_estimates, "iips")
-    assert not _within(iips, truth)
-    assert iips.mean() > truth
+    values = _values(cascade_estimates, name)
+    assert not _within(values, truth)
+    assert values.mean() > truth
 
 
 def test_rips_with_per_slot_weights_fails_the_check(cascade_estimates):
