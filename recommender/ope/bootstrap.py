@@ -16,8 +16,8 @@ Above ``max_units`` units (32,768 by default) the units are first pooled into th
 random groups and the groups are resampled. For a ratio of sums this is the random-groups
 variance estimator: the groups are i.i.d. when units are, so the bootstrap is still valid,
 and the extra relative error in the interval's width, about sqrt(1/(2 G)) = 0.4%, is far
-below the Monte Carlo error of 1,000 replicates (about 3%). It keeps a 1-million-row
-bootstrap to a second.
+below the Monte Carlo error of 1,000 replicates (about 3%), and the cost stops growing
+with the log.
 """
 
 from __future__ import annotations

@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         except ValueError as error:
             parser.error(str(error))
+        if args.json is not None and not args.json.parent.is_dir():
+            parser.error(f"--json {args.json}: folder {args.json.parent} does not exist")
     except SystemExit as exit_:
         return int(exit_.code or 0)
     started = time.perf_counter()
@@ -98,19 +100,31 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     reward_model = reward_model_for(log, config=config, rng=rng)
     target = inputs.target
-    if target is None:
-        target = TARGET_POLICIES[args.target_policy](PolicyInputs(log, reward_model, rng))
-    report = evaluate_policy(log, target, config=config, rng=rng, reward_model=reward_model)
+    try:
+        if target is None:
+            target = TARGET_POLICIES[args.target_policy](PolicyInputs(log, reward_model, rng))
+        report = evaluate_policy(log, target, config=config, rng=rng, reward_model=reward_model)
+    except ValueError as error:  # a registered policy's output that is not a distribution
+        print(f"error: target policy {args.target_policy!r}: {error}", file=sys.stderr)
+        return 2
     seconds = time.perf_counter() - started
     print(describe_inputs(args, inputs))
     print(format_report(report))
-    print(f"read in {read_seconds:.1f} s, evaluated in {seconds - read_seconds:.1f} s")
+    files = ", ".join(f"{name} {t:.1f} s" for name, t in inputs.seconds.items())
+    print(
+        f"read and checked in {read_seconds:.1f} s (parsing {files}), "
+        f"estimated in {seconds - read_seconds:.1f} s"
+    )
     if args.json:
         out = report.as_dict()
         out["logs"] = str(args.logs)
         out["target"] = str(args.target) if args.target else f"policy:{args.target_policy}"
         out["dropped"] = None if inputs.dropped is None else vars(inputs.dropped)
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
+        try:
+            args.json.write_text(json.dumps(out, indent=2) + "\n")
+        except OSError as error:
+            print(f"error: --json {args.json}: {error}", file=sys.stderr)
+            return 2
     return 0
 
 

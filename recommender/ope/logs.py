@@ -14,6 +14,7 @@ and column of every bad cell (see :mod:`recommender.ope.reading`).
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,8 @@ class Inputs:
     target: np.ndarray | None
     """(N, A) float32 target probabilities aligned with ``log.action_ids`` (``None`` if none)."""
     dropped: DropReport | None
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall seconds spent reading each file: ``{"logs": ..., "target": ...}``."""
 
 
 def load_inputs(
@@ -139,7 +142,9 @@ def load_inputs(
     that no dropping can fix (a bad header, files of different lengths) still raise.
     """
     logs_path = Path(logs_path)
+    started = time.perf_counter()
     table = read_numeric_csv(logs_path)
+    seconds = {"logs": time.perf_counter() - started}
     columns = _logs_columns(table)
     if not len(table):
         raise OPEInputError([Problem(str(logs_path), 2, None, "no data rows after the header")])
@@ -148,7 +153,9 @@ def load_inputs(
     target_table = target_ids = None
     if target_path is not None:
         target_path = Path(target_path)
+        started = time.perf_counter()
         target_table = read_numeric_csv(target_path, dtype=np.float32, row_sums=True)
+        seconds["target"] = time.perf_counter() - started
         target_ids = _target_ids(target_table)
         if len(target_table) != len(table):
             raise OPEInputError([_length_problem(table, target_table)])
@@ -191,7 +198,7 @@ def load_inputs(
             by_column=dict(by_column),
             examples=[str(p) for p in sorted(problems, key=_order)[:3]],
         )
-    return Inputs(log, target, report)
+    return Inputs(log, target, report, seconds)
 
 
 def _explain(problem: Problem) -> Problem:
@@ -289,16 +296,25 @@ def _check_logs(table: NumericTable, columns: dict[str, int]) -> list[Problem]:
 
 
 def _duplicate_slots(table: NumericTable, columns: dict[str, int]) -> list[Problem]:
+    """A (slate, row, position) that appears on two lines: the later line is the problem."""
     if "slate_id" not in columns:
         return []
-    key_columns = [columns[c] for c in ("slate_id", "row", "position") if c in columns]
-    keys = table.values[:, key_columns]
-    usable = np.flatnonzero(np.isfinite(keys).all(axis=1))
+    names = [c for c in ("slate_id", "row", "position") if c in columns]
+    keys = table.values[:, [columns[c] for c in names]]
+    with np.errstate(invalid="ignore"):
+        usable = np.flatnonzero(
+            np.isfinite(keys).all(axis=1) & (keys == np.round(keys)).all(axis=1)
+        )
     if not len(usable):
         return []
-    _, first, inverse = np.unique(keys[usable], axis=0, return_index=True, return_inverse=True)
-    first_of = usable[first[inverse.ravel()]]  # the earliest row with the same slot
-    named = ", ".join(c for c in ("slate_id", "row", "position") if c in columns)
+    whole = keys[usable].astype(np.int64)
+    whole -= whole.min(axis=0)
+    key = whole[:, 0]
+    for column in range(1, whole.shape[1]):  # mixed radix: one int64 per slot
+        key = key * (int(whole[:, column].max()) + 1) + whole[:, column]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    first_of = usable[first[inverse]]  # the earliest row with the same slot
+    named = ", ".join(names)
     return [
         Problem(
             table.path,

@@ -241,6 +241,9 @@ def test_bad_flags_exit_2(bandit_files, capsys):
     assert main(["--logs", str(logs), "--target", str(target), "--folds", "1"]) == 2
     assert "folds must be >= 2" in capsys.readouterr().err
     assert main(["--logs", str(logs)]) == 2
+    no_folder = str(logs.parent / "missing" / "out.json")
+    assert main(["--logs", str(logs), "--target", str(target), "--json", no_folder]) == 2
+    assert "does not exist" in capsys.readouterr().err
     assert main(["--logs", str(logs.parent / "nothing.csv"), "--target", str(target)]) == 2
     assert "nothing.csv" in capsys.readouterr().err
 
@@ -317,3 +320,12 @@ def test_too_few_rows_for_the_folds(tmp_path, capsys):
     write_target_csv(tmp_path / "T.csv", target, log.action_ids)
     assert main(["--logs", str(tmp_path / "L.csv"), "--target", str(tmp_path / "T.csv")]) == 2
     assert "3 rows cannot be split into 5 cross-fitting folds" in capsys.readouterr().err
+
+
+def test_a_policy_that_is_not_a_distribution_exits_2(bandit_files, capsys):
+    register_target_policy("broken-test-policy", lambda inputs: np.full((400, 4), 0.5))
+    try:
+        assert main(["--logs", str(bandit_files[0]), "--target-policy", "broken-test-policy"]) == 2
+        assert "target policy 'broken-test-policy'" in capsys.readouterr().err
+    finally:
+        TARGET_POLICIES.pop("broken-test-policy")
