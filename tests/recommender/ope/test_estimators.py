@@ -66,8 +66,9 @@ def test_switch_dr_and_shrinkage_by_hand():
     assert dr_shrinkage(**MODEL, lam=4.0).value == pytest.approx(
         (1.725 + 90 / 181 - 20 / 41 + 10 / 29) / 4
     )
-    # The extremes are plain DR: a threshold above every weight, an infinite lambda.
-    assert switch_dr(**MODEL, tau=2.0).value == pytest.approx(0.55625)
+    # The extremes are plain DR: a threshold at the largest weight (a weight equal to tau
+    # keeps its correction), an infinite lambda.
+    assert switch_dr(**MODEL, tau=1.8).value == pytest.approx(0.55625)
     assert dr_shrinkage(**MODEL, lam=math.inf).value == pytest.approx(0.55625)
 
 
