@@ -228,6 +228,7 @@ def cascade_reward_to_go(
     page is composed before it is shown: a slot's action is drawn independently of the
     rewards above it, given the actions above it. In a cascade they matter most: after a
     click above, little reward is left to go.
+
     For each fold the whole backward chain is fitted on the other folds' slates, so no
     row's prediction has seen that row or any later slot of its slate.
     """
