@@ -2,7 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,7 +10,9 @@ from rest_framework.views import APIView
 from catalog.selectors import title_list, title_search
 from members.selectors import member_get_for_account
 
+from ..schema import NOT_FOUND
 from ..serializers import TitleOutput
+from .validators import IdField
 
 
 class SearchOutput(serializers.Serializer):
@@ -24,12 +26,14 @@ class TitlePagination(PageNumberPagination):
     max_page_size = 500
 
 
-class TitleListApi(APIView):
-    @extend_schema(responses=TitleOutput(many=True))
-    def get(self, request):
-        paginator = TitlePagination()
-        page = paginator.paginate_queryset(title_list(), request, view=self)
-        return paginator.get_paginated_response(TitleOutput(page, many=True).data)
+class TitleListApi(generics.ListAPIView):
+    """The catalogue, a page at a time (`count`, `next`, `previous`, `results`)."""
+
+    serializer_class = TitleOutput
+    pagination_class = TitlePagination
+
+    def get_queryset(self):
+        return title_list()
 
 
 class TitleDetailApi(APIView):
@@ -42,9 +46,9 @@ class TitleDetailApi(APIView):
 class TitleSearchApi(APIView):
     class Input(serializers.Serializer):
         q = serializers.CharField(min_length=1, max_length=200)
-        member = serializers.IntegerField(required=False, min_value=1)
+        member = IdField(required=False, help_text="A profile of this account: search as it.")
 
-    @extend_schema(parameters=[Input], responses=SearchOutput)
+    @extend_schema(parameters=[Input], responses={200: SearchOutput, 404: NOT_FOUND})
     def get(self, request):
         params = self.Input(data=request.query_params)
         params.is_valid(raise_exception=True)

@@ -1,6 +1,6 @@
 """The model registry and retraining (retraining is staff only)."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
@@ -66,7 +66,16 @@ class RetrainRunOutput(serializers.Serializer):
 class ModelRetrainApi(APIView):
     permission_classes = [IsAdminUser]
 
-    @extend_schema(request=None, responses={202: RetrainRunOutput, 503: RetrainRunOutput})
+    @extend_schema(
+        request=None,
+        responses={
+            202: RetrainRunOutput,
+            503: OpenApiResponse(
+                RetrainRunOutput,
+                description="The task broker is down: the run is recorded as failed, with why.",
+            ),
+        },
+    )
     def post(self, request):
         try:
             run = retrain_request(trigger="api", requested_by=request.user)
