@@ -2,7 +2,7 @@
 
 drf-spectacular describes the 2xx body of each view. This AutoSchema adds the 4xx answers
 that follow from how the view is configured, so they stay true as views change: 400 where the
-operation takes input, 401 where it needs credentials, 403 for staff-only views and for unsafe
+operation takes input (a body, query parameters, a page size), 401 where it needs credentials, 403 for staff-only views and for unsafe
 methods (a session without its CSRF token), 404 where the path names an object or the list is
 paged, 413 and 415 where there is a request body, 429 where a throttle applies to the caller.
 A view documents any other answer (409, 503) itself with `extend_schema(responses=...)`.
@@ -57,15 +57,17 @@ class AutoSchema(openapi.AutoSchema):
         permissions = list(getattr(view, "permission_classes", []))
         public = all(permission is AllowAny for permission in permissions)
         has_body = self.method in UNSAFE and self.get_request_serializer() is not None
+        paginator = self._get_paginator()
         has_query = bool(self.get_override_parameters())  # what the view itself validates
+        sized = getattr(paginator, "page_size_query_param", None) is not None
         codes = []
-        if has_body or has_query:
+        if has_body or has_query or sized:
             codes.append("400")
         if not public:
             codes.append("401")
         if IsAdminUser in permissions or (self.method in UNSAFE and not public):
             codes.append("403")
-        if "{" in self.path or self._get_paginator() is not None:
+        if "{" in self.path or paginator is not None:
             codes.append("404")
         if has_body:
             codes += ["413", "415"]

@@ -1,5 +1,7 @@
 """Signing in: a username and password for an API token, with brute force throttled."""
 
+import hashlib
+
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -43,7 +45,8 @@ class UsernameLoginFailures(LoginFailureThrottle):
     def get_cache_key(self, request, view):
         data = request.data if isinstance(request.data, dict) else {}
         username = str(data.get("username", ""))[:150].strip().lower()
-        return self.cache_format % {"scope": self.scope, "ident": username}
+        ident = hashlib.sha256(username.encode()).hexdigest()  # any text, as a safe cache key
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class TokenCreateApi(APIView):
@@ -55,8 +58,8 @@ class TokenCreateApi(APIView):
 
     @extend_schema_serializer(component_name="Credentials")
     class Input(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
-        password = serializers.CharField(max_length=128, trim_whitespace=False)
+        username = serializers.CharField(min_length=1, max_length=150)
+        password = serializers.CharField(min_length=1, max_length=128, trim_whitespace=False)
 
     @extend_schema_serializer(component_name="AuthToken")
     class Output(serializers.Serializer):

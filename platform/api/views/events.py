@@ -17,7 +17,7 @@ from members.selectors import member_get_for_account
 
 from ..schema import VALIDATION_ERROR
 from ..serializers import TitleOutput
-from .validators import MAX_BATCH, IdField, StrictUUIDField, TimeField
+from .validators import MAX_BATCH, CountField, IdField, StrictUUIDField, TimeField
 
 
 @extend_schema_serializer(component_name="Play")
@@ -31,7 +31,7 @@ class PlayOutput(serializers.Serializer):
 
 class MemberPlayListApi(APIView):
     class Input(serializers.Serializer):
-        limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+        limit = CountField(required=False, min_value=1, max_value=1000, default=100)
 
     @extend_schema_serializer(component_name="ViewingActivity")
     class Output(serializers.Serializer):

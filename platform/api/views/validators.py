@@ -33,7 +33,17 @@ def not_before_epoch(value):
     return value
 
 
-class TimeField(serializers.DateTimeField):
+class BlankIsInvalid:
+    """In a query string, `at=` is an invalid value, not a missing one: DRF's rule for HTML
+    forms would quietly drop it and use the default, which the schema does not allow."""
+
+    def get_value(self, dictionary):
+        if hasattr(dictionary, "getlist") and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
+class TimeField(BlankIsInvalid, serializers.DateTimeField):
     """An ISO 8601 time on the platform's clock (see the module docstring)."""
 
     def __init__(self, **kwargs):
@@ -45,7 +55,11 @@ class TimeField(serializers.DateTimeField):
         super().__init__(**kwargs)
 
 
-class IdField(serializers.IntegerField):
+class CountField(BlankIsInvalid, serializers.IntegerField):
+    """A whole number in a query string (`limit`), with its bounds."""
+
+
+class IdField(BlankIsInvalid, serializers.IntegerField):
     """A database id: 1 to 2^63-1 (a larger number cannot name a row, and overflows queries)."""
 
     def __init__(self, **kwargs):
