@@ -41,7 +41,7 @@ def exception_handler(exc, context):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, RequestDataTooBig):
-        exc = RequestTooLarge(str(exc))
+        exc = RequestTooLarge()  # Django's own limit, on a body read before the parser
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError(str(exc))
     return drf_exception_handler(exc, context)
@@ -53,7 +53,7 @@ def _error(status: int, detail: str) -> JsonResponse:
 
 def bad_request(request, exception=None):
     if isinstance(exception, RequestDataTooBig):
-        return _error(413, str(exception))
+        return _error(413, RequestTooLarge().detail)
     return _error(400, "Bad request.")
 
 

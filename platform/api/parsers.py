@@ -11,6 +11,13 @@ class RequestTooLarge(exceptions.APIException):
     status_code = 413
     default_code = "request_too_large"
 
+    def __init__(self):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(
+            f"The request body is over {limit} bytes; send smaller batches "
+            "(at most 500 events per request)."
+        )
+
 
 class BoundedJSONParser(JSONParser):
     """DRF's JSON parser reads the whole stream, however long (Django's size limit guards only
@@ -22,10 +29,7 @@ class BoundedJSONParser(JSONParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         data = stream.read(limit + 1) if stream is not None else b""
         if len(data) > limit:
-            raise RequestTooLarge(
-                f"The request body is over {limit} bytes; send smaller batches "
-                "(at most 500 events per request)."
-            )
+            raise RequestTooLarge()
         try:
             return super().parse(io.BytesIO(data), media_type, parser_context)
         except RecursionError:
