@@ -124,7 +124,7 @@ def test_a_negative_watch_time_is_400(api, member):
 def test_an_event_id_that_is_not_a_uuid_string_is_400(api, member, event_id):
     response = post_events(api, play(member, TitleFactory(), event_id=event_id))
     assert response.status_code == 400
-    assert errors_of(response)["event_id"] == [f"Must be a valid UUID."]
+    assert errors_of(response)["event_id"] == ["Must be a valid UUID."]
     assert not Interaction.objects.exists()
 
 
