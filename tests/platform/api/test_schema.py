@@ -76,7 +76,7 @@ def test_the_homepage_clock_is_a_date_time(spec):
 
 
 def test_request_bodies_are_json_only(spec):
-    for path, method, operation in operations(spec):
+    for path, _method, operation in operations(spec):
         if "requestBody" in operation:
             assert set(operation["requestBody"]["content"]) == {"application/json"}, path
 
