@@ -14,6 +14,8 @@ in test_bad_input.py.
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.config import SchemathesisConfig
@@ -43,7 +45,13 @@ def world(db):
     token = Token.objects.create(user=member.account)
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True  # a fuzzed retrain runs in-process, on no queue
+    # Requests go straight to the WSGI app, which closes the database connection after each
+    # one, the test's transaction with it; Django's own test client unhooks this the same way.
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
     yield {"member": member, "titles": titles, "token": token.key}
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
     celery_app.conf.task_always_eager = eager
 
 
