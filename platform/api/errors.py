@@ -10,6 +10,7 @@ import logging
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -25,6 +26,12 @@ logger = logging.getLogger(__name__)
 class Conflict(exceptions.APIException):
     status_code = 409
     default_code = "conflict"
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = 503
+    default_code = "database_unavailable"
+    default_detail = "The database is unreachable right now; try again in a few seconds."
 
 
 def exception_handler(exc, context):
@@ -44,7 +51,13 @@ def exception_handler(exc, context):
         exc = RequestTooLarge()  # Django's own limit, on a body read before the parser
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError(str(exc))
-    return drf_exception_handler(exc, context)
+    elif isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("Answering 503, the database is out of reach: %s", exc)
+        exc = DatabaseUnavailable()
+    response = drf_exception_handler(exc, context)
+    if isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = "5"
+    return response
 
 
 def _error(status: int, detail: str) -> JsonResponse:

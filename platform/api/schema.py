@@ -1,11 +1,13 @@
 """The OpenAPI schema documents the errors each operation can answer, not only its success.
 
-drf-spectacular describes the 2xx body of each view. This AutoSchema adds the 4xx answers
+drf-spectacular describes the 2xx body of each view. This AutoSchema adds the error answers
 that follow from how the view is configured, so they stay true as views change: 400 where the
-operation takes input (a body, query parameters, a page size), 401 where it needs credentials, 403 for staff-only views and for unsafe
-methods (a session without its CSRF token), 404 where the path names an object or the list is
-paged, 413 and 415 where there is a request body, 429 where a throttle applies to the caller.
-A view documents any other answer (409, 503) itself with `extend_schema(responses=...)`.
+operation takes input (a body, query parameters, a page size), 401 where it needs
+credentials, 403 for staff-only views and for unsafe methods (a session without its CSRF
+token), 404 where the path names an object or the list is paged, 413 and 415 where there is
+a request body, 429 where a throttle applies to the caller, and 503 everywhere (the database
+out of reach). A view documents any other answer (409) itself with
+`extend_schema(responses=...)`.
 The fuzz test (tests/platform/api/test_schema_fuzz.py) holds the API to every word of it.
 """
 
@@ -35,6 +37,7 @@ ERRORS = {
     "413": ("The request body is larger than the API reads.", ErrorOutput),
     "415": ("The body is not JSON (send `Content-Type: application/json`).", ErrorOutput),
     "429": ("Too many requests; retry after the seconds in `Retry-After`.", ErrorOutput),
+    "503": ("The database is unreachable; retry after the seconds in `Retry-After`.", ErrorOutput),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 NOT_FOUND = OpenApiResponse(ErrorOutput, description=ERRORS["404"][0])
@@ -73,4 +76,5 @@ class AutoSchema(openapi.AutoSchema):
             codes += ["413", "415"]
         if getattr(view, "throttle_classes", None) and public:
             codes.append("429")
+        codes.append("503")
         return codes
