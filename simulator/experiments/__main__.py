@@ -181,10 +181,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.epsilon > 1:
         parser.error(f"argument --epsilon: must be at most 1, got {args.epsilon}")
-    try:  # before the runs: a path that cannot be written fails now, not after them
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        parser.error(f"argument --out: cannot create {str(args.out)!r}: {error.strerror}")
     from simulator.experiments.policies import MODELS  # the recommender's registry
 
     if args.model not in MODELS:
@@ -194,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
             f"argument --titles: pages of {args.rows} x {args.slots} need at least "
             f"{2 * args.rows * args.slots} titles (twice a page), got {args.titles}"
         )
+    try:  # before the runs: a path that cannot be written fails now, not after them
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"argument --out: cannot create {str(args.out)!r}: {error.strerror}")
     s = Settings(
         titles=args.titles,
         members=args.members,
