@@ -69,6 +69,7 @@ class FaultStack(Stack):
         self.database_url = database_url
         self.env["HOMEPAGE_CANDIDATES"] = SLOW_CANDIDATES
         self.env["HOMEPAGE_BROKER_VISIBILITY_TIMEOUT"] = str(VISIBILITY_TIMEOUT_S)
+        self.env.pop("DJANGO_DEBUG")  # the settings as `make demo` runs them, defaults and all
 
     def start_celery(self, name: str, *, pool: str = "solo", beat: bool = False, **env) -> None:
         argv = [str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
@@ -206,6 +207,26 @@ def versions_by_kind(staff: Api) -> dict[str, list[int]]:
     for version in staff.get("/api/v1/models"):
         kinds.setdefault(version["kind"], []).append(version["id"])
     return kinds
+
+
+def test_the_server_answers_every_error_in_json_without_a_debug_page(stack):
+    staff = Api(stack.base_url, *DEMO)
+    missing = requests.get(f"{stack.base_url}/api/v1/nowhere", timeout=30)
+    assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/json"
+    assert "members/<id:member_id>" not in missing.text and len(missing.content) < 300
+    huge = b'{"events": [' + b'{"type": "play"},' * 100_000 + b"{}]}"  # 1.7 MB
+    too_big = requests.post(
+        f"{stack.base_url}/api/v1/events",
+        data=huge,
+        headers={**staff.headers, "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert too_big.status_code == 413, too_big.text
+    assert too_big.json()["detail"].startswith("The request body is over 1000000 bytes")
+    form = requests.post(
+        f"{stack.base_url}/api/v1/events", data={"events": "x"}, headers=staff.headers, timeout=30
+    )
+    assert form.status_code == 415 and "Unsupported media type" in form.json()["detail"]
 
 
 def test_a_dropped_database_connection_recovers_without_a_restart(stack):

@@ -75,7 +75,7 @@ class TokenCreateApi(APIView):
                 if isinstance(throttle, LoginFailureThrottle):
                     throttle.record_failure(request, self)
             raise serializers.ValidationError(
-                {"non_field_errors": ["Unable to sign in with this username and password."]}
+                {"non_field_errors": ["Unable to log in with provided credentials."]}
             )
         token, _ = Token.objects.get_or_create(user=user)
         return Response(self.Output({"token": token.key}).data)
