@@ -44,7 +44,7 @@ def wait_for_web(url: str, web: subprocess.Popen, *, timeout_s: float = 90) -> N
         try:
             if requests.get(f"{url}/api/v1/schema/", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or a loaded machine
             pass
         time.sleep(0.3)
     raise WebNotReady(f"the web server did not answer in {timeout_s:.0f} s")
