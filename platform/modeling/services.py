@@ -28,7 +28,7 @@ from catalog.selectors import title_available
 from . import training
 from .dataset import plays_as_of
 from .features import item_metadata
-from .locks import retrain_lock
+from .locks import retrain_lock, run_lock
 from .models import ModelVersion, PromotionDecision, RetrainRun
 from .ranking import checkpoint_path
 from .selectors import production_version
@@ -208,39 +208,44 @@ def _served_problem(version: ModelVersion, split: training.Split) -> str | None:
 def retrain_execute(*, run_id: int, at: datetime | None = None) -> RetrainRun:
     """Run one retrain to its end, or resume it, recording success or the reason for failure.
 
-    Idempotent, as a task that is delivered at least once must be: a run that already ended
-    is returned as it is. While another process holds the retrain lock, a queued run is
-    recorded as failed (it would train on the same facts twice) and a running one is left to
-    the process working on it. Holding the lock, runs still marked running were lost with
+    Idempotent, as a task that is delivered at least once must be: a run that already ended,
+    or that another process is working on (it holds the run's lock), is returned as it is.
+    While another run holds the retrain lock, this one is recorded as failed: it would train
+    on the same facts twice. Holding both locks, runs still marked running were lost with
     their workers; this run resumes if it is one of them, and the others are closed. The
     facts are read as of `at` (default now) on the first start, and as of the same time on
     every resumption. A dropped database connection propagates (the task retries); any other
     error fails the run with its message.
     """
-    with retrain_lock() as held:
-        run = RetrainRun.objects.get(pk=run_id)
-        if run.status in (RetrainRun.Status.SUCCEEDED, RetrainRun.Status.FAILED):
-            return run
-        if not held:
-            return _leave_to_lock_holder(run)
-        _close_lost_runs(keep=run)
-        if run.attempts >= MAX_ATTEMPTS:
-            return _finish(
-                run,
-                error=f"Started {run.attempts} times and lost its worker every time; given up.",
-            )
-        run.status, run.attempts = RetrainRun.Status.RUNNING, run.attempts + 1
-        run.started_at = run.started_at or timezone.now()
-        run.as_of = run.as_of or at or timezone.now()
-        run.save(update_fields=["status", "attempts", "started_at", "as_of"])
-        try:
-            promoted = _retrain(run, at=run.as_of)
-        except (OperationalError, InterfaceError):
-            raise  # the database is unreachable: nothing can be recorded; the task retries
-        except Exception as exc:
-            logger.exception("Retrain run %s failed", run_id)
-            return _finish(run, error=str(exc))
-        return _finish(run, promoted=promoted)
+    with run_lock(run_id) as mine:
+        if not mine:
+            return RetrainRun.objects.get(pk=run_id)  # a second delivery of a run being worked
+        with retrain_lock() as held:
+            return _execute(RetrainRun.objects.get(pk=run_id), held=held, at=at)
+
+
+def _execute(run: RetrainRun, *, held: bool, at: datetime | None) -> RetrainRun:
+    if run.status in (RetrainRun.Status.SUCCEEDED, RetrainRun.Status.FAILED):
+        return run
+    if not held:
+        return _refuse_while_another_runs(run)
+    _close_lost_runs(keep=run)
+    if run.attempts >= MAX_ATTEMPTS:
+        return _finish(
+            run, error=f"Started {run.attempts} times and lost its worker every time; given up."
+        )
+    run.status, run.attempts = RetrainRun.Status.RUNNING, run.attempts + 1
+    run.started_at = run.started_at or timezone.now()
+    run.as_of = run.as_of or at or timezone.now()
+    run.save(update_fields=["status", "attempts", "started_at", "as_of"])
+    try:
+        promoted = _retrain(run, at=run.as_of)
+    except (OperationalError, InterfaceError):
+        raise  # the database is unreachable: nothing can be recorded; the task retries
+    except Exception as exc:
+        logger.exception("Retrain run %s failed", run.pk)
+        return _finish(run, error=str(exc))
+    return _finish(run, promoted=promoted)
 
 
 def _finish(run: RetrainRun, *, error: str = "", promoted: ModelVersion | None = None):
@@ -251,9 +256,7 @@ def _finish(run: RetrainRun, *, error: str = "", promoted: ModelVersion | None =
     return run
 
 
-def _leave_to_lock_holder(run: RetrainRun) -> RetrainRun:
-    if run.status == RetrainRun.Status.RUNNING:
-        return run  # a second delivery of the run another worker is on
+def _refuse_while_another_runs(run: RetrainRun) -> RetrainRun:
     busy = RetrainRun.objects.filter(status=RetrainRun.Status.RUNNING).exclude(pk=run.pk).first()
     which = f"run {busy.pk}" if busy else "another run"
     return _finish(

@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from modeling import services, training
-from modeling.locks import RETRAIN_LOCK_KEY
+from modeling.locks import RETRAIN_LOCK_KEY, RUN_LOCK_KEY
 from modeling.models import ModelVersion, RetrainRun
 from modeling.selectors import production_version
 from modeling.services import retrain_execute, retrain_run_create
@@ -184,33 +184,47 @@ def test_a_run_left_running_by_a_lost_worker_is_closed_when_another_starts(setti
 
 
 @pytest.fixture
-def lock_held_elsewhere(settings):
-    """The retrain lock, held by another session or process for the test's duration."""
-    if connection.vendor == "postgresql":
-        import psycopg
+def hold_elsewhere(settings):
+    """Take a lock (key, number) in another database session, or through another open file
+    on SQLite (flocks of two open files conflict as two processes' would)."""
+    held = []
 
-        db = connection.settings_dict
-        other = psycopg.connect(
-            host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
-            dbname=db["NAME"], autocommit=True,
-        )  # fmt: skip
-        other.execute("SELECT pg_advisory_lock(%s)", [RETRAIN_LOCK_KEY])
-        yield
+    def hold(key: int, number: int) -> None:
+        if connection.vendor == "postgresql":
+            import psycopg
+
+            db = connection.settings_dict
+            other = psycopg.connect(
+                host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
+                password=db["PASSWORD"], dbname=db["NAME"], autocommit=True,
+            )  # fmt: skip
+            other.execute("SELECT pg_advisory_lock(%s, %s)", [key, number])
+        else:
+            path = Path(settings.MODEL_DIR) / f".lock-{key:x}-{number}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            other = path.open("a")
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.append(other)
+
+    yield hold
+    for other in held:
         other.close()
-        return
-    path = Path(settings.MODEL_DIR) / ".retrain.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:  # a second open file description conflicts like a process
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        yield
 
 
-def test_while_another_worker_retrains_a_queued_run_is_not_run_twice(lock_held_elsewhere):
+def test_while_another_run_retrains_a_queued_run_is_refused(hold_elsewhere):
     busy = retrain_run_create(trigger="test")
     RetrainRun.objects.filter(pk=busy.pk).update(status=RetrainRun.Status.RUNNING)
+    hold_elsewhere(RETRAIN_LOCK_KEY, 0)
     queued = retrain_execute(run_id=retrain_run_create(trigger="test").pk)
     assert queued.status == RetrainRun.Status.FAILED
     assert f"run {busy.pk} was retraining at the same time" in queued.error
-    again = retrain_execute(run_id=busy.pk)  # a second delivery of the busy run: left alone
-    assert again.status == RetrainRun.Status.RUNNING and again.attempts == 0
+    assert not ModelVersion.objects.exists()
+
+
+def test_a_second_delivery_of_a_run_being_worked_on_leaves_it_alone(hold_elsewhere):
+    """The worker that took the run holds its lock, even before it has marked it running."""
+    run = retrain_run_create(trigger="test")
+    hold_elsewhere(RUN_LOCK_KEY, run.pk)
+    again = retrain_execute(run_id=run.pk)
+    assert again.status == RetrainRun.Status.QUEUED and again.attempts == 0
     assert not ModelVersion.objects.exists()
