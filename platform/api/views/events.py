@@ -96,7 +96,7 @@ def _typed_event(kinds: list[str], needs: list[str]) -> type[serializers.Seriali
     fields = dict(EventInput().get_fields())
     fields["type"] = serializers.ChoiceField(choices=kinds)
     for name in needs:
-        field = fields[name]
+        field = fields[name]  # rebuilt from its own arguments: DRF copies fields that way
         kwargs = {**field._kwargs, "required": True, "allow_null": False}
         if isinstance(field, serializers.CharField):
             kwargs.update(allow_blank=False, min_length=1)
