@@ -106,7 +106,7 @@ class Interactions:
         times: list[float] = []
         weights: list[float] = []
         with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
+            reader = CsvRows(f, path)
             header = next(reader, None)
             if header is None or not any(cell.strip() for cell in header):
                 raise InteractionsFileError(
@@ -181,6 +181,44 @@ def time_split(
     return interactions.select(~is_test), interactions.select(is_test)
 
 
+class CsvRows:
+    """``csv.reader`` over an open file, turning what the csv module or the UTF-8 decoder gives
+    up on (an oversized field, bytes that are not UTF-8) into ``kind`` errors naming the line."""
+
+    def __init__(self, f, path: Path, kind: type[InteractionsFileError] = InteractionsFileError):
+        self._reader, self._path, self._kind = csv.reader(f), path, kind
+
+    @property
+    def line_num(self) -> int:
+        return self._reader.line_num
+
+    def __iter__(self) -> CsvRows:
+        return self
+
+    def __next__(self) -> list[str]:
+        try:
+            return next(self._reader)
+        except csv.Error as error:
+            raise self._kind(self._path, self.line_num, None, f"is not CSV ({error})") from None
+        except UnicodeDecodeError:
+            line, byte = _first_undecodable(self._path)
+            raise self._kind(
+                self._path, line, None, f"byte {byte} is not UTF-8 text; save the file as UTF-8"
+            ) from None
+
+
+def _first_undecodable(path: Path) -> tuple[int, int]:
+    """(line, byte in it) of the first bytes that are not UTF-8: the decoder reads ahead in
+    blocks, so where it failed is found again in the raw file."""
+    with path.open("rb") as f:
+        for line, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return line, bad.start + 1
+    return 1, 1
+
+
 def _parse_header(
     path: Path,
     header: list[str],
@@ -211,6 +249,8 @@ def _parse_id(path: Path, line: int, column: str, cell: str) -> str:
     value = cell.strip()
     if not value:
         raise InteractionsFileError(path, line, column, "is empty")
+    if "\x00" in value:
+        raise InteractionsFileError(path, line, column, "holds a NUL byte; is this a text file?")
     return value
 
 

@@ -20,7 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.data import InteractionsFileError, _as_str_array, _parse_header, _parse_time
+from recommender.data import (
+    CsvRows,
+    InteractionsFileError,
+    _as_str_array,
+    _parse_header,
+    _parse_time,
+)
 
 METADATA_REQUIRED = ("item_id", "genres", "year", "text")
 METADATA_OPTIONAL = ("maturity", "added_at")
@@ -118,7 +124,7 @@ class ItemMetadata:
         rows: dict[str, list] = {name: [] for name in METADATA_REQUIRED + METADATA_OPTIONAL}
         seen: dict[str, int] = {}
         with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
+            reader = CsvRows(f, path, ItemMetadataFileError)
             header = next(reader, None)
             if header is None or not any(cell.strip() for cell in header):
                 raise ItemMetadataFileError(

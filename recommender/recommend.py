@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from recommender.base import CheckpointError
+from recommender.data import _first_undecodable
 from recommender.serving import Ranker
 
 
@@ -43,10 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def read_users(path: Path) -> list[str]:
     """User ids, one a line; blank lines and a first line ``user_id`` are skipped."""
-    users = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        line, byte = _first_undecodable(path)
+        raise ValueError(f"{path} line {line}: byte {byte} is not UTF-8 text") from None
+    users = [line.strip() for line in text.splitlines()]
     if users and users[0] == "user_id":
         users = users[1:]
-    return [u for u in users if u]
+    users = [u for u in users if u]
+    if not users:
+        raise ValueError(f"{path}: no user ids in the file (one a line)")
+    return users
 
 
 def recommend_main(argv: list[str] | None = None) -> int:
@@ -68,9 +77,11 @@ def recommend_main(argv: list[str] | None = None) -> int:
             users = read_users(Path(args.users))
             unknown = [u for u in users if u not in model._user_index]
             if unknown:
+                lines = Path(args.users).read_text(encoding="utf-8-sig").splitlines()
+                line = next(n for n, text in enumerate(lines, 1) if text.strip() == unknown[0])
                 raise ValueError(
-                    f"{args.users}: {len(unknown)} user id(s) are not members of the model's "
-                    f"training data, e.g. {unknown[0]!r}"
+                    f"{args.users} line {line}: {len(unknown)} user id(s) are not members of "
+                    f"the model's training data, e.g. {unknown[0]!r}"
                 )
         if not args.keep_seen and not model.has_history:
             raise ValueError(
@@ -86,7 +97,11 @@ def recommend_main(argv: list[str] | None = None) -> int:
         results = ranker.top_k_batch(users, at=args.at, k=args.k, exclude_seen=not args.keep_seen)
     finally:
         torch.set_num_threads(previous)
-    out = args.out.open("w", newline="", encoding="utf-8") if args.out else sys.stdout
+    try:
+        out = args.out.open("w", newline="", encoding="utf-8") if args.out else sys.stdout
+    except OSError as error:
+        print(f"error: cannot write --out: {error}", file=sys.stderr)
+        return 2
     try:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["user_id", "item_id", "rank", "score"])

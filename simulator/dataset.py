@@ -141,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             f"argument --titles: only {n_available} of {args.titles} titles are in the catalogue "
             f"when the log starts; a page of {args.rows} x {args.slots} needs more titles"
         )
+    try:  # before simulating: a path that cannot be written fails now, not at the end
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"argument --out: cannot create {str(args.out)!r}: {error.strerror}")
     plays = simulate_dataset(
         world,
         days=args.days,

@@ -1,25 +1,44 @@
-from django.urls import path
+from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
 
 from . import views
+from .views.validators import MAX_ID
+
+
+class IdConverter:
+    """A database id in a path: 1 to 2^63-1. A larger number matches no URL (a 404) instead of
+    reaching the database, where it overflows the 64-bit key."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            raise ValueError(f"{value} is not a database id")
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
 
 urlpatterns = [
-    path("auth/token", ObtainAuthToken.as_view(), name="auth-token"),
+    path("auth/token", views.TokenCreateApi.as_view(), name="auth-token"),
     path("me", views.MeApi.as_view(), name="me"),
     path(
-        "members/<int:member_id>/homepage",
+        "members/<id:member_id>/homepage",
         views.MemberHomepageApi.as_view(),
         name="member-homepage",
     ),
-    path("members/<int:member_id>/plays", views.MemberPlayListApi.as_view(), name="member-plays"),
+    path("members/<id:member_id>/plays", views.MemberPlayListApi.as_view(), name="member-plays"),
     path("events", views.EventCreateApi.as_view(), name="events"),
     path("titles", views.TitleListApi.as_view(), name="title-list"),
-    path("titles/<int:title_id>", views.TitleDetailApi.as_view(), name="title-detail"),
+    path("titles/<id:title_id>", views.TitleDetailApi.as_view(), name="title-detail"),
     path("search", views.TitleSearchApi.as_view(), name="search"),
     path("models", views.ModelListApi.as_view(), name="model-list"),
     path("models/retrain", views.ModelRetrainApi.as_view(), name="model-retrain"),
-    path("models/retrain/<int:run_id>", views.RetrainRunDetailApi.as_view(), name="retrain-run"),
+    path("models/retrain/<id:run_id>", views.RetrainRunDetailApi.as_view(), name="retrain-run"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -85,7 +85,9 @@ class Interaction(AppendOnlyModel):
         THUMB_DOWN = "thumb_down", "Thumb down"
         SEARCH_PLAY = "search_play", "Play from search"
 
-    event_id = models.UUIDField(unique=True, help_text="Client-generated; a repeat is stored once.")
+    event_id = models.UUIDField(
+        db_index=True, help_text="Client-generated; a repeat from the same account is stored once."
+    )
     type = models.CharField(max_length=20, choices=Type.choices)
     member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="events")
     title = models.ForeignKey("catalog.Title", on_delete=models.PROTECT)
@@ -99,6 +101,11 @@ class Interaction(AppendOnlyModel):
 
     class Meta:
         ordering = ["occurred_at"]
+        constraints = [
+            # The idempotency key belongs to the client that made it, not to the world: another
+            # account may use the same id. events_ingest widens the scope to the whole account.
+            models.UniqueConstraint(fields=["member", "event_id"], name="interaction_event_once"),
+        ]
         indexes = [
             models.Index(fields=["member", "type", "occurred_at"]),
             models.Index(fields=["type", "occurred_at"]),

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -21,9 +22,32 @@ class InvalidEvents(Exception):
         self.errors = errors
 
 
+class ConflictingEvents(Exception):
+    """A batch reusing event ids for other events (the API answers 409): `errors` maps event
+    index -> "event_id" -> messages. Nothing of the batch is stored."""
+
+    def __init__(self, errors: dict[str, dict[str, list[str]]]):
+        super().__init__(f"{len(errors)} event id(s) already name another event.")
+        self.errors = errors
+
+
 NEEDS_PAGE = {Interaction.Type.IMPRESSION_SEEN}
 NEEDS_WATCHED = {Interaction.Type.PLAY, Interaction.Type.SEARCH_PLAY}
 NEEDS_QUERY = {Interaction.Type.SEARCH_PLAY}
+"""Fields each event type requires beyond the common ones (the OpenAPI schema states them)."""
+
+# What a replay is compared on: the stored field, and the event key it comes from.
+FACT_FIELDS = {
+    "type": "type",
+    "member_id": "member",
+    "title_id": "title",
+    "page_id": "page_id",
+    "row_key": "row_key",
+    "position": "position",
+    "watched_seconds": "watched_seconds",
+    "query": "query",
+    "occurred_at": "occurred_at",
+}
 
 
 @transaction.atomic
@@ -60,40 +84,84 @@ def page_record(
     return page
 
 
-def _check_event(event: dict, *, members: dict, titles: set, pages: dict) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class _TitleFacts:
+    runtime_seconds: int
+    added_at: datetime
+
+
+def _check_event(
+    event: dict, *, members: dict, titles: dict[int, _TitleFacts], pages: dict
+) -> dict[str, list[str]]:
     """Errors of one event that need the database, by field."""
     errors: dict[str, list[str]] = {}
     kind = event["type"]
     if event["member"] not in members:
         errors["member"] = [f"Member {event['member']} is not a profile of this account."]
-    if event["title"] not in titles:
+    title = titles.get(event["title"])
+    if title is None:
         errors["title"] = [f"Unknown title id {event['title']}."]
+    elif event["occurred_at"] < title.added_at:
+        errors["occurred_at"] = [
+            f"{event['occurred_at'].isoformat()} is before title {event['title']} entered the "
+            f"catalogue ({title.added_at.isoformat()}); nobody could watch it then."
+        ]
     page_id = event.get("page_id")
     if page_id is None and kind in NEEDS_PAGE:
         errors["page_id"] = [f"A {kind} event needs the page_id of the page it was seen on."]
     elif page_id is not None and pages.get(page_id) != event["member"]:
         errors["page_id"] = [f"Page {page_id} was not served to member {event['member']}."]
-    if kind in NEEDS_WATCHED and event.get("watched_seconds") is None:
+    watched = event.get("watched_seconds")
+    if kind in NEEDS_WATCHED and watched is None:
         errors["watched_seconds"] = [f"A {kind} event needs watched_seconds."]
+    elif watched is not None and title is not None and watched > title.runtime_seconds:
+        errors["watched_seconds"] = [
+            f"{watched} s is longer than title {event['title']} runs ({title.runtime_seconds} s, "
+            "a movie or one episode); report one play per sitting of a movie or per episode."
+        ]
     if kind in NEEDS_QUERY and not event.get("query"):
         errors["query"] = [f"A {kind} event needs the search query."]
     return errors
+
+
+def _fact(event: dict) -> dict:
+    """An event as the log stores it, keyed like the model's fields."""
+    fact = {field: event.get(key) for field, key in FACT_FIELDS.items()}
+    fact["row_key"], fact["query"] = fact["row_key"] or "", fact["query"] or ""
+    return fact
+
+
+def _replay_mismatch(event: dict, stored: dict) -> list[str]:
+    """Fields where a replayed event differs from the one stored under its id. An event that
+    left `occurred_at` to the server is not compared on it: its retry arrives later."""
+    fact = _fact(event)
+    return [
+        FACT_FIELDS[field]
+        for field, value in fact.items()
+        if (field != "occurred_at" or event["time_sent"]) and stored[field] != value
+    ]
 
 
 @transaction.atomic
 def events_ingest(*, account, events: Sequence[dict]) -> tuple[int, int]:
     """Store a batch of validated events all or nothing. Returns (stored, duplicates).
 
-    A repeated event id, in the log already or twice in this batch, is stored once. Any
-    invalid event rejects the whole batch with InvalidEvents naming its index and field. An
-    event without `occurred_at` happened when it arrived.
+    An event id is the client's idempotency key, scoped to its account: a repeat of the same
+    event, in the log already or twice in this batch, is stored once, and another account may
+    use the same id for its own event. An id this account already used for a *different* event
+    rejects the batch with ConflictingEvents (409). Any invalid event rejects the whole batch
+    with InvalidEvents naming its index and field. An event without `occurred_at` happened
+    when it arrived.
     """
     now = timezone.now()
-    events = [{"occurred_at": now, **event} for event in events]
+    events = [{"occurred_at": now, "time_sent": "occurred_at" in e, **e} for e in events]
     members = dict(Member.objects.filter(account=account).values_list("id", "account_id"))
-    titles = set(
-        Title.objects.filter(id__in={e["title"] for e in events}).values_list("id", flat=True)
-    )
+    titles = {
+        pk: _TitleFacts(runtime * 60, added_at)
+        for pk, runtime, added_at in Title.objects.filter(
+            id__in={e["title"] for e in events}
+        ).values_list("id", "runtime_minutes", "added_at")
+    }
     page_ids = {e["page_id"] for e in events if e.get("page_id")}
     pages = dict(PageView.objects.filter(page_id__in=page_ids).values_list("page_id", "member_id"))
     errors = {}
@@ -104,27 +172,29 @@ def events_ingest(*, account, events: Sequence[dict]) -> tuple[int, int]:
     if errors:
         raise InvalidEvents(errors)
 
-    ids = [event["event_id"] for event in events]
-    existing = set(Interaction.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
+    ids = {event["event_id"] for event in events}
+    logged = Interaction.objects.filter(member__account=account, event_id__in=ids)
+    before = set(logged.values_list("event_id", flat=True))
     fresh: dict[uuid.UUID, Interaction] = {}
     for event in events:
-        if event["event_id"] in existing or event["event_id"] in fresh:
-            continue
-        fresh[event["event_id"]] = Interaction(
-            event_id=event["event_id"],
-            type=event["type"],
-            member_id=event["member"],
-            title_id=event["title"],
-            page_id=event.get("page_id"),
-            row_key=event.get("row_key") or "",
-            position=event.get("position"),
-            watched_seconds=event.get("watched_seconds"),
-            query=event.get("query") or "",
-            occurred_at=event["occurred_at"],
-        )
+        if event["event_id"] not in before and event["event_id"] not in fresh:
+            fresh[event["event_id"]] = Interaction(event_id=event["event_id"], **_fact(event))
     # A concurrent request may store the same id between our check and insert: ignore_conflicts
-    # keeps "stored once" true, and the count below reports what this call actually added.
-    before = Interaction.objects.filter(event_id__in=list(fresh)).count()
+    # keeps "stored once" true, and reading back what the log now holds under each id catches
+    # both a replay that differs and such a race.
     Interaction.objects.bulk_create(fresh.values(), ignore_conflicts=True)
-    stored = Interaction.objects.filter(event_id__in=list(fresh)).count() - before
+    stored_facts = {row["event_id"]: row for row in logged.values("event_id", *FACT_FIELDS)}
+    conflicts = {}
+    for index, event in enumerate(events):
+        differs = _replay_mismatch(event, stored_facts[event["event_id"]])
+        if differs:
+            conflicts[str(index)] = {
+                "event_id": [
+                    f"Event id {event['event_id']} already names another event of this account "
+                    f"(it differs in {', '.join(differs)}); give a new event a new id."
+                ]
+            }
+    if conflicts:
+        raise ConflictingEvents(conflicts)
+    stored = len(stored_facts) - len(before)
     return stored, len(events) - stored

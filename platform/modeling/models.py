@@ -13,9 +13,21 @@ class ModelVersion(models.Model):
     n_train_events = models.PositiveIntegerField()
     config = models.JSONField(default=dict)
     metrics = models.JSONField(default=dict, help_text="Holdout metrics from the gate's split.")
+    run = models.ForeignKey(
+        "RetrainRun",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="candidates",
+        help_text="The retrain run that trained it.",
+    )
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            # A run redelivered after its worker died resumes: it never registers a kind twice.
+            models.UniqueConstraint(fields=["run", "kind"], name="model_version_once_per_run"),
+        ]
 
     def __str__(self) -> str:
         return f"v{self.pk} ({self.kind})"
@@ -37,7 +49,9 @@ class PromotionDecision(models.Model):
     )
     promoted = models.BooleanField()
     metric = models.CharField(max_length=40)
-    candidate_value = models.FloatField()
+    candidate_value = models.FloatField(
+        null=True, blank=True, help_text="None when the candidate could not be judged at all."
+    )
     baseline_value = models.FloatField(null=True, blank=True)
     reason = models.CharField(max_length=300)
     decided_at = models.DateTimeField(auto_now_add=True)
@@ -67,7 +81,12 @@ class RetrainRun(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    candidates = models.ManyToManyField(ModelVersion, blank=True, related_name="runs")
+    as_of = models.DateTimeField(
+        null=True, blank=True, help_text="The fact log is read as of this time, on every attempt."
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a worker started it (a lost worker's run is resumed)."
+    )
     promoted = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

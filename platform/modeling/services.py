@@ -4,7 +4,13 @@ A retrain reads the fact log as of now, splits it in time, and for each candidat
 on the train part, scores the holdout beside the production model, refits on all facts,
 registers the result as an immutable ModelVersion, and lets the gate decide. Only the gate
 changes what is in production, and only for a candidate that beats production on the same
-holdout: a failed or worse candidate never serves.
+holdout: a failed or worse candidate never serves, nor does one whose scores are not finite or
+whose checkpoint does not load back.
+
+Retrains survive their workers. One runs at a time (modeling.locks); a run whose worker died
+is redelivered (the task acknowledges late) and resumes where it stopped: each kind it already
+registered is kept, with its decision, and only the rest are trained, on the same facts (the
+run's `as_of`). A (run, kind) is registered at most once, which the database enforces.
 """
 
 import logging
@@ -12,8 +18,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from catalog.selectors import title_available
@@ -21,6 +28,7 @@ from catalog.selectors import title_available
 from . import training
 from .dataset import plays_as_of
 from .features import item_metadata
+from .locks import retrain_lock, run_lock
 from .models import ModelVersion, PromotionDecision, RetrainRun
 from .ranking import checkpoint_path
 from .selectors import production_version
@@ -29,6 +37,10 @@ logger = logging.getLogger(__name__)
 
 MIN_TRAIN_PLAYS = 20
 MIN_HOLDOUT_USERS = 3
+MAX_ATTEMPTS = 3
+"""Starts of one run before it is given up: a retrain that kills its worker every time (out of
+memory, say) must not be redelivered forever."""
+SCORE_CHECK_MEMBERS = 200
 
 
 class RetrainError(Exception):
@@ -73,10 +85,11 @@ def retrain_run_fail(*, run_id: int, error: str) -> RetrainRun:
 def promotion_decide(
     *,
     candidate: ModelVersion,
-    candidate_value: float,
+    candidate_value: float | None,
     baseline: ModelVersion | None,
     baseline_value: float | None,
     refresh: bool = False,
+    unfit: str | None = None,
     metric: str = training.GATE_METRIC,
 ) -> PromotionDecision:
     """The promotion gate.
@@ -84,9 +97,13 @@ def promotion_decide(
     `baseline_value` is production's recipe refit on the candidate's own training facts and
     scored on the same holdout. A new recipe is promoted only if it strictly beats that. A
     refresh (production's own recipe, now trained on newer facts) is promoted if it is at
-    least as good, which is what lets the model keep up with its members.
+    least as good, which is what lets the model keep up with its members. A candidate that
+    cannot serve (`unfit` says why: scores that are not finite, a checkpoint that does not
+    load) is never promoted, whatever its metrics and even with nothing in production.
     """
-    if baseline is None:
+    if unfit is not None:
+        promoted, reason = False, f"cannot serve: {unfit}"[:300]
+    elif baseline is None:
         promoted, reason = True, "no model in production yet"
     elif baseline_value is None:
         promoted = True
@@ -112,12 +129,14 @@ def promotion_decide(
 
 
 def _register(
-    *, kind: str, model, metrics: dict, trained_as_of: datetime, n_events: int
+    *, run: RetrainRun, kind: str, model, metrics: dict, trained_as_of: datetime, n_events: int
 ) -> ModelVersion:
-    """Write the checkpoint first, then the row: a row never points at a missing checkpoint."""
+    """Write the checkpoint first, then the row: a row never points at a missing checkpoint.
+    (A worker killed between the two leaves an orphan folder behind, never a broken row.)"""
     folder = f"{timezone.now():%Y%m%dT%H%M%S}-{kind}-{uuid.uuid4().hex[:8]}"
     training.checkpoint_save(model, Path(settings.MODEL_DIR) / folder)
     return ModelVersion.objects.create(
+        run=run,
         kind=kind,
         checkpoint=folder,
         trained_as_of=trained_as_of,
@@ -159,33 +178,123 @@ def _production_value(production: ModelVersion, split: training.Split) -> float 
     return training.holdout_metrics(model, split)[training.GATE_METRIC]
 
 
-def retrain_execute(*, run_id: int, at: datetime | None = None) -> RetrainRun:
-    """Run one retrain to its end, recording success or the reason for failure on the run."""
-    run = RetrainRun.objects.get(pk=run_id)
-    if run.status not in (RetrainRun.Status.QUEUED, RetrainRun.Status.FAILED):
-        raise RetrainError(f"Retrain run {run_id} is already {run.status}.")
-    run.status, run.started_at, run.error = RetrainRun.Status.RUNNING, timezone.now(), ""
-    run.save(update_fields=["status", "started_at", "error"])
+def _score_problem(model, split: training.Split) -> str | None:
+    """Why `model` cannot serve, or None: every score it gives members (some from the holdout,
+    and one it never saw, who gets its prior) must be a finite number. A diverged fit (NaN or
+    inf) would otherwise rank titles in an arbitrary order, and NaN compares false with any
+    metric, so the gate alone could not be trusted to notice."""
+    members = sorted(set(split.holdout.user_ids.tolist()))[:SCORE_CHECK_MEMBERS]
     try:
-        promoted = _retrain(run, at=at or timezone.now())
+        scores = model.score([*members, "\x00never-seen"], at=split.cut)
     except Exception as exc:
-        logger.exception("Retrain run %s failed", run_id)
-        run.status, run.error = RetrainRun.Status.FAILED, str(exc)[:2000]
-    else:
-        run.status, run.promoted = RetrainRun.Status.SUCCEEDED, promoted
-    run.finished_at = timezone.now()
+        return f"it fails to score members ({type(exc).__name__}: {exc})"
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        rows = int(bad.any(axis=1).sum())
+        return f"its scores are not finite (NaN or inf) for {rows} of {len(scores)} members checked"
+    return None
+
+
+def _served_problem(version: ModelVersion, split: training.Split) -> str | None:
+    """Why the registered checkpoint cannot serve, or None: it is loaded back from disk, as a
+    web process will load it, and its scores checked."""
+    try:
+        model = training.checkpoint_load(checkpoint_path(version))
+    except Exception as exc:
+        return f"its checkpoint does not load ({exc})"
+    return _score_problem(model, split)
+
+
+def retrain_execute(*, run_id: int, at: datetime | None = None) -> RetrainRun:
+    """Run one retrain to its end, or resume it, recording success or the reason for failure.
+
+    Idempotent, as a task that is delivered at least once must be: a run that already ended,
+    or that another process is working on (it holds the run's lock), is returned as it is.
+    While another run holds the retrain lock, this one is recorded as failed: it would train
+    on the same facts twice. Holding both locks, runs still marked running were lost with
+    their workers; this run resumes if it is one of them, and the others are closed. The
+    facts are read as of `at` (default now) on the first start, and as of the same time on
+    every resumption. A dropped database connection propagates (the task retries); any other
+    error fails the run with its message.
+    """
+    with run_lock(run_id) as mine:
+        if not mine:
+            return RetrainRun.objects.get(pk=run_id)  # a second delivery of a run being worked
+        with retrain_lock() as held:
+            return _execute(RetrainRun.objects.get(pk=run_id), held=held, at=at)
+
+
+def _execute(run: RetrainRun, *, held: bool, at: datetime | None) -> RetrainRun:
+    if run.status in (RetrainRun.Status.SUCCEEDED, RetrainRun.Status.FAILED):
+        return run
+    if not held:
+        return _refuse_while_another_runs(run)
+    _close_lost_runs(keep=run)
+    if run.attempts >= MAX_ATTEMPTS:
+        return _finish(
+            run, error=f"Started {run.attempts} times and lost its worker every time; given up."
+        )
+    run.status, run.attempts = RetrainRun.Status.RUNNING, run.attempts + 1
+    run.started_at = run.started_at or timezone.now()
+    run.as_of = run.as_of or at or timezone.now()
+    run.save(update_fields=["status", "attempts", "started_at", "as_of"])
+    try:
+        promoted = _retrain(run, at=run.as_of)
+    except (OperationalError, InterfaceError):
+        raise  # the database is unreachable: nothing can be recorded; the task retries
+    except Exception as exc:
+        logger.exception("Retrain run %s failed", run.pk)
+        return _finish(run, error=str(exc))
+    return _finish(run, promoted=promoted)
+
+
+def _finish(run: RetrainRun, *, error: str = "", promoted: ModelVersion | None = None):
+    run.status = RetrainRun.Status.FAILED if error else RetrainRun.Status.SUCCEEDED
+    run.error, run.finished_at = error[:2000], timezone.now()
+    run.promoted = promoted or run.promoted
     run.save(update_fields=["status", "error", "promoted", "finished_at"])
     return run
 
 
+def _refuse_while_another_runs(run: RetrainRun) -> RetrainRun:
+    busy = RetrainRun.objects.filter(status=RetrainRun.Status.RUNNING).exclude(pk=run.pk).first()
+    which = f"run {busy.pk}" if busy else "another run"
+    return _finish(
+        run,
+        error=f"Not run: {which} was retraining at the same time, on the same facts; "
+        "request a retrain again once it has finished.",
+    )
+
+
+def _close_lost_runs(*, keep: RetrainRun) -> None:
+    """Runs left running by workers that died, while another run started: they are closed
+    rather than resumed later, behind a run that has read newer facts."""
+    for lost in RetrainRun.objects.filter(status=RetrainRun.Status.RUNNING).exclude(pk=keep.pk):
+        _finish(
+            lost,
+            error=f"Its worker was lost mid-run and run {keep.pk} started after it; "
+            "the versions it registered are kept.",
+        )
+
+
 def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
+    # The kinds this run registered before its worker was lost, with their decisions.
+    done = {
+        version.kind: version
+        for version in run.candidates.select_related("decision__baseline").order_by("id")
+    }
+    resuming = bool(done)
     data = training.to_interactions(plays_as_of(at=at))
     if len(data) < MIN_TRAIN_PLAYS:
         raise RetrainError(
             f"Only {len(data)} plays in the fact log; at least {MIN_TRAIN_PLAYS} are needed to train."
         )
     horizon = datetime.fromtimestamp(float(data.timestamps.max()), tz=UTC)
-    production = production_version()
+    if resuming:  # production as this run found it, and its recipe's value on these facts
+        first = next(iter(done.values())).decision
+        production, baseline_value = first.baseline, first.baseline_value
+    else:
+        production = production_version()
     if production is not None and horizon <= production.trained_as_of:
         raise RetrainError(
             f"No plays newer than production v{production.pk}'s data "
@@ -201,40 +310,67 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
             f"Only {holdout_users} members have plays in the holdout (the latest "
             f"{settings.MODELING_HOLDOUT_FRACTION:.0%} of plays); need {MIN_HOLDOUT_USERS} to judge a candidate."
         )
-    baseline_value = _production_value(production, split) if production else None
+    if not resuming:
+        baseline_value = _production_value(production, split) if production else None
     promoted = None
-    seed = settings.MODELING_SEED
     for kind in settings.MODELING_CANDIDATES:
-        trial = training.trial_fit(kind, split, seed=seed)
-        metrics = training.holdout_metrics(trial, split)
-        if metrics[training.GATE_METRIC] is None:
-            raise RetrainError(
-                f"No member in the holdout played a title new to them, so "
-                f"{training.GATE_METRIC} cannot judge candidates; retrain after more plays."
-            )
-        metrics["holdout_cut"] = datetime.fromtimestamp(split.cut, tz=UTC).isoformat()
-        metrics["production_value"] = baseline_value
-        config = training.recipe(kind)
-        refresh = production is not None and (kind, config) == (production.kind, production.config)
-        # Serve a model that saw every fact, warm-started from production when it is the
-        # same kind (incremental retraining: new titles start from their metadata, and the
-        # embedding space stays aligned with the version it replaces).
-        final = training.candidate_fit(
-            kind, data, seed=seed, items=items, warm_start=_previous(production, kind)
-        )
-        with transaction.atomic():
-            version = _register(
-                kind=kind, model=final, metrics=metrics, trained_as_of=horizon, n_events=len(data)
-            )
-            run.candidates.add(version)
-            decision = promotion_decide(
-                candidate=version,
-                candidate_value=metrics[training.GATE_METRIC],
-                baseline=production,
-                baseline_value=baseline_value,
-                refresh=refresh,
-            )
+        version = done.get(kind)
+        if version is None:
+            version = _candidate(run, kind, split, data, items, horizon, production, baseline_value)
+        decision = version.decision
         logger.info("Candidate v%s (%s): %s", version.pk, kind, decision.reason)
         if decision.promoted:
-            production, baseline_value, promoted = version, metrics[training.GATE_METRIC], version
+            production, baseline_value, promoted = version, decision.candidate_value, version
     return promoted
+
+
+def _candidate(
+    run: RetrainRun,
+    kind: str,
+    split: training.Split,
+    data,
+    items,
+    horizon: datetime,
+    production: ModelVersion | None,
+    baseline_value: float | None,
+) -> ModelVersion:
+    """Fit, judge, register and gate one candidate kind (registration and decision in one
+    transaction, so a worker killed in between leaves neither)."""
+    seed = settings.MODELING_SEED
+    trial = training.trial_fit(kind, split, seed=seed)
+    unfit = _score_problem(trial, split)
+    metrics = training.holdout_metrics(trial, split)
+    if unfit is None and metrics[training.GATE_METRIC] is None:
+        raise RetrainError(
+            f"No member in the holdout played a title new to them, so "
+            f"{training.GATE_METRIC} cannot judge candidates; retrain after more plays."
+        )
+    metrics["holdout_cut"] = datetime.fromtimestamp(split.cut, tz=UTC).isoformat()
+    metrics["production_value"] = baseline_value
+    config = training.recipe(kind)
+    refresh = production is not None and (kind, config) == (production.kind, production.config)
+    # Serve a model that saw every fact, warm-started from production when it is the
+    # same kind (incremental retraining: new titles start from their metadata, and the
+    # embedding space stays aligned with the version it replaces).
+    final = training.candidate_fit(
+        kind, data, seed=seed, items=items, warm_start=_previous(production, kind)
+    )
+    with transaction.atomic():
+        version = _register(
+            run=run,
+            kind=kind,
+            model=final,
+            metrics=metrics,
+            trained_as_of=horizon,
+            n_events=len(data),
+        )
+        unfit = unfit or _served_problem(version, split)
+        promotion_decide(
+            candidate=version,
+            candidate_value=metrics[training.GATE_METRIC],
+            baseline=production,
+            baseline_value=baseline_value,
+            refresh=refresh,
+            unfit=unfit,
+        )
+    return ModelVersion.objects.select_related("decision").get(pk=version.pk)

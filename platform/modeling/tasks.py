@@ -3,19 +3,40 @@
 import logging
 
 from celery import shared_task
-from kombu.exceptions import OperationalError
+from django.db import InterfaceError, OperationalError, connections
+from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from . import services
 
 logger = logging.getLogger(__name__)
 
+DB_RETRY_SECONDS = 10
+DB_MAX_RETRIES = 30
 
-@shared_task(name="modeling.tasks.retrain")
-def retrain(run_id: int | None = None) -> dict:
-    """Retrain and gate. Beat calls it with no run id; the API creates the run first."""
-    if run_id is None:
-        run_id = services.retrain_run_create(trigger="schedule").pk
-    run = services.retrain_execute(run_id=run_id)
+
+@shared_task(
+    name="modeling.tasks.retrain",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=DB_MAX_RETRIES,
+)
+def retrain(self, run_id: int | None = None) -> dict:
+    """Retrain and gate. Beat calls it with no run id; the API creates the run first.
+
+    Delivered at least once: the message is acknowledged when the task ends, and requeued
+    if the worker process dies, so a killed worker's run is resumed by the next one
+    (services.retrain_execute is idempotent). If the database goes away mid-run, the
+    connections are dropped and the task retries with the same run until it is back.
+    """
+    try:
+        if run_id is None:
+            run_id = services.retrain_run_create(trigger="schedule").pk
+        run = services.retrain_execute(run_id=run_id)
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("Retrain run %s lost the database (%s); retrying", run_id, exc)
+        connections.close_all()
+        raise self.retry(args=[run_id], exc=exc, countdown=DB_RETRY_SECONDS) from exc
     logger.info("Retrain run %s %s", run.pk, run.status)
     return {"run_id": run.pk, "status": run.status, "promoted": run.promoted_id}
 
@@ -33,5 +54,5 @@ def retrain_enqueue(*, run_id: int) -> None:
     """
     try:
         retrain.apply_async(args=[run_id], retry=False)
-    except OperationalError as exc:
+    except BrokerOperationalError as exc:
         raise BrokerUnavailable(f"The task broker is unreachable ({exc}).") from exc

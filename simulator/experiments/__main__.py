@@ -192,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             f"argument --titles: pages of {args.rows} x {args.slots} need at least "
             f"{2 * args.rows * args.slots} titles (twice a page), got {args.titles}"
         )
+    try:  # before the runs: a path that cannot be written fails now, not after them
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"argument --out: cannot create {str(args.out)!r}: {error.strerror}")
     settings = Settings(
         titles=args.titles,
         members=args.members,

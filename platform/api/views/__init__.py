@@ -1,6 +1,7 @@
 """API v1: one view per operation, each calling one service or selector, grouped by what
 they serve. Each module nests its views' Input and Output serializers."""
 
+from .auth import TokenCreateApi
 from .catalog import TitleDetailApi, TitleListApi, TitleSearchApi
 from .events import EventCreateApi, MemberPlayListApi
 from .homepage import MemberHomepageApi
@@ -18,4 +19,5 @@ __all__ = [
     "TitleDetailApi",
     "TitleListApi",
     "TitleSearchApi",
+    "TokenCreateApi",
 ]

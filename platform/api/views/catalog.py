@@ -2,7 +2,8 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,7 +11,9 @@ from rest_framework.views import APIView
 from catalog.selectors import title_list, title_search
 from members.selectors import member_get_for_account
 
+from ..schema import NOT_FOUND
 from ..serializers import TitleOutput
+from .validators import IdField
 
 
 class SearchOutput(serializers.Serializer):
@@ -19,17 +22,45 @@ class SearchOutput(serializers.Serializer):
 
 
 class TitlePagination(PageNumberPagination):
+    """Pages of titles. A `page_size` that is not 1 to 500 is a 400, and a `page` that is not
+    a page of the list (past the end, not a number, or blank) a 404: DRF would quietly serve
+    its defaults instead, which the schema does not allow."""
+
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request):
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= self.max_page_size):
+            raise ValidationError(
+                {"page_size": [f"Must be a whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(value)
 
-class TitleListApi(APIView):
-    @extend_schema(responses=TitleOutput(many=True))
-    def get(self, request):
-        paginator = TitlePagination()
-        page = paginator.paginate_queryset(title_list(), request, view=self)
-        return paginator.get_paginated_response(TitleOutput(page, many=True).data)
+    def get_page_number(self, request, paginator):
+        return request.query_params.get(self.page_query_param, 1)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"].update(minimum=1)
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=100)
+        return parameters
+
+
+class TitleListApi(generics.ListAPIView):
+    """The catalogue, a page at a time (`count`, `next`, `previous`, `results`)."""
+
+    serializer_class = TitleOutput
+    pagination_class = TitlePagination
+
+    def get_queryset(self):
+        return title_list()
 
 
 class TitleDetailApi(APIView):
@@ -42,9 +73,9 @@ class TitleDetailApi(APIView):
 class TitleSearchApi(APIView):
     class Input(serializers.Serializer):
         q = serializers.CharField(min_length=1, max_length=200)
-        member = serializers.IntegerField(required=False, min_value=1)
+        member = IdField(required=False, help_text="A profile of this account: search as it.")
 
-    @extend_schema(parameters=[Input], responses=SearchOutput)
+    @extend_schema(parameters=[Input], responses={200: SearchOutput, 404: NOT_FOUND})
     def get(self, request):
         params = self.Input(data=request.query_params)
         params.is_valid(raise_exception=True)

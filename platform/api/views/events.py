@@ -1,17 +1,23 @@
 """The fact log: posting events, and reading a member's viewing activity."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from events.models import Interaction
 from events.selectors import play_list
-from events.services import events_ingest
+from events.services import NEEDS_PAGE, NEEDS_QUERY, NEEDS_WATCHED, events_ingest
 from members.selectors import member_get_for_account
 
+from ..schema import VALIDATION_ERROR
 from ..serializers import TitleOutput
-from .validators import MAX_BATCH, not_in_future
+from .validators import MAX_BATCH, CountField, IdField, StrictUUIDField, TimeField
 
 
 @extend_schema_serializer(component_name="Play")
@@ -25,7 +31,7 @@ class PlayOutput(serializers.Serializer):
 
 class MemberPlayListApi(APIView):
     class Input(serializers.Serializer):
-        limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+        limit = CountField(required=False, min_value=1, max_value=1000, default=100)
 
     @extend_schema_serializer(component_name="ViewingActivity")
     class Output(serializers.Serializer):
@@ -41,37 +47,114 @@ class MemberPlayListApi(APIView):
         return Response(self.Output({"member": member.pk, "plays": plays}).data)
 
 
+class EventInput(serializers.Serializer):
+    """One event, any type. The fields a type requires (EVENT_NEEDS) are checked by the
+    service, which reports them by index and field with the rest of the batch's errors."""
+
+    event_id = StrictUUIDField(help_text="Client-generated; a repeated id is stored once.")
+    type = serializers.ChoiceField(choices=Interaction.Type.choices)
+    member = IdField(help_text="A member profile of the authenticated account.")
+    title = IdField(help_text="An existing title id.")
+    occurred_at = TimeField(
+        required=False,
+        help_text="Default now; not before the title entered the catalogue, at most 5 minutes "
+        "ahead of the server.",
+    )
+    page_id = StrictUUIDField(
+        required=False, allow_null=True, help_text="A page served to this member."
+    )
+    row_key = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    position = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=999)
+    watched_seconds = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=24 * 3600,
+        help_text="At most the title's runtime (a movie, or one episode of a series).",
+    )
+    query = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+EVENT_NEEDS = {
+    kind: [
+        field
+        for field, kinds in (
+            ("page_id", NEEDS_PAGE),
+            ("watched_seconds", NEEDS_WATCHED),
+            ("query", NEEDS_QUERY),
+        )
+        if kind in kinds
+    ]
+    for kind in Interaction.Type.values
+}
+"""Event type -> the fields it requires beyond the common ones (the service's rule)."""
+
+
+def _typed_event(kinds: list[str], needs: list[str]) -> type[serializers.Serializer]:
+    """The schema of the event types `kinds`: EventInput with `type` one of them and the
+    fields they need required and non-null. For the OpenAPI schema only."""
+    fields = dict(EventInput().get_fields())
+    fields["type"] = serializers.ChoiceField(choices=kinds)
+    for name in needs:
+        field = fields[name]  # rebuilt from its own arguments: DRF copies fields that way
+        kwargs = {**field._kwargs, "required": True, "allow_null": False}
+        if isinstance(field, serializers.CharField):
+            kwargs.update(allow_blank=False, min_length=1)
+        fields[name] = type(field)(*field._args, **kwargs)
+    name = "Or".join(kind.title().replace("_", "") for kind in kinds) + "Event"
+    return extend_schema_serializer(component_name=name)(
+        type(name, (serializers.Serializer,), fields)
+    )
+
+
+def _event_schemas() -> dict[str, type[serializers.Serializer]]:
+    by_needs: dict[tuple[str, ...], list[str]] = {}
+    for kind, needs in EVENT_NEEDS.items():
+        by_needs.setdefault(tuple(needs), []).append(kind)
+    schemas = {}
+    for needs, kinds in by_needs.items():
+        typed = _typed_event(kinds, list(needs))
+        schemas.update(dict.fromkeys(kinds, typed))
+    return schemas
+
+
+class EventBatchSchema(serializers.Serializer):
+    """The request body as the schema states it: each event by its type."""
+
+    events = serializers.ListField(
+        child=PolymorphicProxySerializer(
+            component_name="Event",
+            serializers=_event_schemas(),
+            resource_type_field_name="type",
+            many=False,
+        ),
+        min_length=1,
+        max_length=MAX_BATCH,
+    )
+
+
 class EventCreateApi(APIView):
-    class EventInput(serializers.Serializer):
-        event_id = serializers.UUIDField()
-        type = serializers.ChoiceField(choices=Interaction.Type.choices)
-        member = serializers.IntegerField(min_value=1)
-        title = serializers.IntegerField(min_value=1)
-        occurred_at = serializers.DateTimeField(required=False, validators=[not_in_future])
-        page_id = serializers.UUIDField(required=False, allow_null=True)
-        row_key = serializers.CharField(required=False, allow_blank=True, max_length=40)
-        position = serializers.IntegerField(
-            required=False, allow_null=True, min_value=0, max_value=999
-        )
-        watched_seconds = serializers.IntegerField(
-            required=False, allow_null=True, min_value=0, max_value=24 * 3600
-        )
-        query = serializers.CharField(required=False, allow_blank=True, max_length=200)
-
     class Input(serializers.Serializer):
-        events = serializers.ListField(min_length=1, max_length=MAX_BATCH)
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.fields["events"].child = EventCreateApi.EventInput()
-            self.fields["events"].child.bind(field_name="", parent=self.fields["events"])
+        events = serializers.ListField(
+            child=EventInput(), min_length=1, max_length=MAX_BATCH, allow_empty=False
+        )
 
     @extend_schema_serializer(component_name="EventBatchResult")
     class Output(serializers.Serializer):
         stored = serializers.IntegerField()
         duplicates = serializers.IntegerField()
 
-    @extend_schema(request=Input, responses={201: Output})
+    @extend_schema(
+        request=EventBatchSchema,
+        responses={
+            201: Output,
+            409: OpenApiResponse(
+                VALIDATION_ERROR,
+                description="An event id this account already used for a different event; "
+                "nothing of the batch was stored.",
+            ),
+        },
+    )
     def post(self, request):
         payload = self.Input(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -1,7 +1,7 @@
 """A member's homepage."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,7 +10,7 @@ from homepage.services import homepage_build
 from members.selectors import member_get_for_account
 
 from ..serializers import TitleOutput
-from .validators import not_in_future
+from .validators import TimeField
 
 
 class HomepageItemOutput(serializers.Serializer):
@@ -40,12 +40,13 @@ class HomepageOutput(serializers.Serializer):
 
 class MemberHomepageApi(APIView):
     class Input(serializers.Serializer):
-        at = serializers.DateTimeField(required=False, validators=[not_in_future])
+        at = TimeField(
+            required=False,
+            help_text="The page's clock (default now), ISO 8601 with a UTC offset, from "
+            "1970-01-01T00:00:00Z to 5 minutes ahead of the server.",
+        )
 
-    @extend_schema(
-        parameters=[OpenApiParameter("at", str, description="page clock, ISO 8601; default now")],
-        responses=HomepageOutput,
-    )
+    @extend_schema(parameters=[Input], responses=HomepageOutput)
     def get(self, request, member_id: int):
         params = self.Input(data=request.query_params)
         params.is_valid(raise_exception=True)

@@ -1,6 +1,11 @@
 """The model registry and retraining (retraining is staff only)."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
@@ -8,6 +13,8 @@ from rest_framework.views import APIView
 
 from modeling.selectors import model_version_list, retrain_run_get
 from modeling.services import RetrainNotQueued, retrain_request
+
+from ..schema import ErrorOutput
 
 
 class ModelListApi(APIView):
@@ -55,6 +62,7 @@ class RetrainRunOutput(serializers.Serializer):
     trigger = serializers.CharField()
     requested_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+    attempts = serializers.IntegerField(help_text="Times a worker started it.")
     error = serializers.CharField()
     candidates = serializers.SerializerMethodField()
     promoted = serializers.IntegerField(source="promoted_id", allow_null=True)
@@ -66,7 +74,21 @@ class RetrainRunOutput(serializers.Serializer):
 class ModelRetrainApi(APIView):
     permission_classes = [IsAdminUser]
 
-    @extend_schema(request=None, responses={202: RetrainRunOutput, 503: RetrainRunOutput})
+    @extend_schema(
+        request=None,
+        responses={
+            202: RetrainRunOutput,
+            503: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="RetrainUnavailable",
+                    serializers=[RetrainRunOutput, ErrorOutput],
+                    resource_type_field_name=None,
+                ),
+                description="The task broker is down: the run is recorded as failed, with why "
+                "(or the database is, and nothing could be recorded: an Error).",
+            ),
+        },
+    )
     def post(self, request):
         try:
             run = retrain_request(trigger="api", requested_by=request.user)

@@ -91,6 +91,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+else:
+    # A persistent connection the server dropped (a restart, pg_terminate_backend, a network
+    # blip) is checked before a request or task reuses it and replaced if dead, so requests
+    # recover without a restart instead of failing once per process.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -109,13 +114,32 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [ROOT_DIR / "frontend" / "static"]
 
 # --- API ------------------------------------------------------------------------------------
+# The largest request body the API reads (bytes); a full batch of 500 events is about 150 KB.
+# A larger body is refused with 413 before it is parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("HOMEPAGE_MAX_BODY_BYTES", 1_000_000))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON in, JSON out: no form bodies (they cannot carry a batch) and no browsable HTML pages.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Unauthenticated requests (sign-in, the schema) are rate limited per client address, and
+    # failed sign-ins separately per address and per username (api.views.auth). The counts
+    # live in the default cache: per process, so N web processes allow N times the rate.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("HOMEPAGE_ANON_RATE", "1000/minute"),
+        "login_failures_address": os.environ.get("HOMEPAGE_LOGIN_FAILURE_RATE", "10/minute"),
+        "login_failures_username": os.environ.get("HOMEPAGE_LOGIN_FAILURE_USER_RATE", "30/hour"),
+    },
+    # A client's address is REMOTE_ADDR unless we sit behind proxies that set X-Forwarded-For
+    # (say how many): trusting the header from anyone would let a client pick its own address.
+    "NUM_PROXIES": int(os.environ.get("HOMEPAGE_NUM_PROXIES", 0)),
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -126,7 +150,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Ids in paths are database keys: a positive 64-bit integer (api.urls.IdConverter).
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}
+    },
 }
+# Throttle counts, in memory per process. Deliberately not Redis: the API must keep serving
+# when the broker's Redis is down, and a throttle that needs Redis would turn that into 500s.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery ---------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
@@ -142,9 +173,19 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
+else:
+    # A task taken but not acknowledged (its worker was killed) goes back on the queue after
+    # this many seconds. It must be longer than the longest retrain, or a retrain still running
+    # is handed to a second worker (which then finds the run locked and leaves it alone).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": float(os.environ.get("HOMEPAGE_BROKER_VISIBILITY_TIMEOUT", 3600))
+    }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("HOMEPAGE_CELERY_QUEUE", "homepage")
 CELERY_TASK_IGNORE_RESULT = True
+# Acknowledge a task when it ends, not when it starts, and put it back on the queue if the
+# process running it dies: a worker killed mid-retrain (kill -9, out of memory) loses no run.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE

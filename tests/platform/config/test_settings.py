@@ -40,3 +40,79 @@ def test_production_settings_name_what_is_missing(name):
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith("django.core.exceptions.ImproperlyConfigured")
     assert [n for n in FULL if n in error] == [name], error
+
+
+def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in FULL and k != "DJANGO_DEBUG"}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "short-key",
+        "a" * 60,
+        "django-insecure-" + "x1y2z3" * 10,
+        "insecure-dev-key-do-not-use-in-production",
+    ],
+)
+def test_production_settings_refuse_a_weak_secret_key(key):
+    result = load_production({**FULL, "DJANGO_SECRET_KEY": key})
+    assert result.returncode != 0
+    error = result.stderr.strip().splitlines()[-1]
+    assert "DJANGO_SECRET_KEY is too weak" in error and "secrets.token_urlsafe" in error
+
+
+def test_production_settings_secure_the_transport():
+    code = (
+        "import config.settings.production as s; print(s.SECURE_SSL_REDIRECT, "
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, "
+        "s.SECURE_PROXY_SSL_HEADER)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path[:0] = ['platform', '.']; {code}"],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if k not in FULL}, **FULL},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(maxsplit=4) == [
+        "True",
+        "True",
+        "True",
+        "31536000",
+        "('HTTP_X_FORWARDED_PROTO', 'https')\n",
+    ]
+
+
+def test_check_deploy_is_clean_on_the_production_settings():
+    result = manage(
+        {**FULL, "DJANGO_SETTINGS_MODULE": "config.settings.production"},
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_the_demo_settings_serve_with_debug_off():
+    """`make demo` runs config.settings.local: a debug page there would show source and
+    settings to anyone who can reach the port (the JSON errors are tested in tests/platform/api)."""
+    code = "import config.settings.local as s; print(s.DEBUG)"
+    local = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path[:0] = ['platform', '.']; {code}"],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_DEBUG"},
+        capture_output=True,
+        text=True,
+    )
+    assert local.stdout.strip() == "False", local.stderr
