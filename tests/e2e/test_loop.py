@@ -122,9 +122,9 @@ def run_loop(stack: Stack, tmp_path) -> None:
     make_world(world)
     stack.manage("migrate", "--noinput")
     stack.manage("seed_world", str(world), "--demo-password", DEMO[1])
-    stack.start_web()
-    stack.start_worker()
     try:
+        stack.start_web()
+        stack.start_worker()
         _loop(stack, world)
     except Exception:
         print("--- web log ---\n" + stack.log("web"))
