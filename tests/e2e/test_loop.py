@@ -8,7 +8,6 @@ broker) and on the real services (PostgreSQL + Redis), which CI requires.
 """
 
 import json
-import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +17,7 @@ import pytest
 from simulator.behaviour import Behaviour, BehaviourConfig
 from simulator.client import run_traffic
 from simulator.world import World
-from tests.e2e.stack import PYTHON, ROOT, Api, Stack, postgres_database
+from tests.e2e.stack import Api, Stack, make_world, postgres_database
 
 pytestmark = pytest.mark.e2e
 
@@ -37,28 +36,6 @@ SEQUENTIAL = 1
 # hands the probe the twin's picks, overlap 1.00, but they are near-random titles), so a
 # random-weight model fails this check while the overlap checks alone would pass it.
 UTILITY_MARGIN = 0.7
-
-
-def make_world(path) -> None:
-    subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "simulator.world",
-            "--out",
-            str(path),
-            "--titles",
-            "160",
-            "--members",
-            "36",
-            "--seed",
-            "3",
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
 
 
 def active_members(base_url: str, world) -> list[tuple[int, int, Api, str]]:
@@ -119,7 +96,7 @@ def top_picks(api: Api, member_id: int, at: datetime | None = None) -> list[dict
 
 def run_loop(stack: Stack, tmp_path) -> None:
     world = tmp_path / "world"
-    make_world(world)
+    make_world(world, titles=160, members=36, seed=3)
     stack.manage("migrate", "--noinput")
     stack.manage("seed_world", str(world), "--demo-password", DEMO[1])
     try:
