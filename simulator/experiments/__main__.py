@@ -22,6 +22,7 @@ import numpy as np
 from simulator.arguments import number
 from simulator.experiments.runs import (
     METRICS,
+    POLICIES,
     Settings,
     by,
     feedback_loop,
@@ -128,7 +129,7 @@ def run(name: str, settings: Settings, out: Path) -> list[Path]:
     if name == "feedback-loop":
         rows = feedback_loop(settings)
         plot_timeseries(
-            rows, "policy", METRICS, f"Feedback loop: five policies over a month ({scale})", png
+            rows, "policy", METRICS, f"Feedback loop: {len(POLICIES)} policies ({scale})", png
         )
     elif name == "search-breaks-loop":
         rows = search_breaks_loop(settings)

@@ -10,6 +10,9 @@
 - :class:`OraclePolicy`: ranks by each member's *current* true utility; the upper bound no
   real service can reach.
 - :class:`FrozenPolicy`: a fixed score table (a model trained once on logs, never retrained).
+- ``frozen-greedy`` (:class:`GreedyPolicy` with ``retrain_nights=1``): the greedy policy's
+  model from the first night, never retrained: the control without a feedback loop, so
+  greedy against it measures what the loop itself does.
 
 Every policy shows only titles in the catalogue at the visit (``available``) and, except the
 oracle (which knows satiation), skips titles the member has already played, as homepages do.
@@ -191,10 +194,16 @@ class GreedyPolicy(_TablePolicy):
         slots: int,
         model: str = DEFAULT_MODEL,
         model_overrides: dict[str, object] | None = None,
+        retrain_nights: int | None = None,
     ) -> None:
+        """``retrain_nights``: how many nights the model is refitted on the logs (None: every
+        night); after them it stays as it is, so its pages no longer feed back into it."""
+        if retrain_nights is not None and retrain_nights < 1:
+            raise ValueError(f"retrain_nights must be at least 1 or None, got {retrain_nights}")
         super().__init__(world, rows=rows, slots=slots)
         self.kind = model
         self.config_overrides = model_overrides
+        self.retrain_nights = retrain_nights
         model_config(model, model_overrides)  # fail early on an unknown kind
         self.table = None  # (M, T) scores of the latest model, after the first night
         self.model = None
@@ -224,6 +233,8 @@ class GreedyPolicy(_TablePolicy):
 
     def end_of_day(self, day: int, log: VisitLog, rng: np.random.Generator) -> None:
         super().end_of_day(day, log, rng)
+        if self.retrain_nights is not None and day >= self.retrain_nights:
+            return  # frozen: the model no longer learns from the pages it chose
         plays = log.plays()
         if len(plays["title"]):
             self.model = self.fit(plays, rng)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from simulator.dataset import INTERACTIONS_HEADER, ITEMS_HEADER, main
+from simulator.world import GENRES
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--titles", "200", "--members", "80", "--days", "20", "--seed", "1", "--no-progress"]
@@ -34,7 +35,7 @@ def test_dataset_writes_plays_and_items_with_cold_start(tmp_path, capsys):
     arrived = {i for i, t in added.items() if start < t <= end}
     assert arrived, "titles must arrive during the log (cold start)"
     assert {p["item_id"] for p in plays} & arrived
-    assert all(i["genres"] and "|" not in i["genres"][:1] for i in items)
+    assert all(i["genres"] and set(i["genres"].split("|")) <= set(GENRES) for i in items)
     assert all(1900 < int(i["year"]) <= 2026 and i["text"] for i in items)
     users = {p["user_id"] for p in plays}
     assert 40 < len(users) <= 80

@@ -1,4 +1,5 @@
 import importlib
+import warnings
 from datetime import timedelta
 
 import gymnasium
@@ -47,7 +48,9 @@ def test_check_env_passes(small_env_kwargs):
 
 
 def test_registered_env_passes_check_env_and_registration_is_idempotent():
-    importlib.reload(simulator)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # registering again would warn "Overriding environment"
+        importlib.reload(simulator)
     assert simulator.HOMEPAGE_ENV_ID == "simulator/Homepage-v1"
     env = gymnasium.make("simulator/Homepage-v1", n_titles=60, n_members=8)
     assert isinstance(env.unwrapped, HomepageEnv)
@@ -136,10 +139,11 @@ def test_episode_reward_info_and_observation(small_env_kwargs, world):
         assert terminated == info["churned"]  # a disappointed member may leave early
         assert truncated == (visit == 8 and not terminated)
         assert 0 <= info["satisfaction"] <= 1 and 0 <= info["visit_satisfaction"] < 1
-        assert reward == info["watched_minutes"] >= 0
+        assert reward == info["watched_minutes"]
         if info["played"]:
             assert obs["recent_titles"][0] == info["title"]
-            assert isinstance(info["true_utility"], float) and reward > 0
+            assert isinstance(info["true_utility"], float)
+            assert 0 < reward < world.titles[info["title"]].runtime_minutes  # part of a runtime
             played_genres = [GENRES.index(g) for g in world.titles[info["title"]].genres]
             assert (obs["genre_plays"][played_genres] >= 1).all()
         else:
@@ -250,7 +254,9 @@ def test_catalogue_churn_titles_arrive_during_episodes(world):
         if terminated or truncated:
             break
     assert obs["available"][late] == 1  # it arrived during the episode: now a valid page
-    assert env.step(page)[4]["examined"] >= 0
+    # The page is accepted and looked at: the first slot, where the arrival sits, is always
+    # examined (position bias on, patience at least one item).
+    assert env.step(page)[4]["examined"] >= 1
     assert found
 
 

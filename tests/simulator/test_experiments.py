@@ -1,3 +1,5 @@
+from functools import cache
+
 import numpy as np
 import pytest
 
@@ -6,17 +8,40 @@ from simulator.experiments.metrics import gini, homogenization, ndcg_at_k
 from simulator.experiments.runs import METRICS, Settings, run_policy
 
 
-def test_greedy_homogenizes_more_than_epsilon_greedy_at_the_defaults():
-    """Chaney et al. (2018): a recommender trained on its own exposures homogenizes what
-    people watch; exploration (epsilon-greedy) weakens the loop. Default settings, seeded."""
+@cache
+def at_the_defaults(policy: str) -> list[dict[str, object]]:
+    """Daily rows of ``policy`` at the default settings (shared by the tests: seeded)."""
     s = Settings()
-    world = s.world()
-    greedy = run_policy("greedy", world, s)
-    explore = run_policy("epsilon-greedy", world, s)
-    assert len(greedy) == s.days and set(METRICS) <= set(greedy[-1])
+    return run_policy(policy, s.world(), s)
+
+
+def test_the_feedback_loop_homogenizes_beyond_a_frozen_model_and_the_gap_grows():
+    """Chaney et al. (2018): a recommender retrained on its own exposures homogenizes what
+    people watch. The control is the same greedy policy with its model frozen after the
+    first night (no loop); same world, seed and first day, so only the loop differs.
+
+    Measured at the defaults over seeds 0-9 (before this test): the loop's final
+    homogenization exceeds the control's by 0.040 to 0.093, and the gap grows, from 0.012
+    to 0.040 at day 10 to 0.040 to 0.093 at day 30. The margins are about half the smallest
+    measured gaps. With the nightly retrain a no-op, or stopped after the first night, both
+    gaps are 0 and the test fails.
+    """
+    s = Settings()
+    live, frozen = at_the_defaults("greedy"), at_the_defaults("frozen-greedy")
+    assert len(live) == s.days and set(METRICS) <= set(live[-1])
+    gap = [a["homogenization"] - b["homogenization"] for a, b in zip(live, frozen, strict=True)]
+    assert gap[-1] > 0.02
+    assert gap[-1] > gap[s.days // 3 - 1] + 0.01
+    assert not np.isnan(live[-1]["offline_ndcg"])
+
+
+def test_exploration_lowers_homogenization_and_raises_coverage():
+    """Epsilon-greedy's random slots spread plays over more titles than greedy's. (This holds
+    with or without a loop, since random slots alone lower homogenization: the loop's own
+    effect is the test above.)"""
+    greedy, explore = at_the_defaults("greedy"), at_the_defaults("epsilon-greedy")
     assert greedy[-1]["homogenization"] > explore[-1]["homogenization"]
-    assert greedy[-1]["coverage"] < explore[-1]["coverage"]
-    assert not np.isnan(greedy[-1]["offline_ndcg"])
+    assert greedy[-1]["coverage"] < explore[-1]["coverage"] - 0.1
 
 
 def test_oracle_beats_random_on_true_satisfaction():

@@ -38,7 +38,6 @@ def test_position_bias_off_makes_play_rate_flat_across_positions():
 
 
 def test_search_happens_only_when_the_page_fails_and_off_means_never():
-    u = np.linspace(-3, 6, N)
     u_page = np.full(N, -3.0)
     u_page[50:] = 6.0  # great titles exist, but the page shows only the bad ones
     rng = np.random.default_rng(0)
@@ -55,7 +54,6 @@ def test_search_happens_only_when_the_page_fails_and_off_means_never():
     ]
     assert not any(o.searched for o in off)
     assert all(o.title is None or o.played is not None for o in off)
-    del u
 
 
 def test_abandonment_cuts_examination_after_bad_titles_and_off_switch():
