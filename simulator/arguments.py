@@ -1,6 +1,7 @@
 """Argument types shared by the simulator's command lines: errors name the bad value."""
 
 import argparse
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ def number(kind: type, *, minimum: float, inclusive: bool = True) -> Callable[[s
         except ValueError:
             what = "a whole number" if kind is int else "a number"
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if value < minimum or (not inclusive and value == minimum):
             bound = f"at least {minimum}" if inclusive else f"greater than {minimum}"
             raise argparse.ArgumentTypeError(f"must be {bound}, got {text!r}")

@@ -1,8 +1,9 @@
 """Benchmark of the vectorized runner: page visits per second, with every mechanism on.
 
-Times :meth:`~simulator.behaviour.Population.visit` (examination, abandonment, choice,
-search, watching, thumbs, and the state updates: satiation, drift, satisfaction, churn) on
-batches of distinct members viewing pages of ``rows`` x ``slots`` distinct titles. Page
+Times each visit's device draw (:meth:`~simulator.behaviour.Population.draw_devices`) and
+:meth:`~simulator.behaviour.Population.visit` (the visit's context: daypart, device, time
+away and shows in progress; examination, abandonment, choice, search, watching, thumbs, and
+the state updates: satiation, drift, satisfaction, churn) on batches of distinct members viewing pages of ``rows`` x ``slots`` distinct titles. Page
 composition is a policy's cost and is not timed: pages are drawn once, up front. Members
 who churn are restored, so the batch stays full. The machine is shared, so the load average
 is printed with the figure: re-take it when the load is low.
@@ -47,7 +48,8 @@ def measure(
         members = groups[k % len(groups)]
         population.reset(members[population.churned[members]])
         page = pages[rng.integers(n_pages, size=batch)]
-        population.visit(members, page, rng, at=at)
+        devices = population.draw_devices(members, at, rng)  # as the runner draws them
+        population.visit(members, page, rng, at=at, devices=devices)
         k += 1
 
     for _ in range(3):  # warm up

@@ -10,11 +10,18 @@ so the titles added in that window arrive during the log: items.csv lists them w
 
 Output, in ``--out``:
 
-- ``interactions.csv``: ``user_id,item_id,timestamp,weight``, one row per play (from the page
-  or found by search), sorted by time; ``timestamp`` unix seconds, ``weight`` the watched
-  fraction (> 0), a noisy proxy of how much the member liked it.
-- ``items.csv``: ``item_id,genres,year,text,maturity,added_at``; ``genres`` ``|``-separated,
-  ``year`` the release year, ``text`` the synopsis, ``added_at`` unix seconds.
+- ``interactions.csv``: ``user_id,item_id,timestamp,weight,device``, one row per play (from
+  the page or found by search), sorted by time; ``timestamp`` unix seconds, ``weight`` the
+  watched fraction (> 0), a noisy proxy of how much the member liked it, ``device`` the
+  device the visit came from (one of ``simulator.world.DEVICES``: tv, phone, tablet,
+  desktop), what a homepage request carries.
+- ``items.csv``: ``item_id,genres,year,text,maturity,added_at,runtime,series,episode``;
+  ``genres`` ``|``-separated, ``year`` the release year, ``text`` the synopsis, ``added_at``
+  unix seconds, ``runtime`` minutes (one episode for a series), ``series`` the show an
+  episode belongs to and ``episode`` its number from 1 (both blank for a movie).
+
+``--context-strength`` sets ``BehaviourConfig.context_strength``: how much what members play
+depends on the hour, the device, the time away and a series in progress (0: not at all).
 
 Usage::
 
@@ -36,10 +43,20 @@ from simulator.arguments import iso_time, number
 from simulator.behaviour import BehaviourConfig
 from simulator.env import DEFAULT_WORLD_NOW
 from simulator.runner import LoggingPolicy, PopulationRunner
-from simulator.world import World
+from simulator.world import DEVICES, World
 
-INTERACTIONS_HEADER = ("user_id", "item_id", "timestamp", "weight")
-ITEMS_HEADER = ("item_id", "genres", "year", "text", "maturity", "added_at")
+INTERACTIONS_HEADER = ("user_id", "item_id", "timestamp", "weight", "device")
+ITEMS_HEADER = (
+    "item_id",
+    "genres",
+    "year",
+    "text",
+    "maturity",
+    "added_at",
+    "runtime",
+    "series",
+    "episode",
+)
 
 
 def simulate_dataset(
@@ -68,6 +85,7 @@ def write_dataset(world: World, plays: dict[str, np.ndarray], out: Path) -> tupl
     # A play starts a few seconds after the visit; the timestamp is that whole second.
     stamps = plays["at"][order].astype(np.int64)
     weights = np.maximum(plays["watched_fraction"][order], 1e-6)
+    devices = np.array(DEVICES, dtype=object)[plays["device"][order]]
     interactions = out / "interactions.csv"
     with interactions.open("w", newline="") as f:
         writer = csv.writer(f)
@@ -78,6 +96,7 @@ def write_dataset(world: World, plays: dict[str, np.ndarray], out: Path) -> tupl
                 ids[plays["title"][order]],
                 stamps.tolist(),
                 [f"{x:.6g}" for x in weights],
+                devices,
                 strict=True,
             )
         )
@@ -94,6 +113,9 @@ def write_dataset(world: World, plays: dict[str, np.ndarray], out: Path) -> tupl
                     t.synopsis,
                     t.maturity_rating,
                     int(t.added_at.timestamp()),
+                    t.runtime_minutes,
+                    t.series or "",
+                    "" if t.episode is None else t.episode,
                 ]
             )
     return interactions, items
@@ -124,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="multiply every member's visits per day",
     )
+    parser.add_argument(
+        "--context-strength",
+        type=number(float, minimum=0),
+        default=BehaviourConfig().context_strength,
+        help="how much choices depend on hour, device, time away and series (0: not at all)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
     if args.out.exists() and not args.out.is_dir():
@@ -151,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         rows=args.rows,
         slots=args.slots,
-        config=BehaviourConfig(activity_scale=args.activity_scale),
+        config=BehaviourConfig(
+            activity_scale=args.activity_scale, context_strength=args.context_strength
+        ),
         progress=not args.no_progress,
     )
     write_dataset(world, plays, args.out)

@@ -12,8 +12,10 @@ from gymnasium import spaces
 
 from simulator.behaviour import Behaviour, BehaviourConfig, VisitOutcome
 from simulator.clock import as_utc, format_time
-from simulator.world import GENRES, RECENT_DAYS, World
+from simulator.world import DEVICES, GENRES, RECENT_DAYS, World
 
+MAX_HOURS_AWAY = 24.0 * 365
+"""Cap of the observation's hours since the last visit (a year), so its space is bounded."""
 DEFAULT_WORLD_NOW = datetime(2026, 1, 1, tzinfo=UTC)
 """Clock of the world the env generates when none is passed, fixed so the env is reproducible."""
 
@@ -109,13 +111,20 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
       ``history`` plays, most recent first, padded with -1.
     - ``"hour"``: ``Box(0, 24, (1,), float32)``, the hour of day (UTC) of this visit.
     - ``"weekday"``: ``Discrete(7)``, the day of the week of this visit (0 = Monday).
+    - ``"device"``: ``Discrete(4)``, the device this visit comes from (index in
+      ``simulator.world.DEVICES``: tv, phone, tablet, desktop), as a request carries it.
+    - ``"hours_since_last_visit"``: ``Box(-1, 8760, (1,), float32)``, hours since the
+      member's previous visit in this episode (-1 at the first visit; capped at a year).
     - ``"is_kids"``: ``Discrete(2)``, 1 for a kids profile.
     - ``"available"``: ``MultiBinary(n_titles)``, 1 for each title in the catalogue at this
       visit (``added_at`` at or before it). Titles arrive during an episode; a page may show
       only available titles, and the member's search finds only them.
 
-    Members' tastes depend on the hour and the weekday (``BehaviourConfig.daypart_taste``),
-    so ``"hour"`` and ``"weekday"`` tell the agent something about what will be played.
+    What members choose depends on context the agent observes: the hour and the weekday
+    (``BehaviourConfig.daypart_taste``), the device (``device_taste``), the time since the
+    last visit (``return_popularity``) and the shows in progress among the recent plays
+    (``series_pull``, read from the titles' ``series`` and ``episode``), all scaled by
+    ``context_strength``.
 
     ## Rewards
 
@@ -143,8 +152,8 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
     ``examined`` (number of items examined), ``searched`` (the member searched because nothing
     on the page appealed), ``abandoned``, ``thumbs_up``, ``thumbs_down``, ``satisfaction`` (the
     member's moving average of true satisfaction after the visit), ``visit_satisfaction`` (this
-    visit's), ``churned``, ``member``, ``day``, ``hour`` and ``at`` (ISO 8601, UTC) of the
-    visit just simulated. Hidden quantities (utility, satisfaction, churn) are in ``info``
+    visit's), ``churned``, ``member``, ``day``, ``hour``, ``at`` (ISO 8601, UTC) and
+    ``device`` (its name) of the visit just simulated. Hidden quantities (utility, satisfaction, churn) are in ``info``
     only, never in the observation.
 
     ## Arguments
@@ -164,15 +173,24 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     ## Version History
 
+    - v2: context the platform can observe. Each visit comes from a device (``"device"``
+      joins the observation, with ``"hours_since_last_visit"``), drawn from the member's
+      hidden device mix, which the daypart shifts; a title's utility depends on the device
+      (``BehaviourConfig.device_taste``), on the time since the member's last visit (after
+      a long gap the well-known titles, ``return_popularity``) and on a show in progress
+      (the next episode, ``series_pull``; worlds of format 4 group series into episodes).
+      ``BehaviourConfig.context_strength`` scales every context effect, the daypart tastes
+      included (0: choices ignore context; ``all_off()`` switches each off). v1 is no longer
+      registered: its observation space and dynamics are gone, so
+      ``gymnasium.make("simulator/Homepage-v1")`` raises ``DeprecatedEnv``, naming v2.
     - v1: the clock and the catalogue move. Members' tastes depend on the hour and the
       weekday (daypart and weekend offsets, ``BehaviourConfig.daypart_taste``; 0 switches
       them off, as ``BehaviourConfig.all_off()`` does); day 0 begins at ``start``, and titles
       arrive on that clock (catalogue churn): ``"available"`` and ``"weekday"`` join the
       observation, a page showing a title that has not arrived is rejected, and search never
       finds one (``start=world.now`` has every title in the catalogue from the first visit).
-      v0 is no longer registered: no argument of this class gives back its observation space
-      and dynamics, so ``gymnasium.make("simulator/Homepage-v0")`` raises Gymnasium's
-      ``DeprecatedEnv``, which names v1.
+      v0 was unregistered then: no argument of this class gives back its observation
+      space and dynamics.
     - v0: position bias, logit choice with outside option, watch time reward; extended
       before any release with presentation bias, abandonment, search, satiation, interest
       drift, weekly habits and churn (termination), each switchable in
@@ -231,6 +249,8 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
                 "recent_titles": spaces.Box(-1, n - 1, (history,), np.int64),
                 "hour": spaces.Box(0, 24, (1,), np.float32),
                 "weekday": spaces.Discrete(7),
+                "device": spaces.Discrete(len(DEVICES)),
+                "hours_since_last_visit": spaces.Box(-1, MAX_HOURS_AWAY, (1,), np.float32),
                 "is_kids": spaces.Discrete(2),
                 "available": spaces.MultiBinary(n),
             }
@@ -243,6 +263,8 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         self._hour = 0.0
         self._visits = 0
         self._last: tuple[int, float, VisitOutcome] | None = None
+        self._device = 0
+        self._previous_visit: datetime | None = None
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -260,6 +282,7 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         self._day = -1
         self._visits = 0
         self._last = None
+        self._previous_visit = None
         self._advance_clock()
         info = {"member": self._member, "day": self._day, "hour": self._hour}
         return self._observation(), {**info, "at": format_time(self.clock)}
@@ -279,8 +302,9 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         page = self._validate(action)
         if self.behaviour.churned(self._member):
             raise RuntimeError("the member has churned (the episode terminated): call reset()")
-        day, hour, at = self._day, self._hour, self.clock
-        outcome = self.behaviour.visit(self._member, page, self.np_random, at=at)
+        day, hour, at, device = self._day, self._hour, self.clock, self._device
+        outcome = self.behaviour.visit(self._member, page, self.np_random, at=at, device=device)
+        self._previous_visit = at
         if outcome.title is not None:
             self._plays.appendleft(outcome.title)
         self._visits += 1
@@ -305,6 +329,7 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
             "day": day,
             "hour": hour,
             "at": format_time(at),
+            "device": DEVICES[device],
         }
         terminated = outcome.churned
         truncated = not terminated and self._visits >= self.visits_per_episode
@@ -360,7 +385,8 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         return page.astype(np.int64)
 
     def _advance_clock(self) -> None:
-        """Move to the member's next visit, skipping days without one."""
+        """Move to the member's next visit, skipping days without one, and draw the device
+        it comes from (known before the page is composed, as a request carries it)."""
         while not self._pending_hours:
             self._day += 1
             weekday = (self.start + timedelta(days=self._day)).weekday()
@@ -368,16 +394,24 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
                 self._member, self.np_random, weekday=weekday
             ).tolist()
         self._hour = float(self._pending_hours.pop(0))
+        self._device = self.behaviour.draw_device(self._member, self.clock, self.np_random)
 
     def _observation(self) -> dict[str, Any]:
         recent = np.full(self.history, -1, dtype=np.int64)
         recent[: len(self._plays)] = list(self._plays)
         played = recent[recent >= 0]
+        since = -1.0
+        if self._previous_visit is not None:
+            since = min(
+                (self.clock - self._previous_visit).total_seconds() / 3600.0, MAX_HOURS_AWAY
+            )
         return {
             "genre_plays": self._genres[played].sum(axis=0).astype(np.float32),
             "recent_titles": recent,
             "hour": np.array([self._hour], dtype=np.float32),
             "weekday": self.clock.weekday(),
+            "device": self._device,
+            "hours_since_last_visit": np.array([since], dtype=np.float32),
             "is_kids": int(self.world.members[self._member].is_kids),
             "available": self.available().astype(np.int8),
         }

@@ -9,8 +9,10 @@ A simulated day: every member who has not churned draws that day's visits from t
 :mod:`simulator.behaviour.schedule`, which the env and the client draw from too). Visits are processed in
 *rounds*: round k holds each member's k-th visit of the day, so one member's visits stay in
 time order and their state (satiation, drift, satisfaction) carries from one to the next,
-while a round is one numpy batch. A :class:`Policy` composes every page; it sees only what a
-platform could: who visits, when, and which titles are in the catalogue.
+while a round is one numpy batch. Each visit comes from a device, drawn from the member's
+device mix at that hour (:meth:`~simulator.behaviour.Population.draw_devices`). A
+:class:`Policy` composes every page; it sees only what a platform could: who visits, when,
+from which device, and which titles are in the catalogue.
 
 The period runs from ``start`` (default: ``days`` before the world's ``now``) so titles whose
 ``added_at`` falls inside it arrive during the run: new titles start with no history.
@@ -40,11 +42,19 @@ class Policy(Protocol):
     """Composes homepages for a batch of visits; the runner calls it once per batch."""
 
     def pages(
-        self, members: np.ndarray, at: np.ndarray, available: np.ndarray, rng: np.random.Generator
+        self,
+        members: np.ndarray,
+        at: np.ndarray,
+        available: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        devices: np.ndarray,
     ) -> np.ndarray:
         """(B, rows, slots) distinct title indices for members (B,) at unix times (B,).
 
-        ``available`` (n_titles,) bool: titles in the catalogue (added before the batch).
+        ``available`` (n_titles,) bool: titles in the catalogue (added before the batch);
+        ``devices`` (B,) int: each visit's device (index in ``simulator.world.DEVICES``),
+        as the request carries it.
         """
         ...
 
@@ -59,6 +69,8 @@ class VisitLog:
 
     member: list[np.ndarray] = field(default_factory=list)
     at: list[np.ndarray] = field(default_factory=list)
+    device: list[np.ndarray] = field(default_factory=list)
+    """(B,) int8 device of each visit (index in ``simulator.world.DEVICES``)."""
     day: list[np.ndarray] = field(default_factory=list)
     played_title: list[np.ndarray] = field(default_factory=list)
     searched: list[np.ndarray] = field(default_factory=list)
@@ -79,6 +91,7 @@ class VisitLog:
         self,
         members: np.ndarray,
         at: np.ndarray,
+        devices: np.ndarray,
         day: int,
         batch: BatchOutcome,
         pages: np.ndarray | None,
@@ -86,6 +99,7 @@ class VisitLog:
         b = len(members)
         self.member.append(members)
         self.at.append(at)
+        self.device.append(devices.astype(np.int8))
         self.day.append(np.full(b, day, dtype=np.int32))
         self.played_title.append(batch.played_title)
         self.searched.append(batch.searched)
@@ -108,12 +122,14 @@ class VisitLog:
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def plays(self) -> dict[str, np.ndarray]:
-        """The played visits: member, at, title, watched_fraction, from_search, utility, day."""
+        """The played visits: member, at, device, title, watched_fraction, from_search,
+        utility, day."""
         title = self.column("played_title")
         keep = title >= 0
         return {
             "member": self.column("member")[keep],
             "at": self.column("at")[keep],
+            "device": self.column("device")[keep].astype(np.int64),
             "day": self.column("day")[keep],
             "title": title[keep],
             "watched_fraction": self.column("watched_fraction")[keep],
@@ -194,26 +210,27 @@ class PopulationRunner:
         log = log if log is not None else VisitLog()
         for day in tqdm(range(self.days), disable=not progress, desc=desc, leave=False):
             members, at, rounds = self.schedule(day)
+            devices = self.population.draw_devices(members, at, self.rng)
             bounds = np.flatnonzero(np.diff(rounds)) + 1
             for lo, hi in zip(
                 np.concatenate([[0], bounds]), np.concatenate([bounds, [len(rounds)]]), strict=True
             ):
                 for start in range(lo, hi, self.batch_size):
                     end = min(hi, start + self.batch_size)
-                    who, when = members[start:end], at[start:end]
+                    who, when, device = members[start:end], at[start:end], devices[start:end]
                     still = ~self.population.churned[who]  # some left earlier today
-                    who, when = who[still], when[still]
+                    who, when, device = who[still], when[still], device[still]
                     if not len(who):
                         continue
                     available = self._added_at <= when.min()
-                    pages = policy.pages(who, when, available, self.rng)
+                    pages = policy.pages(who, when, available, self.rng, devices=device)
                     if pages.shape != (len(who), self.rows, self.slots):
                         raise ValueError(
                             f"policy returned pages of shape {pages.shape}, expected "
                             f"{(len(who), self.rows, self.slots)}"
                         )
-                    batch = self.population.visit(who, pages, self.rng, at=when)
-                    log.add(who, when, day, batch, pages if keep_pages else None)
+                    batch = self.population.visit(who, pages, self.rng, at=when, devices=device)
+                    log.add(who, when, device, day, batch, pages if keep_pages else None)
             if on_day_end is not None:
                 on_day_end(day, log)
         return log
@@ -255,8 +272,15 @@ class LoggingPolicy:
         self.popular_share = popular_share
 
     def pages(
-        self, members: np.ndarray, at: np.ndarray, available: np.ndarray, rng: np.random.Generator
+        self,
+        members: np.ndarray,
+        at: np.ndarray,
+        available: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        devices: np.ndarray | None = None,
     ) -> np.ndarray:
+        """Pages for the batch; the logging policy ignores the time and the device."""
         b, k = len(members), self.rows * self.slots
         popular = rng.random(b) < self.popular_share
         out = np.empty((b, k), dtype=np.int64)

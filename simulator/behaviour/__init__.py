@@ -46,6 +46,13 @@ the same member wants documentaries at breakfast and comedy after dinner: the ho
 weekday carry signal about *what* is played, which only a model with time features can use.
 Times are unix seconds read in UTC, the world's clock and the recommender's.
 
+Utility depends on more context a platform observes: the **device** of the visit (drawn
+from the member's device mix at that hour, :meth:`Population.draw_devices`; a title's hidden
+device affinity, ``device_taste``), the **time since the member's last visit** (after a long
+gap the well-known titles, ``return_popularity``) and a **series in progress** (the next
+episode of a show among the recent plays, ``series_pull``). ``context_strength`` multiplies
+every context effect, the daypart tastes included: 0 makes choices context-free.
+
 Member state (:class:`Population`, in :mod:`simulator.behaviour.members`) then moves:
 
 - **Satiation**: a title played recently loses ``satiation`` utility per play in the member's
@@ -66,7 +73,13 @@ The package, one job a module: :mod:`~simulator.behaviour.config` (the parameter
 """
 
 from simulator.behaviour.config import BehaviourConfig
-from simulator.behaviour.members import Behaviour, Population, daypart_weights
+from simulator.behaviour.members import (
+    Behaviour,
+    Population,
+    VisitContext,
+    daypart_weights,
+    device_index,
+)
 from simulator.behaviour.outcome import BatchOutcome, Slot, VisitOutcome, to_visit_outcome
 from simulator.behaviour.respond import (
     PERSONAL_ROW_PREFIXES,
@@ -88,8 +101,10 @@ __all__ = [
     "Population",
     "Slot",
     "UtilityFn",
+    "VisitContext",
     "VisitOutcome",
     "daypart_weights",
+    "device_index",
     "day_visit_hours",
     "day_visits",
     "examination_probabilities",

@@ -79,7 +79,25 @@ class BehaviourConfig:
     the visit's hour and weekday (0: off, tastes ignore the clock)."""
     daypart_sharpness: float = 2.0
     """Concentration of the cyclic daypart weights: 0 mixes all dayparts equally at every
-    hour, larger values switch more abruptly from one daypart to the next."""
+    hour, larger values switch more abruptly from one daypart to the next (it also sets how
+    the daypart shifts the device members visit from)."""
+    device_taste: float = 1.0
+    """Weight of the title's hidden affinity for the visit's device (short titles on phones,
+    long films on the TV), times the member's device sensitivity (0: off)."""
+    return_popularity: float = 0.6
+    """Extra weight of centred log popularity in the utility of a member coming back after an
+    absence, times ``1 - exp(-days away / return_days)``: after a long gap members want the
+    well-known titles (0: off)."""
+    return_days: float = 3.0
+    """Time scale, in days, of the return effect (about 63% of it after this many days)."""
+    series_pull: float = 2.0
+    """Utility bonus of the next episode of a show the member is in the middle of: an
+    episode among their last ``satiation_memory`` plays whose next episode is not (0: off)."""
+    context_strength: float = 1.0
+    """One knob on every effect of context the platform can observe: the daypart and weekend
+    tastes, the device, the time since the last visit and a series in progress are each
+    multiplied by it (0: what members choose does not depend on context at all; 2: twice the
+    default effects). Visit times and devices are drawn the same whatever its value."""
 
     def __post_init__(self) -> None:
         for name in ("row_decay", "col_decay"):
@@ -94,6 +112,8 @@ class BehaviourConfig:
             raise ValueError(f"choice_noise must be positive, got {self.choice_noise}")
         if self.activity_scale <= 0:
             raise ValueError(f"activity_scale must be positive, got {self.activity_scale}")
+        if not self.return_days > 0:
+            raise ValueError(f"return_days must be positive, got {self.return_days}")
         for name in (
             "thumb_probability",
             "search_probability",
@@ -113,6 +133,10 @@ class BehaviourConfig:
             "watch_noise",
             "daypart_taste",
             "daypart_sharpness",
+            "device_taste",
+            "return_popularity",
+            "series_pull",
+            "context_strength",
         ):
             value = getattr(self, name)
             if not value >= 0:
@@ -125,7 +149,9 @@ class BehaviourConfig:
     @classmethod
     def all_off(cls, **overrides: object) -> BehaviourConfig:
         """Every optional mechanism switched off (the walking skeleton's member, minus the
-        position bias): a baseline to switch mechanisms back on one at a time."""
+        position bias): a baseline to switch mechanisms back on one at a time. Each context
+        mechanism is off by its own switch (``context_strength`` stays 1), so turning one
+        back on needs only its own parameter."""
         off = {
             "position_bias": False,
             "mean_patience": math.inf,
@@ -140,5 +166,8 @@ class BehaviourConfig:
             "churn_rate": 0.0,
             "weekly_habits": False,
             "daypart_taste": 0.0,
+            "device_taste": 0.0,
+            "return_popularity": 0.0,
+            "series_pull": 0.0,
         }
         return cls(**{**off, **overrides})  # type: ignore[arg-type]

@@ -138,10 +138,14 @@ class Api:
             if url and not url.startswith(("http://", "https://")):
                 url = urljoin(self.base_url + "/", url)
 
-    def homepage(self, member_id: int, at: datetime) -> dict[str, Any]:
-        return self.request(
-            "GET", f"{API_PREFIX}/members/{member_id}/homepage", params={"at": format_time(at)}
-        )
+    def homepage(self, member_id: int, at: datetime, device: str | None = None) -> dict[str, Any]:
+        """``GET /api/v1/members/{id}/homepage?at=<time>&device=<name>``: the page at the
+        visit's time, for the device the visit comes from (one of
+        ``simulator.world.DEVICES``; None: the parameter is left out)."""
+        params = {"at": format_time(at)}
+        if device is not None:
+            params["device"] = device
+        return self.request("GET", f"{API_PREFIX}/members/{member_id}/homepage", params=params)
 
     def search(self, query: str, member_id: int) -> dict[str, Any]:
         return self.request(

@@ -25,7 +25,7 @@ from simulator.client import protocol
 from simulator.client.api import DEFAULT_TRIES, Api, ClientError
 from simulator.client.protocol import WorldMismatchError
 from simulator.clock import as_utc, format_time, utc_now
-from simulator.world import World
+from simulator.world import DEVICES, World
 
 Clock = Callable[[], datetime]
 """A source of the current time (the real clock, or a fixed one in tests)."""
@@ -63,6 +63,8 @@ class TrafficReport:
     """Plays of titles found by search (counted in ``plays`` too)."""
     churned: int = 0
     """Members who left the service during the run."""
+    devices: dict[str, int] = field(default_factory=dict)
+    """Visits per device (the ``device`` each homepage request carried)."""
 
     def merge(self, other: TrafficReport) -> None:
         for name in (
@@ -79,6 +81,9 @@ class TrafficReport:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.members = max(self.members, other.members)
+        for device, count in other.devices.items():
+            self.devices[device] = self.devices.get(device, 0) + count
+        self.devices = dict(sorted(self.devices.items()))
         for day, counts in other.per_day.items():
             mine = self.per_day.setdefault(day, DayCounts())
             mine.visits += counts.visits
@@ -256,8 +261,12 @@ class Traffic:
         for at in times:
             if stop.is_set() or self.behaviour.churned(member):
                 break
-            page = protocol.parse_homepage(api.homepage(member_id, at), self._world_index)
-            outcome = self.behaviour.visit(member, page.grid, rng, at=at, row_keys=page.row_keys)
+            device = self.behaviour.draw_device(member, at, rng)
+            payload = api.homepage(member_id, at, device=DEVICES[device])
+            page = protocol.parse_homepage(payload, self._world_index)
+            outcome = self.behaviour.visit(
+                member, page.grid, rng, at=at, device=device, row_keys=page.row_keys
+            )
             search = None
             if outcome.searched:
                 report.searches += 1
@@ -278,6 +287,7 @@ class Traffic:
             day.visits += 1
             day.events += len(events)
             report.visits += 1
+            report.devices[DEVICES[device]] = report.devices.get(DEVICES[device], 0) + 1
             report.fallback_pages += page.fallback
             report.thumbs += len(outcome.thumbs)
             if outcome.played is not None or search is not None:

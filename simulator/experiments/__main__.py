@@ -7,8 +7,10 @@ Usage::
     python -m simulator.experiments search-breaks-loop
     python -m simulator.experiments offline-vs-online
     python -m simulator.experiments all --out docs/figures
+    python -m simulator.experiments context-sweep [--strengths 0,0.5,1,2 --online-days 7]
 
-Each writes ``<out>/<experiment>.csv`` and ``<out>/<experiment>.png``.
+Each writes ``<out>/<experiment>.csv`` and ``<out>/<experiment>.png``. ``all`` runs the four
+teaching experiments; the context sweep (which trains SASRec eight times) runs on its own.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from simulator.arguments import number
 from simulator.experiments.runs import (
     METRICS,
+    POLICIES,
     Settings,
     by,
     feedback_loop,
@@ -31,7 +34,9 @@ from simulator.experiments.runs import (
     write_csv,
 )
 
-EXPERIMENTS = ("feedback-loop", "position-bias", "search-breaks-loop", "offline-vs-online")
+TEACHING = ("feedback-loop", "position-bias", "search-breaks-loop", "offline-vs-online")
+"""What ``all`` runs."""
+EXPERIMENTS = (*TEACHING, "context-sweep")
 LABELS = {
     "homogenization": "homogenization (Jaccard)",
     "gini_exposure": "Gini of exposure",
@@ -43,6 +48,15 @@ LABELS = {
     "search_share": "share of plays by search",
     "offline_ndcg": "offline NDCG@10 (logged)",
 }
+
+
+def strength_list(text: str) -> tuple[float, ...]:
+    """An argparse type: comma-separated context strengths, each a finite number >= 0."""
+    parse = number(float, minimum=0)
+    values = tuple(parse(part.strip()) for part in text.split(","))
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"strengths must differ, got {text!r}")
+    return values
 
 
 def _pyplot():  # noqa: ANN202 - matplotlib.pyplot, imported late (slow, and headless)
@@ -120,7 +134,44 @@ def plot_offline_online(rows: list[dict[str, object]], path: Path) -> Path:
     return path
 
 
-def run(name: str, settings: Settings, out: Path) -> list[Path]:
+def plot_context_sweep(rows: list[dict[str, object]], title: str, path: Path) -> Path:
+    """Offline and online quality of each model against the context strength."""
+    plt = _pyplot()
+    panels = (
+        ("offline_next_ndcg", "offline: next-play NDCG@10"),
+        ("offline_ndcg", "offline: NDCG@10 per member"),
+        ("satisfaction", "online: true satisfaction / visit"),
+        ("online_headroom", "online: share of random -> oracle"),
+    )
+    fig, grid = plt.subplots(2, 2, figsize=(9.5, 7.0))
+    axes = list(grid.flat)
+    for ax, (metric, label) in zip(axes, panels, strict=True):
+        for name, group in by(rows, "model").items():
+            values = [float(r[metric]) for r in group]
+            if all(np.isnan(values)):
+                continue
+            style = "--" if name in ("random", "oracle") else "-"
+            strengths = [float(r["context_strength"]) for r in group]
+            ax.plot(strengths, values, style, marker="o", label=str(name))
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("context strength", fontsize=8)
+        ax.tick_params(labelsize=8)
+    axes[2].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def run(
+    name: str,
+    settings: Settings,
+    out: Path,
+    *,
+    strengths: tuple[float, ...] | None = None,
+    online_days: int = 7,
+) -> list[Path]:
     """Run experiment ``name`` and write its CSV and PNG to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     csv_path, png = out / f"{name}.csv", out / f"{name}.png"
@@ -128,7 +179,7 @@ def run(name: str, settings: Settings, out: Path) -> list[Path]:
     if name == "feedback-loop":
         rows = feedback_loop(settings)
         plot_timeseries(
-            rows, "policy", METRICS, f"Feedback loop: five policies over a month ({scale})", png
+            rows, "policy", METRICS, f"Feedback loop: {len(POLICIES)} policies ({scale})", png
         )
     elif name == "search-breaks-loop":
         rows = search_breaks_loop(settings)
@@ -146,6 +197,12 @@ def run(name: str, settings: Settings, out: Path) -> list[Path]:
     elif name == "offline-vs-online":
         rows = offline_vs_online(settings)
         plot_offline_online(rows, png)
+    elif name == "context-sweep":
+        from simulator.experiments.context_sweep import STRENGTHS, context_sweep
+
+        rows = context_sweep(settings, strengths or STRENGTHS, online_days=online_days)
+        title = f"Context strength sweep ({scale}, then {online_days} days online)"
+        plot_context_sweep(rows, title, png)
     else:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
     write_csv(rows, csv_path)
@@ -179,6 +236,18 @@ def main(argv: list[str] | None = None) -> int:
         help="exploration share of epsilon-greedy, in [0, 1]",
     )
     parser.add_argument("--model", default=defaults.model, help="recommender kind of greedy")
+    parser.add_argument(
+        "--strengths",
+        type=strength_list,
+        default=None,
+        help="context-sweep: comma-separated context strengths (default 0,0.5,1,2)",
+    )
+    parser.add_argument(
+        "--online-days",
+        type=number(int, minimum=1),
+        default=7,
+        help="context-sweep: days each model serves online",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     if args.epsilon > 1:
@@ -208,9 +277,11 @@ def main(argv: list[str] | None = None) -> int:
         model=args.model,
         progress=not args.no_progress,
     )
-    names = EXPERIMENTS if args.experiment == "all" else (args.experiment,)
+    names = TEACHING if args.experiment == "all" else (args.experiment,)
     for name in names:
-        for path in run(name, settings, args.out):
+        for path in run(
+            name, settings, args.out, strengths=args.strengths, online_days=args.online_days
+        ):
             print(f"wrote {path}")
     return 0
 

@@ -10,6 +10,11 @@
 - :class:`OraclePolicy`: ranks by each member's *current* true utility; the upper bound no
   real service can reach.
 - :class:`FrozenPolicy`: a fixed score table (a model trained once on logs, never retrained).
+- :class:`ModelPolicy`: a trained model, never retrained, scoring each visit at its time
+  with the member's plays so far (request-time histories, as the platform's ranker serves).
+- ``frozen-greedy`` (:class:`GreedyPolicy` with ``retrain_nights=1``): the greedy policy's
+  model from the first night, never retrained: the control without a feedback loop, so
+  greedy against it measures what the loop itself does.
 
 Every policy shows only titles in the catalogue at the visit (``available``) and, except the
 oracle (which knows satiation), skips titles the member has already played, as homepages do.
@@ -56,10 +61,16 @@ class ExperimentPolicy(Policy, Protocol):
     """How rows of results name the policy."""
 
     def scores(
-        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+        self,
+        members: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        at: np.ndarray | None = None,
+        devices: np.ndarray | None = None,
     ) -> np.ndarray | None:
         """(B, T) ranking scores for members (B,) visiting at unix times ``at`` (B,; None:
-        no particular time), or None when the policy has nothing to rank by yet."""
+        no particular time) from ``devices`` (B,; None: no particular device), or None when
+        the policy has nothing to rank by yet."""
         ...
 
     def end_of_day(self, day: int, log: VisitLog, rng: np.random.Generator) -> None:
@@ -81,7 +92,12 @@ class _ScoredPages:
         self.played = np.zeros((world.n_members, world.n_titles), dtype=bool)  # (M, T)
 
     def scores(
-        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+        self,
+        members: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        at: np.ndarray | None = None,
+        devices: np.ndarray | None = None,
     ) -> np.ndarray | None:
         """(B, T) ranking scores for members (B,) visiting at unix times ``at`` (B,), or None
         for a uniformly random page."""
@@ -93,13 +109,22 @@ class _ScoredPages:
         self.played[plays["member"], plays["title"]] = True
 
     def pages(
-        self, members: np.ndarray, at: np.ndarray, available: np.ndarray, rng: np.random.Generator
+        self,
+        members: np.ndarray,
+        at: np.ndarray,
+        available: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        devices: np.ndarray | None = None,
     ) -> np.ndarray:
         b, k = len(members), self.rows * self.slots
         out = np.empty((b, k), dtype=np.int64)
         for lo in range(0, b, POLICY_CHUNK):
             chunk = members[lo : lo + POLICY_CHUNK]
-            scores = self.scores(chunk, rng, at=at[lo : lo + POLICY_CHUNK])
+            part = slice(lo, lo + POLICY_CHUNK)
+            scores = self.scores(
+                chunk, rng, at=at[part], devices=None if devices is None else devices[part]
+            )
             noise = scores is None
             if noise:
                 scores = np.zeros((len(chunk), self.world.n_titles))
@@ -125,9 +150,14 @@ class _TablePolicy(_ScoredPages):
     table: np.ndarray | None = None
 
     def scores(
-        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+        self,
+        members: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        at: np.ndarray | None = None,
+        devices: np.ndarray | None = None,
     ) -> np.ndarray | None:
-        """The table's rows; ``at`` is ignored, since a model's table does not look at time."""
+        """The table's rows; ``at`` and ``devices`` are ignored: a table looks at neither."""
         if self.table is None:
             return None
         return self.table[members] + 1e-6 * rng.random((len(members), self.world.n_titles))
@@ -166,7 +196,12 @@ class PopularityPolicy(_ScoredPages):
         self.counts = np.bincount(log.plays()["title"], minlength=self.world.n_titles)
 
     def scores(
-        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+        self,
+        members: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        at: np.ndarray | None = None,
+        devices: np.ndarray | None = None,
     ) -> np.ndarray | None:
         if self.counts is None:
             return None
@@ -191,10 +226,16 @@ class GreedyPolicy(_TablePolicy):
         slots: int,
         model: str = DEFAULT_MODEL,
         model_overrides: dict[str, object] | None = None,
+        retrain_nights: int | None = None,
     ) -> None:
+        """``retrain_nights``: how many nights the model is refitted on the logs (None: every
+        night); after them it stays as it is, so its pages no longer feed back into it."""
+        if retrain_nights is not None and retrain_nights < 1:
+            raise ValueError(f"retrain_nights must be at least 1 or None, got {retrain_nights}")
         super().__init__(world, rows=rows, slots=slots)
         self.kind = model
         self.config_overrides = model_overrides
+        self.retrain_nights = retrain_nights
         model_config(model, model_overrides)  # fail early on an unknown kind
         self.table = None  # (M, T) scores of the latest model, after the first night
         self.model = None
@@ -224,6 +265,8 @@ class GreedyPolicy(_TablePolicy):
 
     def end_of_day(self, day: int, log: VisitLog, rng: np.random.Generator) -> None:
         super().end_of_day(day, log, rng)
+        if self.retrain_nights is not None and day >= self.retrain_nights:
+            return  # frozen: the model no longer learns from the pages it chose
         plays = log.plays()
         if len(plays["title"]):
             self.model = self.fit(plays, rng)
@@ -258,7 +301,7 @@ class EpsilonGreedyPolicy(GreedyPolicy):
 
 class OraclePolicy(_ScoredPages):
     """Each member's titles of highest current true utility (knows tastes, drift, satiation
-    and the visit's daypart tastes)."""
+    and the visit's context: daypart, device, time away and shows in progress)."""
 
     name = "oracle"
     skip_played = False
@@ -268,17 +311,15 @@ class OraclePolicy(_ScoredPages):
         self.population = population
 
     def scores(
-        self, members: np.ndarray, rng: np.random.Generator, *, at: np.ndarray | None = None
+        self,
+        members: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        at: np.ndarray | None = None,
+        devices: np.ndarray | None = None,
     ) -> np.ndarray | None:
         population = self.population
-        tastes = population.tastes_at(members, at)  # (B, D)
-        u = tastes @ population.attributes.T + population.base_utility[None, :]  # (B, T)
-        if population.config.satiation:
-            recent = population.recent[members]  # (B, K)
-            rows = np.repeat(np.arange(len(members)), recent.shape[1])
-            cols = recent.ravel()
-            keep = cols >= 0
-            np.subtract.at(u, (rows[keep], cols[keep]), population.config.satiation)
+        u = population.utility_table(members, at=at, devices=devices)  # (B, T)
         allowed = ~population.is_kids[members][:, None] | population.kids_suitable[None, :]
         return np.where(allowed, u, u - 100.0)
 
@@ -302,3 +343,64 @@ class FrozenPolicy(_TablePolicy):
         self.table, self.name = table, name
         if already_played is not None:
             self.played |= already_played
+
+
+class ModelPolicy(_ScoredPages):
+    """A trained model deployed and never retrained, scoring each visit at its time with the
+    member's plays so far (the training log, then what the deployment's log adds, read as
+    the visits happen), as the platform's ranker serves; titles played are skipped."""
+
+    def __init__(
+        self,
+        world: World,
+        model: object,
+        *,
+        name: str,
+        rows: int,
+        slots: int,
+        history: dict[str, np.ndarray],
+        log: VisitLog,
+    ) -> None:
+        """``history``: the plays before deployment (a ``VisitLog.plays()`` dict); ``log``:
+        the deployment run's log, which the runner fills as members visit."""
+        super().__init__(world, rows=rows, slots=slots)
+        self.model, self.name, self.log = model, name, log
+        index = world.title_index()
+        self._columns = np.array([index[i] for i in model.item_ids])  # type: ignore[attr-defined]
+        self._ids = np.array([t.external_id for t in world.titles], dtype=object)
+        self._plays: list[list[tuple[str, float]]] = [[] for _ in range(world.n_members)]
+        self._add(history["member"], history["title"], history["at"])
+        self._read = 0  # batches of ``log`` already read
+
+    def _add(self, members: np.ndarray, titles: np.ndarray, at: np.ndarray) -> None:
+        for m, t, when in zip(members.tolist(), titles.tolist(), at.tolist(), strict=True):
+            self._plays[m].append((str(self._ids[t]), float(when)))
+            self.played[m, t] = True
+
+    def _sync(self) -> None:
+        """Take in the plays of the batches the runner logged since the last page."""
+        while self._read < len(self.log.member):
+            title = self.log.played_title[self._read]
+            keep = title >= 0
+            self._add(self.log.member[self._read][keep], title[keep], self.log.at[self._read][keep])
+            self._read += 1
+
+    def scores(
+        self,
+        members: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        at: np.ndarray | None = None,
+        devices: np.ndarray | None = None,
+    ) -> np.ndarray | None:
+        """The model's scores at the visits' times from the members' plays so far (the
+        device is not an input of any model yet)."""
+        self._sync()
+        raw = self.model.score(  # type: ignore[attr-defined]
+            [str(m) for m in members],
+            at=at,
+            histories=[self._plays[m] for m in members],
+        )
+        table = np.full((len(members), self.world.n_titles), -1e9)
+        table[:, self._columns] = np.asarray(raw, dtype=np.float64)
+        return table + 1e-6 * rng.random(table.shape)

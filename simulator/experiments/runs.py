@@ -31,7 +31,7 @@ from simulator.experiments.policies import (
 from simulator.runner import LoggingPolicy, PopulationRunner, VisitLog
 from simulator.world import World
 
-POLICIES = ("random", "popularity", "greedy", "epsilon-greedy", "oracle")
+POLICIES = ("random", "popularity", "greedy", "frozen-greedy", "epsilon-greedy", "oracle")
 METRICS = (
     "homogenization",
     "gini_exposure",
@@ -104,6 +104,10 @@ def make_policy(
         return PopularityPolicy(world, **shape)
     if name == "greedy":
         return GreedyPolicy(world, model=settings.model, **shape)
+    if name == "frozen-greedy":
+        frozen = GreedyPolicy(world, model=settings.model, retrain_nights=1, **shape)
+        frozen.name = name
+        return frozen
     if name == "epsilon-greedy":
         return EpsilonGreedyPolicy(world, model=settings.model, epsilon=settings.epsilon, **shape)
     if name == "oracle":

@@ -34,6 +34,15 @@ Generative story, in order:
    adventures at the weekend), scaled per member, plus a personal part. Behaviour mixes them
    in by the visit's time (``BehaviourConfig.daypart_taste``), so the hour and the weekday
    carry signal about *what* a member watches, not only when they visit.
+9. Members visit from a device (``DEVICES``: tv, phone, tablet, desktop), drawn per visit
+   from a hidden device mix of their own that the daypart shifts (phones on the commute,
+   the TV in the evening). Each title has a hidden affinity per device, correlated with its
+   runtime and content (short titles on phones, long films on the TV), so what is played
+   depends on the device (``BehaviourConfig.device_taste``; :mod:`simulator.world.context`).
+10. Titles of kind ``series`` are episodes of shows: an episode after the first takes its
+    show's content, and its name, ``series`` and ``episode`` fields say which show and which
+    episode it is, so a platform can tell what comes next. A member in the middle of a show
+    wants the next episode (``BehaviourConfig.series_pull``).
 
 Observable metadata is informative but incomplete: published genres are read back from the
 hidden attributes (a label is sometimes missing or spurious), and the synopsis names a few
@@ -42,7 +51,8 @@ unlabelled axes.
 
 The package, one job a module: :mod:`~simulator.world.records` (the public records),
 :mod:`~simulator.world.words` (the word lists names and synopses are drawn from),
-:mod:`~simulator.world.generation` (the story above, in code), :mod:`~simulator.world.world`
+:mod:`~simulator.world.generation` (the story above, in code; steps 9 and 10 in
+:mod:`~simulator.world.context`), :mod:`~simulator.world.world`
 (the :class:`World` with its files) and :mod:`~simulator.world.cli` (the command line).
 
 Usage::
@@ -52,6 +62,7 @@ Usage::
 
 from simulator.clock import format_time, parse_time
 from simulator.world.cli import main
+from simulator.world.context import DEVICE_TILTS, DEVICES, next_episodes
 from simulator.world.generation import (
     ATTRIBUTE_DIM,
     CATALOG_SPAN_DAYS,
@@ -83,6 +94,8 @@ __all__ = [
     "CATALOG_SPAN_DAYS",
     "DAYPARTS",
     "DAYPART_HOURS",
+    "DEVICES",
+    "DEVICE_TILTS",
     "GENRES",
     "GENRE_INDEX",
     "HIDDEN_FORMAT",
@@ -101,6 +114,7 @@ __all__ = [
     "World",
     "format_time",
     "main",
+    "next_episodes",
     "parse_time",
     "rng_normal",
     "tone_keywords",

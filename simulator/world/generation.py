@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from simulator.clock import as_utc, utc_now
+from simulator.world import context
 from simulator.world.records import (
     GENRE_INDEX,
     GENRES,
@@ -90,16 +91,23 @@ def generate(
     now = as_utc(utc_now() if now is None else now).replace(microsecond=0)
     # Independent streams, so adding members never changes the catalogue and vice versa.
     # A fourth stream for habits and artwork (hidden format 2), a fifth for daypart
-    # tastes (format 3): spawned children do not depend on how many are spawned, so the
-    # first streams are those of older worlds and an old seed gives the same old world.
-    title_rng, member_rng, space_rng, habit_rng, daypart_rng = (
-        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(5)
+    # tastes (format 3), a sixth for devices and series (format 4): spawned children do not
+    # depend on how many are spawned, so the first streams are those of older worlds.
+    title_rng, member_rng, space_rng, habit_rng, daypart_rng, context_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(6)
     )
     directions = _genre_directions(space_rng)
     cluster_genres = _cluster_genres(space_rng)
     titles, attributes, popularity = _generate_titles(title_rng, n_titles, directions, now)
     accounts, member_arrays = _generate_members(member_rng, n_members, directions, cluster_genres)
     is_kids = member_arrays["member_cluster"] == KIDS_CLUSTER
+    # Context (format 4): shows grouped from the series' episodes first, so that the device
+    # affinities see each episode's final content and runtime.
+    titles, attributes = context.group_series(context_rng, titles, attributes)
+    mix, sensitivity = context.device_mix(context_rng, is_kids)
+    affinity = context.device_affinity(
+        context_rng, attributes, directions, np.array([t.runtime_minutes for t in titles])
+    )
     # Weekly habit: adults watch about a third more at weekends, kids about twice as much.
     weekend = np.exp(rng_normal(habit_rng, np.where(is_kids, 0.7, 0.3), 0.25))
     patience = np.exp(habit_rng.normal(-0.06, 0.35, size=n_members))  # mean about 1
@@ -118,6 +126,9 @@ def generate(
         "patience": patience,
         "artwork_appeal": artwork,
         "daypart_offsets": offsets,
+        "device_mix": mix,
+        "device_sensitivity": sensitivity,
+        "device_affinity": affinity,
         **member_arrays,
     }
 

@@ -49,6 +49,11 @@ class Title:
     keywords: tuple[str, ...] = ()
     """Tone keywords (from the unlabelled axes); catalog.json files from before keywords
     existed have none, so it may be empty."""
+    series: str | None = None
+    """The show this title is an episode of (kind ``series``); None for a movie, and for
+    every title of a catalog.json written before series existed."""
+    episode: int | None = None
+    """The episode's number in its show, from 1 (None when ``series`` is)."""
 
     @property
     def kids_suitable(self) -> bool:
@@ -66,6 +71,8 @@ class Title:
             "added_at": format_time(self.added_at),
             "synopsis": self.synopsis,
             "keywords": list(self.keywords),
+            "series": self.series,
+            "episode": self.episode,
         }
 
     @classmethod
@@ -81,6 +88,8 @@ class Title:
             added_at=parse_time(data["added_at"]),
             synopsis=data["synopsis"],
             keywords=tuple(data.get("keywords", ())),
+            series=data.get("series"),
+            episode=None if data.get("episode") is None else int(data["episode"]),
         )
 
 

@@ -16,12 +16,13 @@ import numpy as np
 
 from simulator.clock import format_time, parse_time
 from simulator.world import generation
+from simulator.world.context import DEVICES, next_episodes
 from simulator.world.generation import ATTRIBUTE_DIM, N_TASTE_OFFSETS
 from simulator.world.records import GENRE_INDEX, GENRES, Account, Member, Title
 
-HIDDEN_FORMAT = 3
-"""Version of hidden.npz; format 1 (no habits, patience or artwork appeal) and format 2 (no
-daypart tastes) still load, with those mechanisms neutral."""
+HIDDEN_FORMAT = 4
+"""Version of hidden.npz; format 1 (no habits, patience or artwork appeal), format 2 (no
+daypart tastes) and format 3 (no devices) still load, with those mechanisms neutral."""
 
 
 @dataclass(eq=False)
@@ -63,6 +64,14 @@ class World:
     daypart_offsets: np.ndarray | None = None
     """(n_members, N_TASTE_OFFSETS, ATTRIBUTE_DIM) taste offset per daypart and weekend
     (None: all 0, tastes do not move with the clock)."""
+    device_mix: np.ndarray | None = None
+    """(n_members, len(DEVICES)) logits of the device each member visits from, before the
+    daypart's shift (None: all 0, every member alike)."""
+    device_sensitivity: np.ndarray | None = None
+    """(n_members,) how strongly each member's tastes follow the device (None: all 1)."""
+    device_affinity: np.ndarray | None = None
+    """(n_titles, len(DEVICES)) how much better or worse each title is to watch on each
+    device (None: all 0, the device does not matter)."""
     members: tuple[Member, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +86,12 @@ class World:
             self.artwork_appeal = np.zeros(n)
         if self.daypart_offsets is None:
             self.daypart_offsets = np.zeros((m, N_TASTE_OFFSETS, ATTRIBUTE_DIM))
+        if self.device_mix is None:
+            self.device_mix = np.zeros((m, len(DEVICES)))
+        if self.device_sensitivity is None:
+            self.device_sensitivity = np.ones(m)
+        if self.device_affinity is None:
+            self.device_affinity = np.zeros((n, len(DEVICES)))
         for name, arr, shape in [
             ("title_attributes", self.title_attributes, (n, ATTRIBUTE_DIM)),
             ("popularity", self.popularity, (n,)),
@@ -89,6 +104,9 @@ class World:
             ("patience", self.patience, (m,)),
             ("artwork_appeal", self.artwork_appeal, (n,)),
             ("daypart_offsets", self.daypart_offsets, (m, N_TASTE_OFFSETS, ATTRIBUTE_DIM)),
+            ("device_mix", self.device_mix, (m, len(DEVICES))),
+            ("device_sensitivity", self.device_sensitivity, (m,)),
+            ("device_affinity", self.device_affinity, (n, len(DEVICES))),
         ]:
             if arr.shape != shape:
                 raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
@@ -124,6 +142,12 @@ class World:
     def added_at_unix(self) -> np.ndarray:
         """(n_titles,) float64 unix seconds at which each title entered the catalogue."""
         return np.array([t.added_at.timestamp() for t in self.titles], dtype=np.float64)
+
+    @property
+    def next_episode(self) -> np.ndarray:
+        """(n_titles,) int64 index of the next episode of each title's show (-1: none), read
+        from the public ``series`` and ``episode`` fields, as a platform could."""
+        return next_episodes(self.titles)
 
     def available(self, at: datetime) -> np.ndarray:
         """(n_titles,) bool: titles in the catalogue at ``at`` (added_at <= at), as the platform
@@ -194,6 +218,9 @@ class World:
             patience=self.patience,
             artwork_appeal=self.artwork_appeal,
             daypart_offsets=self.daypart_offsets,
+            device_mix=self.device_mix,
+            device_sensitivity=self.device_sensitivity,
+            device_affinity=self.device_affinity,
         )
         return out
 

@@ -1,12 +1,16 @@
 """The client's pure parts; its HTTP layer is exercised against the real server in tests/e2e."""
 
+import json
+import threading
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
 
-from simulator.behaviour import Behaviour, BehaviourConfig, VisitOutcome
+from simulator.behaviour import Behaviour, BehaviourConfig, Population, VisitOutcome
 from simulator.client import (
     MAX_BATCH,
     DayCounts,
@@ -299,3 +303,109 @@ def test_client_behaviour_stops_a_churned_member(world):
     assert behaviour.churned(0)
     with pytest.raises(ValueError, match="churned"):
         behaviour.visit(0, np.arange(40).reshape(4, 10), np.random.default_rng(0))
+
+
+class RecordingPlatform:
+    """A stand-in for the platform's API on a local port that records every request: it
+    answers just enough (login, profiles, catalogue, homepages of the first titles, events,
+    search) for :class:`simulator.client.Traffic` to run, so the test sees what the client
+    sends. The real platform is exercised in tests/e2e."""
+
+    def __init__(self, world) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
+        platform = self
+        profiles = {
+            a.username: [
+                {"id": 100 * k + j, "name": m.name, "is_kids": m.is_kids}
+                for j, m in enumerate(a.members)
+            ]
+            for k, a in enumerate(world.accounts)
+        }
+        titles = [{"id": i + 1, "external_id": t.external_id} for i, t in enumerate(world.titles)]
+        shelf = [item(position, position + 1) for position in range(10)]
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def answer(self, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                url = urlparse(self.path)
+                platform.requests.append(("GET", url.path, parse_qs(url.query)))
+                token = self.headers.get("Authorization", "").removeprefix("Token ")
+                if url.path == "/api/v1/me":
+                    self.answer({"id": 1, "username": token, "members": profiles[token]})
+                elif url.path == "/api/v1/titles":
+                    self.answer({"results": titles, "next": None})
+                elif url.path.endswith("/homepage"):
+                    self.answer({**HOMEPAGE, "rows": [{"key": "top_picks", "items": shelf}]})
+                else:
+                    self.answer({"results": []})
+
+            def do_POST(self) -> None:
+                url = urlparse(self.path)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                platform.requests.append(("POST", url.path, {}))
+                if url.path == "/api/v1/auth/token":
+                    self.answer({"token": body["username"]})
+                else:
+                    self.answer({"stored": len(body["events"]), "duplicates": 0})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "RecordingPlatform":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_each_homepage_request_carries_the_visits_device(world):
+    """``GET /members/{id}/homepage?at=...&device=<name>``: every request names a device, the
+    report counts what was sent, and what was sent follows each member's device mix at the
+    visit's hour (phones in the morning, the TV in the evening)."""
+    from simulator.client import Traffic
+    from simulator.world import DEVICES
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    with RecordingPlatform(world) as platform:
+        traffic = Traffic(
+            platform.url,
+            world,
+            behaviour=BehaviourConfig(activity_scale=6.0),
+            clock=lambda: start + timedelta(days=30),
+        )
+        traffic.connect()
+        report = traffic.run(start, start + timedelta(days=6), seed=0)
+    pages = [(path, query) for _, path, query in platform.requests if path.endswith("/homepage")]
+    assert len(pages) == report.visits > 500
+    assert all(len(q["device"]) == 1 and q["device"][0] in DEVICES for _, q in pages)
+    assert dict(Counter(q["device"][0] for _, q in pages)) == report.devices
+    index = {
+        100 * k + j: world.members.index(m)
+        for k, account in enumerate(world.accounts)
+        for j, m in enumerate(account.members)
+    }
+    who = np.array([index[int(path.split("/")[4])] for path, _ in pages])
+    at = np.array([parse_time(q["at"][0]).timestamp() for _, q in pages])
+    sent = np.array([[q["device"][0] == d for d in DEVICES] for _, q in pages])  # (V, devices)
+    likely = Population(world).device_probabilities(who, at)  # (V, devices)
+    np.testing.assert_allclose(sent.mean(axis=0), likely.mean(axis=0), atol=0.04)
+    # The hour matters: the devices sent are far likelier under each visit's own hour than
+    # under the hour twelve hours away (a client that ignored the clock would not be).
+    shifted = Population(world).device_probabilities(who, at + 12 * 3600)
+    own, other = (float(np.log(p[sent]).sum()) for p in (likely, shifted))
+    assert own > other + 50

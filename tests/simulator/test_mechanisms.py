@@ -38,7 +38,6 @@ def test_position_bias_off_makes_play_rate_flat_across_positions():
 
 
 def test_search_happens_only_when_the_page_fails_and_off_means_never():
-    u = np.linspace(-3, 6, N)
     u_page = np.full(N, -3.0)
     u_page[50:] = 6.0  # great titles exist, but the page shows only the bad ones
     rng = np.random.default_rng(0)
@@ -55,7 +54,6 @@ def test_search_happens_only_when_the_page_fails_and_off_means_never():
     ]
     assert not any(o.searched for o in off)
     assert all(o.title is None or o.played is not None for o in off)
-    del u
 
 
 def test_abandonment_cuts_examination_after_bad_titles_and_off_switch():
@@ -138,7 +136,7 @@ def test_churn_follows_disappointment_and_off_means_full_retention(world):
         runner = PopulationRunner(world, config, rows=4, slots=10, days=20, seed=0)
 
         class Bad:
-            def pages(self, members, at, available, rng):
+            def pages(self, members, at, available, rng, *, devices):
                 return np.broadcast_to(bad, (len(members), 4, 10)).copy()
 
         runner.run(Bad())
@@ -309,3 +307,181 @@ def test_daypart_weights_are_cyclic_and_mark_weekends():
     np.testing.assert_allclose(daypart_weights(hours), daypart_weights(hours + 7 * 86400))
     flat = daypart_weights(hours, sharpness=0.0)[:, :-1]
     np.testing.assert_allclose(flat, 1 / len(DAYPART_HOURS))
+
+
+EVENING = TUESDAY + 20.5 * 3600
+
+
+def plays_at(world, config, *, devices=None, reps=60, seed=0, prepare=None):
+    """Titles played when every adult member visits random pages on a Tuesday evening,
+    ``reps`` times, from ``devices`` (one per member; None: no device); ``prepare(pop)``
+    sets the members' state before each visit."""
+    pop = Population(world, config)
+    rng = np.random.default_rng(seed)
+    members = np.flatnonzero(~pop.is_kids)
+    at = np.full(len(members), EVENING)
+    played = []
+    for _ in range(reps):
+        if prepare is not None:
+            prepare(pop, members)
+        pages = np.stack([rng.choice(world.n_titles, 40, replace=False) for _ in members])
+        b = pop.visit(members, pages.reshape(-1, 4, 10), rng, at=at, devices=devices)
+        played.append(b.played_title[b.played])
+    return np.concatenate(played)
+
+
+STABLE = {"churn_rate": 0, "satiation": 0, "drift_rate": 0}
+
+
+def test_device_tastes_change_what_is_played_and_off_switch(world):
+    """Short titles on phones, long films on the TV: with random pages, plays from a TV run
+    longer than plays from a phone; with ``device_taste=0`` the device makes no difference."""
+    from simulator.world import DEVICES
+
+    runtime = world.runtime_minutes
+    n_adults = int((~np.array([m.is_kids for m in world.members])).sum())
+    gap = {}
+    for taste in (1.0, 0.0):
+        config = BehaviourConfig(device_taste=taste, **STABLE)
+        tv, phone = (
+            plays_at(world, config, devices=np.full(n_adults, DEVICES.index(d)), seed=s)
+            for d, s in (("tv", 1), ("phone", 2))
+        )
+        gap[taste] = runtime[tv].mean() - runtime[phone].mean()
+    assert gap[1.0] > 12
+    assert abs(gap[0.0]) < 4
+
+
+def test_devices_follow_the_daypart_and_the_draws_follow_the_mix(world):
+    """Phones on the morning commute, the TV in the evening; kids lean to the tablet; the
+    drawn devices have the mix's frequencies."""
+    from simulator.world import DEVICES
+
+    pop = Population(world)
+    members = np.arange(world.n_members)
+    morning = pop.device_probabilities(members, np.full(len(members), TUESDAY + 8 * 3600))
+    evening = pop.device_probabilities(members, np.full(len(members), EVENING))
+    tv, phone, tablet = (DEVICES.index(d) for d in ("tv", "phone", "tablet"))
+    assert evening[:, tv].mean() > morning[:, tv].mean() + 0.2
+    assert morning[:, phone].mean() > evening[:, phone].mean() + 0.15
+    kids = pop.is_kids
+    assert evening[kids, tablet].mean() > evening[~kids, tablet].mean() + 0.1
+    rng = np.random.default_rng(0)
+    at = np.full(len(members), EVENING)
+    drawn = np.stack([pop.draw_devices(members, at, rng) for _ in range(1000)])  # (draws, M)
+    shares = np.stack([(drawn == d).mean(axis=0) for d in range(len(DEVICES))], axis=1)
+    np.testing.assert_allclose(shares, evening, atol=0.065)  # 4 sd of 1000 draws
+    np.testing.assert_allclose(shares.mean(axis=0), evening.mean(axis=0), atol=0.01)
+
+
+def test_coming_back_after_a_long_gap_pulls_toward_popular_titles_and_off_switch(world):
+    """A member back after two weeks plays more popular titles than one back after an hour;
+    with ``return_popularity=0`` (or at a first visit, when no gap is known) no difference."""
+    log_pop = np.log(world.popularity)
+
+    def away(days):
+        def prepare(pop, members):
+            pop.last_visit[members] = EVENING - days * 86400
+
+        return prepare
+
+    shift = {}
+    for weight in (0.6, 0.0):
+        config = BehaviourConfig(return_popularity=weight, **STABLE)
+        long = plays_at(world, config, prepare=away(14), seed=1)
+        short = plays_at(world, config, prepare=away(1 / 24), seed=2)
+        shift[weight] = log_pop[long].mean() - log_pop[short].mean()
+    first = plays_at(world, BehaviourConfig(**STABLE), seed=1)  # no last visit: no gap
+    no_gap = plays_at(world, BehaviourConfig(return_popularity=0, **STABLE), seed=1)
+    assert shift[0.6] > 0.3
+    assert abs(shift[0.0]) < 0.1
+    assert log_pop[first].mean() == pytest.approx(log_pop[no_gap].mean(), abs=1e-9)
+
+
+def test_a_series_in_progress_pulls_its_next_episode_and_off_switch(world):
+    """A member who just played an episode plays the next one far more often when it is on
+    the page (random slot, among random titles); with ``series_pull=0`` it is a title like
+    any other; once the next episode is among the recent plays, it no longer pulls."""
+    nxt = world.next_episode
+    first = int(np.flatnonzero(nxt >= 0)[0])
+    second = int(nxt[first])
+    rng = np.random.default_rng(0)
+    others = np.setdiff1d(np.arange(world.n_titles), [first, second])
+    members = np.flatnonzero(~np.array([m.is_kids for m in world.members]))
+
+    def share(config, recent):
+        pop = Population(world, config)
+        hits = plays = 0
+        for _ in range(40):
+            pop.recent[:] = -1
+            pop.recent[members, : len(recent)] = recent
+            pages = np.stack([rng.choice(others, 40, replace=False) for _ in members])
+            pages[np.arange(len(members)), rng.integers(40, size=len(members))] = second
+            b = pop.visit(members, pages.reshape(-1, 4, 10), rng)
+            hits += (b.played_title == second).sum()
+            plays += b.played.sum()
+        return hits / plays
+
+    pulled = share(BehaviourConfig(**STABLE), [first])
+    off = share(BehaviourConfig(series_pull=0, **STABLE), [first])
+    watched = share(BehaviourConfig(**STABLE), [first, second])
+    assert pulled > 2 * off
+    assert watched == pytest.approx(off, abs=0.03)
+
+
+def test_context_strength_scales_every_context_effect_and_zero_means_none(world):
+    """Utility differences between contexts (hour, device, time away, a show in progress)
+    are linear in ``context_strength``; at 0 every context gives the same utilities."""
+    from simulator.world import DEVICES
+
+    nxt = world.next_episode
+    episode = int(np.flatnonzero(nxt >= 0)[0])
+
+    def utilities(strength, *, hour, device, away_days, in_show):
+        pop = Population(world, BehaviourConfig(context_strength=strength, satiation=0))
+        at = TUESDAY + hour * 3600
+        pop.last_visit[3] = at - away_days * 86400
+        if in_show:
+            pop.recent[3, 0] = episode
+        return pop.utilities(3, at=at, device=DEVICES.index(device))
+
+    a = {"hour": 8, "device": "phone", "away_days": 0.1, "in_show": False}
+    b = {"hour": 21, "device": "tv", "away_days": 20, "in_show": True}
+    one = utilities(1.0, **b) - utilities(1.0, **a)
+    two = utilities(2.0, **b) - utilities(2.0, **a)
+    assert np.abs(one).max() > 1.0
+    show = utilities(1.0, **b) - utilities(1.0, **{**b, "in_show": False})
+    assert show[nxt[episode]] == pytest.approx(BehaviourConfig().series_pull, abs=1e-5)
+    assert np.count_nonzero(np.abs(show) > 1e-6) == 1  # only the next episode is pulled
+    np.testing.assert_allclose(two, 2 * one, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(utilities(0.0, **a), utilities(0.0, **b))
+    off = BehaviourConfig.all_off()
+    assert off.context_strength == 1.0 and not (
+        off.daypart_taste or off.device_taste or off.return_popularity or off.series_pull
+    )
+
+
+def test_runner_gives_the_policy_each_visits_device_and_logs_it(world):
+    """The policy sees the device each visit comes from (as a request carries it), the log
+    keeps it, and the oracle, which knows device tastes, ranks differently per device."""
+    from simulator.experiments.policies import OraclePolicy
+
+    seen = []
+
+    class Recording(LoggingPolicy):
+        def pages(self, members, at, available, rng, *, devices):
+            seen.append(devices.copy())
+            return super().pages(members, at, available, rng, devices=devices)
+
+    runner = PopulationRunner(world, BehaviourConfig(activity_scale=3), rows=4, slots=10, days=3)
+    log = runner.run(Recording(world, rows=4, slots=10))
+    np.testing.assert_array_equal(np.concatenate(seen), log.column("device"))
+    assert len(np.unique(log.column("device"))) == 4
+    plays = log.plays()
+    assert len(plays["device"]) == len(plays["title"])
+    oracle = OraclePolicy(world, runner.population, rows=4, slots=10)
+    members = np.arange(10)
+    at = np.full(10, EVENING)
+    rng = np.random.default_rng(0)
+    tv, phone = (oracle.scores(members, rng, at=at, devices=np.full(10, d)) for d in (0, 1))
+    assert not np.allclose(tv, phone)

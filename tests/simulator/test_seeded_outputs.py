@@ -1,5 +1,7 @@
 """The behaviour engine and the visit schedule, pinned: a fixed seed gives exactly what the
-code gave before the simulator was split into packages (recorded from that code).
+code gave before the simulator was split into packages (recorded from that code); and a
+population visiting with context (devices, the return gap, shows in progress), recorded
+when Homepage-v2 introduced it.
 
 A change here is a change of the simulator's dynamics: bump the env's version
 (``simulator.HOMEPAGE_ENV_ID`` and the Version History of ``HomepageEnv``) and record the
@@ -99,3 +101,50 @@ def test_schedule_gives_the_recorded_hours():
         [19.016707, 20.015587, 21.120287, 23.68043],
         [19.139064, 20.941496, 22.390606],
     ]
+
+
+def population_run() -> dict[str, list]:
+    """Homepage-v2's context on: a small world's members visit from drawn devices at drawn
+    times over six rounds, so the daypart, the device, the return gap and shows in progress
+    all act (through Population, the path of the runner, the env and the client)."""
+    from datetime import UTC, datetime
+
+    from simulator.behaviour import Population
+    from simulator.world import World
+
+    world = World.generate(60, 12, seed=5, now=datetime(2026, 1, 1, tzinfo=UTC))
+    population = Population(world, BehaviourConfig(satiation=0.5))
+    rng = np.random.default_rng(11)
+    members = np.arange(world.n_members)
+    out: dict[str, list] = {"devices": [], "played_title": []}
+    for round_ in range(6):
+        at = 1_767_000_000.0 + round_ * 2.5 * 86400 + rng.uniform(0, 86400, size=len(members))
+        devices = population.draw_devices(members, at, rng)
+        pages = np.stack([rng.permutation(world.n_titles)[:20].reshape(4, 5) for _ in members])
+        batch = population.visit(members, pages, rng, at=np.floor(at), devices=devices)
+        out["devices"].append(devices.tolist())
+        out["played_title"].append(batch.played_title.tolist())
+    return out
+
+
+POPULATION_PINNED = {
+    "devices": [
+        [3, 0, 0, 2, 2, 1, 3, 1, 3, 1, 2, 0], [2, 2, 1, 1, 3, 0, 1, 1, 3, 1, 3, 1],
+        [0, 2, 2, 1, 0, 0, 2, 2, 3, 1, 3, 1], [1, 2, 1, 1, 1, 3, 1, 1, 1, 2, 0, 0],
+        [0, 0, 0, 2, 1, 1, 3, 1, 1, 2, 1, 1], [2, 0, 1, 0, 1, 0, 3, 0, 1, 2, 2, 0],
+    ],
+    "played_title": [
+        [-1, -1, 34, 58, 48, 47, 15, 3, 57, 20, -1, 32],
+        [-1, 4, 6, 37, -1, 21, 16, 39, -1, -1, 57, 36],
+        [36, 15, -1, -1, 43, 8, 48, 23, 15, 16, 8, 6],
+        [-1, 37, 8, 42, 15, 53, 57, -1, 6, 48, -1, 31],
+        [33, 42, 28, 40, 16, 33, -1, -1, 1, 36, 2, 9],
+        [21, -1, 47, 43, -1, 38, 54, 15, 39, 36, 25, 9],
+    ],
+}  # fmt: skip
+
+
+def test_population_with_context_gives_the_recorded_visits():
+    """Recorded from the code that introduced Homepage-v2; each of the series pull, device
+    tastes, the return gap and the daypart tastes, switched off, changes these visits."""
+    assert population_run() == POPULATION_PINNED
