@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 REQUIRED_COLUMNS = ("user_id", "item_id", "timestamp")
-OPTIONAL_COLUMNS = ("weight",)
-HEADER_HINT = "user_id,item_id,timestamp[,weight]"
+OPTIONAL_COLUMNS = ("weight", "device")
+HEADER_HINT = "user_id,item_id,timestamp[,weight][,device]"
 
 
 class InteractionsFileError(ValueError):
@@ -52,10 +52,14 @@ class Interactions:
     """(N,) float64 unix seconds, finite."""
     weights: np.ndarray
     """(N,) float32 strength of the signal, finite and > 0 (1.0 for a plain play)."""
+    devices: np.ndarray | None = None
+    """(N,) object array of str: the device each play came from ("" when unknown), or None
+    when the log does not record devices. Context a model may read (the request carries it)."""
 
     def __post_init__(self) -> None:
         n = len(self.user_ids)
-        for name in ("user_ids", "item_ids", "timestamps", "weights"):
+        names = ("user_ids", "item_ids", "timestamps", "weights")
+        for name in names + (() if self.devices is None else ("devices",)):
             array = getattr(self, name)
             if not isinstance(array, np.ndarray) or array.ndim != 1:
                 raise ValueError(f"Interactions.{name} must be a 1-D numpy array")
@@ -66,6 +70,8 @@ class Interactions:
                 )
         if self.user_ids.dtype != object or self.item_ids.dtype != object:
             raise ValueError("Interactions.user_ids and item_ids must be object arrays of str")
+        if self.devices is not None and self.devices.dtype != object:
+            raise ValueError("Interactions.devices must be an object array of str")
         if self.timestamps.dtype != np.float64 or self.weights.dtype != np.float32:
             raise ValueError("Interactions.timestamps must be float64 and weights float32")
         _check_finite("timestamps", self.timestamps)
@@ -81,8 +87,10 @@ class Interactions:
         item_ids: Iterable[object],
         timestamps: Iterable[float],
         weights: Iterable[float] | None = None,
+        devices: Iterable[object] | None = None,
     ) -> Interactions:
-        """Build from parallel sequences; ids become str, a missing ``weights`` means 1.0 each."""
+        """Build from parallel sequences; ids become str, a missing ``weights`` means 1.0
+        each, a missing ``devices`` means the log records none (``None`` entries: unknown)."""
         users = _as_str_array(user_ids)
         items = _as_str_array(item_ids)
         times = np.asarray(list(timestamps) if _lazy(timestamps) else timestamps, np.float64)
@@ -90,14 +98,17 @@ class Interactions:
             w = np.ones(len(times), np.float32)
         else:
             w = np.asarray(list(weights) if _lazy(weights) else weights, np.float32)
-        return cls(users, items, times.reshape(-1), w.reshape(-1))
+        kinds = None
+        if devices is not None:
+            kinds = np.array(["" if d is None else str(d).strip() for d in devices], dtype=object)
+        return cls(users, items, times.reshape(-1), w.reshape(-1), kinds)
 
     @classmethod
     def from_csv(cls, path: str | Path) -> Interactions:
-        """Read ``user_id,item_id,timestamp[,weight]`` (columns in any order).
+        """Read ``user_id,item_id,timestamp[,weight][,device]`` (columns in any order).
 
         A timestamp is unix seconds or ISO-8601 (naive times are taken as UTC); a blank
-        weight means 1.0. Blank lines are skipped. Any other problem raises
+        weight means 1.0; a blank device means unknown. Blank lines are skipped. Any other problem raises
         :class:`InteractionsFileError` naming the line and column.
         """
         path = Path(path)
@@ -105,6 +116,7 @@ class Interactions:
         items: list[str] = []
         times: list[float] = []
         weights: list[float] = []
+        devices: list[str] = []
         with path.open(newline="", encoding="utf-8-sig") as f:
             reader = CsvRows(f, path)
             header = next(reader, None)
@@ -115,6 +127,7 @@ class Interactions:
             columns = _parse_header(path, [cell.strip() for cell in header])
             u_col, i_col, t_col = (columns[name] for name in REQUIRED_COLUMNS)
             w_col = columns.get("weight")
+            d_col = columns.get("device")
             for row in reader:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
@@ -130,24 +143,36 @@ class Interactions:
                 items.append(_parse_id(path, line, "item_id", row[i_col]))
                 times.append(_parse_time(path, line, row[t_col]))
                 weights.append(1.0 if w_col is None else _parse_weight(path, line, row[w_col]))
+                if d_col is not None:
+                    devices.append(row[d_col].strip())
         if not users:
             raise InteractionsFileError(path, 2, None, "no interactions after the header")
-        return cls.from_records(users, items, times, weights)
+        return cls.from_records(users, items, times, weights, None if d_col is None else devices)
 
     def to_csv(self, path: str | Path) -> None:
         """Write a file :meth:`from_csv` reads back exactly (timestamps as unix seconds)."""
         with Path(path).open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f, lineterminator="\n")
-            writer.writerow([*REQUIRED_COLUMNS, "weight"])
-            for u, i, t, w in zip(
-                self.user_ids, self.item_ids, self.timestamps, self.weights, strict=True
-            ):
-                writer.writerow([u, i, repr(float(t)), f"{float(w):.9g}"])
+            writer.writerow(
+                [*REQUIRED_COLUMNS, "weight", *(() if self.devices is None else ("device",))]
+            )
+            for row in range(len(self)):
+                cells = [
+                    self.user_ids[row],
+                    self.item_ids[row],
+                    repr(float(self.timestamps[row])),
+                    f"{float(self.weights[row]):.9g}",
+                ]
+                writer.writerow(cells if self.devices is None else [*cells, self.devices[row]])
 
     def select(self, index: np.ndarray) -> Interactions:
         """The rows picked by a boolean mask or an integer index array, as new Interactions."""
         return Interactions(
-            self.user_ids[index], self.item_ids[index], self.timestamps[index], self.weights[index]
+            self.user_ids[index],
+            self.item_ids[index],
+            self.timestamps[index],
+            self.weights[index],
+            None if self.devices is None else self.devices[index],
         )
 
     def __len__(self) -> int:

@@ -29,8 +29,8 @@ from recommender.data import (
 )
 
 METADATA_REQUIRED = ("item_id", "genres", "year", "text")
-METADATA_OPTIONAL = ("maturity", "added_at")
-METADATA_HINT = "item_id,genres,year,text[,maturity][,added_at]"
+METADATA_OPTIONAL = ("maturity", "added_at", "runtime", "series", "episode")
+METADATA_HINT = "item_id,genres,year,text[,maturity][,added_at][,runtime][,series][,episode]"
 GENRE_SEPARATOR = "|"
 
 
@@ -60,18 +60,33 @@ class ItemMetadata:
     """Per title, its synopsis ("" when none)."""
     added_at: np.ndarray
     """(M,) float64 unix seconds the title entered the catalogue, ``nan`` when unknown."""
+    runtime: np.ndarray
+    """(M,) float64 minutes (a film, or one episode), ``nan`` when unknown."""
+    series: tuple[str, ...]
+    """Per title, the name of the series it is an episode of ("" for none)."""
+    episode: np.ndarray
+    """(M,) float64 episode number within its series, ``nan`` for none."""
 
     def __post_init__(self) -> None:
         m = len(self.item_ids)
         if not isinstance(self.item_ids, np.ndarray) or self.item_ids.dtype != object:
             raise ValueError("ItemMetadata.item_ids must be an object array of str")
-        for name in ("genres", "maturity", "year", "text", "added_at"):
+        for name in (
+            "genres",
+            "maturity",
+            "year",
+            "text",
+            "added_at",
+            "runtime",
+            "series",
+            "episode",
+        ):
             if len(getattr(self, name)) != m:
                 raise ValueError(
                     f"ItemMetadata columns differ in length: item_ids has {m}, "
                     f"{name} has {len(getattr(self, name))}"
                 )
-        for name in ("year", "added_at"):
+        for name in ("year", "added_at", "runtime", "episode"):
             array = getattr(self, name)
             if array.dtype != np.float64 or np.isinf(array).any():
                 raise ValueError(f"ItemMetadata.{name} must be float64, finite or nan")
@@ -91,6 +106,9 @@ class ItemMetadata:
         text: Iterable[str | None] | None = None,
         maturity: Iterable[str | None] | None = None,
         added_at: Iterable[float | None] | None = None,
+        runtime: Iterable[float | None] | None = None,
+        series: Iterable[str | None] | None = None,
+        episode: Iterable[float | None] | None = None,
     ) -> ItemMetadata:
         """Build from parallel sequences; a missing column means unknown for every title.
 
@@ -105,6 +123,11 @@ class ItemMetadata:
         genre_lists = tuple(_clean_genres(g) for g in column(genres, ()))
         years = np.array([math.nan if y is None else float(y) for y in column(year, None)])
         added = np.array([math.nan if a is None else float(a) for a in column(added_at, None)])
+
+        def numbers(values: Iterable | None) -> np.ndarray:
+            out = np.array([math.nan if v is None else float(v) for v in column(values, None)])
+            return out.astype(np.float64).reshape(-1)
+
         return cls(
             item_ids=ids,
             genres=genre_lists,
@@ -112,11 +135,15 @@ class ItemMetadata:
             year=years.astype(np.float64).reshape(-1),
             text=tuple("" if x is None else str(x) for x in column(text, "")),
             added_at=added.astype(np.float64).reshape(-1),
+            runtime=numbers(runtime),
+            series=tuple("" if x is None else str(x).strip() for x in column(series, "")),
+            episode=numbers(episode),
         )
 
     @classmethod
     def from_csv(cls, path: str | Path) -> ItemMetadata:
-        """Read ``item_id,genres,year,text[,maturity][,added_at]`` (columns in any order).
+        """Read ``item_id,genres,year,text[,maturity][,added_at][,runtime][,series][,episode]``
+        (columns in any order; runtime in minutes, episode a number, blank for unknown).
 
         Raises :class:`ItemMetadataFileError` naming line and column for any bad cell.
         """
@@ -165,6 +192,9 @@ class ItemMetadata:
                 rows["maturity"].append(cells.get("maturity", ""))
                 added = cells.get("added_at", "").strip()
                 rows["added_at"].append(_parse_added(path, line, added) if added else None)
+                for name in ("runtime", "episode"):
+                    rows[name].append(_parse_positive(path, line, name, cells.get(name, "")))
+                rows["series"].append(cells.get("series", ""))
         if not rows["item_id"]:
             raise ItemMetadataFileError(path, 2, None, "no titles after the header")
         return cls.from_records(
@@ -174,6 +204,9 @@ class ItemMetadata:
             text=rows["text"],
             maturity=rows["maturity"],
             added_at=rows["added_at"],
+            runtime=rows["runtime"],
+            series=rows["series"],
+            episode=rows["episode"],
         )
 
     def to_csv(self, path: str | Path) -> None:
@@ -183,6 +216,7 @@ class ItemMetadata:
             writer.writerow([*METADATA_REQUIRED, *METADATA_OPTIONAL])
             for i in range(len(self)):
                 year, added = self.year[i], self.added_at[i]
+                runtime, episode = self.runtime[i], self.episode[i]
                 writer.writerow(
                     [
                         self.item_ids[i],
@@ -191,6 +225,9 @@ class ItemMetadata:
                         self.text[i],
                         self.maturity[i],
                         "" if math.isnan(added) else repr(float(added)),
+                        "" if math.isnan(runtime) else repr(float(runtime)),
+                        self.series[i],
+                        "" if math.isnan(episode) else repr(float(episode)),
                     ]
                 )
 
@@ -211,6 +248,9 @@ class ItemMetadata:
             year=self.year[rows],
             text=tuple(self.text[r] for r in rows),
             added_at=self.added_at[rows],
+            runtime=self.runtime[rows],
+            series=tuple(self.series[r] for r in rows),
+            episode=self.episode[rows],
         )
 
     def aligned(self, item_ids: Sequence[str]) -> ItemMetadata:
@@ -241,6 +281,20 @@ def _parse_added(path: Path, line: int, cell: str) -> float:
     except InteractionsFileError as error:  # re-raise as the metadata file's own error type
         problem = str(error).rpartition(": ")[2]
         raise ItemMetadataFileError(path, line, "added_at", problem) from None
+
+
+def _parse_positive(path: Path, line: int, column: str, cell: str) -> float | None:
+    """A positive finite number (runtime minutes, episode number), or None for a blank."""
+    text = cell.strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ItemMetadataFileError(path, line, column, f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ItemMetadataFileError(path, line, column, f"{text!r} must be a positive number")
+    return value
 
 
 def _parse_year(path: Path, line: int, cell: str) -> float | None:

@@ -62,4 +62,5 @@ def item_metadata(titles: Iterable) -> ItemMetadata:
         text=[t.synopsis for t in titles],
         maturity=[t.maturity_rating for t in titles],
         added_at=[t.added_at.timestamp() for t in titles],
+        runtime=[t.runtime_minutes for t in titles],
     )

@@ -112,3 +112,18 @@ def test_time_split_refuses_an_empty_side():
         time_split(same_time)
     with pytest.raises(ValueError, match="between 0 and 1"):
         time_split(same_time, holdout_fraction=1.0)
+
+
+def test_the_device_column_is_read_kept_through_select_and_written_back(tmp_path):
+    path = tmp_path / "plays.csv"
+    path.write_text(
+        "user_id,item_id,timestamp,weight,device\nu,a,10,1,tv\nu,b,20,1,\nv,a,30,1,phone\n"
+    )
+    data = Interactions.from_csv(path)
+    assert list(data.devices) == ["tv", "", "phone"]
+    assert list(data.select(np.array([2, 0])).devices) == ["phone", "tv"]
+    data.to_csv(tmp_path / "back.csv")
+    assert list(Interactions.from_csv(tmp_path / "back.csv").devices) == ["tv", "", "phone"]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("user_id,item_id,timestamp\nu,a,10\n")
+    assert Interactions.from_csv(plain).devices is None  # a log without devices says so

@@ -47,7 +47,9 @@ def test_evaluate_cli_rejects_bad_flags_naming_the_value(files, capsys, extra, m
 def test_evaluate_cli_names_the_line_of_a_bad_items_file(tmp_path, files, capsys):
     interactions, items = files
     lines = items.read_text().splitlines()
-    lines[3] = "i2,drama,nineteen,text,PG,"
+    cells = lines[3].split(",")
+    cells[2] = "nineteen"  # the year column
+    lines[3] = ",".join(cells)
     items.write_text("\n".join(lines) + "\n")
     assert evaluate_main(["--interactions", str(interactions), "--items", str(items)]) == 2
     assert "line 4, column 'year': 'nineteen' is not a number" in capsys.readouterr().err

@@ -70,3 +70,22 @@ def test_from_records_validates_and_aligns():
     items = ItemMetadata.from_records(["a", "b"], genres=["x|y", ["Z"]], year=[2000, None])
     aligned = items.aligned(["b", "new"])
     assert aligned.genres == (("z",), ()) and np.isnan(aligned.year).all()
+
+
+def test_runtime_series_and_episode_are_read_validated_and_written_back(tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text(
+        "item_id,genres,year,text,runtime,series,episode\n"
+        "a,drama,2020,x,45,Night Shift,1\nb,drama,2020,x,50,Night Shift,2\nc,comedy,2019,y,95,,\n"
+    )
+    items = ItemMetadata.from_csv(path)
+    assert list(items.runtime) == [45.0, 50.0, 95.0]
+    assert items.series == ("Night Shift", "Night Shift", "")
+    assert items.episode[:2].tolist() == [1.0, 2.0] and np.isnan(items.episode[2])
+    items.to_csv(tmp_path / "back.csv")
+    again = ItemMetadata.from_csv(tmp_path / "back.csv")
+    assert again.series == items.series and list(again.runtime) == list(items.runtime)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("item_id,genres,year,text,runtime\na,drama,2020,x,-5\n")
+    with pytest.raises(ItemMetadataFileError, match=r"line 2, column 'runtime'.*positive"):
+        ItemMetadata.from_csv(bad)
