@@ -31,6 +31,7 @@ from simulator.experiments.ope_validation import (
     simulate,
 )
 from simulator.experiments.ope_validation.cli import pooled_grids
+from simulator.experiments.ope_validation.estimates import target_matrix
 from simulator.experiments.ope_validation.report import mean_error
 
 CONFIG = ValidationConfig(members=600, days=7, replicates=200, seeds=1, stateful_seeds=0)
@@ -88,7 +89,39 @@ def test_pages_have_no_title_twice_and_the_logged_propensities_are_what_the_logg
     )
     for run in log.targets.values():
         np.testing.assert_allclose(run.probabilities.sum(axis=2), 1.0)
-        assert len(run.values) == len(run.slotwise) == v
+        assert len(run.values) == len(run.slotwise) == len(run.shown) == v
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_each_target_runs_the_policy_that_is_evaluated(setup, log, target):
+    """The truth must be the value of the very probabilities handed to the estimators: the
+    target's own pages show each pool index as often as those probabilities say (3 binomial
+    standard errors per slot and index), and the target matrix puts them on the right titles."""
+    run = log.targets[target]
+    for j in range(setup.config.pool):
+        p = run.probabilities[:, :, j]  # (V, K)
+        shown = (run.shown == j).mean(axis=0)
+        se = np.sqrt((p * (1 - p)).sum(axis=0)) / len(p)
+        assert (np.abs(shown - p.mean(axis=0)) <= 3 * se + 1e-12).all(), j
+    matrix = target_matrix(log.pools, run.probabilities, setup.world.n_titles)
+    v, k, _ = log.pools.shape
+    np.testing.assert_allclose(matrix.sum(axis=1), 1.0, rtol=1e-6)
+    if target == "popularity":  # the most played title of each slot's pool, nothing else
+        best = setup.models.plays[log.pools].max(axis=2).ravel()
+        assert (setup.models.plays[matrix.argmax(axis=1)] == best).all()
+        assert (matrix.max(axis=1) == 1).all()
+    if target == "greedy":
+        assert (matrix.argmax(axis=1) == log.pools[:, :, 0].ravel()).all()
+
+
+def test_the_page_weight_of_greedy_is_nonzero_exactly_on_pages_the_logger_left_greedy(
+    setup, estimates, log
+):
+    c = setup.config
+    weights = estimates["greedy"]["snips-page"].denominators  # (pages,) the page weights
+    all_greedy = (log.logged.titles == log.pools[:, :, 0]).all(axis=1)
+    np.testing.assert_allclose(weights[all_greedy], (1 - c.epsilon) ** -c.n_slots)
+    assert (weights[~all_greedy] == 0).all()
 
 
 @pytest.mark.parametrize("estimator", ["snips-page", "dr-page"])

@@ -194,8 +194,10 @@ class TargetRun:
 
     probabilities: np.ndarray
     """(V, K, pool) its probability of each pool index on the logged visits."""
+    shown: np.ndarray
+    """(V', K) pool index it showed at each slot of its own visits (V' = V when stateless)."""
     values: np.ndarray
-    """(V',) page reward of each of its own visits: the truth (V' = V when stateless)."""
+    """(V',) page reward of each of its own visits: the truth."""
     slotwise: np.ndarray | None
     """(V,) per visit, the sum over slots k of slot k's reward with the target's title at k
     and the logger's elsewhere (stateless runs only)."""
@@ -269,7 +271,7 @@ def simulate(
     parts: dict[str, list[np.ndarray]] = {"members": [], "at": [], "pools": []}
     shown: dict[str, list[tuple[np.ndarray, ...]]] = {"logger": [], "shuffled": []}
     runs: dict[str, dict[str, list[np.ndarray]]] = {
-        n: {"probabilities": [], "values": [], "slotwise": []} for n in targets
+        n: {"probabilities": [], "shown": [], "values": [], "slotwise": []} for n in targets
     }
     added = world.added_at_unix
     batch = 0
@@ -299,11 +301,13 @@ def simulate(
             for name in targets:
                 number = TARGETS.index(name)  # a target's draws do not depend on the others
                 p = target_probabilities(name, pools, who, models, beta=c.beta)
-                page = at_index(pools, draw(p, _rng(key, 3 + number)))
+                index = draw(p, _rng(key, 3 + number))
+                page = at_index(pools, index)
                 runs[name]["probabilities"].append(p[keep])
                 here = ~own[name].churned[who]
                 if here.any():
                     r, _ = respond(own[name], who[here], when[here], page[here], _rng(key), c)
+                    runs[name]["shown"].append(index[here])
                     runs[name]["values"].append(r.sum(axis=1))
                 if not stateful:
                     runs[name]["slotwise"].append(
@@ -319,6 +323,7 @@ def simulate(
     for name, run in runs.items():
         log.targets[name] = TargetRun(
             probabilities=np.concatenate(run["probabilities"]),
+            shown=np.concatenate(run["shown"]),
             values=np.concatenate(run["values"]),
             slotwise=None if stateful else np.concatenate(run["slotwise"]),
         )
