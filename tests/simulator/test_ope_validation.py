@@ -44,11 +44,11 @@ EM_TOLERANCE = 0.05
 Where it comes from: the position-based model is not exactly how the simulator's members
 behave. They choose one title among those they examined, so a title low on the page competes
 with the always-examined top slots and plays less than its examination predicts; EM reads
-that as less examination. On shuffled pages that costs about 0.03 (the mean error of EM on
-all the default run's 59,000 shuffled pages, docs/exploration.md); noise at this size adds
-about 0.005 per standard deviation (0.028-0.039 over four replications). 0.05 leaves four
-of them, and is still below the 0.07-0.08 of EM on epsilon-greedy logs, where position is
-confounded with how much the member likes the title."""
+that as less examination. On shuffled pages that costs about 0.035 (the mean error of EM
+on all the default run's 59,000 shuffled pages, docs/exploration.md); the noise at this size
+has a standard deviation of about 0.005 (0.028-0.039 over four replications). 0.05 leaves
+three of them, and is still below the 0.07-0.08 of EM on epsilon-greedy logs, where position
+is confounded with how much the member likes the title."""
 
 
 @pytest.fixture(scope="module")

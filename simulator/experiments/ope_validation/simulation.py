@@ -111,8 +111,12 @@ class ValidationConfig:
                 f"least {2 * self.rows * self.slots * self.pool} titles (twice the pooled ones), "
                 f"got {self.titles}"
             )
-        if self.stateful_seeds < 0 or self.replicates < 1 or self.activity_scale <= 0:
-            raise ValueError("stateful_seeds must be >= 0, replicates >= 1, activity_scale > 0")
+        if self.stateful_seeds < 0:
+            raise ValueError(f"stateful_seeds must be at least 0, got {self.stateful_seeds}")
+        if self.replicates < 1:
+            raise ValueError(f"replicates must be at least 1, got {self.replicates}")
+        if not self.activity_scale > 0:
+            raise ValueError(f"activity_scale must be positive, got {self.activity_scale}")
 
     @property
     def n_slots(self) -> int:
