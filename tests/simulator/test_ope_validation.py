@@ -19,6 +19,8 @@ SNIPS of popularity, softmax and the older model was off by z = 6 to 13, per-slo
 popularity and the older model by 4 to 8, and greedy's page-level DR by 2.8 to 4.8.
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -185,6 +187,20 @@ def test_the_same_check_fails_for_flat_examination_and_for_em_on_epsilon_greedy_
     assert mean_error(np.ones_like(truth), truth) > EM_TOLERANCE  # examination ignored
     confounded = examination_grids["EM (epsilon-greedy log)"]
     assert mean_error(confounded, examination_grids["true (epsilon-greedy pages)"]) > EM_TOLERANCE
+
+
+def test_watched_reward_is_the_watched_fraction_of_the_play_at_the_played_slot():
+    """``--reward watched``: the same draws give the same plays (the reward does not enter
+    them), and each played slot's reward is then that play's watched fraction, in (0, 1)."""
+    small = ValidationConfig(titles=250, members=200, days=3, seeds=1, stateful_seeds=0)
+    setup = prepare(small)
+    plays = simulate(setup, 0, targets=())
+    watched = simulate(replace(setup, config=replace(small, reward="watched")), 0, targets=())
+    for a, b in ((plays.logged, watched.logged), (plays.shuffled, watched.shuffled)):
+        np.testing.assert_array_equal(a.titles, b.titles)
+        assert set(np.unique(a.rewards)) == {0.0, 1.0}
+        np.testing.assert_array_equal(b.rewards > 0, a.rewards == 1)
+        assert (b.rewards[b.rewards > 0] < 1).all() and (b.rewards.sum(axis=1) < 1).all()
 
 
 TINY = [
