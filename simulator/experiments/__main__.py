@@ -8,6 +8,7 @@ Usage::
     python -m simulator.experiments offline-vs-online
     python -m simulator.experiments all --out docs/figures
     python -m simulator.experiments context-sweep [--strengths 0,0.5,1,2 --online-days 7]
+    python -m simulator.experiments ope-validation [--seeds 12]  (its own arguments: --help)
 
 Each writes ``<out>/<experiment>.csv`` and ``<out>/<experiment>.png``. ``all`` runs the four
 teaching experiments; the context sweep (which trains SASRec eight times) runs on its own.
@@ -210,10 +211,16 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ope-validation"]:  # its own arguments: ope-validation --help
+        from simulator.experiments.ope_validation.cli import main as ope_validation
+
+        return ope_validation(argv[1:])
     defaults = Settings()
     parser = argparse.ArgumentParser(
         prog="python -m simulator.experiments",
-        description="Teaching experiments run in-process; each writes a CSV and a PNG.",
+        description="Teaching experiments run in-process; each writes a CSV and a PNG. "
+        "Also: ope-validation (see ope-validation --help).",
     )
     parser.add_argument("experiment", choices=[*EXPERIMENTS, "all"], help="what to run")
     parser.add_argument("--out", type=Path, default=Path("var/experiments"), help="output dir")
