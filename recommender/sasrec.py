@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Literal, Self
+from typing import Self
 
 import numpy as np
 import torch
@@ -42,6 +42,13 @@ from recommender.base import Recommender
 from recommender.data import Interactions
 from recommender.features import N_CYCLIC, cyclic_time, time_since
 from recommender.item_tower import ItemFeatures, ItemTower
+from recommender.losses import (
+    NegativeSampler,
+    Sampler,
+    SoftmaxTrainingConfig,
+    softmax_loss,
+    weighted_mean,
+)
 from recommender.metadata import ItemMetadata
 from recommender.popularity import recency_popularity
 
@@ -50,21 +57,13 @@ N_TIME = N_CYCLIC + 1
 
 
 @dataclass
-class SASRecConfig:
-    """Settings of :class:`SASRecRecommender`; defaults fit a few thousand plays in seconds."""
+class SASRecConfig(SoftmaxTrainingConfig):
+    """Settings of :class:`SASRecRecommender`; defaults fit a few thousand plays in seconds.
 
-    dim: int = 32
-    """Width of item embeddings and of the transformer."""
-    blocks: int = 2
-    """Transformer blocks (causal self-attention + feed-forward, pre-LayerNorm)."""
-    heads: int = 1
-    """Attention heads; must divide ``dim``."""
-    ffn_mult: int = 2
-    """Feed-forward hidden width as a multiple of ``dim``."""
-    max_len: int = 50
-    """Longest history attended to; training cuts longer histories into windows."""
-    dropout: float = 0.2
-    """Dropout on embeddings, attention output and feed-forward output."""
+    The fields shared with MF are :class:`~recommender.losses.SoftmaxTrainingConfig`'s;
+    those redeclared here have a different default for the transformer.
+    """
+
     epochs: int = 20
     """Passes over the training windows (more when needed to reach ``min_steps``)."""
     min_steps: int = 150
@@ -81,8 +80,22 @@ class SASRecConfig:
     """Exact softmax up to this many titles, sampled softmax with logQ correction above."""
     num_negatives: int = 512
     """Negatives shared by a batch when the softmax is sampled."""
-    negative_sampler: Literal["uniform", "popularity"] = "popularity"
+    negative_sampler: Sampler = "popularity"
     """Proposal for negatives (popularity: proportional to weighted count + 1)."""
+    prior_half_life_days: float = 7.0
+    """Half-life of the recency-weighted popularity served to members with no history."""
+    seed: int = 0
+    """Seeds initialisation, dropout, shuffling and sampling when ``fit`` gets no ``rng``."""
+    blocks: int = 2
+    """Transformer blocks (causal self-attention + feed-forward, pre-LayerNorm)."""
+    heads: int = 1
+    """Attention heads; must divide ``dim``."""
+    ffn_mult: int = 2
+    """Feed-forward hidden width as a multiple of ``dim``."""
+    max_len: int = 50
+    """Longest history attended to; training cuts longer histories into windows."""
+    dropout: float = 0.2
+    """Dropout on embeddings, attention output and feed-forward output."""
     mtp_k: int = 1
     """Predict the next ``mtp_k`` plays (1: next play only)."""
     mtp_weight: float = 0.3
@@ -103,25 +116,16 @@ class SASRecConfig:
     """Epochs of a warm-started fit (also subject to ``min_steps // 3``)."""
     align: bool = True
     """After a warm start, rotate the item space onto the previous version's."""
-    prior_half_life_days: float = 7.0
-    """Half-life of the recency-weighted popularity served to members with no history."""
-    seed: int = 0
-    """Seeds initialisation, dropout, shuffling and sampling when ``fit`` gets no ``rng``."""
     extra: dict[str, float] = field(default_factory=dict)
     """Filled by ``fit``: warm-start drift before/after alignment, final training loss."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in (
-            "dim",
             "blocks",
             "heads",
             "ffn_mult",
             "max_len",
-            "epochs",
-            "min_steps",
-            "batch_size",
-            "full_softmax_max_items",
-            "num_negatives",
             "mtp_k",
             "genre_buckets",
             "maturity_buckets",
@@ -136,14 +140,6 @@ class SASRecConfig:
             raise ValueError(
                 f"dropout and id_dropout must be in [0, 1), got {self.dropout}, {self.id_dropout}"
             )
-        if not (self.lr > 0 and self.weight_decay >= 0 and self.init_std > 0):
-            raise ValueError("lr and init_std must be > 0 and weight_decay >= 0")
-        if self.negative_sampler not in ("uniform", "popularity"):
-            raise ValueError(
-                f"negative_sampler must be 'uniform' or 'popularity', got {self.negative_sampler!r}"
-            )
-        if not self.prior_half_life_days > 0:
-            raise ValueError(f"prior_half_life_days must be > 0, got {self.prior_half_life_days}")
 
 
 class Block(nn.Module):
@@ -413,12 +409,9 @@ class SASRecRecommender(Recommender):
         n_items = len(self.item_ids)
         if len(windows.items) == 0:
             return math.nan
-        counts = np.bincount(items, weights=weights, minlength=n_items) + 1.0
-        if cfg.negative_sampler == "uniform":
-            proposal = torch.full((n_items,), 1.0 / n_items, dtype=torch.float64)
-        else:
-            proposal = torch.from_numpy(counts / counts.sum())
-        log_q = torch.log(cfg.num_negatives * proposal).float()  # (I,)
+        sampler = NegativeSampler.for_data(
+            items, weights, n_items, kind=cfg.negative_sampler, num_negatives=cfg.num_negatives
+        )
         sampled = n_items > cfg.full_softmax_max_items
         optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         per_epoch = -(-len(windows.items) // cfg.batch_size)
@@ -440,18 +433,16 @@ class SASRecRecommender(Recommender):
                 h = net.encode(
                     table, inputs, windows.event_time[batch], windows.query_time[batch], mask
                 )  # (B, L, D)
-                negatives = (
-                    torch.multinomial(proposal, cfg.num_negatives, True, generator=generator)
-                    if sampled
-                    else None
-                )
+                negatives = sampler.draw(generator) if sampled else None
                 w = windows.weights[batch]
-                loss = self._next_loss(h, table, seq[:, 1:], w[:, 1:], negatives, log_q)
+                loss = self._next_loss(h, table, seq[:, 1:], w[:, 1:], negatives, sampler.log_q)
                 for m, head in enumerate(net.mtp, start=2):
                     if seq.shape[1] > m:
                         target = seq[:, m:]  # (B, L + 1 - m)
                         hm = head(h[:, : target.shape[1]])
-                        extra = self._next_loss(hm, table, target, w[:, m:], negatives, log_q)
+                        extra = self._next_loss(
+                            hm, table, target, w[:, m:], negatives, sampler.log_q
+                        )
                         loss = loss + cfg.mtp_weight * extra
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -470,16 +461,8 @@ class SASRecRecommender(Recommender):
     ) -> torch.Tensor:
         """Weighted mean cross-entropy of ``target`` (B, T) (-1 = padding) given ``h``."""
         keep = target >= 0
-        h, target, weight = h[keep], target[keep], weight[keep]  # (N, D), (N,), (N,)
-        if negatives is None:
-            losses = F.cross_entropy(h @ table.T, target, reduction="none")
-        else:
-            pos = (h * F.embedding(target, table)).sum(-1) - log_q[target]  # (N,)
-            neg = h @ F.embedding(negatives, table).T - log_q[negatives]  # (N, S)
-            neg = neg.masked_fill(negatives[None, :] == target[:, None], -math.inf)
-            logits = torch.cat([pos[:, None], neg], 1)
-            losses = -F.log_softmax(logits, 1)[:, 0]
-        return (losses * weight).sum() / weight.sum().clamp(min=1e-8)
+        losses = softmax_loss(h[keep], table, target[keep], negatives=negatives, log_q=log_q)
+        return weighted_mean(losses, weight[keep])
 
     # ---- warm start and alignment ---------------------------------------------------------
 
