@@ -149,13 +149,13 @@ def test_config_rejects_bad_values():
 
 def test_max_len_zero_is_chosen_from_the_history_lengths_and_saved(tmp_path):
     short = chain_interactions(np.random.default_rng(0), n_users=40, per_user=5)
-    longer = chain_interactions(np.random.default_rng(0), n_users=40, per_user=30)
+    longer = chain_interactions(np.random.default_rng(0), n_users=40, per_user=80)
     auto = replace(TINY, max_len=0, min_steps=5, epochs=1, validation_members=0)
-    assert SASRecRecommender(auto).fit(short).config.max_len == 8  # the floor
+    assert SASRecRecommender(auto).fit(short).config.max_len == 50  # the floor
     model = SASRecRecommender(auto).fit(longer)
-    assert model.config.max_len == 30 and model.net.position.shape[0] == 30
+    assert model.config.max_len == 80 and model.net.position.shape[0] == 80
     model.save(tmp_path)
-    assert load_model(tmp_path).config.max_len == 30
+    assert load_model(tmp_path).config.max_len == 80
     assert SASRecRecommender(replace(auto, max_len=12)).fit(longer).config.max_len == 12
 
 
@@ -187,3 +187,14 @@ def test_unknown_request_time_means_right_after_the_last_play():
     users = model.user_ids[:5]
     last = [model.history(row=model.user_ids.index(u))[1][-1] for u in users]
     np.testing.assert_allclose(model.score(users), model.score(users, at=last), atol=1e-6)
+
+
+def test_refit_trains_again_on_every_play_for_the_chosen_epochs():
+    data = chain_interactions(np.random.default_rng(0), n_users=60)
+    config = replace(TINY, patience=2, refit=True)
+    refitted = SASRecRecommender(config).fit(data)
+    best = refitted.config.extra["best_epoch"]
+    plain = replace(TINY, validation_members=0, epochs=best, min_steps=1)
+    direct = SASRecRecommender(plain).fit(data)
+    users = refitted.user_ids[:10]
+    np.testing.assert_array_equal(refitted.score(users), direct.score(users))
