@@ -260,6 +260,7 @@ def run(
             "fit_seconds": seconds,
             "latency_ms": serving_latency(model, train, test),
             "config": chosen,
+            "per_member_ndcg@10": detail.per_user[f"ndcg@{K}"].tolist(),  # sorted member ids
         }
         if base is not None:
             result["ratio_to_ease_ref"] = paired_ratio(
@@ -274,7 +275,7 @@ def run(
 
 def format_table(results: dict[str, dict[str, Any]]) -> str:
     header = (
-        f"{'model':<11}{'NDCG@10':>8}{'95% CI':>16}{'HR@10':>8}{'MRR':>8}"
+        f"{'model':<13}{'NDCG@10':>8}{'95% CI':>16}{'HR@10':>8}{'MRR':>8}"
         f"{'/ease-ref':>10}{'95% CI':>16}{'fit s':>8}{'ms/req':>8}"
     )
     lines = [header, "-" * len(header)]
@@ -283,7 +284,7 @@ def format_table(results: dict[str, dict[str, Any]]) -> str:
         low, high = ci.get(f"ndcg@{K}", (math.nan, math.nan))
         ratio, r_low, r_high = r.get("ratio_to_ease_ref", (math.nan,) * 3)
         lines.append(
-            f"{name:<11}{m[f'ndcg@{K}']:>8.4f}{f'[{low:.4f},{high:.4f}]':>16}"
+            f"{name:<13}{m[f'ndcg@{K}']:>8.4f}{f'[{low:.4f},{high:.4f}]':>16}"
             f"{m[f'hr@{K}']:>8.4f}{m['mrr']:>8.4f}{ratio:>10.3f}"
             f"{f'[{r_low:.3f},{r_high:.3f}]':>16}{r['fit_seconds']:>8.1f}{r['latency_ms']:>8.2f}"
         )
@@ -361,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(results))
     for line in chosen_lines(results):
         print(line)
+    print("load average (1/5/15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float) + "\n")
     return 0

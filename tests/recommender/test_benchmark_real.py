@@ -40,7 +40,7 @@ def test_benchmark_prints_every_model_beside_the_reference(data_dir, capsys):
     assert main([*argv, "--bootstrap", "50", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "80 members, 40 titles; leave-last-out: 880 train / 80 test" in printed
-    assert "sasrec: max_len 11, best_epoch" in printed  # chosen on the training part
+    assert "sasrec: max_len 50, best_epoch" in printed  # chosen on the training part
     results = json.loads(out.read_text())
     assert list(results) == ["ease-ref", "popularity", "ease", "sasrec", "sasrec no-at"]
     for name, result in results.items():
