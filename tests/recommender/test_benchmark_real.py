@@ -35,7 +35,7 @@ def data_dir(tmp_path, monkeypatch):
 
 def test_benchmark_prints_every_model_beside_the_reference(data_dir, capsys):
     out = data_dir / "results.json"
-    settings = ["--set", "sasrec.dim=8", "--set", "sasrec.max_epochs=15"]
+    settings = ["--set", "sasrec.dim=8", "--set", "sasrec.min_steps=30"]
     argv = ["--data", str(data_dir), "--models", "popularity,ease,sasrec", *settings]
     assert main([*argv, "--bootstrap", "50", "--json", str(out)]) == 0
     printed = capsys.readouterr().out

@@ -174,7 +174,8 @@ def test_early_stopping_keeps_the_best_epoch_on_held_out_last_plays():
 
 def test_the_held_out_play_is_not_trained_on():
     data = chain_interactions(np.random.default_rng(0), n_users=60)
-    model = SASRecRecommender(replace(TINY, epochs=1)).fit(data)
+    model = SASRecRecommender(replace(TINY, validation_members=0, min_steps=1, epochs=1)).fit(data)
+    model.config = replace(model.config, validation_members=1000)
     keep, validation = model._hold_out(np.random.default_rng(0))
     windows = model._windows(keep, np.ones(len(keep), np.float32))
     assert len(windows.items) == 60 and (windows.items >= 0).sum() == len(data) - 60
