@@ -107,3 +107,14 @@ def test_read_inter_names_a_file_without_the_columns(tmp_path):
     with pytest.raises(ValueError, match="x.inter line 1: expected user_id, item_id and timestamp"):
         read_inter(path)
     assert benchmark_real.MEMBERS["interactions"] == "ml-100k.inter"
+
+
+def test_ties_by_item_reorders_only_plays_in_the_same_second():
+    from recommender.benchmark_real import order_ties_by_item
+    from recommender.data import Interactions
+
+    data = Interactions.from_records(["a"] * 4, ["10", "9", "2", "1"], [5.0, 5.0, 1.0, 5.0])
+    ordered = order_ties_by_item(data)
+    assert list(ordered.item_ids) == ["2", "1", "9", "10"]  # numeric, within t=5 only
+    assert leave_last_out(ordered)[1].item_ids.tolist() == ["10"]
+    assert leave_last_out(data)[1].item_ids.tolist() == ["1"]  # file order: the last row
