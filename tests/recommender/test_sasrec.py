@@ -19,7 +19,7 @@ from tests.recommender.factories import (
     genre_catalog,
 )
 
-TINY = SASRecConfig(dim=16, max_len=20, min_steps=100, refit=False)
+TINY = SASRecConfig(dim=16, max_len=20, min_steps=100, refit=False, patience=10)
 
 
 def test_sasrec_learns_the_order_of_plays_that_mf_cannot_see():
