@@ -64,7 +64,8 @@ MIN_VALIDATION_MEMBERS = 20
 
 @dataclass
 class SASRecConfig(SoftmaxTrainingConfig):
-    """Settings of :class:`SASRecRecommender`; defaults fit a few thousand plays in seconds.
+    """Settings of :class:`SASRecRecommender`; the defaults adapt to the data ``fit`` gets
+    (history length, and the epoch count by early stopping on each member's last play).
 
     The fields shared with MF are :class:`~recommender.losses.SoftmaxTrainingConfig`'s;
     those redeclared here have a different default for the transformer.
