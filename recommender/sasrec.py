@@ -78,7 +78,7 @@ class SASRecConfig(SoftmaxTrainingConfig):
     """Least optimizer steps in all, so a small log still trains (early stopping too waits)."""
     max_epochs: int = 200
     """Most passes with early stopping; ``patience`` usually ends training well before."""
-    patience: int = 20
+    patience: int = 10
     """Epochs without a better validation NDCG@10 before training stops (best weights kept)."""
     validation_members: int = 1000
     """Members (a seeded sample of those with 3+ plays) whose last play is held out of
