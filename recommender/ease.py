@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from recommender.base import IndexedInteractions, Recommender
-from recommender.data import Interactions, time_split
+from recommender.data import Interactions, leave_last_out, time_split
 from recommender.metadata import ItemMetadata
 from recommender.popularity import recency_popularity
 
@@ -43,8 +43,11 @@ class EASEConfig:
     """Pick lambda from ``l2_grid`` on a validation time split of the training data first."""
     l2_grid: tuple[float, ...] = (5.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1e3, 3e3, 1e4, 3e4)
     """Candidates for lambda when ``tune_l2``."""
+    validation: str = "last"
+    """Split that chooses lambda: "time" (the latest ``validation_fraction`` of the data) or
+    "last" (each member's last play, as in leave-last-out evaluation)."""
     validation_fraction: float = 0.15
-    """Latest fraction of the training data used to choose lambda."""
+    """Latest fraction of the training data used to choose lambda with ``validation="time"``."""
     prior_half_life_days: float = 7.0
     """Half-life of the recency-weighted popularity served to members with no history."""
     extra: dict[str, float] = field(default_factory=dict)
@@ -56,6 +59,8 @@ class EASEConfig:
             raise ValueError(f"l2 must be > 0, got {self.l2}")
         if not self.l2_grid or min(self.l2_grid) <= 0:
             raise ValueError(f"l2_grid must hold values > 0, got {self.l2_grid}")
+        if self.validation not in ("time", "last"):
+            raise ValueError(f"validation must be 'time' or 'last', got {self.validation!r}")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(
                 f"validation_fraction must be between 0 and 1, got {self.validation_fraction}"
@@ -202,7 +207,10 @@ def tune_l2(
 
     cfg = config or EASEConfig()
     try:
-        train, valid = time_split(interactions, holdout_fraction=cfg.validation_fraction)
+        if cfg.validation == "last":
+            train, valid = leave_last_out(interactions)
+        else:
+            train, valid = time_split(interactions, holdout_fraction=cfg.validation_fraction)
     except ValueError:
         return cfg.l2, {}
     model = EASERecommender(replace(cfg, tune_l2=False))

@@ -1,17 +1,15 @@
 """Matrix factorization trained as a softmax over the catalogue ("which title comes next?").
 
 score(u, i) = <user_u, item_i> + bias_i. Training maximises the weighted log-likelihood of
-each interaction under a softmax over all titles (Covington et al. 2016). Beyond
-``full_softmax_max_items`` titles the softmax is estimated from sampled negatives, each logit
-corrected by log Q (its expected count under the sampler) so the estimate stays close to
-the full softmax (Bengio & Senecal 2008; Yi et al. 2019).
+each interaction under a softmax over all titles (Covington et al. 2016), exact or, beyond
+``full_softmax_max_items`` titles, sampled with the logQ correction: the loss shared with
+SASRec, in :mod:`recommender.losses`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Literal, Self
+from typing import Self
 
 import numpy as np
 import torch
@@ -20,58 +18,18 @@ from torch import nn
 
 from recommender.base import IndexedInteractions, Recommender
 from recommender.data import Interactions
+from recommender.losses import NegativeSampler, SoftmaxTrainingConfig, softmax_loss, weighted_mean
 from recommender.metadata import ItemMetadata
 from recommender.popularity import recency_popularity
 
 
 @dataclass
-class MFConfig:
-    """Settings of :class:`MFRecommender`; the defaults train 50k interactions in seconds."""
+class MFConfig(SoftmaxTrainingConfig):
+    """Settings of :class:`MFRecommender`; the defaults train 50k interactions in seconds.
 
-    dim: int = 32
-    """Size of each user and item embedding."""
-    epochs: int = 10
-    """Passes over the training interactions (more when needed to reach ``min_steps``)."""
-    min_steps: int = 300
-    """Least optimizer steps in all: a small log gets more epochs instead of too few steps."""
-    batch_size: int = 1024
-    """Interactions per optimizer step."""
-    lr: float = 0.01
-    """AdamW learning rate."""
-    weight_decay: float = 1.0
-    """AdamW decoupled weight decay (shrinks by lr * weight_decay a step); the only regulariser."""
-    init_std: float = 0.1
-    """Standard deviation of the normal initial embeddings (biases start at 0)."""
-    full_softmax_max_items: int = 5000
-    """Use the exact softmax up to this many titles, sampled softmax above it."""
-    num_negatives: int = 1000
-    """Negatives drawn per batch (shared by its rows) when the softmax is sampled."""
-    negative_sampler: Literal["uniform", "popularity"] = "uniform"
-    """Proposal for negatives: uniform, or proportional to (weighted count + 1)."""
-    prior_half_life_days: float = 7.0
-    """Half-life of the recency-weighted popularity served to unknown members."""
-    seed: int = 0
-    """Seeds initialisation, shuffling and sampling when ``fit`` gets no ``rng``."""
-
-    def __post_init__(self) -> None:
-        for name in (
-            "dim",
-            "epochs",
-            "min_steps",
-            "batch_size",
-            "num_negatives",
-            "full_softmax_max_items",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not (self.lr > 0 and self.weight_decay >= 0 and self.init_std > 0):
-            raise ValueError("lr and init_std must be > 0 and weight_decay >= 0")
-        if self.negative_sampler not in ("uniform", "popularity"):
-            raise ValueError(
-                f"negative_sampler must be 'uniform' or 'popularity', got {self.negative_sampler!r}"
-            )
-        if not self.prior_half_life_days > 0:
-            raise ValueError(f"prior_half_life_days must be > 0, got {self.prior_half_life_days}")
+    Every field and its default is :class:`~recommender.losses.SoftmaxTrainingConfig`'s:
+    ``weight_decay = 1.0`` is MF's only regulariser, ``batch_size`` counts interactions.
+    """
 
 
 class MatrixFactorization(nn.Module):
@@ -110,28 +68,6 @@ class MatrixFactorization(nn.Module):
             return u @ self.item_embedding.T + self.item_bias  # (B, n_items)
         v, bias = self.items(items)
         return u @ v.T + bias  # (B, I)
-
-
-def sampled_softmax_loss(
-    net: MatrixFactorization,
-    users: torch.Tensor,
-    positives: torch.Tensor,
-    negatives: torch.Tensor,
-    log_expected: torch.Tensor,
-) -> torch.Tensor:
-    """(B,) -log p(positive) under a softmax over {positive} + shared ``negatives`` (S,).
-
-    Every logit is corrected by the log of its item's expected count under the sampler
-    (``log_expected``, shape (n_items,)); a negative that happens to be the row's positive
-    ("accidental hit") is dropped from that row.
-    """
-    u = net.users(users)  # (B, D)
-    v, bias = net.items(positives)  # (B, D), (B,)
-    pos = (u * v).sum(-1) + bias - log_expected[positives]  # (B,)
-    neg = net(users, negatives) - log_expected[negatives]  # (B, S)
-    neg = neg.masked_fill(negatives[None, :] == positives[:, None], -math.inf)
-    logits = torch.cat([pos[:, None], neg], dim=1)  # (B, 1 + S)
-    return -F.log_softmax(logits, dim=1)[:, 0]
 
 
 class MFRecommender(Recommender):
@@ -204,12 +140,18 @@ def _train(
     cfg: MFConfig,
     generator: torch.Generator,
 ) -> None:
-    """AdamW on the weight-averaged softmax cross-entropy of each interaction."""
+    """AdamW on the weight-averaged (sampled) softmax cross-entropy of each interaction."""
     users = torch.from_numpy(data.users)
     items = torch.from_numpy(data.items)
     weights = torch.from_numpy(data.weights)
     sampled = data.n_items > cfg.full_softmax_max_items
-    proposal, log_expected = _negative_proposal(data, cfg)
+    sampler = NegativeSampler.for_data(
+        data.items,
+        data.weights,
+        data.n_items,
+        kind=cfg.negative_sampler,
+        num_negatives=cfg.num_negatives,
+    )
 
     optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     net.train()
@@ -219,36 +161,16 @@ def _train(
         order = torch.randperm(len(users), generator=generator)
         for batch in order.split(cfg.batch_size):
             u, i, w = users[batch], items[batch], weights[batch]
-            if sampled:
-                if cfg.negative_sampler == "uniform":
-                    negatives = torch.randint(
-                        data.n_items, (cfg.num_negatives,), generator=generator
-                    )
-                else:
-                    negatives = torch.multinomial(
-                        proposal, cfg.num_negatives, replacement=True, generator=generator
-                    )
-                losses = sampled_softmax_loss(net, u, i, negatives, log_expected)
-            else:
-                losses = F.cross_entropy(net(u), i, reduction="none")  # (B,)
-            loss = (losses * w).sum() / w.sum()
+            negatives = sampler.draw(generator) if sampled else None
+            losses = softmax_loss(
+                net.users(u),
+                net.item_embedding,
+                i,
+                bias=net.item_bias,
+                negatives=negatives,
+                log_q=sampler.log_q,
+            )  # (B,)
+            loss = weighted_mean(losses, w)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-
-
-def _negative_proposal(
-    data: IndexedInteractions, cfg: MFConfig
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The sampler's item probabilities (n_items,) and log expected count per batch (n_items,).
-
-    Under the uniform sampler the correction is one constant for every item, which cancels
-    in the softmax; under the popularity sampler it stops popular titles, drawn as negatives
-    far more often, from being pushed down just for being popular (Yi et al. 2019).
-    """
-    if cfg.negative_sampler == "uniform":
-        proposal = torch.full((data.n_items,), 1.0 / data.n_items, dtype=torch.float64)
-    else:
-        counts = np.bincount(data.items, weights=data.weights, minlength=data.n_items) + 1.0
-        proposal = torch.from_numpy(counts / counts.sum())
-    return proposal, torch.log(cfg.num_negatives * proposal).float()

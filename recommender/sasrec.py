@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Literal, Self
+from typing import Self
 
 import numpy as np
 import torch
@@ -42,33 +42,51 @@ from recommender.base import Recommender
 from recommender.data import Interactions
 from recommender.features import N_CYCLIC, cyclic_time, time_since
 from recommender.item_tower import ItemFeatures, ItemTower
+from recommender.losses import (
+    NegativeSampler,
+    Sampler,
+    SoftmaxTrainingConfig,
+    softmax_loss,
+    weighted_mean,
+)
 from recommender.metadata import ItemMetadata
 from recommender.popularity import recency_popularity
 
 N_TIME = N_CYCLIC + 1
 """Per-position time inputs: cyclic time (4) and log hours to the next request (1)."""
+AUTO_MAX_LEN = (50, 200)
+"""Bounds of the history length ``fit`` picks when ``max_len = 0``: 50 was the best fixed
+length on the simulator's logs (24, their 90th percentile, lost 0.012 NDCG@10 there), 200
+the SASRec papers' on MovieLens."""
+MIN_VALIDATION_MEMBERS = 20
+"""Fewer members with 3+ plays than this: no early stopping (the choice would be noise)."""
 
 
 @dataclass
-class SASRecConfig:
-    """Settings of :class:`SASRecRecommender`; defaults fit a few thousand plays in seconds."""
+class SASRecConfig(SoftmaxTrainingConfig):
+    """Settings of :class:`SASRecRecommender`; the defaults adapt to the data ``fit`` gets
+    (history length, and the epoch count by early stopping on each member's last play).
 
-    dim: int = 32
-    """Width of item embeddings and of the transformer."""
-    blocks: int = 2
-    """Transformer blocks (causal self-attention + feed-forward, pre-LayerNorm)."""
-    heads: int = 1
-    """Attention heads; must divide ``dim``."""
-    ffn_mult: int = 2
-    """Feed-forward hidden width as a multiple of ``dim``."""
-    max_len: int = 50
-    """Longest history attended to; training cuts longer histories into windows."""
-    dropout: float = 0.2
-    """Dropout on embeddings, attention output and feed-forward output."""
+    The fields shared with MF are :class:`~recommender.losses.SoftmaxTrainingConfig`'s;
+    those redeclared here have a different default for the transformer.
+    """
+
     epochs: int = 20
-    """Passes over the training windows (more when needed to reach ``min_steps``)."""
+    """Passes over the training windows when there is no early stopping (``validation_members
+    = 0``, or too few members to validate on); more when needed to reach ``min_steps``."""
     min_steps: int = 150
-    """Least optimizer steps in all, so a small log still trains."""
+    """Least optimizer steps in all, so a small log still trains (early stopping too waits)."""
+    max_epochs: int = 200
+    """Most passes with early stopping; ``patience`` usually ends training well before."""
+    patience: int = 10
+    """Epochs without a better validation NDCG@10 before training stops (best weights kept)."""
+    validation_members: int = 1000
+    """Members (a seeded sample of those with 3+ plays) whose last play is held out of
+    training to choose when to stop; 0: no early stopping, train ``epochs`` passes."""
+    refit: bool = True
+    """After early stopping, train again from scratch on all plays, held-out ones included,
+    for the best epoch count, as EASE refits with its chosen lambda: the held-out plays are
+    each member's latest, the most telling (about 1.7x the fit time)."""
     batch_size: int = 64
     """Windows (sequences) per optimizer step."""
     lr: float = 3e-3
@@ -77,12 +95,28 @@ class SASRecConfig:
     """AdamW decoupled weight decay."""
     init_std: float = 0.05
     """Standard deviation of the initial ID embeddings."""
-    full_softmax_max_items: int = 1000
-    """Exact softmax up to this many titles, sampled softmax with logQ correction above."""
+    full_softmax_max_items: int = 5000
+    """Exact softmax up to this many titles, sampled softmax with logQ correction above (the
+    exact one is far stronger for SASRec: Klenitskiy & Vasilev 2023; Petrov & Macdonald 2023)."""
     num_negatives: int = 512
     """Negatives shared by a batch when the softmax is sampled."""
-    negative_sampler: Literal["uniform", "popularity"] = "popularity"
+    negative_sampler: Sampler = "popularity"
     """Proposal for negatives (popularity: proportional to weighted count + 1)."""
+    prior_half_life_days: float = 7.0
+    """Half-life of the recency-weighted popularity served to members with no history."""
+    seed: int = 0
+    """Seeds initialisation, dropout, shuffling and sampling when ``fit`` gets no ``rng``."""
+    blocks: int = 2
+    """Transformer blocks (causal self-attention + feed-forward, pre-LayerNorm)."""
+    heads: int = 1
+    """Attention heads; must divide ``dim``."""
+    ffn_mult: int = 2
+    """Feed-forward hidden width as a multiple of ``dim``."""
+    max_len: int = 0
+    """Longest history attended to; training cuts longer histories into windows. 0: chosen by
+    ``fit`` from the data (the 90th percentile of history lengths, 50 to 200) and saved."""
+    dropout: float = 0.2
+    """Dropout on embeddings, attention output and feed-forward output."""
     mtp_k: int = 1
     """Predict the next ``mtp_k`` plays (1: next play only)."""
     mtp_weight: float = 0.3
@@ -103,25 +137,16 @@ class SASRecConfig:
     """Epochs of a warm-started fit (also subject to ``min_steps // 3``)."""
     align: bool = True
     """After a warm start, rotate the item space onto the previous version's."""
-    prior_half_life_days: float = 7.0
-    """Half-life of the recency-weighted popularity served to members with no history."""
-    seed: int = 0
-    """Seeds initialisation, dropout, shuffling and sampling when ``fit`` gets no ``rng``."""
     extra: dict[str, float] = field(default_factory=dict)
     """Filled by ``fit``: warm-start drift before/after alignment, final training loss."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in (
-            "dim",
             "blocks",
             "heads",
             "ffn_mult",
-            "max_len",
-            "epochs",
-            "min_steps",
-            "batch_size",
-            "full_softmax_max_items",
-            "num_negatives",
+            "max_epochs",
             "mtp_k",
             "genre_buckets",
             "maturity_buckets",
@@ -130,20 +155,17 @@ class SASRecConfig:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_len < 0 or self.patience < 1 or self.validation_members < 0:
+            raise ValueError(
+                f"max_len and validation_members must be >= 0 and patience >= 1, got "
+                f"{self.max_len}, {self.validation_members}, {self.patience}"
+            )
         if self.dim % self.heads:
             raise ValueError(f"heads={self.heads} must divide dim={self.dim}")
         if not (0 <= self.dropout < 1 and 0 <= self.id_dropout < 1):
             raise ValueError(
                 f"dropout and id_dropout must be in [0, 1), got {self.dropout}, {self.id_dropout}"
             )
-        if not (self.lr > 0 and self.weight_decay >= 0 and self.init_std > 0):
-            raise ValueError("lr and init_std must be > 0 and weight_decay >= 0")
-        if self.negative_sampler not in ("uniform", "popularity"):
-            raise ValueError(
-                f"negative_sampler must be 'uniform' or 'popularity', got {self.negative_sampler!r}"
-            )
-        if not self.prior_half_life_days > 0:
-            raise ValueError(f"prior_half_life_days must be > 0, got {self.prior_half_life_days}")
 
 
 class Block(nn.Module):
@@ -280,6 +302,18 @@ class Windows:
     """(W,) float64 time of the window's last play."""
 
 
+@dataclass
+class Validation:
+    """Held-out plays that choose when training stops: one request per member."""
+
+    histories: list[tuple[np.ndarray, np.ndarray]]
+    """Per member, (columns, times) of the plays before the held-out one, oldest first."""
+    targets: np.ndarray
+    """(M,) int64 column of each held-out play."""
+    times: np.ndarray
+    """(M,) float64 time of each held-out play, the request time it is ranked at."""
+
+
 def make_windows(
     offsets: np.ndarray, items: np.ndarray, times: np.ndarray, weights: np.ndarray, length: int
 ) -> Windows:
@@ -348,13 +382,16 @@ class SASRecRecommender(Recommender):
         cfg = replace(self.config, extra={})
         if items is None:  # without metadata the tower would see only ages: ID embeddings only
             cfg = replace(cfg, use_metadata=False)
-        self.config = cfg
         data = self._index(interactions, items)
+        if cfg.max_len == 0:
+            cfg = replace(cfg, max_len=self._pick_max_len(warm_start))
+        self.config = cfg
         self.prior = recency_popularity(data, half_life_days=cfg.prior_half_life_days)
         self.trained_until = float(interactions.timestamps.max())
         self.features = self._item_features(items, data.items, interactions.timestamps)
         seed = cfg.seed if rng is None else int(rng.integers(2**63 - 1))
         previous = warm_start if self._can_warm_start(warm_start) else None
+        weights = data.weights[self._history_order]  # (N,) in history order
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             generator = torch.Generator().manual_seed(seed)
@@ -362,9 +399,30 @@ class SASRecRecommender(Recommender):
             if previous is not None:
                 self._copy_from(net, previous)
             self.net = net
-            epochs = cfg.warm_start_epochs if previous is not None else cfg.epochs
-            min_steps = cfg.min_steps // 3 if previous is not None else cfg.min_steps
-            loss = self._train(data.items, data.weights, epochs, min_steps, generator)
+            sampler = NegativeSampler.for_data(
+                data.items,
+                data.weights,
+                len(self.item_ids),
+                kind=cfg.negative_sampler,
+                num_negatives=cfg.num_negatives,
+            )
+            if previous is not None:
+                keep, validation = np.ones(len(weights), bool), None
+                epochs, min_steps = cfg.warm_start_epochs, cfg.min_steps // 3
+            else:
+                keep, validation = self._hold_out(np.random.default_rng(seed))
+                epochs, min_steps = cfg.epochs, cfg.min_steps
+            windows = self._windows(keep, weights)
+            loss = self._train(windows, sampler, epochs, min_steps, generator, validation)
+            if validation is not None and cfg.refit:
+                # as EASE refits with the lambda it chose: train again from the same start,
+                # now on every play, for the number of epochs validation chose
+                torch.manual_seed(seed)
+                generator = torch.Generator().manual_seed(seed)
+                net = SASRecNet(len(self.item_ids), cfg)
+                self.net = net
+                windows = self._windows(np.ones(len(weights), bool), weights)
+                loss = self._train(windows, sampler, cfg.extra["best_epoch"], 0, generator, None)
         self._set_unplayed_from_metadata(np.bincount(data.items, minlength=len(self.item_ids)))
         self.config.extra["final_loss"] = loss
         if previous is not None and cfg.align:
@@ -372,6 +430,55 @@ class SASRecRecommender(Recommender):
         net.eval()
         self._table_cache = None
         return self
+
+    def _pick_max_len(self, warm_start: Recommender | None) -> int:
+        """History length for ``max_len = 0``: the 90th percentile of the members' history
+        lengths within ``AUTO_MAX_LEN`` (MovieLens-like logs get the 200 of the SASRec papers),
+        or a warm start's own, to keep its weights."""
+        if isinstance(warm_start, SASRecRecommender) and warm_start.net is not None:
+            return warm_start.config.max_len
+        lengths = np.diff(self._history_offsets)
+        low, high = AUTO_MAX_LEN
+        return int(np.clip(np.ceil(np.percentile(lengths, 90)), low, high))
+
+    def _hold_out(self, rng: np.random.Generator) -> tuple[np.ndarray, Validation | None]:
+        """(keep (N,) bool over history rows, the validation requests or None).
+
+        The last play of up to ``validation_members`` members with 3+ plays (a seeded sample)
+        is taken out of training: a request at that play's time, from the plays before it.
+        Only the data ``fit`` was given are read: the caller's test split stays unseen.
+        """
+        cfg, offsets = self.config, self._history_offsets
+        keep = np.ones(len(self._history_items), bool)
+        eligible = np.flatnonzero(np.diff(offsets) >= 3)
+        if cfg.validation_members == 0 or len(eligible) < MIN_VALIDATION_MEMBERS:
+            return keep, None
+        if len(eligible) > cfg.validation_members:
+            eligible = np.sort(rng.choice(eligible, cfg.validation_members, replace=False))
+        last = offsets[eligible + 1] - 1  # (M,) history row of each member's last play
+        keep[last] = False
+        histories = [
+            (self._history_items[offsets[m] : row], self._history_times[offsets[m] : row])
+            for m, row in zip(eligible, last, strict=True)
+        ]
+        validation = Validation(
+            histories=histories,
+            targets=self._history_items[last],
+            times=self._history_times[last],
+        )
+        return keep, validation
+
+    def _windows(self, keep: np.ndarray, weights: np.ndarray) -> Windows:
+        """Training windows from the history rows where ``keep`` is True."""
+        counts = np.add.reduceat(keep.astype(np.int64), self._history_offsets[:-1])  # (U,)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return make_windows(
+            offsets,
+            self._history_items[keep],
+            self._history_times[keep],
+            weights[keep],
+            self.config.max_len,
+        )
 
     def _item_features(
         self, items: ItemMetadata | None, played: np.ndarray, times: np.ndarray
@@ -394,38 +501,36 @@ class SASRecRecommender(Recommender):
 
     def _train(
         self,
-        items: np.ndarray,
-        weights: np.ndarray,
+        windows: Windows,
+        sampler: NegativeSampler,
         epochs: int,
         min_steps: int,
         generator: torch.Generator,
+        validation: Validation | None,
     ) -> float:
-        """AdamW on the weighted (sampled) softmax loss of every next play; returns last loss."""
+        """AdamW on the weighted (sampled) softmax loss of every next play; returns last loss.
+
+        Without ``validation``: ``epochs`` passes (more to reach ``min_steps``). With it: up to
+        ``max_epochs`` passes, validation NDCG@10 after each, stopping ``patience`` epochs
+        after the best (never before ``min_steps``) and restoring the best epoch's weights.
+        ``config.extra`` records the epochs run, the best one and its validation NDCG@10.
+        """
         cfg, net, features = self.config, self.net, self.features
         assert net is not None and features is not None
-        windows = make_windows(
-            self._history_offsets,
-            self._history_items,
-            self._history_times,
-            weights[self._history_order],
-            cfg.max_len,
-        )
         n_items = len(self.item_ids)
         if len(windows.items) == 0:
             return math.nan
-        counts = np.bincount(items, weights=weights, minlength=n_items) + 1.0
-        if cfg.negative_sampler == "uniform":
-            proposal = torch.full((n_items,), 1.0 / n_items, dtype=torch.float64)
-        else:
-            proposal = torch.from_numpy(counts / counts.sum())
-        log_q = torch.log(cfg.num_negatives * proposal).float()  # (I,)
         sampled = n_items > cfg.full_softmax_max_items
         optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         per_epoch = -(-len(windows.items) // cfg.batch_size)
-        epochs = max(epochs, -(-min_steps // per_epoch))
-        net.train()
+        if validation is None:
+            epochs = max(epochs, -(-min_steps // per_epoch))
+        else:
+            epochs = max(cfg.max_epochs, -(-min_steps // per_epoch))
+        best, best_epoch, best_state = -math.inf, 0, None
         loss_value = math.nan
-        for _ in range(epochs):
+        for epoch in range(1, epochs + 1):
+            net.train()
             order = torch.randperm(len(windows.items), generator=generator)
             for batch in order.split(cfg.batch_size):
                 at = float(windows.end_time[batch.numpy()].max())
@@ -440,24 +545,55 @@ class SASRecRecommender(Recommender):
                 h = net.encode(
                     table, inputs, windows.event_time[batch], windows.query_time[batch], mask
                 )  # (B, L, D)
-                negatives = (
-                    torch.multinomial(proposal, cfg.num_negatives, True, generator=generator)
-                    if sampled
-                    else None
-                )
+                negatives = sampler.draw(generator) if sampled else None
                 w = windows.weights[batch]
-                loss = self._next_loss(h, table, seq[:, 1:], w[:, 1:], negatives, log_q)
+                loss = self._next_loss(h, table, seq[:, 1:], w[:, 1:], negatives, sampler.log_q)
                 for m, head in enumerate(net.mtp, start=2):
                     if seq.shape[1] > m:
                         target = seq[:, m:]  # (B, L + 1 - m)
                         hm = head(h[:, : target.shape[1]])
-                        extra = self._next_loss(hm, table, target, w[:, m:], negatives, log_q)
+                        extra = self._next_loss(
+                            hm, table, target, w[:, m:], negatives, sampler.log_q
+                        )
                         loss = loss + cfg.mtp_weight * extra
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 loss_value = float(loss.detach())
+            if validation is None:
+                continue
+            score = self._validate(validation)
+            if score > best:
+                best, best_epoch = score, epoch
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            elif epoch - best_epoch >= cfg.patience and epoch * per_epoch >= min_steps:
+                break
+        if validation is not None:
+            net.load_state_dict(best_state)
+            self.config.extra.update(
+                {"epochs_run": epoch, "best_epoch": best_epoch, "validation_ndcg@10": best}
+            )
+        self._table_cache = None
         return loss_value
+
+    def _validate(self, validation: Validation, k: int = 10) -> float:
+        """NDCG@k of the held-out plays, each ranked among all titles not in its history."""
+        assert self.net is not None
+        self.net.eval()
+        self._table_cache = None  # the weights moved: the cached item table is stale
+        gains = []
+        for start in range(0, len(validation.targets), 256):
+            part = slice(start, start + 256)
+            histories = validation.histories[part]
+            scores = self._score_histories(histories, at=validation.times[part])  # (b, I)
+            for row, (columns, _) in enumerate(histories):
+                scores[row, columns] = -np.inf
+            targets = validation.targets[part]
+            target = scores[np.arange(len(targets)), targets]
+            rank = (scores > target[:, None]).sum(1)  # (b,) 0-based, ties in its favour
+            gains.append(np.where(rank < k, 1.0 / np.log2(rank + 2.0), 0.0))
+        self._table_cache = None
+        return float(np.concatenate(gains).mean())
 
     @staticmethod
     def _next_loss(
@@ -470,16 +606,8 @@ class SASRecRecommender(Recommender):
     ) -> torch.Tensor:
         """Weighted mean cross-entropy of ``target`` (B, T) (-1 = padding) given ``h``."""
         keep = target >= 0
-        h, target, weight = h[keep], target[keep], weight[keep]  # (N, D), (N,), (N,)
-        if negatives is None:
-            losses = F.cross_entropy(h @ table.T, target, reduction="none")
-        else:
-            pos = (h * F.embedding(target, table)).sum(-1) - log_q[target]  # (N,)
-            neg = h @ F.embedding(negatives, table).T - log_q[negatives]  # (N, S)
-            neg = neg.masked_fill(negatives[None, :] == target[:, None], -math.inf)
-            logits = torch.cat([pos[:, None], neg], 1)
-            losses = -F.log_softmax(logits, 1)[:, 0]
-        return (losses * weight).sum() / weight.sum().clamp(min=1e-8)
+        losses = softmax_loss(h[keep], table, target[keep], negatives=negatives, log_q=log_q)
+        return weighted_mean(losses, weight[keep])
 
     # ---- warm start and alignment ---------------------------------------------------------
 
@@ -572,7 +700,7 @@ class SASRecRecommender(Recommender):
             items[row, -n:], times[row, -n:], valid[row, -n:] = columns[-n:], stamps[-n:], True
             times[row, :-n] = stamps[-n]
         last = times[:, -1]
-        request = np.maximum(last, self.trained_until) if at is None else at  # (B,)
+        request = last if at is None else at  # (B,) unknown: right after the last play
         next_times = np.concatenate([times[:, 1:], request[:, None]], 1)
         event = torch.from_numpy(time_inputs(times, next_times))  # (B, T, 5)
         query = torch.from_numpy(query_inputs(request, last))[:, None]  # (B, 1, 5)

@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace, config: Any) -> int:
             f"{int(extra['shared'])} shared titles {extra['drift_before_align']:.3f} before "
             f"alignment, {extra['drift_after_align']:.3f} after"
         )
-    save_run(final, results, args)
+    save_run(final, results, args, tuned=asdict(model.config))
     print(f"saved {args.model} trained on all {len(interactions)} interactions to {args.out}")
     return 0
 
@@ -179,9 +179,18 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
 
 
 def save_run(
-    model: Recommender, results: dict[str, dict[str, float]], args: argparse.Namespace
+    model: Recommender,
+    results: dict[str, dict[str, float]],
+    args: argparse.Namespace,
+    *,
+    tuned: dict[str, Any] | None = None,
 ) -> None:
-    """Save the checkpoint, and beside it the evaluation that justified it (metrics.json)."""
+    """Save the checkpoint, and beside it the evaluation that justified it (metrics.json).
+
+    ``tuned``: the config of the model that was evaluated, as its ``fit`` left it: what a
+    self-tuning model chose (EASE's lambda, SASRec's history length and best epoch) on the
+    training part alone.
+    """
     model.save(args.out)
     summary = {
         "model": args.model,
@@ -191,6 +200,7 @@ def save_run(
         "items": None if args.items is None else str(args.items),
         "warm_start": None if args.warm_start is None else str(args.warm_start),
         "evaluation": results,
+        "tuned_on_training_part": tuned,
     }
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.data import Interactions, InteractionsFileError, time_split
+from recommender.data import Interactions, InteractionsFileError, leave_last_out, time_split
 
 JAN_1_2024 = 1_704_067_200.0
 
@@ -127,3 +127,28 @@ def test_the_device_column_is_read_kept_through_select_and_written_back(tmp_path
     plain = tmp_path / "plain.csv"
     plain.write_text("user_id,item_id,timestamp\nu,a,10\n")
     assert Interactions.from_csv(plain).devices is None  # a log without devices says so
+
+
+def test_leave_last_out_holds_out_each_members_last_play_and_keeps_tie_order():
+    data = Interactions.from_records(
+        ["a", "a", "a", "b", "c", "c", "a"],
+        ["1", "2", "3", "1", "5", "6", "4"],
+        [5.0, 1.0, 5.0, 1.0, 2.0, 2.0, 3.0],
+    )
+    train, test = leave_last_out(data)
+    # a's plays at t=5 are tied: the one later in the file ("3") is the last; b has one play
+    assert sorted(zip(test.user_ids, test.item_ids, strict=True)) == [("a", "3"), ("c", "6")]
+    assert list(zip(train.user_ids, train.item_ids, strict=True)) == [
+        ("a", "1"),
+        ("a", "2"),
+        ("b", "1"),
+        ("c", "5"),
+        ("a", "4"),
+    ]
+    train2, test2 = leave_last_out(data, n=2)
+    assert sorted(test2.item_ids) == ["1", "3"]  # a's last two; b and c have too few plays
+    assert len(train2) + len(test2) == len(data)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        leave_last_out(data, n=0)
+    with pytest.raises(ValueError, match="no member has more than 5 plays"):
+        leave_last_out(data, n=5)

@@ -54,7 +54,8 @@ def test_tuning_picks_the_grid_value_with_the_best_validation_ndcg(data):
 
 
 def test_tuning_looks_past_the_edge_of_a_grid_that_is_too_narrow(data):
-    best, results = tune_l2(data, [0.01, 0.03])  # far too little shrinkage for this data
+    time_cut = EASEConfig(validation="time")  # 80 members' last plays cannot tell these apart
+    best, results = tune_l2(data, [0.01, 0.03], config=time_cut)  # far too little shrinkage
     assert len(results) > 2 and best > 0.03
     assert results[f"l2={best:g}"] == max(results.values())
 
@@ -102,3 +103,19 @@ def test_gram_in_small_chunks_equals_the_dense_product(monkeypatch):
     x[users, items] = 1.0
     monkeypatch.setattr(recommender.ease, "PAIR_CHUNK", 1000)
     np.testing.assert_array_equal(gram_matrix(users, items, 80), x.T @ x)
+
+
+def test_lambda_is_scored_on_each_members_last_play(data):
+    """The default validation is leave-last-out on the data fit is given: each candidate's
+    score is the NDCG@10 of an EASE fitted on the rest, ranking every member's last play."""
+    from recommender.data import leave_last_out
+
+    best, results = tune_l2(data, [3.0, 300.0])
+    inner, last = leave_last_out(data)
+    for l2 in (3.0, 300.0):
+        model = EASERecommender(EASEConfig(l2=l2, tune_l2=False)).fit(inner)
+        assert results[f"l2={l2:g}"] == pytest.approx(evaluate(model, inner, last)["ndcg@10"])
+    _, by_time = tune_l2(data, [3.0, 300.0], config=EASEConfig(validation="time"))
+    assert by_time != results
+    with pytest.raises(ValueError, match="validation must be 'time' or 'last'"):
+        EASEConfig(validation="random")

@@ -19,7 +19,7 @@ from tests.recommender.factories import (
     genre_catalog,
 )
 
-TINY = SASRecConfig(dim=16, max_len=20, min_steps=100)
+TINY = SASRecConfig(dim=16, max_len=20, min_steps=100, refit=False, patience=10)
 
 
 def test_sasrec_learns_the_order_of_plays_that_mf_cannot_see():
@@ -145,3 +145,57 @@ def test_config_rejects_bad_values():
         SASRecConfig(dim=16, heads=3)
     with pytest.raises(ValueError, match="mtp_k must be >= 1, got 0"):
         SASRecConfig(mtp_k=0)
+
+
+def test_max_len_zero_is_chosen_from_the_history_lengths_and_saved(tmp_path):
+    short = chain_interactions(np.random.default_rng(0), n_users=40, per_user=5)
+    longer = chain_interactions(np.random.default_rng(0), n_users=40, per_user=80)
+    auto = replace(TINY, max_len=0, min_steps=5, epochs=1, validation_members=0)
+    assert SASRecRecommender(auto).fit(short).config.max_len == 50  # the floor
+    model = SASRecRecommender(auto).fit(longer)
+    assert model.config.max_len == 80 and model.net.position.shape[0] == 80
+    model.save(tmp_path)
+    assert load_model(tmp_path).config.max_len == 80
+    assert SASRecRecommender(replace(auto, max_len=12)).fit(longer).config.max_len == 12
+
+
+def test_early_stopping_keeps_the_best_epoch_on_held_out_last_plays():
+    data = chain_interactions(np.random.default_rng(0), n_users=120)
+    config = replace(TINY, dropout=0.5, patience=3, max_epochs=60)
+    model = SASRecRecommender(config).fit(data)
+    extra = model.config.extra
+    assert extra["best_epoch"] + config.patience <= extra["epochs_run"] < config.max_epochs
+    # the restored weights are the best epoch's: they score the held-out plays as recorded
+    _, validation = model._hold_out(np.random.default_rng(config.seed))
+    assert len(validation.targets) == 120
+    assert model._validate(validation) == pytest.approx(extra["validation_ndcg@10"], abs=1e-9)
+    assert extra["validation_ndcg@10"] > 0.9  # the chain is learned from the plays before
+
+
+def test_the_held_out_play_is_not_trained_on():
+    data = chain_interactions(np.random.default_rng(0), n_users=60)
+    model = SASRecRecommender(replace(TINY, validation_members=0, min_steps=1, epochs=1)).fit(data)
+    model.config = replace(model.config, validation_members=1000)
+    keep, validation = model._hold_out(np.random.default_rng(0))
+    windows = model._windows(keep, np.ones(len(keep), np.float32))
+    assert len(windows.items) == 60 and (windows.items >= 0).sum() == len(data) - 60
+    assert [len(h) for h, _ in validation.histories] == [11] * 60
+
+
+def test_unknown_request_time_means_right_after_the_last_play():
+    data = daypart_interactions(np.random.default_rng(1), n_users=40)
+    model = SASRecRecommender(replace(TINY, min_steps=20)).fit(data)
+    users = model.user_ids[:5]
+    last = [model.history(row=model.user_ids.index(u))[1][-1] for u in users]
+    np.testing.assert_allclose(model.score(users), model.score(users, at=last), atol=1e-6)
+
+
+def test_refit_trains_again_on_every_play_for_the_chosen_epochs():
+    data = chain_interactions(np.random.default_rng(0), n_users=60)
+    config = replace(TINY, patience=2, refit=True)
+    refitted = SASRecRecommender(config).fit(data)
+    best = refitted.config.extra["best_epoch"]
+    plain = replace(TINY, validation_members=0, epochs=best, min_steps=1)
+    direct = SASRecRecommender(plain).fit(data)
+    users = refitted.user_ids[:10]
+    np.testing.assert_array_equal(refitted.score(users), direct.score(users))

@@ -1,4 +1,5 @@
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -87,3 +88,65 @@ def test_train_sasrec_with_items_then_warm_start_reports_the_drift(tmp_path, cap
 
     assert train_main([*common, "--out", str(tmp_path / "v3"), "--set", "depth=3"]) == 2
     assert "sasrec has no setting 'depth'" in capsys.readouterr().err
+
+
+def planted_logs(tmp_path):
+    """Two logs with the same earlier 80% and different later 20% (same timestamps, so the
+    CLI's cut and training part are identical): the real one, and one whose later plays are
+    all the few most popular titles, which would pull a self-tuning model elsewhere."""
+    from recommender.data import Interactions, time_split
+
+    data = clustered_interactions(np.random.default_rng(5), n_users=120, n_items=60, per_user=15)
+    train, test = time_split(data, holdout_fraction=0.2)
+    counts = {}
+    for item in train.item_ids:
+        counts[item] = counts.get(item, 0) + 1
+    top = sorted(counts, key=lambda i: -counts[i])[:3]
+    planted_items = np.random.default_rng(0).choice(top, size=len(test))
+    planted = Interactions.from_records(test.user_ids, planted_items, test.timestamps)
+    paths = {}
+    for name, later in (("real", test), ("planted", planted)):
+        both = Interactions(
+            np.concatenate([train.user_ids, later.user_ids]),
+            np.concatenate([train.item_ids, later.item_ids]),
+            np.concatenate([train.timestamps, later.timestamps]),
+            np.concatenate([train.weights, later.weights]),
+        )
+        paths[name] = tmp_path / f"{name}.csv"
+        both.to_csv(paths[name])
+    return train, paths
+
+
+@pytest.mark.parametrize(
+    ("kind", "settings", "chosen"),
+    [
+        ("ease", {}, ("l2",)),
+        ("sasrec", {"dim": 8, "min_steps": 10, "patience": 2}, ("max_len", "extra")),
+    ],
+)
+def test_self_tuning_reads_only_the_training_part(tmp_path, kind, settings, chosen):
+    """EASE's lambda and SASRec's early stopping are chosen inside ``fit`` on data carved from
+    the training part: swapping the test part for a planted one changes nothing."""
+    from recommender import MODELS
+    from recommender.data import Interactions
+
+    def choice(config):
+        extra = dict(config.get("extra", {}))
+        extra.pop("final_loss", None)  # a training loss, not a choice
+        return {key: extra if key == "extra" else config[key] for key in chosen}
+
+    _, paths = planted_logs(tmp_path)
+    tuned, leaky = {}, {}
+    for name, path in paths.items():
+        out = tmp_path / f"{kind}-{name}"
+        cli_settings = [arg for k, v in settings.items() for arg in ("--set", f"{k}={v}")]
+        args = ["--interactions", str(path), "--model", kind, "--out", str(out), *cli_settings]
+        assert train_main(args) == 0
+        tuned[name] = choice(
+            json.loads((out / "metrics.json").read_text())["tuned_on_training_part"]
+        )
+        # what a tuner that read the test part too would have chosen
+        model = MODELS[kind](MODELS[kind].config_class(**settings))
+        leaky[name] = choice(asdict(model.fit(Interactions.from_csv(path)).config))
+    assert leaky["real"] != leaky["planted"], leaky  # the planted part would change the choice
+    assert tuned["real"] == tuned["planted"]
