@@ -7,9 +7,10 @@ the command line, reading the client's round reports, and the controller that tu
 target rate in visits per second into the client's ``--activity-scale``.
 
 Why a controller: the client's members visit at hidden, per-member rates (a power law: a few
-visit a lot), and the platform cannot know them. It starts from its own estimate (visits per
-member per day in the fact log), measures the rate the client reports, and restarts the
-client with a corrected scale while the two disagree by more than TOLERANCE.
+visit a lot) and keep daily habits (most come in the evening), and the platform cannot know
+either. It starts from its own estimate (visits per member per day at this time of day, from
+the fact log), measures the rate the client reports, and restarts the client with a corrected
+scale while the two disagree by more than TOLERANCE.
 """
 
 import re
@@ -26,7 +27,7 @@ DEFAULT_VISITS_PER_MEMBER_DAY = 1.0
 """The first guess when the fact log has no visits to estimate from."""
 TOLERANCE = 1.3
 """Measured and target rates within this factor of each other are left alone."""
-MEASURE_S = 45.0
+MEASURE_S = 30.0
 """Seconds of rounds (after the first, which catches up a minute) before a measurement counts."""
 MIN_VISITS_TO_MEASURE = 20
 """...and visits: fewer than this is mostly Poisson noise."""
