@@ -223,7 +223,7 @@ function showModels(data) {
   const versions = data.versions;
   const serving = versions.find((v) => v.id === data.production);
   ui.servingText.textContent = serving
-    ? `Model v${serving.id} (${serving.kind}) serves every member since ${when(serving.served_from)} UTC: ${serving.decision?.reason ?? ''}.`
+    ? `Model v${serving.id} (${serving.kind}) serves every member since ${when(serving.served_from)} UTC (the gate promoted it: ${serving.decision?.reason ?? 'no reason recorded'}).`
     : 'No model in production yet: pages are served from popularity.';
   ui.experimentsText.textContent = data.experiments.available ? '' : data.experiments.note;
   const labels = versions.map((v) => `v${v.id} ${v.kind}`);
@@ -344,7 +344,7 @@ function showTraffic(run) {
   if (run.status === 'queued') parts.push('waiting for the traffic worker (celery -Q homepage-traffic)');
   parts.push(`${run.members} members, target ${run.rate} visits/s`);
   parts.push(`${run.visits} visits, ${run.plays} plays`);
-  if (run.visits_per_second !== null) parts.push(`${fixed(run.visits_per_second, 2)} visits/s so far`);
+  if (run.measured_rate !== null) parts.push(`${fixed(run.measured_rate, 2)} visits/s measured after the first round's catch-up`);
   if (run.activity_scale !== null) parts.push(`activity scale ${fixed(run.activity_scale, 1)}${run.restarts ? ` after ${run.restarts} correction(s)` : ''}`);
   if (run.error) parts.push(run.error);
   ui.trafficStatus.textContent = parts.join(' · ');

@@ -1,6 +1,6 @@
 """The page context: everything the row builders read, gathered once per request."""
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,11 +75,16 @@ def page_context_build(*, member: Member, at: datetime) -> PageContext:
 
 def match_percentiles(ctx: PageContext) -> dict[int, int]:
     """Title id -> its "match" for this member: the percentile of its score among the scores
-    the serving model gave the titles on offer (100: the model's top pick; 0: its last).
-    Titles the model could not score have no match. One sort per page, no query."""
+    the serving model gave the titles on offer (100: the model's top pick; 0: its last; tied
+    titles share the mean of their ranks). Titles the model could not score have no match.
+    One sort per page, no query."""
     scores = {pk: s for pk, s in ctx.ranking.scores.items() if pk in ctx.titles}
     ordered = sorted(scores.values())
     if len(ordered) == 1:
         return dict.fromkeys(scores, 100)
     top = len(ordered) - 1
-    return {pk: round(100 * bisect_left(ordered, s) / top) for pk, s in scores.items()}
+
+    def rank(s: float) -> float:
+        return (bisect_left(ordered, s) + bisect_right(ordered, s) - 1) / 2
+
+    return {pk: round(100 * rank(s) / top) for pk, s in scores.items()}

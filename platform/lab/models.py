@@ -45,6 +45,12 @@ class TrafficRun(models.Model):
     )
     visits = models.PositiveIntegerField(default=0, help_text="Visits the client reported.")
     plays = models.PositiveIntegerField(default=0, help_text="Plays the client reported.")
+    measured_rate = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Visits per second the client achieves, after its first round (which "
+        "catches up the minute before it started).",
+    )
     error = models.TextField(blank=True)
     log_tail = models.TextField(blank=True, help_text="The client's last lines of output.")
 

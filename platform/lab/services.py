@@ -160,6 +160,34 @@ class _Client:
                 self.process.wait()
 
 
+class _Meter:
+    """The rate the client achieves: visits of its rounds after the first (which catches up
+    the minute before the client started), per second since that first round ended."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.visits = 0
+
+    def add(self, report: plan.Round) -> None:
+        if report.index == 0:
+            self.since, self.visits = time.monotonic(), 0
+        else:
+            self.visits += report.visits
+
+    @property
+    def elapsed(self) -> float:
+        return 0.0 if self.since is None else time.monotonic() - self.since
+
+    def rate(self) -> float | None:
+        return self.visits / self.elapsed if self.elapsed >= plan.PAUSE_S * 2 else None
+
+    def ready(self) -> bool:
+        """Enough seen to judge the scale by (or long enough that nothing is a verdict)."""
+        return self.elapsed >= plan.MEASURE_S and (
+            self.visits >= plan.MIN_VISITS_TO_MEASURE or self.elapsed >= 3 * plan.MEASURE_S
+        )
+
+
 def traffic_execute(*, run_id: int, poll_s: float = 1.0) -> TrafficRun:
     """Run a queued run to its end: start the client, report its progress on the run every
     `poll_s` seconds, correct its activity scale toward the target rate, and stop it when the
@@ -177,23 +205,19 @@ def traffic_execute(*, run_id: int, poll_s: float = 1.0) -> TrafficRun:
         visits_per_member_day=visits_per_member_day(at=started),
     )
     tail: deque[str] = deque(maxlen=LOG_LINES)
-    visits = plays = restarts = 0
+    progress = {"visits": 0, "plays": 0, "restarts": 0, "measured_rate": None}
     client = None
     try:
-        client = _launch(run, scale, restarts)
+        client, meter, settled = _launch(run, scale, 0), _Meter(), False
         deadline = time.monotonic() + run.duration_s
-        measured_since, measured_visits = None, 0
         while True:
             for line in client.drain():
                 tail.append(line)
-                report = plan.round_report(line)
-                if report is None:
-                    continue
-                visits, plays = visits + report.visits, plays + report.plays
-                if report.index == 0:  # the first round catches up a minute: not the rate
-                    measured_since, measured_visits = time.monotonic(), 0
-                else:
-                    measured_visits += report.visits
+                if (report := plan.round_report(line)) is not None:
+                    progress["visits"] += report.visits
+                    progress["plays"] += report.plays
+                    meter.add(report)
+            progress["measured_rate"] = meter.rate()
             status = TrafficRun.objects.values_list("status", flat=True).get(pk=run_id)
             if status == TrafficRun.Status.STOPPING or time.monotonic() >= deadline:
                 client.stop()
@@ -209,29 +233,21 @@ def traffic_execute(*, run_id: int, poll_s: float = 1.0) -> TrafficRun:
                 raise RuntimeError(
                     f"the simulator client exited with status {client.process.returncode}"
                 )
-            if measured_since is not None and restarts < plan.MAX_RESTARTS:
-                elapsed = time.monotonic() - measured_since
-                if elapsed >= plan.MEASURE_S and (
-                    measured_visits >= plan.MIN_VISITS_TO_MEASURE or elapsed >= 3 * plan.MEASURE_S
-                ):
-                    better = plan.corrected_scale(
-                        scale=scale, target=run.rate, measured=measured_visits / elapsed
-                    )
-                    if better is None:
-                        measured_since = None  # on target: leave it running
-                    else:
-                        client.stop()
-                        tail.extend(client.drain())
-                        scale, restarts = better, restarts + 1
-                        client = _launch(run, scale, restarts)
-                        measured_since = None
+            if not settled and progress["restarts"] < plan.MAX_RESTARTS and meter.ready():
+                better = plan.corrected_scale(
+                    scale=scale, target=run.rate, measured=meter.visits / meter.elapsed
+                )
+                settled = better is None  # on target: leave it running
+                if better is not None:
+                    client.stop()
+                    tail.extend(client.drain())
+                    scale, progress["restarts"] = better, progress["restarts"] + 1
+                    client, meter = _launch(run, scale, progress["restarts"]), _Meter()
             TrafficRun.objects.filter(pk=run_id).update(
                 heartbeat_at=timezone.now(),
-                visits=visits,
-                plays=plays,
                 activity_scale=scale,
-                restarts=restarts,
                 log_tail="\n".join(tail),
+                **progress,
             )
             time.sleep(poll_s)
     except Exception as exc:
@@ -246,11 +262,9 @@ def traffic_execute(*, run_id: int, poll_s: float = 1.0) -> TrafficRun:
         error=error[:2000],
         finished_at=timezone.now(),
         heartbeat_at=timezone.now(),
-        visits=visits,
-        plays=plays,
         activity_scale=scale,
-        restarts=restarts,
         log_tail="\n".join(tail),
+        **progress,
     )
     return TrafficRun.objects.get(pk=run_id)
 

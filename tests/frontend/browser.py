@@ -80,12 +80,17 @@ def accessibility_problems(page: Page) -> list[str]:
     return list(violations)
 
 
-def screenshot(page: Page, name: str, tmp_path: Path) -> Path:
+def screenshot(
+    page: Page, name: str, tmp_path: Path, *, keep_hover: bool = False, full_page: bool = False
+) -> Path:
     """Save a screenshot under the test's folder, and into docs/screenshots/ when
     HOMEPAGE_UPDATE_SCREENSHOTS=1 (the README shows those; quantized to keep them small)."""
     path = tmp_path / f"{name}.png"
-    page.mouse.move(1, 1)  # no hover card over the picture
-    page.screenshot(path=str(path))
+    if not keep_hover:
+        page.mouse.move(1, 1)  # no hover card over the picture
+    if full_page:  # a pinned header would be drawn where the window happens to be
+        page.add_style_tag(content=".app-header { position: static !important; }")
+    page.screenshot(path=str(path), full_page=full_page)
     if UPDATE_SCREENSHOTS:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         target = SCREENSHOTS / f"{name}.png"

@@ -4,11 +4,14 @@ errors on any page. Data is made before the browser opens and checked after it c
 
 import uuid
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from catalog.models import Title
 from events.models import Interaction
 from members.models import Member
 from tests.factories import AccountFactory, MemberFactory, TitleFactory
@@ -26,17 +29,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 KIDS_RATINGS = {"all", "7+"}
 
 
-def catalogue() -> None:
-    """Forty titles (six new), and someone else's plays of 25 of them this week, so the page
-    has Top Picks, Trending Now and New Releases."""
-    comedies = TitleFactory.create_batch(34, genres=["Comedy"])
-    TitleFactory.create_batch(6, genres=["Drama"], added_at=timezone.now() - timedelta(days=2))
-    other = MemberFactory(name="Someone")
-    for i, title in enumerate(comedies[-25:]):
-        Interaction.objects.create(
-            event_id=uuid.uuid4(), type="play", member=other, title=title,
-            watched_seconds=600, occurred_at=timezone.now() - timedelta(hours=i + 1),
-        )  # fmt: skip
+def catalogue(folder) -> None:
+    """A simulated world's catalogue (names, synopses, genres; some titles new), and its
+    members' plays of 30 titles this week, one to four each, so the page has Top Picks,
+    Trending Now and New Releases with scores that differ."""
+    from simulator.world import World
+
+    World.generate(80, 6, seed=2).save(folder)
+    call_command("seed_world", str(folder), stdout=StringIO())
+    members = list(Member.objects.exclude(account__username="viewer"))
+    for i, title in enumerate(Title.objects.order_by("-id")[:30]):
+        for k in range(i % 4 + 1):
+            Interaction.objects.create(
+                event_id=uuid.uuid4(), type="play", member=members[(i + k) % len(members)],
+                title=title, watched_seconds=600, occurred_at=timezone.now() - timedelta(hours=k + 1),
+            )  # fmt: skip
 
 
 def viewer(name="Ann", **kwargs) -> Member:
@@ -61,7 +68,7 @@ def test_profiles_rows_keyboard_details_narrow_and_the_lab_door(
     live_server, chromium_path, tmp_path
 ):
     ann = viewer()
-    catalogue()
+    catalogue(tmp_path / "world")
     a11y = {}
     with browser_page(chromium_path) as (page, console):
         sign_in(page, live_server.url, "viewer", "viewer-password")
@@ -107,12 +114,14 @@ def test_profiles_rows_keyboard_details_narrow_and_the_lab_door(
         tile.hover()
         card = page.locator("#title-card")
         expect(card).to_be_visible()
-        expect(card).to_contain_text("A story.")
+        expect(card.locator(".card-synopsis")).to_contain_text(" in which ")
         expect(card).to_contain_text("not explored (probability 1.00)")
         expect(card.locator(".card-genres")).not_to_be_empty()
+        page.evaluate("window.scrollTo(0, 0)")
         screenshot(page, "homepage", tmp_path)
 
         page.set_viewport_size(NARROW)
+        page.evaluate("window.scrollTo(0, 0)")
         page.wait_for_timeout(300)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         a11y["homepage, narrow"] = accessibility_problems(page)
@@ -135,9 +144,9 @@ def test_profiles_rows_keyboard_details_narrow_and_the_lab_door(
 
 def test_play_thumbs_my_list_search_and_a_retry(live_server, chromium_path, tmp_path):
     ann = viewer()
-    catalogue()
-    for name in ("Space A", "Space B", "Space C"):
-        TitleFactory(genres=["Sci-Fi"], name=name)
+    catalogue(tmp_path / "world")
+    for name in ("Zephyr A", "Zephyr B", "Zephyr C"):
+        TitleFactory(genres=["Sci-Fi"], name=name, external_id=name.lower().replace(" ", "-"))
     a11y = {}
     with browser_page(chromium_path) as (page, console):
         sign_in(page, live_server.url, "viewer", "viewer-password")
@@ -202,9 +211,9 @@ def test_play_thumbs_my_list_search_and_a_retry(live_server, chromium_path, tmp_
         expect(page.locator(".row[data-row-key='my_list']")).to_have_count(0, timeout=15000)
 
         # Search: results as you type, and a play from search.
-        page.fill("#search-input", "Space")
+        page.fill("#search-input", "Zephyr")
         expect(page.locator(".search-heading")).to_have_text(
-            "Results for “Space” (3)", timeout=10000
+            "Results for “Zephyr” (3)", timeout=10000
         )
         a11y["search"] = accessibility_problems(page)
         page.locator(".results-grid .tile").first.click()
@@ -232,7 +241,7 @@ def test_play_thumbs_my_list_search_and_a_retry(live_server, chromium_path, tmp_
     assert play.row_key == "top_picks" and play.position == 0
     assert Interaction.objects.filter(type="thumb_down", member=ann, title_id=disliked).exists()
     search = Interaction.objects.get(type="search_play", member=ann)
-    assert search.query == "Space" and search.title.name.startswith("Space")
+    assert search.query == "Zephyr" and search.title.name.startswith("Zephyr")
     assert not ann.my_list.exists()
 
 

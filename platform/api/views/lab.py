@@ -155,26 +155,17 @@ class LabRetrainDetailApi(LabApi):
 @extend_schema_serializer(component_name="TrafficRun")
 class TrafficRunOutput(serializers.ModelSerializer):
     stale = serializers.SerializerMethodField()
-    visits_per_second = serializers.SerializerMethodField()
 
     class Meta:
         model = TrafficRun
         fields = [
             "id", "status", "members", "rate", "duration_s", "requested_at", "started_at",
             "finished_at", "heartbeat_at", "activity_scale", "restarts", "visits", "plays",
-            "visits_per_second", "stale", "error", "log_tail",
+            "measured_rate", "stale", "error", "log_tail",
         ]  # fmt: skip
 
     def get_stale(self, run) -> bool:
         return traffic_is_stale(run)
-
-    def get_visits_per_second(self, run) -> float | None:
-        """Visits reported per second since the run started (its first round catches up the
-        minute before it, so the first figures run high)."""
-        if run.started_at is None:
-            return None
-        seconds = ((run.finished_at or timezone.now()) - run.started_at).total_seconds()
-        return round(run.visits / seconds, 3) if seconds > 0 else None
 
 
 class LabTrafficApi(LabApi):

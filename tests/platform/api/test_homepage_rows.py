@@ -125,6 +125,23 @@ def test_match_is_the_percentile_of_the_serving_score(api, member):
     assert match[titles[3].pk] is None  # the fallback scores only what was played
 
 
+def test_tied_scores_share_the_mean_of_their_ranks(api, member):
+    titles = TitleFactory.create_batch(4)
+    other = MemberFactory()
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(other.account)
+    plays = [event(other, t, "play", 30, watched_seconds=60) for t in titles[:3]]
+    plays += [event(other, titles[3], "play", 20 + k, watched_seconds=60) for k in range(2)]
+    client.post("/api/v1/events", {"events": plays}, format="json")
+    match = {
+        i["title"]["id"]: i["match"] for r in homepage(api, member)["rows"] for i in r["items"]
+    }
+    # Scores 1, 1, 1, 2: the three tied share ranks 0..2 (mean 1 of 3), the fourth is top.
+    assert [match[t.pk] for t in titles] == [33, 33, 33, 100]
+
+
 def test_a_new_profile_is_told_nothing_is_personal_and_why_the_model_serves(client_for):
     members, _ = clustered_log()
     run = retrain_execute(run_id=retrain_run_create(trigger="test").pk)

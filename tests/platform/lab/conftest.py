@@ -37,21 +37,25 @@ def queued(app, queue: str) -> list[dict]:
     return out
 
 
-@pytest.fixture
-def world(tmp_path, settings):
-    """A tiny simulated world on disk, which the lab's traffic runs drive. Its members visit
-    once a day at any hour (a 12-hour spread around their peak is flat over the day), so a
-    run's visits do not depend on the time of day the test runs at."""
+def flat_world(folder, *, titles: int = 40, members: int = 8, seed: int = 1):
+    """Write a small simulated world whose members visit once a day at any hour (a 12-hour
+    spread around their peak is flat over the day), so a traffic run's visits do not depend
+    on the time of day the test runs at."""
     import dataclasses
 
     import numpy as np
 
     from simulator.world import World
 
-    world = World.generate(40, 8, seed=1)
+    world = World.generate(titles, members, seed=seed)
     n = world.n_members
     flat = dataclasses.replace(world, activity=np.ones(n), hour_spread=np.full(n, 12.0))
-    folder = tmp_path / "world"
     flat.save(folder)
-    settings.LAB_WORLD_DIR = folder
     return folder
+
+
+@pytest.fixture
+def world(tmp_path, settings):
+    """A tiny simulated world on disk, which the lab's traffic runs drive."""
+    settings.LAB_WORLD_DIR = flat_world(tmp_path / "world")
+    return settings.LAB_WORLD_DIR

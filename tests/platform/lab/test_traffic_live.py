@@ -31,6 +31,9 @@ def test_a_run_drives_simulated_members_through_the_api_and_stops(
         assert finished.status == TrafficRun.Status.FINISHED, finished.log_tail
         assert finished.visits > 0 and "visits, " in finished.log_tail, finished.log_tail
         assert PageView.objects.count() >= finished.visits  # every visit is a served page
+        # Members who visit once a day at any hour: the first guess is right, so the rate
+        # measured after the first round is the target, give or take Poisson noise.
+        assert 0.15 < finished.measured_rate < 1.5, finished.measured_rate
 
         stopped = traffic_start(members=8, rate=0.5, duration_s=600)
 
