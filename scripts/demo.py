@@ -94,10 +94,10 @@ def wait_for_web(url: str, web: subprocess.Popen, *, timeout_s: float = 90) -> N
         if web.poll() is not None:
             raise WebNotReady(f"the web server exited with status {web.returncode}")
         try:
-            if requests.get(f"{url}/api/v1/schema/", timeout=5).status_code == 200:
+            if requests.get(f"{url}/api/v1/schema/", timeout=10).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not up yet, or still building the schema on a busy machine
         time.sleep(0.3)
     raise WebNotReady(f"the web server did not answer in {timeout_s:.0f} s")
 
