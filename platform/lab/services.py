@@ -210,18 +210,22 @@ def traffic_execute(*, run_id: int, poll_s: float = 1.0) -> TrafficRun:
     try:
         client, meter, settled = _launch(run, scale, 0), _Meter(), False
         deadline = time.monotonic() + run.duration_s
-        while True:
-            for line in client.drain():
+
+        def consume(lines: list[str]) -> None:
+            for line in lines:
                 tail.append(line)
                 if (report := plan.round_report(line)) is not None:
                     progress["visits"] += report.visits
                     progress["plays"] += report.plays
                     meter.add(report)
             progress["measured_rate"] = meter.rate()
+
+        while True:
+            consume(client.drain())
             status = TrafficRun.objects.values_list("status", flat=True).get(pk=run_id)
             if status == TrafficRun.Status.STOPPING or time.monotonic() >= deadline:
                 client.stop()
-                tail.extend(client.drain())
+                consume(client.drain())  # the round it finished, and its summary
                 final = (
                     TrafficRun.Status.STOPPED
                     if status == TrafficRun.Status.STOPPING
@@ -240,7 +244,7 @@ def traffic_execute(*, run_id: int, poll_s: float = 1.0) -> TrafficRun:
                 settled = better is None  # on target: leave it running
                 if better is not None:
                     client.stop()
-                    tail.extend(client.drain())
+                    consume(client.drain())
                     scale, progress["restarts"] = better, progress["restarts"] + 1
                     client, meter = _launch(run, scale, progress["restarts"]), _Meter()
             TrafficRun.objects.filter(pk=run_id).update(
