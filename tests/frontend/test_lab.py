@@ -52,11 +52,11 @@ def test_simulated_traffic_fills_the_charts_and_a_retrain_shows_the_gate(tmp_pat
     stack.env.update(HOMEPAGE_LAB_BASE_URL=stack.base_url, HOMEPAGE_CANDIDATES="popularity,mf")
     stack.manage("migrate", "--noinput")
     stack.manage("seed_world", str(world), "--demo-password", DEMO[1])
-    stack.start_web()
-    stack.start_worker()
-    start_lab_worker(stack)
-    staff = Api(stack.base_url, *DEMO)
     try:
+        stack.start_web()
+        stack.start_worker()
+        start_lab_worker(stack)
+        staff = Api(stack.base_url, *DEMO)
         with browser_page(chromium_path) as (page, console):
             sign_in(page, f"{stack.base_url}/lab", *DEMO)
             expect(page.locator("#lab")).to_be_visible(timeout=20000)
