@@ -7,7 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_PORT ?= 8000
 
-.PHONY: demo test lint format venv chromium clean
+NPM_STAMP := frontend/node_modules/.installed
+
+.PHONY: demo test lint format venv npm chromium clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@echo "==> creating virtual environment in $(VENV) and installing requirements (about a minute)"
@@ -17,6 +19,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# The browser libraries, exactly as pinned in frontend/package-lock.json: chart.js (served as a
+# static file for the lab's charts) and axe-core (the browser tests' accessibility check).
+$(NPM_STAMP): frontend/package.json frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Debian's npm package"; exit 1; }
+	@echo "==> installing the pinned frontend libraries (npm ci)"
+	cd frontend && npm ci --no-audit --no-fund --prefer-offline
+	@touch $(NPM_STAMP)
+
+npm: $(NPM_STAMP)
 
 # Browser tests drive Debian's Chromium (never a downloaded browser build).
 chromium:
@@ -30,10 +42,10 @@ chromium:
 		fi; \
 	fi
 
-test: $(STAMP) chromium
+test: $(STAMP) $(NPM_STAMP) chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-demo: $(STAMP)
+demo: $(STAMP) $(NPM_STAMP)
 	$(PY) scripts/demo.py --port $(DEMO_PORT)
 
 lint: $(STAMP)

@@ -1,13 +1,18 @@
-"""`make demo`: the whole loop on the embedded default, with the browser homepage.
+"""`make demo`: the whole loop on the embedded default, with the browser homepage and the lab.
 
 Migrates SQLite, seeds a simulated world, starts the web server, simulates a warm-up history
 of members over the API, trains and promotes the first model, then starts a Celery worker
-(with beat, retraining periodically; its queue is a folder, no server needed) and a trickle
-of live simulated traffic, and prints the URL. Ctrl-C stops everything. Run it again and it
-reuses what var/ already holds.
+(with beat, retraining periodically; its queue is a folder, no server needed), a second one
+for the lab's simulated traffic, and a trickle of live simulated traffic, and prints the URL.
+Ctrl-C stops everything. Run it again and it reuses what var/ already holds.
+
+The demo account is one of the simulated households (see `adopt_demo_household`): its
+profiles Ann, Ben and Kids have tastes of their own and play during the warm-up like every
+other member, so the first page a newcomer opens already has a history behind it.
 """
 
 import argparse
+import dataclasses
 import os
 import signal
 import socket
@@ -23,6 +28,53 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 DEMO_USER, DEMO_PASSWORD = "demo", "demo-password"
+DEMO_ADULTS = ("Ann", "Ben")
+DEMO_KIDS = "Kids"
+DEMO_VISITS_PER_DAY = 3.0
+"""The demo household watches every evening or so, so a week of warm-up gives each of its
+profiles a history (the typical simulated member visits about twice a week)."""
+
+
+def adopt_demo_household(world_dir: Path):
+    """Make one simulated household of the world in `world_dir` the demo account, in place.
+
+    The household is the first with a kids profile and two adults of different taste clusters
+    (so their pages can differ), renamed demo / demo-password with profiles Ann, Ben and
+    Kids; its members keep their hidden tastes and visit at least DEMO_VISITS_PER_DAY times a
+    day. Returns the adopted account, or None if no household fits (the demo account is then
+    made by seed_world with profiles of no history). A world adopted before is left as it is.
+    """
+    from simulator.world import Account, World
+
+    world = World.load(world_dir)
+    adopted = next((a for a in world.accounts if a.username == DEMO_USER), None)
+    if adopted is not None:
+        return adopted
+    index = {m.key: i for i, m in enumerate(world.members)}
+
+    def fits(account: Account) -> bool:
+        adults = [m for m in account.members if not m.is_kids]
+        clusters = {int(world.member_cluster[index[m.key]]) for m in adults[:2]}
+        return any(m.is_kids for m in account.members) and len(adults) >= 2 and len(clusters) == 2
+
+    household = next((a for a in world.accounts if fits(a)), None)
+    if household is None:
+        return None
+    adults = iter(DEMO_ADULTS)
+    taken = {DEMO_KIDS, *DEMO_ADULTS}
+    members = []
+    for member in household.members:
+        name = DEMO_KIDS if member.is_kids else next(adults, None)
+        if name is None:  # a third adult keeps its own name, made unique
+            name = member.name if member.name not in taken else f"{member.name} 2"
+        members.append(dataclasses.replace(member, name=name, username=DEMO_USER))
+    adopted = Account(DEMO_USER, DEMO_PASSWORD, tuple(members))
+    activity = world.activity.copy()
+    for member in household.members:
+        activity[index[member.key]] = max(activity[index[member.key]], DEMO_VISITS_PER_DAY)
+    accounts = tuple(adopted if a is household else a for a in world.accounts)
+    dataclasses.replace(world, accounts=accounts, activity=activity).save(world_dir)
+    return adopted
 
 
 def web_command(port: int) -> list[str]:
@@ -50,6 +102,49 @@ def wait_for_web(url: str, web: subprocess.Popen, *, timeout_s: float = 90) -> N
     raise WebNotReady(f"the web server did not answer in {timeout_s:.0f} s")
 
 
+@dataclasses.dataclass(frozen=True)
+class Preview:
+    """A demo profile's first homepage, as the newcomer will see it."""
+
+    name: str
+    is_kids: bool
+    page: dict
+
+    def rows(self) -> dict[str, list[int]]:
+        return {r["key"]: [i["title"]["id"] for i in r["items"]] for r in self.page["rows"]}
+
+    def summary(self) -> str:
+        titles = [r["title"] for r in self.page["rows"] if r["key"] != "billboard"]
+        top = next((r for r in self.page["rows"] if r["key"] == "top_picks"), None)
+        first = ", ".join(i["title"]["name"] for i in top["items"][:3]) if top else "-"
+        kind = " (kids)" if self.is_kids else ""
+        return f"{self.name}{kind}: {' | '.join(titles)}; Top Picks start with {first}"
+
+
+def profile_preview(url: str, headers: dict, member: dict) -> Preview:
+    home = requests.get(
+        f"{url}/api/v1/members/{member['id']}/homepage", headers=headers, timeout=60
+    )
+    home.raise_for_status()
+    return Preview(member["name"], member["is_kids"], home.json())
+
+
+def check_previews(previews: list[Preview]) -> list[str]:
+    """What `--check` demands of the demo's first pages: every profile has a history of its
+    own (Continue Watching or Because you watched), and the Top Picks of the first two
+    profiles differ."""
+    problems = [
+        f"{p.name} has no viewing history on its first page"
+        for p in previews
+        if not {"continue_watching", "because_you_watched"} & set(p.rows())
+    ]
+    if len(previews) >= 2:
+        a, b = (p.rows().get("top_picks", []) for p in previews[:2])
+        if a == b:
+            problems.append(f"{previews[0].name} and {previews[1].name} get the same Top Picks")
+    return problems
+
+
 def step(number: int, total: int, text: str) -> None:
     print(f"\n[{number}/{total}] {text}", flush=True)
 
@@ -70,6 +165,7 @@ class Demo:
             "DJANGO_SETTINGS_MODULE": "config.settings.local",
             "HOMEPAGE_VAR_DIR": str(self.var),
             "HOMEPAGE_RETRAIN_INTERVAL_SECONDS": str(args.retrain_every),
+            "HOMEPAGE_LAB_BASE_URL": self.url,
             "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
             "PYTHONUNBUFFERED": "1",
         }
@@ -123,6 +219,14 @@ class Demo:
                 "--seed",
                 "0",
             )
+            household = adopt_demo_household(self.world)
+            if household is None:
+                print(
+                    "      no simulated household fits the demo account: its profiles start empty"
+                )
+            else:
+                names = ", ".join(m.name for m in household.members)
+                print(f"      the demo account is a simulated household: {names}")
         self.run(
             PYTHON, "manage.py", "seed_world", str(self.world), "--demo-password", DEMO_PASSWORD
         )
@@ -182,6 +286,25 @@ class Demo:
             "--schedule",
             str(self.var / "celerybeat-schedule"),
         )
+        # The lab's traffic runs last minutes: a worker of their own keeps retrains moving.
+        self.spawn(
+            "lab-worker",
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--queues",
+            os.environ.get(
+                "HOMEPAGE_LAB_TRAFFIC_QUEUE",
+                f"{os.environ.get('HOMEPAGE_CELERY_QUEUE', 'homepage')}-traffic",
+            ),
+            "--hostname",
+            "lab@%h",
+        )
         if self.args.traffic:
             self.spawn(
                 "traffic",
@@ -199,30 +322,36 @@ class Demo:
                 "40",
             )
 
-        page = requests.get(f"{self.url}/api/v1/me", headers=headers, timeout=30).json()
-        member = page["members"][0]["id"]
-        home = requests.get(
-            f"{self.url}/api/v1/members/{member}/homepage", headers=headers, timeout=60
-        ).json()
+        me = requests.get(f"{self.url}/api/v1/me", headers=headers, timeout=30).json()
+        previews = [profile_preview(self.url, headers, member) for member in me["members"]]
+        home = previews[0].page
         served_by = (
             ("popularity fallback: " + home["fallback_reason"])
             if home["fallback"]
             else f"model v{home['model_version']['id']} ({home['model_version']['kind']})"
         )
         step(7, total, "ready")
+        print("      what the demo's profiles see first:")
+        for preview in previews:
+            print(f"      {preview.summary()}")
         print(
             f"""
     Homepage:  {self.url}/          sign in as {DEMO_USER} / {DEMO_PASSWORD}
+    Lab:       {self.url}/lab       (staff only: models, loop health, simulated traffic)
     API docs:  {self.url}/api/v1/docs/
     Models:    {self.url}/api/v1/models     (the demo's first homepage is served by {served_by})
     Admin:     {self.url}/admin/            (demo is staff; create a superuser for full admin)
-    Logs:      {self.var}/{{web,worker,traffic}}.log
+    Logs:      {self.var}/{{web,worker,lab-worker,traffic}}.log
 
     Press Ctrl-C to stop.""",
             flush=True,
         )
         if self.args.check:
             assert not home["fallback"], home
+            problems = check_previews(previews)
+            if problems:
+                print("error: " + "; ".join(problems), file=sys.stderr)
+                return 1
             return 0
         while all(child.poll() is None for child in self.children):
             time.sleep(1)

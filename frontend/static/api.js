@@ -84,14 +84,32 @@ async function request(method, path, { token = null, body } = {}) {
 // The client reads the token on every call, so signing out takes effect at once.
 export function createClient(getToken) {
   const authed = (method, path, body) => request(method, path, { token: getToken(), body });
+  const member = (id) => `/members/${encodeURIComponent(id)}`;
   return {
     login: (username, password) => request('POST', '/auth/token', { body: { username, password } }),
     me: () => authed('GET', '/me'),
-    homepage: (memberId) => authed('GET', `/members/${encodeURIComponent(memberId)}/homepage`),
+    createProfile: (name, isKids) => authed('POST', '/members', { name, is_kids: isKids }),
+    renameProfile: (id, name) => authed('PATCH', member(id), { name }),
+    deleteProfile: (id) => authed('DELETE', member(id)),
+    homepage: (memberId) => authed('GET', `${member(memberId)}/homepage`),
+    myList: (memberId) => authed('GET', `${member(memberId)}/my-list`),
+    addToMyList: (memberId, titleId) => authed('POST', `${member(memberId)}/my-list`, { title: titleId }),
+    removeFromMyList: (memberId, titleId) =>
+      authed('DELETE', `${member(memberId)}/my-list/${encodeURIComponent(titleId)}`),
     search: (query, memberId) => {
       const params = new URLSearchParams({ q: query, member: String(memberId) });
       return authed('GET', `/search?${params}`);
     },
     postEvents: (events) => authed('POST', '/events', { events }),
+    // The lab (staff only).
+    labModels: () => authed('GET', '/lab/models'),
+    labHealth: (window) => authed('GET', `/lab/health?${new URLSearchParams({ window })}`),
+    labClicks: (window) => authed('GET', `/lab/clicks?${new URLSearchParams({ window })}`),
+    labTraffic: () => authed('GET', '/lab/traffic'),
+    labStartTraffic: (members, rate, durationS) =>
+      authed('POST', '/lab/traffic', { members, rate, duration_s: durationS }),
+    labStopTraffic: (runId) => authed('POST', `/lab/traffic/${encodeURIComponent(runId)}/stop`),
+    retrain: () => authed('POST', '/models/retrain'),
+    labRetrain: (runId) => authed('GET', `/lab/retrain/${encodeURIComponent(runId)}`),
   };
 }

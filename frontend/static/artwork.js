@@ -1,5 +1,6 @@
-// Generated cover art: an SVG whose colours and shapes depend only on the title's id and name,
-// so the same title always looks the same and nothing is downloaded.
+// Generated cover art: an SVG whose colours and shapes depend only on the title's id and name
+// and the artwork variant, so the same title always looks the same and nothing is downloaded.
+// Variant 0 is the title's own artwork; other variants are alternatives an explorer may test.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const WIDTH = 160;
@@ -113,8 +114,8 @@ const MOTIFS = [circles, rings, stripes, triangles, waves];
 let uniqueCounter = 0;
 
 // Returns a decorative <svg> (aria-hidden: the tile around it carries the accessible name).
-export function createArtwork(title, className = 'tile-art') {
-  const seed = hashString(`${title.id}:${title.name}`);
+export function createArtwork(title, className = 'tile-art', variant = 0) {
+  const seed = hashString(variant ? `${title.id}:${title.name}:${variant}` : `${title.id}:${title.name}`);
   const random = seededRandom(seed);
   const hue = seed % 360;
   const secondHue = hue + between(random, 40, 160);

@@ -11,7 +11,7 @@ export function el(tag, attributes = {}, ...children) {
     else if (key === 'class') node.className = value;
     else node.setAttribute(key, value === true ? '' : String(value));
   }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
+  node.append(...children.flat().filter((child) => child !== null && child !== undefined));
   return node;
 }
 
@@ -25,76 +25,135 @@ export function formatRuntime(minutes) {
   return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
 }
 
+export function formatClock(seconds) {
+  const total = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
 export function titleMeta(title) {
   return [capitalize(title.kind), title.maturity_rating].filter(Boolean).join(' · ');
 }
 
+// "Explored" lights up when an explorer randomized the slot (propensity below 1).
+export const isExplored = (item) => item.explored ?? (item.propensity ?? 1) < 1;
+
+export function placementText(item, row) {
+  if (!row) return '';
+  const probability = (item.propensity ?? 1).toFixed(2);
+  const explored = isExplored(item) ? 'explored' : 'not explored';
+  return `Placed by ${row.policy} · ${explored} (probability ${probability})`;
+}
+
+export const matchText = (item) => (Number.isInteger(item?.match) ? `${item.match}% match` : '');
+
 // --- profiles ---------------------------------------------------------------------------------
 
-function profileTile(member, onPick) {
+function avatar(member) {
   const { from, to } = avatarColors(`${member.id}:${member.name}`);
-  const avatar = el(
+  return el(
     'span',
     { class: 'profile-avatar', 'aria-hidden': 'true', style: `--from: ${from}; --to: ${to}` },
     (member.name || '?').trim().charAt(0).toUpperCase() || '?',
   );
-  const label = member.is_kids ? `${member.name} (kids profile)` : member.name;
-  const button = el(
-    'button',
-    {
-      type: 'button',
-      class: member.is_kids ? 'profile-tile is-kids' : 'profile-tile',
-      'aria-label': label,
-      dataset: { memberId: String(member.id) },
-    },
-    avatar,
-    el('span', { class: 'profile-name' }, member.name),
-    member.is_kids ? el('span', { class: 'kids-badge' }, 'Kids') : null,
-  );
-  button.addEventListener('click', () => onPick(member));
-  return el('li', {}, button);
 }
 
-export function renderProfiles(list, members, onPick) {
-  if (members.length === 0) {
-    list.replaceChildren(el('li', { class: 'empty-note' }, 'This account has no member profiles yet.'));
-    return;
+// handlers: { pick(member), edit(member), remove(member), add() }; managing shows edit/delete.
+export function renderProfiles(list, members, { managing, canAdd, handlers }) {
+  const items = members.map((member) => {
+    const tile = el(
+      'button',
+      {
+        type: 'button',
+        class: member.is_kids ? 'profile-tile is-kids' : 'profile-tile',
+        dataset: { memberId: String(member.id) },
+      },
+      avatar(member),
+      managing ? el('span', { class: 'visually-hidden' }, 'Rename ') : null,
+      el('span', { class: 'profile-name' }, member.name),
+      member.is_kids ? el('span', { class: 'kids-badge' }, el('span', { class: 'visually-hidden' }, ', '), 'Kids profile') : null,
+    );
+    tile.addEventListener('click', () => (managing ? handlers.edit(member) : handlers.pick(member)));
+    const tools = managing
+      ? el(
+          'span',
+          { class: 'profile-manage' },
+          actionButton('Rename', `Rename ${member.name}`, 'profile-rename', () => handlers.edit(member)),
+          actionButton('Delete', `Delete ${member.name}`, 'profile-delete', () => handlers.remove(member)),
+        )
+      : null;
+    return el('li', {}, tile, tools);
+  });
+  if (canAdd) {
+    const add = el(
+      'button',
+      { type: 'button', class: 'profile-tile profile-add' },
+      el('span', { class: 'profile-avatar is-add', 'aria-hidden': 'true' }, '+'),
+      el('span', { class: 'profile-name' }, 'Add profile'),
+    );
+    add.addEventListener('click', handlers.add);
+    items.push(el('li', {}, add));
   }
-  list.replaceChildren(...members.map((member) => profileTile(member, onPick)));
+  if (items.length === 0) items.push(el('li', { class: 'empty-note' }, 'This account has no profiles yet.'));
+  list.replaceChildren(...items);
+}
+
+function actionButton(text, label, className, onClick) {
+  const button = el('button', { type: 'button', class: className, 'aria-label': label }, text);
+  button.addEventListener('click', onClick);
+  return button;
 }
 
 // --- tiles and rows ---------------------------------------------------------------------------
 
-// placement: { rowKey, position } written to data-* so events and browser tests can read them.
-export function createTile(title, placement, onOpen) {
+// The context a tile carries into the hover card, the detail panel and the events it posts.
+// item: one homepage item (or a bare { title } from search); row: its row (or null).
+export function createTile(item, row, placement, handlers) {
+  const { title } = item;
   const meta = titleMeta(title);
+  const progress = row?.key === 'continue_watching' && Number.isFinite(item.score) ? item.score : null;
+  // No aria-label: the visible name, match and rating are the accessible name, so what a
+  // screen reader says and what a sighted person reads are the same words.
   const tile = el(
     'button',
     {
       type: 'button',
       class: 'tile',
-      'aria-label': meta ? `${title.name} (${meta})` : title.name,
       'aria-haspopup': 'dialog',
+      tabindex: placement.tabindex ?? null,
       dataset: {
         titleId: String(title.id),
         rowKey: placement.rowKey,
         position: String(placement.position),
+        maturity: title.maturity_rating,
       },
     },
-    createArtwork(title),
+    createArtwork(title, 'tile-art', item.artwork ?? 0),
     el(
       'span',
       { class: 'tile-caption' },
       el('span', { class: 'tile-name' }, title.name),
-      el('span', { class: 'tile-meta' }, meta),
+      el('span', { class: 'tile-meta' }, [matchText(item), meta].filter(Boolean).join(' · ')),
     ),
+    progress !== null
+      ? el(
+          'span',
+          { class: 'tile-progress' },
+          el('span', { class: 'tile-progress-fill', style: `width: ${Math.round(progress * 100)}%` }),
+          el('span', { class: 'visually-hidden' }, `, ${Math.round(progress * 100)}% watched`),
+        )
+      : null,
   );
-  tile.addEventListener('click', () => onOpen(title, tile));
+  tile.tileContext = { item, row, progress, query: placement.query ?? null };
+  tile.addEventListener('click', () => handlers.open(tile));
+  handlers.hover?.(tile);
   return tile;
 }
 
 function scrollButton(strip, direction, rowTitle) {
-  // Mouse helpers only: keyboard users reach every tile with Tab, which scrolls the strip.
+  // Mouse helpers; keyboard users move along the row with the arrow keys (see rowKeys).
   const button = el(
     'button',
     {
@@ -113,12 +172,48 @@ function scrollButton(strip, direction, rowTitle) {
   return button;
 }
 
-function createRow(row, index, onOpen) {
+// A row is one tab stop (roving tabindex): Tab moves between rows, the arrow keys along one.
+function rowKeys(strip) {
+  strip.addEventListener('keydown', (event) => {
+    const tiles = [...strip.querySelectorAll('.tile')];
+    const index = tiles.indexOf(document.activeElement);
+    if (index < 0) return;
+    const visible = Math.max(1, Math.floor(strip.clientWidth / tiles[0].offsetWidth));
+    const target = {
+      ArrowRight: index + 1,
+      ArrowLeft: index - 1,
+      Home: 0,
+      End: tiles.length - 1,
+      PageDown: index + visible,
+      PageUp: index - visible,
+    }[event.key];
+    if (target === undefined) return;
+    event.preventDefault();
+    focusTile(tiles, Math.min(tiles.length - 1, Math.max(0, target)));
+  });
+  strip.addEventListener('focusin', (event) => {
+    if (!event.target.classList.contains('tile')) return;
+    for (const tile of strip.querySelectorAll('.tile')) tile.tabIndex = tile === event.target ? 0 : -1;
+  });
+}
+
+function focusTile(tiles, index) {
+  for (const [i, tile] of tiles.entries()) tile.tabIndex = i === index ? 0 : -1;
+  tiles[index].focus();
+  tiles[index].scrollIntoView({ block: 'nearest', inline: 'nearest' });
+}
+
+function createRow(row, index, handlers) {
   const headingId = `row-title-${index}`;
-  const tiles = row.items.map((item) =>
-    createTile(item.title, { rowKey: row.key, position: item.position }, onOpen),
+  const tiles = row.items.map((item, i) =>
+    createTile(item, row, { rowKey: row.key, position: item.position, tabindex: i === 0 ? 0 : -1 }, handlers),
   );
-  const strip = el('div', { class: 'row-strip', role: 'group', 'aria-labelledby': headingId }, ...tiles);
+  const strip = el(
+    'div',
+    { class: 'row-strip', role: 'group', 'aria-labelledby': headingId, 'aria-describedby': 'row-keys-hint' },
+    ...tiles,
+  );
+  rowKeys(strip);
   const section = el(
     'section',
     { class: 'row', 'aria-labelledby': headingId, dataset: { rowKey: row.key } },
@@ -136,45 +231,123 @@ function createRow(row, index, onOpen) {
 }
 
 // Returns every tile element, for the impression observer.
-export function renderRows(container, rows, onOpen) {
+export function renderRows(container, rows, handlers) {
   if (rows.length === 0) {
     container.replaceChildren(el('p', { class: 'empty-note' }, 'Nothing to show on this homepage yet.'));
     return [];
   }
-  const built = rows.map((row, index) => createRow(row, index, onOpen));
+  const built = rows.map((row, index) => createRow(row, index, handlers));
   container.replaceChildren(...built.map(({ section }) => section));
   return built.flatMap(({ tiles }) => tiles);
 }
 
-export function renderStatus(bar, page) {
+// The billboard: one title, large, with its own actions. Returns the element that stands for
+// its slot (for impressions and events), or null when the page has no billboard.
+export function renderBillboard(section, row, handlers) {
+  const item = row?.items?.[0];
+  if (!item) {
+    section.hidden = true;
+    section.replaceChildren();
+    return null;
+  }
+  const { title } = item;
+  const slot = el(
+    'div',
+    {
+      class: 'billboard-slot',
+      dataset: { titleId: String(title.id), rowKey: row.key, position: String(item.position) },
+    },
+    createArtwork(title, 'billboard-art', item.artwork ?? 0),
+  );
+  slot.tileContext = { item, row, progress: null };
+  const play = el('button', { type: 'button', class: 'billboard-play' }, '▶ Play');
+  const more = el('button', { type: 'button', class: 'billboard-more', 'aria-haspopup': 'dialog' }, 'More info');
+  play.addEventListener('click', () => handlers.play(slot));
+  more.addEventListener('click', () => handlers.open(slot, more));
+  section.replaceChildren(
+    slot,
+    el(
+      'div',
+      { class: 'billboard-body' },
+      el('p', { class: 'billboard-kicker' }, row.title),
+      el('h2', { class: 'billboard-name', id: 'billboard-name' }, title.name),
+      el('p', { class: 'billboard-meta' }, [matchText(item), titleMeta(title), formatRuntime(title.runtime_minutes)].filter(Boolean).join(' · ')),
+      el('p', { class: 'billboard-synopsis' }, title.synopsis || ''),
+      el('div', { class: 'billboard-actions' }, play, more),
+      el('p', { class: 'billboard-why' }, `${row.explanation} ${placementText(item, row)}.`),
+    ),
+  );
+  section.hidden = false;
+  return slot;
+}
+
+// Why the page looks as it does: which model serves and why the gate chose it, and whether
+// anything on the page is personal yet.
+export function renderStatus(bar, page, memberName) {
   const model = page.model_version;
-  let text;
-  if (page.fallback) text = `popularity fallback: ${page.fallback_reason || 'reason not given'}`;
-  else if (model) text = `model v${model.id} (${model.kind})`;
-  else text = 'no model';
+  const parts = [];
+  if (page.fallback) parts.push(`Served by the popularity fallback: ${page.fallback_reason || 'reason not given'}.`);
+  else if (model) parts.push(`Served by model v${model.id} (${model.kind}).`);
+  const gate = page.gate || [];
+  if (model && gate.length > 0) {
+    const metric = gate[0].metric;
+    const scores = gate.map((d) => `${d.kind} v${d.version} ${d.value.toFixed(3)}`).join(', ');
+    const serving = gate.find((d) => d.version === model.id);
+    parts.push(`The promotion gate compared ${metric} on held-out plays: ${scores}${serving ? `; v${model.id}: ${serving.reason}` : ''}.`);
+  }
+  if (!page.personal) {
+    parts.push(`Nothing on this page is personal yet: ${memberName} has no viewing history, thumbs or My List here, and the ranking is the same for everyone.`);
+  }
   bar.classList.toggle('is-fallback', Boolean(page.fallback));
   bar.dataset.pageId = page.page_id;
   bar.replaceChildren(
-    el('span', { class: 'status-model' }, text),
+    el('span', { class: 'status-model' }, parts.join(' ')),
     el('span', { class: 'status-page' }, 'page ', el('code', { class: 'page-id' }, page.page_id)),
   );
 }
 
 // --- search -----------------------------------------------------------------------------------
 
-export function renderSearchResults(grid, heading, query, results, onOpen) {
+export function renderSearchResults(grid, heading, query, results, handlers) {
   heading.textContent =
     results.length === 0 ? `No titles match “${query}”` : `Results for “${query}” (${results.length})`;
-  const tiles = results.map((title, position) => createTile(title, { rowKey: 'search', position }, onOpen));
+  const tiles = results.map((title, position) =>
+    createTile({ title }, null, { rowKey: 'search', position, query }, handlers),
+  );
   grid.replaceChildren(...tiles);
 }
 
-// --- detail panel -----------------------------------------------------------------------------
+// --- hover card and detail panel --------------------------------------------------------------
 
-export function fillDetailPanel(panel, title) {
+function detailLines(context) {
+  const { item, row } = context;
+  return {
+    match: matchText(item),
+    why: row ? row.explanation : context.query ? `Found by searching for “${context.query}”.` : '',
+    placement: row ? placementText(item, row) : '',
+  };
+}
+
+export function fillTitleCard(card, context) {
+  const { title } = context.item;
+  const lines = detailLines(context);
+  card.replaceChildren(
+    el('strong', { class: 'card-name' }, title.name),
+    el('span', { class: 'card-meta' }, [lines.match, titleMeta(title), formatRuntime(title.runtime_minutes)].filter(Boolean).join(' · ')),
+    el('span', { class: 'card-genres' }, (title.genres || []).join(', ')),
+    el('span', { class: 'card-synopsis' }, title.synopsis || 'No synopsis available.'),
+    lines.why ? el('span', { class: 'card-why' }, lines.why) : null,
+    lines.placement ? el('span', { class: 'card-placement' }, lines.placement) : null,
+  );
+}
+
+export function fillDetailPanel(panel, context) {
+  const { title } = context.item;
+  const lines = detailLines(context);
   const part = (selector) => panel.querySelector(selector);
-  part('.detail-art').replaceChildren(createArtwork(title, 'detail-art-svg'));
+  part('.detail-art').replaceChildren(createArtwork(title, 'detail-art-svg', context.item.artwork ?? 0));
   part('.detail-name').textContent = title.name;
+  part('.detail-match').textContent = lines.match;
   part('.detail-kind').textContent = capitalize(title.kind);
   part('.detail-maturity').textContent = title.maturity_rating || 'Not rated';
   part('.detail-runtime').textContent = formatRuntime(title.runtime_minutes) || 'Runtime unknown';
@@ -183,5 +356,7 @@ export function fillDetailPanel(panel, title) {
     ...(title.genres || []).map((genre) => el('li', { class: 'genre' }, genre)),
   );
   part('.detail-synopsis').textContent = title.synopsis || 'No synopsis available.';
+  part('.detail-why').textContent = lines.why;
+  part('.detail-placement').textContent = lines.placement;
   panel.dataset.titleId = String(title.id);
 }

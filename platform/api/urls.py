@@ -39,6 +39,24 @@ urlpatterns = [
     path("models", views.ModelListApi.as_view(), name="model-list"),
     path("models/retrain", views.ModelRetrainApi.as_view(), name="model-retrain"),
     path("models/retrain/<id:run_id>", views.RetrainRunDetailApi.as_view(), name="retrain-run"),
+    # profiles and My List
+    path("members", views.MemberCreateApi.as_view(), name="member-create"),
+    path("members/<id:member_id>", views.MemberDetailApi.as_view(), name="member-detail"),
+    path("members/<id:member_id>/my-list", views.MemberMyListApi.as_view(), name="my-list"),
+    path(
+        "members/<id:member_id>/my-list/<id:title_id>",
+        views.MemberMyListItemApi.as_view(),
+        name="my-list-item",
+    ),
+    # the lab (staff only)
+    path("lab/models", views.LabModelListApi.as_view(), name="lab-models"),
+    path("lab/health", views.LabHealthApi.as_view(), name="lab-health"),
+    path("lab/clicks", views.LabClickThroughApi.as_view(), name="lab-clicks"),
+    path("lab/retrain/<id:run_id>", views.LabRetrainDetailApi.as_view(), name="lab-retrain"),
+    path("lab/traffic", views.LabTrafficApi.as_view(), name="lab-traffic"),
+    path(
+        "lab/traffic/<id:run_id>/stop", views.LabTrafficStopApi.as_view(), name="lab-traffic-stop"
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

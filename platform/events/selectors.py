@@ -36,6 +36,20 @@ def play_history(*, member_id: int, at: datetime, limit: int = 500) -> list[Play
     return history[:limit]
 
 
+THUMB_TYPES = (Interaction.Type.THUMB_UP, Interaction.Type.THUMB_DOWN)
+
+
+def thumbs_latest(*, member_id: int, at: datetime) -> dict[int, str]:
+    """The member's verdict on each title they rated up to `at`: "thumb_up" or "thumb_down",
+    the latest rating of a title replacing earlier ones (a member may change their mind)."""
+    rows = (
+        Interaction.objects.filter(member_id=member_id, type__in=THUMB_TYPES, occurred_at__lte=at)
+        .order_by("occurred_at", "id")
+        .values_list("title_id", "type")
+    )
+    return dict(rows)
+
+
 def title_play_counts(*, at: datetime, days: float = 7.0) -> dict[int, float]:
     """Plays per title in the `days` before `at`: what is trending."""
     rows = (

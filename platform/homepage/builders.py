@@ -3,26 +3,83 @@
 A builder reads the page context and proposes a candidate row (or None when it has nothing
 to propose); it never looks at other rows, because `rows_fill` decides which titles each row
 keeps. Adding a row kind is a new function here and one entry in the registry.
+
+Titles the member turned down (a thumb down) are left out of every row the service chooses;
+only My List, the member's own choice, shows what the member put there.
 """
 
 from collections.abc import Callable
 from datetime import timedelta
 
+from catalog.models import Title
 from modeling.features import WATCHED_COMPLETE, watched_fraction
 
 from .context import TRENDING_DAYS, PageContext
 from .rows import CandidateRow, jaccard
 
 NEW_RELEASE_DAYS = 60
+NON_PERSONAL_KINDS = frozenset({"popularity"})
+"""Model kinds whose ranking is the same for every member (only what they played differs)."""
 
 RowBuilder = Callable[[PageContext], CandidateRow | None]
+
+
+def _ranker(ctx: PageContext) -> str:
+    version = ctx.ranking.version
+    if version is None:
+        return "this week's plays (no model in production)"
+    return f"model v{version.pk} ({version.kind})"
+
+
+def _by_score(ctx: PageContext, titles: list[Title]) -> list[Title]:
+    """Best first by the serving model's score; titles it cannot score last, newest first."""
+    scores = ctx.ranking.scores
+    return sorted(
+        titles,
+        key=lambda t: (
+            scores.get(t.pk) is None,
+            -(scores.get(t.pk) or 0.0),
+            -t.added_at.timestamp(),
+            t.pk,
+        ),
+    )
+
+
+def billboard(ctx: PageContext) -> CandidateRow | None:
+    """One title at the top of the page: of the new releases the member has not played, the
+    one the serving model scores highest (if nothing is new, its top pick overall). Titles on
+    the member's list are left for My List."""
+    saved = set(ctx.my_list)
+    pool = [t for t in ctx.unplayed if t.pk not in saved]
+    recent = ctx.at - timedelta(days=NEW_RELEASE_DAYS)
+    fresh = [t for t in pool if t.added_at >= recent]
+    if fresh:
+        policy, among = (
+            "billboard:new_release_top_score",
+            f"titles added in the last {NEW_RELEASE_DAYS} days",
+        )
+    elif pool:
+        fresh, policy, among = pool, "billboard:top_score", "everything on offer"
+    else:
+        return None
+    best = _by_score(ctx, fresh)[0]
+    return CandidateRow(
+        "billboard",
+        f"Featured for {ctx.member.name}",
+        f"Of the {among} that {ctx.member.name} has not played, the one {_ranker(ctx)} scores highest.",
+        policy,
+        [(best, ctx.ranking.scores.get(best.pk))],
+    )
 
 
 def continue_watching(ctx: PageContext) -> CandidateRow:
     """Titles the member started and did not finish, most recent first; the score is the
     fraction watched."""
     unfinished = []
+    disliked = ctx.disliked
     for play in ctx.history:
+        if play.title_id in disliked:
+            continue
         title = ctx.titles[play.title_id]
         fraction = watched_fraction(
             watched_seconds=play.watched_seconds, runtime_minutes=title.runtime_minutes
@@ -38,15 +95,33 @@ def continue_watching(ctx: PageContext) -> CandidateRow:
     )
 
 
+def my_list(ctx: PageContext) -> CandidateRow | None:
+    """The titles the member saved, most recently added first."""
+    if not ctx.my_list:
+        return None
+    return CandidateRow(
+        "my_list",
+        "My List",
+        f"Titles {ctx.member.name} saved, most recently added first.",
+        "my_list",
+        [(ctx.titles[pk], None) for pk in ctx.my_list],
+    )
+
+
 def top_picks(ctx: PageContext) -> CandidateRow:
     """Unplayed titles by the serving model's score (titles it cannot score last, by id)."""
     ranking = ctx.ranking
-    if ranking.version is not None:
+    if ranking.version is None:
+        why = "No personalized model yet: the most played titles this week."
+    elif ranking.version.kind in NON_PERSONAL_KINDS:
+        why = (
+            f"Ranked by model v{ranking.version.pk} ({ranking.version.kind}), the same for "
+            f"everyone: only the titles {ctx.member.name} has played are left out."
+        )
+    else:
         why = (
             f"Ranked for {ctx.member.name} by model v{ranking.version.pk} ({ranking.version.kind})."
         )
-    else:
-        why = "No personalized model yet: the most played titles this week."
     if ranking.fallback:
         why += f" Fallback: {ranking.fallback_reason}."
     scored = [(t, ranking.scores.get(t.pk)) for t in ctx.unplayed]
@@ -56,23 +131,44 @@ def top_picks(ctx: PageContext) -> CandidateRow:
     )
 
 
-def because_you_watched(ctx: PageContext) -> CandidateRow | None:
-    """Unplayed titles sharing genres with the member's latest play, most alike first (ties by
-    the model's score); the score is the genre overlap."""
-    if not ctx.history:
-        return None
-    anchor = ctx.titles[ctx.history[0].title_id]
+def _alike(ctx: PageContext, anchor: Title) -> list[tuple[Title, float]]:
+    """Unplayed titles sharing genres with `anchor`, most alike first (ties by the model's
+    score); the score is the genre overlap."""
     anchor_genres = ctx.genre_ids[anchor.pk]
     overlaps = {t.pk: jaccard(anchor_genres, ctx.genre_ids[t.pk]) for t in ctx.unplayed}
-    similar = [t for t in ctx.unplayed if overlaps[t.pk] > 0]
+    similar = [t for t in ctx.unplayed if overlaps[t.pk] > 0 and t.pk != anchor.pk]
     scores = ctx.ranking.scores
     similar.sort(key=lambda t: (-overlaps[t.pk], -(scores.get(t.pk) or 0.0), t.pk))
+    return [(t, round(overlaps[t.pk], 4)) for t in similar]
+
+
+def because_you_watched(ctx: PageContext) -> CandidateRow | None:
+    """Titles like the member's latest play (one they did not turn down)."""
+    disliked = ctx.disliked
+    anchor_play = next((p for p in ctx.history if p.title_id not in disliked), None)
+    if anchor_play is None:
+        return None
+    anchor = ctx.titles[anchor_play.title_id]
     return CandidateRow(
         "because_you_watched",
         f"Because you watched {anchor.name}",
         f"Shares genres with {anchor.name}, which {ctx.member.name} played most recently.",
         "because_you_watched",
-        [(t, round(overlaps[t.pk], 4)) for t in similar],
+        _alike(ctx, anchor),
+    )
+
+
+def because_you_liked(ctx: PageContext) -> CandidateRow | None:
+    """Titles like the one the member most recently gave a thumb up."""
+    if not ctx.liked:
+        return None
+    anchor = ctx.titles[ctx.liked[-1]]
+    return CandidateRow(
+        "because_you_liked",
+        f"Because you liked {anchor.name}",
+        f"Shares genres with {anchor.name}, which {ctx.member.name} gave a thumb up most recently.",
+        "because_you_liked",
+        _alike(ctx, anchor),
     )
 
 
@@ -109,9 +205,12 @@ def new_releases(ctx: PageContext) -> CandidateRow:
 
 
 ROW_BUILDERS: tuple[RowBuilder, ...] = (
+    billboard,
     continue_watching,
+    my_list,
     top_picks,
     because_you_watched,
+    because_you_liked,
     trending_now,
     new_releases,
 )

@@ -16,11 +16,18 @@ from events.models import PageView
 from events.services import page_record
 from members.models import Member
 from modeling.features import context_features, title_features
+from modeling.models import PromotionDecision
 from modeling.ranking import Ranking
+from modeling.selectors import gate_decisions
 
-from .builders import candidate_rows
-from .context import page_context_build
+from .builders import NON_PERSONAL_KINDS, candidate_rows
+from .context import match_percentiles, page_context_build
 from .rows import Row, rows_fill
+
+PERSONAL_ROWS = frozenset(
+    {"continue_watching", "my_list", "because_you_watched", "because_you_liked"}
+)
+"""Row kinds that exist only because of what this member did."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,9 @@ class Homepage:
     page: PageView
     ranking: Ranking
     rows: list[Row]
+    match: dict[int, int]  # title id -> percentile of its score for this member (no entry: none)
+    gate: list[PromotionDecision]  # the gate's decisions that put the serving version there
+    personal: bool  # whether anything on the page depends on this member's own activity
 
 
 def homepage_build(*, member: Member, at: datetime) -> Homepage:
@@ -45,7 +55,18 @@ def homepage_build(*, member: Member, at: datetime) -> Homepage:
         fallback_reason=ranking.fallback_reason,
         slots=_impressions(rows, at=at),
     )
-    return Homepage(page=page, ranking=ranking, rows=rows)
+    version = ranking.version
+    personal = any(row.key in PERSONAL_ROWS for row in rows) or (
+        version is not None and version.kind not in NON_PERSONAL_KINDS and bool(ctx.history)
+    )
+    return Homepage(
+        page=page,
+        ranking=ranking,
+        rows=rows,
+        match=match_percentiles(ctx),
+        gate=gate_decisions(version=version) if version is not None else [],
+        personal=personal,
+    )
 
 
 def _impressions(rows: list[Row], *, at: datetime) -> list[dict]:

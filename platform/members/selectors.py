@@ -1,8 +1,10 @@
-"""Reads of members."""
+"""Reads of members and their lists."""
+
+from datetime import datetime
 
 from django.db.models import QuerySet
 
-from .models import Member
+from .models import Member, MyListEntry
 
 
 class MemberNotFound(Exception):
@@ -15,8 +17,29 @@ def member_list(*, account) -> QuerySet[Member]:
 
 def member_get_for_account(*, member_id: int, account) -> Member:
     """The member, if it belongs to this account; else MemberNotFound. Another account's
-    member is "not found" too, not "forbidden", so nobody learns which member ids exist."""
+    member is "not found" too, not "forbidden", so nobody learns which member ids exist. A
+    deleted profile belongs to no account, so it is not found either."""
     try:
         return Member.objects.get(pk=member_id, account=account)
     except Member.DoesNotExist:
         raise MemberNotFound(f"No member {member_id} on this account.") from None
+
+
+def my_list_entries(*, member: Member) -> list[MyListEntry]:
+    """The member's list, most recently added first, with each title and its genres."""
+    return list(
+        MyListEntry.objects.filter(member=member)
+        .select_related("title")
+        .prefetch_related("title__genres")
+        .order_by("-added_at", "-id")
+    )
+
+
+def my_list_title_ids(*, member_id: int, at: datetime) -> list[int]:
+    """Ids of the titles on the member's list at `at`, most recently added first (one query,
+    for page construction, which has the titles already)."""
+    return list(
+        MyListEntry.objects.filter(member_id=member_id, added_at__lte=at)
+        .order_by("-added_at", "-id")
+        .values_list("title_id", flat=True)
+    )

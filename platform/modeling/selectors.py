@@ -31,3 +31,15 @@ def model_version_list() -> list[ModelVersion]:
 
 def retrain_run_get(*, run_id: int) -> RetrainRun | None:
     return RetrainRun.objects.prefetch_related("candidates").filter(pk=run_id).first()
+
+
+def gate_decisions(*, version: ModelVersion) -> list[PromotionDecision]:
+    """The promotion gate's decisions on every candidate of the retrain that registered
+    `version`, in the order the gate judged them (candidates with them): the evidence for
+    why this version serves rather than another. One query."""
+    return list(
+        PromotionDecision.objects.filter(candidate__runs__candidates=version)
+        .select_related("candidate")
+        .order_by("id")
+        .distinct()
+    )

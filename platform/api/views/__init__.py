@@ -5,13 +5,33 @@ from .auth import TokenCreateApi
 from .catalog import TitleDetailApi, TitleListApi, TitleSearchApi
 from .events import EventCreateApi, MemberPlayListApi
 from .homepage import MemberHomepageApi
+from .lab import (
+    LabClickThroughApi,
+    LabHealthApi,
+    LabModelListApi,
+    LabRetrainDetailApi,
+    LabTrafficApi,
+    LabTrafficStopApi,
+)
 from .members import MeApi
 from .models import ModelListApi, ModelRetrainApi, RetrainRunDetailApi
+from .mylist import MemberMyListApi, MemberMyListItemApi
+from .profiles import MemberCreateApi, MemberDetailApi
 
 __all__ = [
     "EventCreateApi",
+    "LabClickThroughApi",
+    "LabHealthApi",
+    "LabModelListApi",
+    "LabRetrainDetailApi",
+    "LabTrafficApi",
+    "LabTrafficStopApi",
     "MeApi",
+    "MemberCreateApi",
+    "MemberDetailApi",
     "MemberHomepageApi",
+    "MemberMyListApi",
+    "MemberMyListItemApi",
     "MemberPlayListApi",
     "ModelListApi",
     "ModelRetrainApi",

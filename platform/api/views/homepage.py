@@ -17,7 +17,22 @@ class HomepageItemOutput(serializers.Serializer):
     position = serializers.IntegerField()
     propensity = serializers.FloatField()
     score = serializers.FloatField(allow_null=True)
+    match = serializers.IntegerField(
+        allow_null=True,
+        help_text="Percentile (0-100) of the serving model's score for this title among the "
+        "titles on offer to this member; null when the model could not score it.",
+    )
     title = TitleOutput()
+
+
+class GateDecisionOutput(serializers.Serializer):
+    version = serializers.IntegerField(source="candidate_id")
+    kind = serializers.CharField(source="candidate.kind")
+    metric = serializers.CharField()
+    value = serializers.FloatField(source="candidate_value")
+    baseline_value = serializers.FloatField(allow_null=True)
+    promoted = serializers.BooleanField()
+    reason = serializers.CharField()
 
 
 class HomepageRowOutput(serializers.Serializer):
@@ -35,6 +50,14 @@ class HomepageOutput(serializers.Serializer):
     model_version = serializers.DictField(allow_null=True, help_text='{"id": int, "kind": str}')
     fallback = serializers.BooleanField()
     fallback_reason = serializers.CharField(allow_null=True)
+    personal = serializers.BooleanField(
+        help_text="Whether anything on the page depends on this member's own activity."
+    )
+    gate = GateDecisionOutput(
+        many=True,
+        help_text="The promotion gate's decisions on every candidate of the retrain that put "
+        "the serving version in production: why it serves rather than another.",
+    )
     rows = HomepageRowOutput(many=True)
 
 
@@ -61,6 +84,8 @@ class MemberHomepageApi(APIView):
             "model_version": {"id": version.pk, "kind": version.kind} if version else None,
             "fallback": page.ranking.fallback,
             "fallback_reason": page.ranking.fallback_reason or None,
+            "personal": page.personal,
+            "gate": page.gate,
             "rows": [
                 {
                     "key": row.key,
@@ -72,6 +97,7 @@ class MemberHomepageApi(APIView):
                             "position": position,
                             "propensity": slot.propensity,
                             "score": slot.score,
+                            "match": page.match.get(slot.title.pk),
                             "title": slot.title,
                         }
                         for position, slot in enumerate(row.slots)

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "modeling",
     "homepage",
     "api",
+    "lab",
 ]
 
 MIDDLEWARE = [
@@ -111,7 +112,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [ROOT_DIR / "frontend" / "static"]
+NODE_MODULES = ROOT_DIR / "frontend" / "node_modules"  # `make npm`: pinned in package-lock.json
+STATICFILES_DIRS = [
+    ROOT_DIR / "frontend" / "static",
+    ("vendor/chart.js", NODE_MODULES / "chart.js" / "dist"),
+]
 
 # --- API ------------------------------------------------------------------------------------
 # The largest request body the API reads (bytes); a full batch of 500 events is about 150 KB.
@@ -205,6 +210,15 @@ HOMEPAGE_ROW_SIZE = int(os.environ.get("HOMEPAGE_ROW_SIZE", 20))
 MODELING_CANDIDATES = os.environ.get("HOMEPAGE_CANDIDATES", "popularity,ease,mf,sasrec").split(",")
 MODELING_HOLDOUT_FRACTION = float(os.environ.get("HOMEPAGE_HOLDOUT_FRACTION", 0.2))
 MODELING_SEED = int(os.environ.get("HOMEPAGE_MODELING_SEED", 0))
+
+# --- the lab (staff only, /lab) --------------------------------------------------------------
+# Simulated traffic runs the simulator's HTTP client against this base URL, on the world in
+# LAB_WORLD_DIR, from a Celery task on a queue of its own (a long run must not hold up retrains).
+LAB_WORLD_DIR = Path(os.environ.get("HOMEPAGE_LAB_WORLD_DIR", VAR_DIR / "world"))
+LAB_BASE_URL = os.environ.get("HOMEPAGE_LAB_BASE_URL", "http://127.0.0.1:8000")
+LAB_TRAFFIC_QUEUE = os.environ.get(
+    "HOMEPAGE_LAB_TRAFFIC_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-traffic"
+)
 
 LOGGING = {
     "version": 1,

@@ -33,7 +33,7 @@ def test_every_slot_is_logged_with_propensity_and_features(api, member):
     ]
     logged = Impression.objects.filter(page_id=body["page_id"]).order_by("row_index", "position")
     assert [(i.row_key, i.position, i.title_id) for i in logged] == shown
-    impression = logged.first()
+    impression = logged.filter(row_key="top_picks").first()
     assert impression.propensity == 1.0
     assert impression.policy == "fallback:popularity"
     assert {"hour_sin", "days_in_catalog", "score"} <= set(impression.features)
@@ -80,8 +80,10 @@ def test_new_releases_row_holds_recent_titles_newest_first(api, member, settings
     TitleFactory.create_batch(10, added_at=timezone.now() - timedelta(days=400))
     new = [TitleFactory(added_at=timezone.now() - timedelta(days=d)) for d in (9, 1, 5)]
     body = api.get(f"/api/v1/members/{member.pk}/homepage").json()
-    row = next(r for r in body["rows"] if r["key"] == "new_releases")
-    assert [i["title"]["id"] for i in row["items"]] == [new[1].pk, new[2].pk, new[0].pk]
+    rows = {r["key"]: r for r in body["rows"]}
+    # The billboard claims the newest unplayed release first (nothing is scored: none played).
+    assert [i["title"]["id"] for i in rows["billboard"]["items"]] == [new[1].pk]
+    assert [i["title"]["id"] for i in rows["new_releases"]["items"]] == [new[2].pk, new[0].pk]
 
 
 def test_continue_watching_and_because_you_watched(api, member, settings):

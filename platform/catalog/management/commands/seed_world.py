@@ -1,6 +1,9 @@
 """Seed the catalogue and accounts from a simulator world folder (catalog.json, members.json).
 
 Only the observable files are read; the simulator's hidden.npz never reaches the platform.
+With --demo-password the staff account 'demo' is made too: with the default profiles, or, when
+the world holds an account named 'demo' (`make demo` adopts a simulated household, so the
+demo's profiles have viewing histories of their own), that account made staff.
 """
 
 import json
@@ -12,7 +15,7 @@ from django.db import transaction
 
 from catalog.services import catalog_import
 from members.models import Member
-from members.services import User, account_create, accounts_import, member_create
+from members.services import accounts_import, demo_account_ensure
 
 DEMO_PROFILES = [("Ann", False), ("Ben", False), ("Kids", True)]
 
@@ -27,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--demo-password",
             default=None,
-            help="also create the staff account 'demo' with this password",
+            help="also make the staff account 'demo' with this password",
         )
 
     def handle(self, *args, world: Path, demo_password: str | None, **options):
@@ -46,10 +49,10 @@ class Command(BaseCommand):
             with transaction.atomic():
                 created, updated = catalog_import(titles=catalog["titles"])
                 n_accounts, n_members = accounts_import(accounts=members["accounts"])
-                if demo_password and not User.objects.filter(username="demo").exists():
-                    demo = account_create(username="demo", password=demo_password, is_staff=True)
-                    for name, kids in DEMO_PROFILES:
-                        member_create(account=demo, name=name, is_kids=kids)
+                if demo_password:
+                    demo_account_ensure(
+                        username="demo", password=demo_password, profiles=DEMO_PROFILES
+                    )
         except (KeyError, ValidationError) as exc:
             raise CommandError(f"Could not seed from {world}: {exc}") from None
         self.stdout.write(

@@ -1,0 +1,206 @@
+"""The lab: what the loop is learning and how it behaves, for staff only.
+
+Every endpoint reads one selector of `lab.selectors` (or calls one service of
+`lab.services`); the numbers are computed there, not here."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from lab.models import TrafficRun
+from lab.selectors import (
+    WINDOWS,
+    click_through,
+    loop_health,
+    model_timeline,
+    retrain_progress,
+    traffic_is_stale,
+    traffic_run_list,
+)
+from lab.services import TrafficNotQueued, traffic_start, traffic_stop
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .homepage import GateDecisionOutput
+
+
+class LabApi(APIView):
+    permission_classes = [IsAdminUser]
+
+
+class WindowInput(serializers.Serializer):
+    window = serializers.ChoiceField(
+        choices=list(WINDOWS),
+        default="24h",
+        help_text="How far back to look: 1h (minute buckets), 24h (hours), 7d or 30d (days).",
+    )
+
+
+@extend_schema_serializer(component_name="LabModelVersion")
+class LabModelOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="version.pk")
+    kind = serializers.CharField(source="version.kind")
+    created_at = serializers.DateTimeField(source="version.created_at")
+    trained_as_of = serializers.DateTimeField(source="version.trained_as_of")
+    n_train_events = serializers.IntegerField(source="version.n_train_events")
+    metrics = serializers.DictField(source="version.metrics")
+    ope = serializers.DictField(
+        allow_null=True, help_text="Off-policy estimates with intervals, once recorded."
+    )
+    decision = GateDecisionOutput(allow_null=True)
+    served_from = serializers.DateTimeField(allow_null=True)
+    served_until = serializers.DateTimeField(allow_null=True)
+    is_production = serializers.BooleanField()
+
+
+class LabModelListApi(LabApi):
+    @extend_schema_serializer(component_name="LabModels")
+    class Output(serializers.Serializer):
+        production = serializers.IntegerField(allow_null=True)
+        versions = LabModelOutput(many=True)
+        experiments = serializers.DictField(
+            help_text="Canary share and experiment readouts; `available` is false until "
+            "online experiments are built."
+        )
+
+    @extend_schema(responses=Output)
+    def get(self, request):
+        return Response(self.Output(model_timeline()).data)
+
+
+@extend_schema_serializer(component_name="LabHealthPoint")
+class HealthPointOutput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    pages = serializers.IntegerField()
+    members = serializers.IntegerField()
+    impressions = serializers.IntegerField()
+    coverage = serializers.FloatField(allow_null=True)
+    exposure_gini = serializers.FloatField(allow_null=True)
+    homogenization = serializers.FloatField(allow_null=True)
+    exploration_rate = serializers.FloatField(allow_null=True)
+    plays_per_visit = serializers.FloatField(allow_null=True)
+    minutes_per_member = serializers.FloatField(allow_null=True)
+
+
+class LabHealthApi(LabApi):
+    @extend_schema_serializer(component_name="LabHealth")
+    class Output(serializers.Serializer):
+        window = serializers.CharField()
+        bucket = serializers.CharField()
+        end = serializers.DateTimeField()
+        points = HealthPointOutput(many=True)
+
+    @extend_schema(parameters=[WindowInput], responses=Output)
+    def get(self, request):
+        params = WindowInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        window, end = params.validated_data["window"], timezone.now()
+        points = loop_health(end=end, window=window)
+        return Response(
+            self.Output(
+                {"window": window, "bucket": WINDOWS[window][1], "end": end, "points": points}
+            ).data
+        )
+
+
+class ClickRateOutput(serializers.Serializer):
+    key = serializers.CharField()
+    impressions = serializers.IntegerField()
+    plays = serializers.IntegerField()
+    ctr = serializers.FloatField(allow_null=True)
+
+
+class LabClickThroughApi(LabApi):
+    @extend_schema_serializer(component_name="LabClickThrough")
+    class Output(serializers.Serializer):
+        window = serializers.CharField()
+        by_position = ClickRateOutput(many=True)
+        by_row = ClickRateOutput(many=True)
+
+    @extend_schema(parameters=[WindowInput], responses=Output)
+    def get(self, request):
+        params = WindowInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        window = params.validated_data["window"]
+        clicks = click_through(end=timezone.now(), window=window)
+        return Response(
+            self.Output(
+                {"window": window, "by_position": clicks.by_position, "by_row": clicks.by_row}
+            ).data
+        )
+
+
+class LabRetrainDetailApi(LabApi):
+    @extend_schema_serializer(component_name="LabRetrain")
+    class Output(serializers.Serializer):
+        run_id = serializers.IntegerField(source="run.pk")
+        status = serializers.CharField(source="run.status")
+        requested_at = serializers.DateTimeField(source="run.requested_at")
+        started_at = serializers.DateTimeField(source="run.started_at", allow_null=True)
+        finished_at = serializers.DateTimeField(source="run.finished_at", allow_null=True)
+        error = serializers.CharField(source="run.error")
+        promoted = serializers.IntegerField(source="run.promoted_id", allow_null=True)
+        expected = serializers.IntegerField(help_text="Candidates this retrain fits.")
+        decisions = GateDecisionOutput(many=True, help_text="The gate's verdicts so far.")
+
+    @extend_schema(responses=Output)
+    def get(self, request, run_id: int):
+        progress = retrain_progress(run_id=run_id)
+        if progress is None:
+            raise NotFound(f"No retrain run {run_id}.")
+        return Response(self.Output(progress).data)
+
+
+@extend_schema_serializer(component_name="TrafficRun")
+class TrafficRunOutput(serializers.ModelSerializer):
+    stale = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrafficRun
+        fields = [
+            "id", "status", "members", "rate", "duration_s", "requested_at", "started_at",
+            "finished_at", "heartbeat_at", "activity_scale", "restarts", "visits", "plays",
+            "measured_rate", "stale", "error", "log_tail",
+        ]  # fmt: skip
+
+    def get_stale(self, run) -> bool:
+        return traffic_is_stale(run)
+
+
+class LabTrafficApi(LabApi):
+    """Recent traffic runs (GET), or start one (POST)."""
+
+    @extend_schema_serializer(component_name="TrafficRunRequest")
+    class Input(serializers.Serializer):
+        members = serializers.IntegerField(min_value=1, help_text="The world's first N members.")
+        rate = serializers.FloatField(min_value=0.001, help_text="Visits per second.")
+        duration_s = serializers.IntegerField(
+            min_value=1, default=600, help_text="Stop by itself after this many seconds."
+        )
+
+    @extend_schema(responses=TrafficRunOutput(many=True))
+    def get(self, request):
+        return Response(TrafficRunOutput(traffic_run_list(), many=True).data)
+
+    @extend_schema(request=Input, responses={202: TrafficRunOutput, 503: TrafficRunOutput})
+    def post(self, request):
+        payload = self.Input(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            run = traffic_start(**payload.validated_data, requested_by=request.user)
+        except TrafficNotQueued as exc:
+            return Response(
+                TrafficRunOutput(exc.run).data, status=status.HTTP_503_SERVICE_UNAVAILABLE
+            )
+        return Response(TrafficRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class LabTrafficStopApi(LabApi):
+    @extend_schema(request=None, responses=TrafficRunOutput)
+    def post(self, request, run_id: int):
+        try:
+            run = traffic_stop(run_id=run_id)
+        except TrafficRun.DoesNotExist as exc:
+            raise NotFound(str(exc)) from None
+        return Response(TrafficRunOutput(run).data)
