@@ -10,7 +10,7 @@ from lab import traffic as plan
 from lab.models import TrafficRun
 from lab.services import traffic_start, traffic_stop
 
-from simulator.client import _parser as client_parser
+from simulator.client.cli import build_parser as client_parser
 from tests.platform.lab.conftest import queued
 
 pytestmark = pytest.mark.django_db
