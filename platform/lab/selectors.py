@@ -300,7 +300,7 @@ def retrain_progress(*, run_id: int) -> RetrainProgress | None:
     if run is None:
         return None
     decisions = list(
-        PromotionDecision.objects.filter(candidate__runs=run)
+        PromotionDecision.objects.filter(candidate__run=run)
         .select_related("candidate")
         .order_by("id")
     )

@@ -37,9 +37,10 @@ def gate_decisions(*, version: ModelVersion) -> list[PromotionDecision]:
     """The promotion gate's decisions on every candidate of the retrain that registered
     `version`, in the order the gate judged them (candidates with them): the evidence for
     why this version serves rather than another. One query."""
+    if version.run_id is None:  # registered outside a retrain run (by hand, in a test)
+        return list(PromotionDecision.objects.filter(candidate=version).select_related("candidate"))
     return list(
-        PromotionDecision.objects.filter(candidate__runs__candidates=version)
+        PromotionDecision.objects.filter(candidate__run_id=version.run_id)
         .select_related("candidate")
         .order_by("id")
-        .distinct()
     )

@@ -5,6 +5,12 @@ Every endpoint reads one selector of `lab.selectors` (or calls one service of
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
 from lab.models import TrafficRun
 from lab.selectors import (
     WINDOWS,
@@ -16,13 +22,9 @@ from lab.selectors import (
     traffic_run_list,
 )
 from lab.services import TrafficNotQueued, traffic_start, traffic_stop
-from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAdminUser
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from .homepage import GateDecisionOutput
+from .validators import QueryChoiceField
 
 
 class LabApi(APIView):
@@ -30,7 +32,7 @@ class LabApi(APIView):
 
 
 class WindowInput(serializers.Serializer):
-    window = serializers.ChoiceField(
+    window = QueryChoiceField(
         choices=list(WINDOWS),
         default="24h",
         help_text="How far back to look: 1h (minute buckets), 24h (hours), 7d or 30d (days).",

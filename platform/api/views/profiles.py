@@ -1,6 +1,6 @@
 """Creating, renaming and deleting an account's member profiles."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,7 +9,9 @@ from members.models import Member
 from members.selectors import member_get_for_account
 from members.services import member_create, member_delete, member_rename
 
+from ..schema import VALIDATION_ERROR
 from .members import MemberProfileOutput
+from .validators import TextField
 
 NAME_LENGTH = Member._meta.get_field("name").max_length
 
@@ -17,7 +19,7 @@ NAME_LENGTH = Member._meta.get_field("name").max_length
 class MemberCreateApi(APIView):
     @extend_schema_serializer(component_name="MemberCreateRequest")
     class Input(serializers.Serializer):
-        name = serializers.CharField(max_length=NAME_LENGTH)
+        name = TextField(max_length=NAME_LENGTH)
         is_kids = serializers.BooleanField(default=False)
 
     @extend_schema(request=Input, responses={201: MemberProfileOutput})
@@ -33,7 +35,7 @@ class MemberDetailApi(APIView):
 
     @extend_schema_serializer(component_name="MemberRenameRequest")
     class RenameInput(serializers.Serializer):
-        name = serializers.CharField(max_length=NAME_LENGTH)
+        name = TextField(max_length=NAME_LENGTH)
 
     @extend_schema(request=RenameInput, responses=MemberProfileOutput)
     def patch(self, request, member_id: int):
@@ -43,7 +45,13 @@ class MemberDetailApi(APIView):
         member = member_rename(member=member, name=payload.validated_data["name"])
         return Response(MemberProfileOutput(member).data)
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            400: OpenApiResponse(VALIDATION_ERROR, description="This profile cannot be deleted."),
+        },
+    )
     def delete(self, request, member_id: int):
         member = member_get_for_account(member_id=member_id, account=request.user)
         member_delete(member=member)

@@ -74,3 +74,17 @@ class StrictUUIDField(serializers.UUIDField):
         if not isinstance(data, str):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
+
+
+class QueryChoiceField(BlankIsInvalid, serializers.ChoiceField):
+    """One of a fixed set of names in a query string (`window=24h`); `window=` is invalid."""
+
+
+class TextField(serializers.CharField):
+    """A string, and only a string: DRF's own field turns `0` or `true` into text, which a
+    JSON contract that says "string" does not allow."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

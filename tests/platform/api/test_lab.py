@@ -1,9 +1,9 @@
 """The lab's API: staff only, documented in the schema, each endpoint one selector."""
 
 import pytest
-from lab.models import TrafficRun
 from rest_framework.test import APIClient
 
+from lab.models import TrafficRun
 from modeling.models import RetrainRun
 from modeling.services import retrain_execute, retrain_run_create
 from tests.factories import AccountFactory

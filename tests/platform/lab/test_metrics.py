@@ -1,4 +1,5 @@
 import pytest
+
 from lab.metrics import gini, mean_pairwise_jaccard, ratio
 
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from lab.selectors import click_through, loop_health, model_timeline, visits_per_member_day
 
 from events.models import Interaction
 from events.services import page_record
+from lab.selectors import click_through, loop_health, model_timeline, visits_per_member_day
 from modeling.models import ModelVersion
 from modeling.services import promotion_decide
 from tests.factories import MemberFactory, TitleFactory

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+
 from lab import traffic as plan
 from lab.models import TrafficRun
 from lab.services import traffic_start, traffic_stop
-
 from simulator.client.cli import build_parser as client_parser
 from tests.platform.lab.conftest import queued
 

@@ -8,10 +8,10 @@ import pytest
 import redis
 from django.core.management import call_command
 from django.db import connection
-from lab.models import TrafficRun
-from lab.services import traffic_execute, traffic_start, traffic_stop
 
 from events.models import PageView
+from lab.models import TrafficRun
+from lab.services import traffic_execute, traffic_start, traffic_stop
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
