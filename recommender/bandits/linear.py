@@ -305,6 +305,8 @@ class LinearPolicy(ConfiguredPolicy):
             return None
         if candidates.features is None:
             raise ValueError(f"{self.name} needs candidates.features (the actions' features)")
+        if not np.isfinite(candidates.features).all():
+            raise ValueError(f"{self.name}: candidates.features must be finite")
         return candidates.features
 
     def posterior(self, context: np.ndarray, candidates: Candidates) -> tuple[np.ndarray, ...]:
