@@ -20,7 +20,7 @@ oracle (each member's titles of highest true utility) is the reference of the re
 **Artwork.** The greedy policy's pages, with the artwork of every slot chosen four ways:
 ``fixed`` (variant 0, what a service without artwork personalization shows), ``random``,
 ``bandit`` (a contextual bandit over the variants, one choice per visit from the member's
-context, rewarded by a play from the page: the idea of Netflix's artwork personalization,
+context, rewarded by each examined title's play: the idea of Netflix's artwork personalization,
 Chandrashekar et al. 2017) and ``oracle`` (the variant of highest hidden appeal for the
 member and title, the upper bound).
 
@@ -330,23 +330,26 @@ class ExplorationPolicy(GreedyPolicy):
         self.updates += len(actions)
 
     def _learn_artwork(self, log: VisitLog, lo: int, hi: int) -> None:
+        """One feedback row per examined item: the visit's variant, rewarded 1 when the
+        item was played (a click is the artwork's doing; the watch is the title's)."""
         contexts, chosen, propensities, features = self._art.take()
         if len(chosen) != hi - lo:
             raise RuntimeError(f"{len(chosen)} artwork decisions for {hi - lo} logged visits")
-        if not len(chosen):
+        visit = log.column("examined_visit").astype(np.int64)
+        mine = visit >= lo
+        if not mine.any():
             return
-        title = log.column("played_title")[lo:hi]
-        from_page = (title >= 0) & ~log.column("from_search")[lo:hi].astype(bool)
+        v = visit[mine] - lo
         self.artwork_bandit.update(
             Feedback(
-                contexts=contexts,
-                actions=chosen[:, 0],
-                rewards=from_page.astype(np.float64),
-                propensities=propensities[:, 0],
-                action_features=features[:, 0],
+                contexts=contexts[v],
+                actions=chosen[v, 0],
+                rewards=log.column("examined_played")[mine].astype(np.float64),
+                propensities=propensities[v, 0],
+                action_features=features[v, 0],
             )
         )
-        self.updates += len(chosen)
+        self.updates += int(mine.sum())
 
 
 def _with_regret(

@@ -20,9 +20,10 @@ def test_the_feedback_loop_homogenizes_beyond_a_frozen_model_and_the_gap_grows()
     people watch. The control is the same greedy policy with its model frozen after the
     first night (no loop); same world, seed and first day, so only the loop differs.
 
-    Measured at the defaults over seeds 0-9 (Homepage-v2 dynamics): the loop's final
-    homogenization exceeds the control's by 0.056 to 0.095, and the gap grows, from 0.016 to
-    0.054 at day 10, by at least 0.027 to day 30. The margins are about half the smallest
+    Measured at the defaults over seeds 0-9 (Homepage-v3 dynamics): the loop's final
+    homogenization exceeds the control's by 0.055 to 0.090, and the gap grows, from 0.020 to
+    0.060 at day 10, by at least 0.020 to day 30 (on Homepage-v2: 0.056 to 0.095, 0.016 to
+    0.054, at least 0.027). The margins are about half the smallest
     measured values. With the nightly retrain a no-op, or stopped after the first night, both
     gaps are 0 and the test fails.
     """
