@@ -188,7 +188,7 @@ class HomepageEnv(gym.Env[dict[str, Any], dict[str, np.ndarray]]):
     - v3: artwork variants. Every title has several artwork variants (4 by default, one
       per style of ``simulator.world.ARTWORK_STYLES``), and the action chooses one per slot
       (``{"titles", "artwork"}``; a bare titles array shows variant 0). A variant's appeal
-      to a member (their hidden preference for its style, from their taste cluster, plus the
+      to a member (their hidden preference for its style, which follows their taste, plus the
       variant's own) enters the perceived utility (``BehaviourConfig.artwork_taste``; 0 or
       ``all_off()`` switch it off), so presentation bias is personal and the variant shown
       changes what is played, even with variant 0 everywhere. ``"artwork_styles"`` joins

@@ -9,25 +9,29 @@ night on its own logs, each member's top unplayed titles). An explorer then fill
 model's best half, and a uniformly drawn half of the other available unplayed titles (the
 titles the loop would hide). The explorers are the project's own (``recommender.bandits``,
 by name through :func:`~recommender.bandits.make_policy`): ``epsilon_greedy`` over the
-model's scores; ``linucb`` (Li, Chu, Langford and Schapire 2010, disjoint: a ridge
-regression of the reward on the member's context per title, and an upper confidence
-bound); ``thompson`` (Chapelle and Li 2011: the same regression, a draw from its posterior
-instead of the bound). Each is updated every night, like the platform's
-``exploration.tasks.update``, from the impressions of its slots that the members examined:
-the reward is the watched fraction of a play, 0 for an examined title left unplayed. The
-oracle (each member's titles of highest true utility) is the reference of the regret.
+model's scores; ``linucb_hybrid`` (Li, Chu, Langford and Schapire 2010: a ridge regression
+of the reward on the member's context, shared across titles through their features plus
+one per title, and an upper confidence bound); ``thompson_hybrid`` (Chapelle and Li 2011:
+the same regression, a draw from its posterior instead of the bound). The hybrid models are
+the ones that can use the model's opinion (a title feature) and judge a title never shown.
+Each explorer is updated every night, as the platform's ``exploration.tasks.update`` does,
+from the impressions of its slots that members examined: the reward is the watched
+fraction of a play, 0 for an examined title left unplayed. The oracle (each member's
+titles of highest true utility) is the reference of the regret.
 
 **Artwork.** The greedy policy's pages, with the artwork of every slot chosen four ways:
 ``fixed`` (variant 0, what a service without artwork personalization shows), ``random``,
-``bandit`` (a contextual bandit over the variants, one choice per visit from the member's
-context, rewarded by each examined title's play: the idea of Netflix's artwork personalization,
-Chandrashekar et al. 2017) and ``oracle`` (the variant of highest hidden appeal for the
-member and title, the upper bound).
+``bandit`` (a contextual bandit over the variants, by default disjoint LinUCB: one
+ridge regression per variant on the member's context; one choice per visit, shown on every
+title of the page, rewarded 1 when the member plays a title from the page: the idea of
+Netflix's artwork personalization, Chandrashekar et al. 2017) and ``oracle`` (the variant of highest
+hidden appeal for the member and title: the upper bound).
 
-The member's context (what a platform could compute): the share of each published genre
-among the member's plays so far (13 numbers, 0 before any play) and a constant 1. A
-title's features (for the policies that use them): its published genres, its model score
-standardised within the pool, whether it arrived in the last 30 days, and a constant 1.
+The member's context (what a platform could compute from its logs): the share of each
+published genre among the member's plays so far (13 numbers, 0 before any play) and a
+constant 1. A pool title's features: a constant 1, its model score as a rank within the
+pool (1 the best), whether it arrived in the last 30 days, and how well its genres match
+the member's plays (the mean share of its genres).
 
 Regret is cumulative: the sum over days of the oracle's true satisfaction per visit minus
 the policy's (pages), or of the oracle artwork's plays per visit minus the arm's (artwork),
@@ -46,7 +50,7 @@ from simulator.experiments.runs import Settings, run_policy
 from simulator.runner import PopulationRunner, VisitLog
 from simulator.world import GENRES, RECENT_DAYS, World
 
-PAGE_POLICIES = ("greedy", "epsilon_greedy", "linucb", "thompson", "oracle")
+PAGE_POLICIES = ("greedy", "epsilon_greedy", "linucb_hybrid", "thompson_hybrid", "oracle")
 """The page experiment's policies (greedy and oracle are the two ends)."""
 ARTWORK_ARMS = ("fixed", "random", "bandit", "oracle")
 """The artwork experiment's arms, all on the greedy policy's pages."""
@@ -59,6 +63,8 @@ PAGE_METRICS = (
     "homogenization",
     "regret",
 )
+N_TITLE_FEATURES = 4
+"""Width of a pool title's features: bias, model rank score, new arrival, genre match."""
 ARTWORK_METRICS = ("plays_per_visit", "satisfaction", "retention", "regret")
 
 
@@ -72,22 +78,22 @@ class ExplorationSettings:
     """Titles in the explorer's pool: the model's best half, a random half of the rest."""
     epsilon: float = 0.2
     """Exploration share of epsilon_greedy."""
-    alpha: float = 0.5
-    """Width of LinUCB's confidence bound."""
-    thompson_scale: float = 0.5
-    """Scale of Thompson sampling's posterior draws."""
+    alpha: float = 0.1
+    """Width of the page explorer LinUCB's confidence bound (rewards are watched fractions,
+    mostly 0: a narrow bound)."""
+    thompson_scale: float = 0.1
+    """Scale of the page explorer Thompson sampling's posterior draws."""
     floor: float = 1e-4
     """Least probability of every pool title at every position (all explorers)."""
-    artwork_policy: str = "linucb"
+    artwork_policy: str = "thompson"
     """The artwork bandit's policy (``recommender.bandits`` name)."""
+    artwork_params: dict[str, object] = field(default_factory=lambda: {"scale": 0.1})
+    """The artwork bandit's parameters (the ones its policy declares are passed)."""
     params: dict[str, dict[str, object]] = field(default_factory=dict)
     """Extra parameters per policy name, passed to ``make_policy`` as given."""
 
     def explorer(self, name: str) -> Policy:
-        """A fresh explorer ``name`` with these settings (the parameters it declares)."""
-        from recommender.bandits import policy_params
-
-        known = {p["name"] for p in policy_params(name)}
+        """A fresh page explorer ``name`` with these settings (the parameters it declares)."""
         wanted = {
             "epsilon": self.epsilon,
             "alpha": self.alpha,
@@ -95,7 +101,19 @@ class ExplorationSettings:
             "floor": self.floor,
             **self.params.get(name, {}),
         }
-        return make_policy(name, **{k: v for k, v in wanted.items() if k in known})
+        return _make(name, wanted)
+
+    def artwork_bandit(self) -> Policy:
+        """A fresh artwork bandit (``artwork_policy`` with ``artwork_params``)."""
+        return _make(self.artwork_policy, {"floor": self.floor, **self.artwork_params})
+
+
+def _make(name: str, wanted: dict[str, object]) -> Policy:
+    """``make_policy(name, ...)`` with the entries of ``wanted`` that ``name`` declares."""
+    from recommender.bandits import policy_params
+
+    known = {p["name"] for p in policy_params(name)}
+    return make_policy(name, **{k: v for k, v in wanted.items() if k in known})
 
 
 def member_contexts(genre_plays: np.ndarray) -> np.ndarray:
@@ -172,6 +190,10 @@ class ExplorationPolicy(GreedyPolicy):
         self._art = _Decisions()
         self._logged = 0  # visits of the log already learnt from
         self.updates = 0  # feedback rows the explorers learnt from
+        self.daily: list[dict[str, float]] = []
+        """Per day: ``explore_reward`` (mean reward of the examined explorer slots) and
+        ``artwork_gap`` (mean hidden appeal lost, per examined item, against the variant
+        that would have appealed most to its member): what only the simulator can say about what was learnt."""
 
     # Pages
 
@@ -191,7 +213,7 @@ class ExplorationPolicy(GreedyPolicy):
         contexts = member_contexts(self.genre_plays[members])
         chosen = np.full((b, k), -1, dtype=np.int64)  # -1: greedy slot, nothing to learn
         propensities = np.ones((b, k))
-        features = np.zeros((b, k, len(GENRES) + 3))
+        features = np.zeros((b, k, N_TITLE_FEATURES))
         if self.table is None:  # the first day: random pages, as every policy shows
             self._record(self._pages, contexts, chosen, propensities, features)
             return pages
@@ -228,15 +250,16 @@ class ExplorationPolicy(GreedyPolicy):
         return np.concatenate([best, drawn]).astype(np.int64)
 
     def _features(self, member: int, pool: np.ndarray, at: float) -> np.ndarray:
-        """(n, len(GENRES) + 3) features of the pool's titles (module docstring); the model
+        """(n, N_TITLE_FEATURES) features of the pool's titles (module docstring). The model
         score enters as its rank in the pool, 1 the best, 0 the worst (titles the model has
         never seen score far below the rest, so a raw or standardised score would not do)."""
         ranks = np.argsort(np.argsort(-self.table[member, pool], kind="stable"), kind="stable")
         rank_score = 1.0 - ranks / max(len(pool) - 1, 1)
         new = (at < self.new_until[pool]).astype(np.float64)
-        return np.hstack(
-            [self.genre_matrix[pool], rank_score[:, None], new[:, None], np.ones((len(pool), 1))]
-        )
+        genres = self.genre_matrix[pool]
+        share = member_contexts(self.genre_plays[[member]])[0, :-1]
+        match = genres @ share / np.maximum(genres.sum(axis=1), 1.0)
+        return np.stack([np.ones(len(pool)), rank_score, new, match], axis=1)
 
     # Artwork
 
@@ -266,17 +289,24 @@ class ExplorationPolicy(GreedyPolicy):
                 axis=1,
             )  # (B * rows * slots, variants)
             return appeal.argmax(axis=1).reshape(pages.shape)
-        contexts = member_contexts(self.genre_plays[members])
-        styles = self.world.artwork_style_matrix.astype(np.float64)
+        contexts = self.artwork_contexts(members)
+        styles = self.world.artwork_style_matrix.astype(np.float64)  # (V, styles)
         variants = Candidates(ids=np.arange(n_variants), features=styles)
         chosen = np.empty((len(members), 1), dtype=np.int64)
         propensities = np.empty((len(members), 1))
         for i in range(len(members)):
             choice = self.artwork_bandit.choose(contexts[i], variants, 1, rng)
             chosen[i], propensities[i] = choice.actions, choice.propensities
-        features = styles[chosen]  # (B, 1, styles)
-        self._record(self._art, contexts, chosen, propensities, features)
+        self._record(self._art, contexts, chosen, propensities, styles[chosen])
         return np.broadcast_to(chosen[:, :, None], pages.shape).copy()
+
+    def artwork_contexts(self, members: np.ndarray) -> np.ndarray:
+        """(B, len(GENRES) + 1 + n_members) the artwork bandit's contexts: the member context
+        and a one-hot of the member (a service knows who is asking), so that the bandit
+        can learn each member's own taste for a style on top of what their genres say."""
+        one_hot = np.zeros((len(members), self.world.n_members))
+        one_hot[np.arange(len(members)), members] = 1.0
+        return np.hstack([member_contexts(self.genre_plays[members]), one_hot])
 
     @staticmethod
     def _record(decisions: _Decisions, *parts: np.ndarray) -> None:
@@ -294,15 +324,37 @@ class ExplorationPolicy(GreedyPolicy):
         super().end_of_day(day, log, rng)
         lo, hi = self._logged, log.n_visits
         self._logged = hi
+        day_stats = {"explore_reward": float("nan"), "artwork_gap": self._appeal(log, lo)}
         if self.explorer is not None:
-            self._learn_pages(log, lo, hi)
+            day_stats["explore_reward"] = self._learn_pages(log, lo, hi)
         if self.artwork_bandit is not None:
             self._learn_artwork(log, lo, hi)
+        self.daily.append(day_stats)
         plays = log.plays()
         self.genre_plays = np.zeros_like(self.genre_plays)
         np.add.at(self.genre_plays, plays["member"], self.genre_matrix[plays["title"]])
 
-    def _learn_pages(self, log: VisitLog, lo: int, hi: int) -> None:
+    def _appeal(self, log: VisitLog, lo: int) -> float:
+        """Mean, over the items examined from visit ``lo`` on, of how much more the best
+        variant would have appealed to the member than the one shown (hidden appeal)."""
+        visit = log.column("examined_visit").astype(np.int64)
+        mine = visit >= lo
+        if not mine.any():
+            return float("nan")
+        members = log.column("member").astype(np.int64)[visit[mine]]
+        titles = log.column("examined_title").astype(np.int64)[mine]
+        shown = log.column("examined_artwork").astype(np.int64)[mine]
+        appeal = np.stack(
+            [
+                self.world.artwork_appeal_of(members, titles, np.full(len(titles), v))
+                for v in range(self.world.n_artwork_variants)
+            ],
+            axis=1,
+        )  # (E, variants)
+        return float((appeal.max(axis=1) - appeal[np.arange(len(titles)), shown]).mean())
+
+    def _learn_pages(self, log: VisitLog, lo: int, hi: int) -> float:
+        """Update the explorer from the visits ``lo:hi``; the mean reward it learnt from."""
         contexts, chosen, propensities, features = self._pages.take()
         if len(chosen) != hi - lo:
             raise RuntimeError(f"{len(chosen)} page decisions for {hi - lo} logged visits")
@@ -315,7 +367,7 @@ class ExplorationPolicy(GreedyPolicy):
         actions = chosen[v, s]
         keep = actions >= 0  # the first day's slots were random, not the explorer's
         if not keep.any():
-            return
+            return float("nan")
         v, s, actions = v[keep], s[keep], actions[keep]
         rewards = np.where(played[mine][keep], fraction[v + lo], 0.0)
         self.explorer.update(
@@ -328,28 +380,28 @@ class ExplorationPolicy(GreedyPolicy):
             )
         )
         self.updates += len(actions)
+        return float(rewards.mean())
 
     def _learn_artwork(self, log: VisitLog, lo: int, hi: int) -> None:
-        """One feedback row per examined item: the visit's variant, rewarded 1 when the
-        item was played (a click is the artwork's doing; the watch is the title's)."""
+        """One feedback row per visit: its variant, rewarded 1 when a title was played from
+        the page (the variant moves the choice between the page and leaving)."""
         contexts, chosen, propensities, features = self._art.take()
         if len(chosen) != hi - lo:
             raise RuntimeError(f"{len(chosen)} artwork decisions for {hi - lo} logged visits")
-        visit = log.column("examined_visit").astype(np.int64)
-        mine = visit >= lo
-        if not mine.any():
+        if not len(chosen):
             return
-        v = visit[mine] - lo
+        title = log.column("played_title")[lo:hi]
+        from_page = (title >= 0) & ~log.column("from_search")[lo:hi].astype(bool)
         self.artwork_bandit.update(
             Feedback(
-                contexts=contexts[v],
-                actions=chosen[v, 0],
-                rewards=log.column("examined_played")[mine].astype(np.float64),
-                propensities=propensities[v, 0],
-                action_features=features[v, 0],
+                contexts=contexts,
+                actions=chosen[:, 0],
+                rewards=from_page.astype(np.float64),
+                propensities=propensities[:, 0],
+                action_features=features[:, 0],
             )
         )
-        self.updates += int(mine.sum())
+        self.updates += len(chosen)
 
 
 def _with_regret(
@@ -375,20 +427,25 @@ def exploration(
     with the daily metrics of :func:`run_policy` and the cumulative ``regret``."""
     explore = explore or ExplorationSettings()
     world = settings.world()
+    nan = float("nan")
     shape = {"rows": settings.rows, "slots": settings.slots, "model": settings.model}
     out: list[dict[str, object]] = []
 
     def explorer_run(label: str, **kw: object) -> list[dict[str, object]]:
-        def factory(runner: PopulationRunner) -> ExplorationPolicy:
-            return ExplorationPolicy(world, name=label, **shape, **kw)  # type: ignore[arg-type]
+        made: list[ExplorationPolicy] = []
 
-        return run_policy(label, world, settings, label=label, policy_factory=factory)
+        def factory(runner: PopulationRunner) -> ExplorationPolicy:
+            made.append(ExplorationPolicy(world, name=label, **shape, **kw))  # type: ignore[arg-type]
+            return made[-1]
+
+        rows = run_policy(label, world, settings, label=label, policy_factory=factory)
+        return [{**r, **extra} for r, extra in zip(rows, made[0].daily, strict=True)]
 
     if policies:
         oracle = run_policy("oracle", world, settings)
         for name in policies:
             if name == "oracle":
-                rows = oracle
+                rows = [{**r, "explore_reward": nan, "artwork_gap": nan} for r in oracle]
             elif name == "greedy":
                 rows = explorer_run("greedy")
             else:
@@ -405,7 +462,7 @@ def exploration(
     if arms:
         runs = {}
         for arm in dict.fromkeys(("oracle", *arms)):
-            bandit = explore.explorer(explore.artwork_policy) if arm == "bandit" else None
+            bandit = explore.artwork_bandit() if arm == "bandit" else None
             runs[arm] = explorer_run(f"artwork {arm}", artwork=arm, artwork_bandit=bandit)
         for arm in arms:
             rows = _with_regret([dict(r) for r in runs[arm]], runs["oracle"], "plays_per_visit")

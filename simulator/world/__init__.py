@@ -45,9 +45,10 @@ Generative story, in order:
     wants the next episode (``BehaviourConfig.series_pull``).
 11. Every title has several artwork variants (``N_ARTWORK_VARIANTS`` = 4 by default), the
     same styles for every title (``ARTWORK_STYLES``: a close-up, the ensemble, an action
-    scene, the title card; public, in ``catalog.json``). Each taste cluster has a hidden
-    preference per style, and each member their cluster's plus a personal part; each
-    title's variants also have a small appeal of their own. The variant shown adds to the
+    scene, the title card; public, in ``catalog.json``). A member's hidden preference for
+    a style follows their taste (romance fans like faces, action fans a scene), plus a part
+    of their taste cluster's own and a personal part; each title's variants also have a
+    small appeal of their own. The variant shown adds to the
     *perceived* utility only (``BehaviourConfig.artwork_taste``): presentation bias that is
     personal, so choosing the variant per member raises plays (the streaming-artwork
     result) without making anyone enjoy the title more.

@@ -66,10 +66,21 @@ face close up, the cast together, a scene of action, the title treatment). Varia
 every title is drawn in style ``v % len(ARTWORK_STYLES)``."""
 N_ARTWORK_VARIANTS = len(ARTWORK_STYLES)
 """Artwork variants per title in a generated world (by default one in each style)."""
-_STYLE_CLUSTER_SD = 1.0
-"""Spread of a taste cluster's preference for each artwork style."""
-_STYLE_MEMBER_SD = 0.5
-"""Spread of a member's own preference around their cluster's."""
+_STYLE_GENRES: tuple[dict[str, float], ...] = (
+    {"Romance": 1.0, "Drama": 0.8, "Horror": 0.4},
+    {"Comedy": 1.0, "Family": 0.8, "Animation": 0.6},
+    {"Action": 1.0, "Adventure": 0.8, "Sci-Fi": 0.6, "Thriller": 0.5},
+    {"Documentary": 1.0, "Crime": 0.6, "Fantasy": 0.5},
+)
+"""The genres whose fans each style (order of ARTWORK_STYLES) appeals to: faces for romance
+and drama, the cast together for comedy and family, a scene for action, the title card for
+documentaries, in units of a genre direction."""
+_STYLE_TASTE_WEIGHT = 1.0
+"""Weight of the taste-driven part of a member's style preference (per unit of taste)."""
+_STYLE_CLUSTER_SD = 0.3
+"""Spread of a taste cluster's own preference for each artwork style."""
+_STYLE_MEMBER_SD = 0.3
+"""Spread of a member's own preference around their taste's and cluster's."""
 _VARIANT_APPEAL_SD = 0.3
 """Spread of the small appeal of each title's variant of its own (the same for everyone)."""
 _OFFSET_NOISE = 0.3
@@ -134,7 +145,12 @@ def generate(
     artwork = habit_rng.normal(size=n_titles)
     offsets = _daypart_offsets(daypart_rng, n_members, directions)
     styles, preference, variant_appeal = _artwork_variants(
-        artwork_rng, member_arrays["member_cluster"], n_titles, artwork_variants
+        artwork_rng,
+        member_arrays["member_cluster"],
+        member_arrays["tastes"],
+        directions,
+        n_titles,
+        artwork_variants,
     )
     return {
         "seed": seed,
@@ -314,21 +330,33 @@ def _daypart_offsets(rng: np.random.Generator, n: int, directions: np.ndarray) -
 
 
 def _artwork_variants(
-    rng: np.random.Generator, member_cluster: np.ndarray, n_titles: int, n_variants: int
+    rng: np.random.Generator,
+    member_cluster: np.ndarray,
+    tastes: np.ndarray,
+    directions: np.ndarray,
+    n_titles: int,
+    n_variants: int,
 ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """Step 11: the styles of the variants (public), each member's hidden preference for each
     style and each title's variants' own small appeal (hidden).
 
-    A taste cluster has a preference per style (a cluster of action fans likes action
-    scenes, another the cast close up); a member's is their cluster's plus a personal part.
-    Both hidden arrays are centred (a member's over styles, a title's over its variants), so
-    the artwork moves a member's clicks from one title to another rather than making anyone
-    click more on average: what matters is which variant, for whom.
+    A member's preference for a style follows their taste (fans of action like an action
+    scene, of romance a face close up: ``_STYLE_GENRES``), plus a part of their taste
+    cluster's own and a personal part. Both hidden arrays are centred (a member's over
+    styles, a title's over its variants), so the artwork moves a member's clicks rather than
+    making everyone click more on any one variant: what matters is which variant, for whom.
     """
     n_styles = len(ARTWORK_STYLES)
+    tilt = np.zeros((n_styles, len(GENRES)))
+    for k, genres in enumerate(_STYLE_GENRES):
+        for g, weight in genres.items():
+            tilt[k, GENRE_INDEX[g]] = weight
+    by_taste = _STYLE_TASTE_WEIGHT * tastes @ (tilt @ directions).T  # (M, styles)
     centres = _STYLE_CLUSTER_SD * rng.normal(size=(N_CLUSTERS, n_styles))
-    preference = centres[member_cluster] + _STYLE_MEMBER_SD * rng.normal(
-        size=(len(member_cluster), n_styles)
+    preference = (
+        by_taste
+        + centres[member_cluster]
+        + _STYLE_MEMBER_SD * rng.normal(size=(len(member_cluster), n_styles))
     )
     preference -= preference.mean(axis=1, keepdims=True)
     own = _VARIANT_APPEAL_SD * rng.normal(size=(n_titles, n_variants))
