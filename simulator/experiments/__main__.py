@@ -8,7 +8,8 @@ Usage::
     python -m simulator.experiments offline-vs-online
     python -m simulator.experiments all --out docs/figures
     python -m simulator.experiments context-sweep [--strengths 0,0.5,1,2 --online-days 7]
-    python -m simulator.experiments exploration [--explore-slots 5 --artwork-policy linucb]
+    python -m simulator.experiments exploration [--explore-slots 5 --artwork-policy thompson]
+    python -m simulator.experiments logging-policy [--strengths 0,1,2 --online-days 7]
     python -m simulator.experiments ope-validation [--seeds 12]  (its own arguments: --help)
 
 Each writes ``<out>/<experiment>.csv`` and ``<out>/<experiment>.png``. ``all`` runs the four
@@ -39,7 +40,7 @@ from simulator.experiments.runs import (
 
 TEACHING = ("feedback-loop", "position-bias", "search-breaks-loop", "offline-vs-online")
 """What ``all`` runs."""
-EXPERIMENTS = (*TEACHING, "context-sweep", "exploration")
+EXPERIMENTS = (*TEACHING, "context-sweep", "exploration", "logging-policy")
 LABELS = {
     "homogenization": "homogenization (Jaccard)",
     "gini_exposure": "Gini of exposure",
@@ -51,6 +52,7 @@ LABELS = {
     "search_share": "share of plays by search",
     "offline_ndcg": "offline NDCG@10 (logged)",
     "regret": "cumulative regret vs the oracle",
+    "artwork_gap": "appeal lost vs each member's best variant",
 }
 
 
@@ -168,13 +170,52 @@ def plot_context_sweep(rows: list[dict[str, object]], title: str, path: Path) ->
     return path
 
 
+def plot_logging_policy(rows: list[dict[str, object]], title: str, path: Path) -> Path:
+    """Each model's offline and online quality against the context strength, a solid line
+    for logs gathered under exploration and a dashed one for the greedy loop's logs."""
+    plt = _pyplot()
+    panels = (
+        ("offline_next_ndcg", "offline: next-play NDCG@10"),
+        ("online_headroom", "online: share of random -> oracle"),
+    )
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.0))
+    colours: dict[str, str] = {}
+    for ax, (metric, label) in zip(axes, panels, strict=True):
+        for (logging, name), group in by(
+            [{**r, "key": (r["logging"], r["model"])} for r in rows], "key"
+        ).items():
+            values = [float(r[metric]) for r in group]
+            if name in ("random", "oracle") or all(np.isnan(values)):
+                continue
+            strengths = [float(r["context_strength"]) for r in group]
+            style = "-" if logging == "explore" else "--"
+            (line,) = ax.plot(
+                strengths,
+                values,
+                style,
+                marker="o",
+                color=colours.get(str(name)),
+                label=f"{name}, {logging} logs",
+            )
+            colours.setdefault(str(name), line.get_color())
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("context strength", fontsize=8)
+        ax.tick_params(labelsize=8)
+    axes[1].legend(fontsize=7)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
 def plot_exploration(rows: list[dict[str, object]], title: str, path: Path) -> Path:
     """The page explorers' metrics over the days, then the artwork arms' plays and regret."""
-    from simulator.experiments.exploration import ARTWORK_METRICS, PAGE_METRICS
+    from simulator.experiments.exploration import PAGE_METRICS
 
     plt = _pyplot()
     panels = [("pages", m) for m in PAGE_METRICS] + [
-        ("artwork", m) for m in ARTWORK_METRICS if m in ("plays_per_visit", "regret")
+        ("artwork", m) for m in ("plays_per_visit", "regret", "artwork_gap")
     ]
     cols = 3
     n_rows = -(-len(panels) // cols)
@@ -241,6 +282,15 @@ def run(
         rows = context_sweep(settings, strengths or STRENGTHS, online_days=online_days)
         title = f"Context strength sweep ({scale}, then {online_days} days online)"
         plot_context_sweep(rows, title, png)
+    elif name == "logging-policy":
+        from simulator.experiments.context_sweep import STRENGTHS, logging_policy_sweep
+
+        rows = logging_policy_sweep(settings, strengths or STRENGTHS, online_days=online_days)
+        title = (
+            f"Logs from the greedy loop vs with exploration (epsilon {settings.epsilon:g}; "
+            f"{scale}, then {online_days} days online)"
+        )
+        plot_logging_policy(rows, title, png)
     elif name == "exploration":
         from simulator.experiments.exploration import ExplorationSettings, exploration
 
@@ -294,13 +344,13 @@ def main(argv: list[str] | None = None) -> int:
         "--strengths",
         type=strength_list,
         default=None,
-        help="context-sweep: comma-separated context strengths (default 0,0.5,1,2)",
+        help="context-sweep, logging-policy: comma-separated context strengths (default 0,0.5,1,2)",
     )
     parser.add_argument(
         "--online-days",
         type=number(int, minimum=1),
         default=7,
-        help="context-sweep: days each model serves online",
+        help="context-sweep, logging-policy: days each model serves online",
     )
     parser.add_argument(
         "--explore-slots",

@@ -65,7 +65,7 @@ PAGE_METRICS = (
 )
 N_TITLE_FEATURES = 4
 """Width of a pool title's features: bias, model rank score, new arrival, genre match."""
-ARTWORK_METRICS = ("plays_per_visit", "satisfaction", "retention", "regret")
+ARTWORK_METRICS = ("plays_per_visit", "satisfaction", "retention", "regret", "artwork_gap")
 
 
 @dataclass(frozen=True)
