@@ -63,6 +63,19 @@ def title_play_counts(*, at: datetime, days: float = 7.0) -> dict[int, float]:
     return {title_id: float(n) for title_id, n in rows}
 
 
+def played_titles(*, member_ids: list[int]) -> dict[int, set[int]]:
+    """Each member's set of titles ever played (the lab's history-overlap check). One query."""
+    played: dict[int, set[int]] = {member_id: set() for member_id in member_ids}
+    rows = (
+        Interaction.objects.filter(member_id__in=member_ids, type__in=PLAY_TYPES)
+        .values_list("member_id", "title_id")
+        .distinct()
+    )
+    for member_id, title_id in rows:
+        played[member_id].add(title_id)
+    return played
+
+
 def play_list(*, member_id: int, limit: int = 100) -> list[Interaction]:
     """A member's viewing activity: every play, newest first, with its title."""
     return list(
