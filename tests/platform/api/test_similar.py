@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Title
 from modeling.selectors import SIMILAR_FALLBACK
+from modeling.services import retrain_execute, retrain_run_create
 from modeling.tasks import retrain
 from tests.factories import AccountFactory, MemberFactory, TitleFactory
 from tests.platform.modeling.test_embeddings import eager  # noqa: F401 - a fixture
@@ -47,7 +48,7 @@ def test_without_stored_embeddings_the_fallback_answers_by_genre_and_says_why(ap
 
 def test_a_version_whose_embeddings_are_not_stored_yet_falls_back(api):
     _, titles = clustered_log()
-    retrain.apply().get()  # not eager: nothing stores its embeddings
+    retrain_execute(run_id=retrain_run_create().pk)  # the service: no task stores them
     body = api.get(f"/api/v1/titles/{titles[0].pk}/similar").json()
     assert body["source"] == SIMILAR_FALLBACK and "not stored yet" in body["reason"]
 
