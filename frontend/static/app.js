@@ -454,8 +454,15 @@ function openPanel(tile, opener = tile) {
   loadSimilar(tile.tileContext.item.title);
 }
 
-// A similar title opens in the same panel; no hover card inside the dialog.
-const similarHandlers = { open: (tile) => openPanel(tile, state.panel?.opener) };
+// A similar title opens in the same panel (keeping whether the homepage needs a reload on
+// close); no hover card inside the dialog.
+const similarHandlers = {
+  open: (tile) => {
+    const changed = state.panel?.changed ?? false;
+    openPanel(tile, state.panel?.opener);
+    state.panel.changed = changed;
+  },
+};
 
 async function loadSimilar(title) {
   const requestId = ++state.similarRequest;

@@ -1,4 +1,5 @@
-"""Retrain now, in this process (the worker runs the same service from modeling.tasks)."""
+"""Retrain now, in this process (the worker runs the same service from modeling.tasks), and
+store the embeddings of a version it promotes (the worker's retrain task queues that)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
