@@ -99,3 +99,30 @@ def test_a_kind_without_embeddings_stores_a_set_that_says_so(eager):
     embedding_set = embeddings_store(version_id=popularity.pk)
     assert embedding_set.method == "none" and "no per-title vector" in embedding_set.note
     assert not embedding_set.vectors.exists()
+
+
+def test_a_promoted_sasrec_stores_its_item_table_and_member_states(eager, settings):
+    settings.MODELING_CANDIDATES = ["sasrec"]
+    members, titles = clustered_log()
+    retrain.apply().get()
+    production = production_version()
+    assert production.kind == "sasrec"
+    embedding_set = production.embedding_set
+    assert (embedding_set.method, embedding_set.dim) == ("sasrec", 32)
+    keys, vectors = stored(production)
+    assert keys.tolist() == [t.pk for t in titles] and np.isfinite(vectors).all()
+    member_keys, _ = stored(production, Embedding.Entity.MEMBER)
+    assert member_keys.tolist() == [m.pk for m in members]
+
+
+def test_the_retrain_command_stores_the_embeddings_in_process():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    clustered_log()
+    out = StringIO()
+    call_command("retrain", stdout=out)
+    production = production_version()
+    assert production.embedding_set.method == "mf"
+    assert f"embeddings of v{production.pk}" in out.getvalue()
