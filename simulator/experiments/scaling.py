@@ -10,12 +10,14 @@ the task (here: the simulator's members, whose plays are partly random) is near 
 for that model, and more data buys little; where ``A * N^-alpha`` is still large, it does.
 
 Protocol (:func:`scaling`): one simulated month under the dataset's logging policy, split in
-time at 80%. The test requests are fixed for every run: the post-cut plays of the first
-``eval_members`` members (each a title new to the member, seen titles excluded, as in
-``recommender.metrics.evaluate_next_play``), so every point is measured on the same
-requests. Training sets grow by members: the pre-cut plays of the first M members, nested, so
-a larger set holds every smaller one (the evaluated members are in all of them). Each model
-size is fitted on each, with the recommender's own early stopping. Per point:
+time at 80%. The test requests are the same for every fit: a seeded sample of the post-cut
+plays of every member (each a title new to the member, seen titles excluded, as in
+``recommender.metrics.evaluate_next_play``), each scored from the member's pre-cut plays and
+earlier test plays. SASRec scores from histories, so a member it never trained on is scored
+like any other. Training sets grow by members: the pre-cut plays of the first M members,
+nested, so a larger set holds every smaller one; every title is in every model's catalogue
+(from metadata), so every softmax is over the same titles. Each model size is fitted on each
+set with the recommender's own early stopping (patience 3). Per point:
 
 - **loss**: mean next-play cross-entropy, ``-log softmax(scores)[target]`` over the titles
   not yet played (the scores are SASRec's logits; its training loss is the same softmax);
@@ -30,6 +32,7 @@ dependency).
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections import defaultdict
@@ -63,20 +66,22 @@ class Preset:
     """SASRec ``dim`` values."""
     depths: tuple[int, ...]
     """SASRec ``blocks`` values."""
-    eval_members: int
-    """Members whose post-cut plays are the fixed test requests (at most ``sizes[0]``)."""
     max_requests: int
-    """Test requests sampled from them (seeded)."""
+    """Test requests sampled from every member's post-cut plays (seeded)."""
     max_epochs: int
     """Cap on epochs of each fit (early stopping usually ends it sooner)."""
+    repeats: int
+    """Fits of each (size, model) with different seeds; the laws are fitted to their mean."""
 
 
 PRESETS: dict[str, Preset] = {
-    "tiny": Preset(60, 40, 10, (10, 20, 40), (4, 8, 12), (1,), 10, 200, 2),
-    "small": Preset(300, 1200, 30, (75, 150, 300, 600, 1200), (16, 32, 64), (1, 2), 75, 1000, 30),
+    "tiny": Preset(60, 40, 10, (10, 20, 40), (4, 8, 12), (1,), 200, 2, 1),
+    "small": Preset(
+        300, 1200, 30, (19, 38, 75, 150, 300, 600, 1200), (16, 32, 64), (1, 2), 3000, 30, 2
+    ),
     "large": Preset(
         2000, 16000, 30, (500, 1000, 2000, 4000, 8000, 16000), (32, 64, 128, 256), (1, 2, 4),
-        500, 5000, 60,
+        10000, 60, 2,
     ),
 }  # fmt: skip
 """``tiny``: the smoke test (seconds); ``small``: a few minutes on CPU; ``large``: a GPU."""
@@ -227,64 +232,82 @@ def scaling(
     log, items = simulated_log(preset, seed)
     train, test = time_split(log, holdout_fraction=0.2)
     members = np.array([str(m) for m in range(preset.members)], dtype=object)
-    evaluated = set(members[: min(preset.eval_members, preset.sizes[0])].tolist())
-    test = test.select(np.flatnonzero([u in evaluated for u in test.user_ids]))
     extra = {"device": device} if device != "cpu" else {}
     rows: list[dict[str, object]] = []
     for size in preset.sizes:
         subset = train.select(np.flatnonzero(np.isin(train.user_ids, members[:size])))
-        for depth in preset.depths:
-            for width in preset.widths:
-                config = SASRecConfig(
-                    dim=width,
-                    blocks=depth,
-                    heads=1,
-                    max_len=50,
-                    refit=False,
-                    max_epochs=preset.max_epochs,
-                    min_steps=min(60, preset.max_epochs * 10),
-                    patience=3,
-                    validation_members=min(500, max(size // 5, 20)),
-                    seed=seed,
-                    **extra,
+        for depth, width, repeat in itertools.product(
+            preset.depths, preset.widths, range(preset.repeats)
+        ):
+            config = SASRecConfig(
+                dim=width,
+                blocks=depth,
+                heads=1,
+                max_len=50,
+                refit=False,
+                max_epochs=preset.max_epochs,
+                min_steps=min(60, preset.max_epochs * 10),
+                patience=3,
+                validation_members=min(500, max(size // 5, 20)),
+                seed=seed + repeat,
+                **extra,
+            )
+            start = time.perf_counter()
+            model = SASRecRecommender(config).fit(
+                subset, items=items, rng=np.random.default_rng([seed, 7, repeat])
+            )  # every title, played or not: the same softmax for every training size
+            fit_s = time.perf_counter() - start
+            quality = next_play_quality(  # histories from every member's pre-cut plays
+                model, train, test, max_requests=preset.max_requests, seed=seed
+            )
+            params, non_embedding = parameter_count(model)
+            rows.append(
+                {
+                    "model": f"d{width}x{depth}",
+                    "dim": width,
+                    "blocks": depth,
+                    "repeat": repeat,
+                    "params": params,
+                    "non_embedding_params": non_embedding,
+                    "members": size,
+                    "train_plays": len(subset),
+                    "loss": quality["loss"],
+                    "mrr": quality["mrr"],
+                    "requests": quality["requests"],
+                    "epochs": model.config.extra.get("epochs_run", math.nan),
+                    "fit_s": round(fit_s, 2),
+                }
+            )
+            if progress:
+                print(
+                    f"  {rows[-1]['model']:>7} on {len(subset):>7} plays: loss "
+                    f"{quality['loss']:.4f}, MRR {quality['mrr']:.4f} ({fit_s:.1f} s)",
+                    flush=True,
                 )
-                start = time.perf_counter()
-                model = SASRecRecommender(config).fit(
-                    subset, items=items, rng=np.random.default_rng([seed, 7])
-                )  # every title, played or not: the same softmax for every training size
-                fit_s = time.perf_counter() - start
-                quality = next_play_quality(
-                    model, subset, test, max_requests=preset.max_requests, seed=seed
-                )
-                params, non_embedding = parameter_count(model)
-                rows.append(
-                    {
-                        "model": f"d{width}x{depth}",
-                        "dim": width,
-                        "blocks": depth,
-                        "params": params,
-                        "non_embedding_params": non_embedding,
-                        "members": size,
-                        "train_plays": len(subset),
-                        "loss": quality["loss"],
-                        "mrr": quality["mrr"],
-                        "requests": quality["requests"],
-                        "epochs": model.config.extra.get("epochs_run", math.nan),
-                        "fit_s": round(fit_s, 2),
-                    }
-                )
-                if progress:
-                    print(
-                        f"  {rows[-1]['model']:>7} on {len(subset):>7} plays: loss "
-                        f"{quality['loss']:.4f}, MRR {quality['mrr']:.4f} ({fit_s:.1f} s)",
-                        flush=True,
-                    )
     return rows, fit_laws(rows)
 
 
+def mean_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """One row per (model, training set): loss and MRR averaged over the repeats."""
+    groups: dict[tuple[str, int], list[dict[str, object]]] = defaultdict(list)
+    for row in rows:
+        groups[(str(row["model"]), int(row["train_plays"]))].append(row)
+    return [
+        {
+            **{k: group[0][k] for k in ("model", "dim", "blocks", "params", "train_plays")},
+            "loss": float(np.mean([r["loss"] for r in group])),
+            "mrr": float(np.mean([r["mrr"] for r in group])),
+            "loss_spread": float(np.ptp([r["loss"] for r in group])),
+            "repeats": len(group),
+        }
+        for group in groups.values()
+    ]
+
+
 def fit_laws(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    """An offset power law of loss over training plays per model size (3+ sizes), and one
-    over parameters at the largest training set (3+ model sizes)."""
+    """An offset power law of the mean loss over training plays per model size (3+ sizes),
+    and one over parameters at the largest training set (3+ model sizes)."""
+    rows = mean_rows(rows)
     laws: list[dict[str, object]] = []
     by_model: dict[str, list[dict[str, object]]] = defaultdict(list)
     for row in rows:

@@ -19,16 +19,18 @@ from simulator.experiments.scaling import (
     PRESETS,
     fit_offset_power_law,
     has_device_setting,
+    mean_rows,
     scaling,
 )
 
 
 def plot(rows: list[dict[str, object]], title: str, path: Path) -> Path:
-    """Loss and MRR against training plays per model size (with each fitted law), and loss
-    against parameters at the largest training set."""
+    """Mean loss and MRR against training plays per model size (with each fitted law), and
+    mean loss against parameters at the largest training set."""
     from simulator.experiments.__main__ import _pyplot
 
     plt = _pyplot()
+    rows = mean_rows(rows)
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.0))
     for name, group in by(rows, "model").items():
         n = np.array([r["train_plays"] for r in group], np.float64)
