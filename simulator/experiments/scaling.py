@@ -39,6 +39,7 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 
 import numpy as np
+import torch
 
 from recommender import Interactions, ItemMetadata, SASRecConfig, SASRecRecommender, time_split
 from recommender.base import Recommender
@@ -228,7 +229,22 @@ def parameter_count(model: SASRecRecommender) -> tuple[int, int]:
 def scaling(
     preset: Preset, *, seed: int = 0, device: str = "cpu", progress: bool = False
 ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    """Run the protocol of the module docstring: (one row per fit, one row per fitted law)."""
+    """Run the protocol of the module docstring: (one row per fit, one row per fitted law).
+
+    On the CPU the fits run on one torch thread: these models are small, and on a shared
+    machine a second thread that competes for a core slows them down many times over."""
+    threads = torch.get_num_threads()
+    if device == "cpu":
+        torch.set_num_threads(1)
+    try:
+        return _scaling(preset, seed=seed, device=device, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _scaling(
+    preset: Preset, *, seed: int, device: str, progress: bool
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     log, items = simulated_log(preset, seed)
     train, test = time_split(log, holdout_fraction=0.2)
     members = np.array([str(m) for m in range(preset.members)], dtype=object)

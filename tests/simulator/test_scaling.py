@@ -4,6 +4,7 @@ import csv
 
 import numpy as np
 import pytest
+import torch
 
 from recommender import SASRecConfig, SASRecRecommender, time_split
 from recommender.metrics import evaluate_next_play
@@ -14,6 +15,13 @@ from simulator.experiments.scaling import (
     next_play_quality,
     simulated_log,
 )
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize(
@@ -40,6 +48,7 @@ def test_a_flat_curve_is_its_own_floor_and_bad_points_are_refused():
 
 
 def test_loss_and_mrr_are_measured_on_the_next_play_protocols_requests():
+    torch.set_num_threads(1)  # as the experiment fits (restored by the fixture)
     log, items = simulated_log(PRESETS["tiny"], seed=0)
     train, test = time_split(log, holdout_fraction=0.2)
     model = SASRecRecommender(SASRecConfig(dim=8, max_len=20, min_steps=20, refit=False)).fit(
