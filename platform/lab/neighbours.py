@@ -13,10 +13,9 @@ import numpy as np
 
 from events.selectors import played_titles
 from members.models import Member
-from modeling.embeddings import embedding_matrix, embedding_set_for
+from modeling.embeddings import embedding_matrix, embedding_set_for, nearest
 from modeling.models import Embedding, ModelVersion
 from modeling.selectors import production_version
-from recommender.embeddings import nearest
 
 RANDOM_SAMPLE = 50
 """Members drawn at random (seeded by the member's id) for the overlap baseline."""

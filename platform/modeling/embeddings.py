@@ -8,10 +8,11 @@ title vectors (orthogonal Procrustes over the titles both know, so a title's vec
 same from one version to the next) and writes them whole, in one transaction. A set is
 immutable, like its version; storing a version twice returns the first set.
 
-The reads here (:func:`embedding_set_for`, :func:`embedding_matrix`) serve "More like this"
-(`modeling.selectors.title_similar`) and the lab's similar-members check
-(`lab.selectors.member_neighbours`). A stored set never changes, so its matrix is cached per
-process.
+The reads here (:func:`embedding_set_for`, :func:`embedding_matrix`, :func:`nearest`, the
+recommender's cosine neighbours) serve "More like this" (`modeling.selectors.title_similar`)
+and the lab's similar-members check (`lab.neighbours.member_neighbours`). A stored set never
+changes, so its matrix is cached per process. This module is the platform's one bridge to
+`recommender.embeddings` (tests/test_layout.py).
 """
 
 import logging
@@ -20,13 +21,15 @@ from functools import lru_cache
 import numpy as np
 from django.db import IntegrityError, transaction
 
-from recommender.embeddings import align, export_embeddings
+from recommender.embeddings import align, export_embeddings, nearest
 
 from . import training
 from .models import Embedding, EmbeddingSet, ModelVersion
 from .ranking import checkpoint_path
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["embedding_matrix", "embedding_set_for", "embeddings_store", "nearest"]
 
 NONE_NOTES = {
     "popularity": "popularity ranks every member alike: it has no per-title vector",

@@ -9,9 +9,8 @@ from django.utils import timezone
 from catalog.models import Title
 from catalog.selectors import titles_on_offer
 from events.selectors import title_play_counts
-from recommender.embeddings import nearest
 
-from .embeddings import embedding_matrix, embedding_set_for
+from .embeddings import embedding_matrix, embedding_set_for, nearest
 from .models import Embedding, ModelVersion, PromotionDecision, RetrainRun
 
 
