@@ -40,7 +40,8 @@ def plot(rows: list[dict[str, object]], title: str, path: Path) -> Path:
             fit = fit_offset_power_law(n, loss)
             grid = np.geomspace(n.min(), n.max() * 4, 60)
             axes[0].plot(grid, fit(grid), "-", color=line.get_color(), lw=1)
-            axes[0].axhline(fit.l_inf, color=line.get_color(), ls=":", lw=0.8)
+            if not fit.at_bound:  # a floor the points place (else l_inf is arbitrary)
+                axes[0].axhline(fit.l_inf, color=line.get_color(), ls=":", lw=0.8)
         axes[1].plot(n, [r["mrr"] for r in group], "o-", color=line.get_color(), label=str(name))
     largest = max(int(r["train_plays"]) for r in rows)
     top = sorted((r for r in rows if r["train_plays"] == largest), key=lambda r: r["params"])
@@ -56,6 +57,10 @@ def plot(rows: list[dict[str, object]], title: str, path: Path) -> Path:
             grid, fit(grid), "-", lw=1, label=f"L_inf {fit.l_inf:.3f}, alpha {fit.alpha:.2f}"
         )
         axes[2].legend(fontsize=7)
+    losses = [float(r["loss"]) for r in rows]
+    margin = 0.25 * (max(losses) - min(losses)) + 1e-3
+    axes[0].set_ylim(min(losses) - margin, max(losses) + margin)  # the data, not the floors
+    axes[2].set_ylim(min(losses) - margin, max(losses) + margin)
     for ax, label in zip(
         axes, ("test loss (next-play cross-entropy)", "next-play MRR"), strict=False
     ):
@@ -114,6 +119,7 @@ def main(argv: list[str]) -> int:
             f"{law['over']:>6} {law['curve']}: L_inf {law['l_inf']:.4f}, A {law['a']:.4g}, "
             f"alpha {law['alpha']:.3f}; best measured {law['best_loss']:.4f} "
             f"({law['gap_to_l_inf']:.4f} above L_inf)"
+            + (" [alpha at its bound: no floor in range]" if law["alpha_at_bound"] else "")
         )
     for path in (csv_path, fits_path, png):
         print(f"wrote {path}")
