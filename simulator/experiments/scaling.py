@@ -17,8 +17,9 @@ earlier test plays. SASRec scores from histories, so a member it never trained o
 like any other. Training sets grow by members: the pre-cut plays of the first M members,
 nested, so a larger set holds every smaller one; every title is in every model's catalogue
 (from metadata), so every softmax is over the same titles. Each model size is fitted on each
-set with the recommender's own early stopping (patience 5, at least 200 steps, each
-member's last training play held out to choose the epoch). Per point:
+set with the recommender's own early stopping (patience 5, at least 60 steps, each
+member's last training play held out to choose the epoch; with 200 steps the smallest sets
+overfit to a loss above the uniform one's). Per point:
 
 - **loss**: mean next-play cross-entropy, ``-log softmax(scores)[target]`` over the titles
   not yet played (the scores are SASRec's logits; its training loss is the same softmax);
@@ -267,7 +268,7 @@ def _scaling(
                 max_len=50,
                 refit=False,
                 max_epochs=preset.max_epochs,
-                min_steps=min(200, preset.max_epochs * 10),
+                min_steps=min(60, preset.max_epochs * 10),
                 patience=5,
                 validation_members=min(1000, size),  # every member's last play: less noise
                 seed=seed + repeat,
