@@ -41,10 +41,10 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 
 import numpy as np
-import torch
 
 from recommender import Interactions, ItemMetadata, SASRecConfig, SASRecRecommender, time_split
 from recommender.base import Recommender
+from recommender.runtime import torch_threads
 from simulator.experiments.context_sweep import _item_metadata
 from simulator.experiments.runs import Settings
 from simulator.runner import LoggingPolicy
@@ -239,13 +239,10 @@ def scaling(
 
     On the CPU the fits run on one torch thread: these models are small, and on a shared
     machine a second thread that competes for a core slows them down many times over."""
-    threads = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)
-    try:
+    if device != "cpu":
         return _scaling(preset, seed=seed, device=device, progress=progress)
-    finally:
-        torch.set_num_threads(threads)
+    with torch_threads(1):
+        return _scaling(preset, seed=seed, device=device, progress=progress)
 
 
 def _scaling(

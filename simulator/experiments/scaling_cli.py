@@ -96,9 +96,9 @@ def main(argv: list[str]) -> int:
     if args.device != "cpu":
         if not has_device_setting():
             parser.error("argument --device: this SASRec has no device setting yet; run on cpu")
-        import torch
+        from recommender.runtime import cuda_available
 
-        if not torch.cuda.is_available():
+        if not cuda_available():
             parser.error("argument --device: cuda is not available on this machine")
     try:
         args.out.mkdir(parents=True, exist_ok=True)

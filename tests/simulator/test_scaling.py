@@ -4,10 +4,10 @@ import csv
 
 import numpy as np
 import pytest
-import torch
 
 from recommender import SASRecConfig, SASRecRecommender, time_split
 from recommender.metrics import evaluate_next_play
+from recommender.runtime import torch_threads
 from simulator.experiments.__main__ import main
 from simulator.experiments.scaling import (
     PRESETS,
@@ -15,13 +15,6 @@ from simulator.experiments.scaling import (
     next_play_quality,
     simulated_log,
 )
-
-
-@pytest.fixture(autouse=True)
-def _restore_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize(
@@ -48,12 +41,11 @@ def test_a_flat_curve_is_its_own_floor_and_bad_points_are_refused():
 
 
 def test_loss_and_mrr_are_measured_on_the_next_play_protocols_requests():
-    torch.set_num_threads(1)  # as the experiment fits (restored by the fixture)
     log, items = simulated_log(PRESETS["tiny"], seed=0)
     train, test = time_split(log, holdout_fraction=0.2)
-    model = SASRecRecommender(SASRecConfig(dim=8, max_len=20, min_steps=20, refit=False)).fit(
-        train, items=items, rng=np.random.default_rng(0)
-    )
+    with torch_threads(1):  # as the experiment fits
+        model = SASRecRecommender(SASRecConfig(dim=8, max_len=20, min_steps=20, refit=False))
+        model.fit(train, items=items, rng=np.random.default_rng(0))
     quality = next_play_quality(model, train, test, max_requests=100, seed=0)
     reference = evaluate_next_play(model, train, test, max_requests=100, seed=0).means()
     assert quality["mrr"] == pytest.approx(reference["next_mrr"], abs=1e-9)
