@@ -674,6 +674,31 @@ class SASRecRecommender(Recommender):
             table = table @ self.net.rotation  # type: ignore[union-attr]
         return table.numpy()
 
+    def member_vectors(self, histories: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """(B, D) float32 hidden states of play histories (columns, times; oldest first, each
+        non-empty), right after the last play, in the aligned space: the vectors whose dot
+        product with ``item_vectors`` at that time scores the next play (stored embeddings)."""
+        assert self.net is not None
+        length = min(self.config.max_len, max(len(c) for c, _ in histories))
+        items = np.zeros((len(histories), length), np.int64)
+        times = np.zeros((len(histories), length), np.float64)
+        valid = np.zeros((len(histories), length), bool)
+        for row, (columns, stamps) in enumerate(histories):
+            n = min(length, len(columns))
+            items[row, -n:], times[row, -n:], valid[row, -n:] = columns[-n:], stamps[-n:], True
+            times[row, :-n] = stamps[-n]
+        last = times[:, -1]
+        event = torch.from_numpy(
+            time_inputs(times, np.concatenate([times[:, 1:], last[:, None]], 1))
+        )
+        mask = None if valid.all() else attention_mask(torch.from_numpy(valid))
+        table = self._table(float(last.max()))
+        with torch.inference_mode():
+            h = self.net.encode(table, torch.from_numpy(items), event, None, mask)[:, -1]  # (B, D)
+            if self.net.time_query is not None:
+                h = h + self.net.time_query(torch.from_numpy(query_inputs(last, last)))
+            return (h @ self.net.rotation).numpy()
+
     # ---- scoring -------------------------------------------------------------------------
 
     def _table(self, at: float) -> torch.Tensor:

@@ -96,3 +96,16 @@ def plays_as_of(*, at: datetime, chunk_size: int = 5000) -> Iterator[PlayFact]:
     )
     for member_id, title_id, occurred_at, watched, runtime in rows.iterator(chunk_size=chunk_size):
         yield PlayFact(member_id, title_id, occurred_at, watched or 0, runtime)
+
+
+def played_titles(*, member_ids: list[int]) -> dict[int, set[int]]:
+    """Each member's set of titles ever played (the lab's history-overlap check). One query."""
+    played: dict[int, set[int]] = {member_id: set() for member_id in member_ids}
+    rows = (
+        Interaction.objects.filter(member_id__in=member_ids, type__in=PLAY_TYPES)
+        .values_list("member_id", "title_id")
+        .distinct()
+    )
+    for member_id, title_id in rows:
+        played[member_id].add(title_id)
+    return played

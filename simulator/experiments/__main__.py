@@ -11,6 +11,7 @@ Usage::
     python -m simulator.experiments exploration [--explore-slots 5 --artwork-policy thompson]
     python -m simulator.experiments logging-policy [--strengths 0,1,2 --online-days 7]
     python -m simulator.experiments ope-validation [--seeds 12]  (its own arguments: --help)
+    python -m simulator.experiments scaling [--preset small --device cpu]  (its own: --help)
 
 Each writes ``<out>/<experiment>.csv`` and ``<out>/<experiment>.png``. ``all`` runs the four
 teaching experiments; the context sweep (which trains SASRec eight times) and the
@@ -313,11 +314,15 @@ def main(argv: list[str] | None = None) -> int:
         from simulator.experiments.ope_validation.cli import main as ope_validation
 
         return ope_validation(argv[1:])
+    if argv[:1] == ["scaling"]:  # its own arguments: scaling --help
+        from simulator.experiments.scaling_cli import main as scaling
+
+        return scaling(argv[1:])
     defaults = Settings()
     parser = argparse.ArgumentParser(
         prog="python -m simulator.experiments",
         description="Teaching experiments run in-process; each writes a CSV and a PNG. "
-        "Also: ope-validation (see ope-validation --help).",
+        "Also: ope-validation and scaling (see their --help).",
     )
     parser.add_argument("experiment", choices=[*EXPERIMENTS, "all"], help="what to run")
     parser.add_argument("--out", type=Path, default=Path("var/experiments"), help="output dir")

@@ -2,12 +2,13 @@
 they serve. Each module nests its views' Input and Output serializers."""
 
 from .auth import TokenCreateApi
-from .catalog import TitleDetailApi, TitleListApi, TitleSearchApi
+from .catalog import TitleDetailApi, TitleListApi, TitleSearchApi, TitleSimilarApi
 from .events import EventCreateApi, MemberPlayListApi
 from .homepage import MemberHomepageApi
 from .lab import (
     LabClickThroughApi,
     LabHealthApi,
+    LabMemberSimilarApi,
     LabModelListApi,
     LabRetrainDetailApi,
     LabTrafficApi,
@@ -22,6 +23,7 @@ __all__ = [
     "EventCreateApi",
     "LabClickThroughApi",
     "LabHealthApi",
+    "LabMemberSimilarApi",
     "LabModelListApi",
     "LabRetrainDetailApi",
     "LabTrafficApi",
@@ -39,5 +41,6 @@ __all__ = [
     "TitleDetailApi",
     "TitleListApi",
     "TitleSearchApi",
+    "TitleSimilarApi",
     "TokenCreateApi",
 ]
