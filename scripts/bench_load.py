@@ -38,6 +38,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
@@ -241,6 +242,15 @@ def cprofile(fixture: dict, pages: int) -> None:
         for c in fixture["clients"]
     ]
     client.get(paths[0][0], HTTP_AUTHORIZATION=paths[0][1])  # load the model
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in range(pages):
+        path, auth = paths[i % len(paths)]
+        client.get(path, HTTP_AUTHORIZATION=auth)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(
+        f"in-process: {pages} pages, {1000 * wall / pages:.1f} ms a page, of which "
+        f"{1000 * cpu / pages:.1f} ms CPU in this process ({loadtools.load_average()})"
+    )
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -347,12 +357,17 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
             driver.run(bare, args.warmup)
             print(f"warm-up: homepage {warm.line('')}; bare endpoint answers {size} bytes")
             results: dict[str, list[loadtools.Readings]] = {"homepage": [], "bare": []}
+            cpu: dict[str, dict[str, float]] = {name: {"web": 0.0, "db": 0.0} for name in results}
+            meter = loadtools.CpuMeter(web.pid, urlparse(os.environ["DATABASE_URL"]).path[1:])
             for round_ in range(args.rounds):
                 spies = []
                 if args.py_spy and round_ == 0:
                     spies = py_spy(loadtools.children(web.pid), args.seconds, args.var_dir)
                 for name, targets in (("homepage", homepage), ("bare", bare)):
+                    meter.start()
                     readings = driver.run(targets, args.seconds)
+                    for part, seconds in meter.stop().items():
+                        cpu[name][part] += seconds
                     results[name].append(readings)
                     print(
                         f"round {round_ + 1}: {readings.line(name)}  ({loadtools.load_average()})"
@@ -370,6 +385,16 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
     print(f"all rounds ({loadtools.load_average()}):")
     for name, readings in total.items():
         print("  " + readings.line(name))
+    print("server CPU per request (web workers + PostgreSQL backends, whatever else runs):")
+    capacity = {}
+    for name, readings in total.items():
+        web_ms, db_ms = (1000 * cpu[name][part] / max(readings.ok, 1) for part in ("web", "db"))
+        capacity[name] = 1000 * (os.cpu_count() or 1) / (web_ms + db_ms)
+        print(
+            f"  {name:<9} web {web_ms:6.2f} ms + db {db_ms:6.2f} ms = {web_ms + db_ms:6.2f} ms; "
+            f"{os.cpu_count()} idle cores would serve about {capacity[name]:,.0f} req/s"
+        )
+    print(f"  capacity ratio homepage / bare: {capacity['homepage'] / capacity['bare']:.3f}")
     ratio = total["homepage"].rate / total["bare"].rate if total["bare"].rate else float("nan")
     p99 = total["homepage"].percentile(99)
     print(

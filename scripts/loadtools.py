@@ -145,6 +145,49 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_backends(database: str) -> list[int]:
+    """Ids of the PostgreSQL server processes serving connections to `database` (on this
+    machine: their command line reads "postgres: [CLUSTER: ]USER DATABASE HOST(PORT) STATE")."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        words = argv.split()
+        if words[:1] == ["postgres:"] and database in words[2:4]:
+            found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds that the web workers and the database's backends spend between `start`
+    and `stop`: a cost per request that other jobs on a shared machine do not inflate, as
+    they do wall-clock latency."""
+
+    def __init__(self, web_pid: int, database: str):
+        self.web_pid, self.database = web_pid, database
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        groups = {"web": children(self.web_pid), "db": postgres_backends(self.database)}
+        return {
+            name: {pid: cpu for pid in pids if (cpu := cpu_seconds(pid)) is not None}
+            for name, pids in groups.items()
+        }
+
+    def start(self) -> None:
+        self._before = self._read()
+
+    def stop(self) -> dict[str, float]:
+        after = self._read()
+        return {
+            name: sum(cpu - self._before[name].get(pid, 0.0) for pid, cpu in now.items())
+            for name, now in after.items()
+        }
+
+
 # --- the load driver --------------------------------------------------------------------------
 
 
