@@ -87,9 +87,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     page = parser.add_argument_group("page")
     page.add_argument("--row-size", type=positive_int, default=25, help="slots per row")
-    page.add_argument(
-        "--genre-rows", type=int, default=2, help="genre rows per page (HOMEPAGE_GENRE_ROWS)"
-    )
     load = parser.add_argument_group("load")
     load.add_argument("--clients", type=positive_int, default=16, help="concurrent clients")
     load.add_argument("--client-processes", type=positive_int, default=4)
@@ -120,7 +117,6 @@ def django_setup(args: argparse.Namespace) -> None:
             var_dir=args.var_dir,
             HOMEPAGE_CANDIDATES=args.candidates,
             HOMEPAGE_ROW_SIZE=str(args.row_size),
-            HOMEPAGE_GENRE_ROWS=str(args.genre_rows),
         )
     )
     import django
@@ -323,7 +319,6 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
         database_url=os.environ["DATABASE_URL"],
         var_dir=args.var_dir,
         HOMEPAGE_ROW_SIZE=str(args.row_size),
-        HOMEPAGE_GENRE_ROWS=str(args.genre_rows),
     )
     argv = loadtools.gunicorn_argv(
         port=port, workers=args.workers, worker_class=args.worker_class, threads=args.threads
@@ -409,6 +404,7 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    loadtools.stop_on_sigterm()
     args.var_dir = args.var_dir.resolve()
     args.var_dir.mkdir(parents=True, exist_ok=True)
     django_setup(args)

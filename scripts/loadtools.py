@@ -28,6 +28,11 @@ BIN = Path(sys.executable).parent
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so a stopped script still stops its subprocesses."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
