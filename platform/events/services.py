@@ -36,6 +36,8 @@ NEEDS_WATCHED = {Interaction.Type.PLAY, Interaction.Type.SEARCH_PLAY}
 NEEDS_QUERY = {Interaction.Type.SEARCH_PLAY}
 """Fields each event type requires beyond the common ones (the OpenAPI schema states them)."""
 
+INGEST_LOCK_KEY = 0x48504C45  # "HPLE"; modeling.locks owns HPLR and HPLS
+
 # What a replay is compared on: the stored field, and the event key it comes from.
 FACT_FIELDS = {
     "type": "type",
@@ -195,6 +197,15 @@ def events_ingest(*, account, events: Sequence[dict]) -> tuple[int, int]:
     if errors:
         raise InvalidEvents(errors)
 
+    if connection.vendor == "postgresql":
+        # Batches of one account are stored one at a time, so that `before` below holds
+        # every id a concurrent batch stored: without it, two web processes storing the same
+        # batch at once both stored it once, but both answered "stored" (found by
+        # tests/e2e/test_scale_out.py). SQLite already runs one write transaction at a time.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [INGEST_LOCK_KEY, account.pk % 2**31]
+            )
     ids = {event["event_id"] for event in events}
     logged = Interaction.objects.filter(member__account=account, event_id__in=ids)
     before = set(logged.values_list("event_id", flat=True))
