@@ -93,8 +93,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     load.add_argument("--seconds", type=positive_float, default=15.0, help="per phase")
     load.add_argument("--rounds", type=positive_int, default=2, help="homepage/bare pairs")
     load.add_argument("--warmup", type=positive_float, default=4.0, help="seconds, each endpoint")
-    load.add_argument("--workers", type=positive_int, default=3, help="gunicorn workers")
-    load.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
+    load.add_argument("--workers", type=positive_int, default=2, help="gunicorn workers")
+    load.add_argument("--worker-class", choices=("sync", "gthread"), default="gthread")
     load.add_argument("--threads", type=positive_int, default=4, help="per gthread worker")
     prof = parser.add_argument_group("profiling")
     prof.add_argument(
