@@ -72,7 +72,7 @@ def versions_of_run(staff: Api, run_id: int) -> list[tuple[str, int]]:
 def test_two_web_processes_and_two_workers_answer_as_one_of_each(tmp_path, real_services):
     database_url, broker_url = real_services
     world = tmp_path / "world"
-    make_world(world, titles=40, members=10, seed=3)
+    make_world(world, titles=30, members=6, seed=3)
     with postgres_database(database_url) as url:
         stack = ScaleStack(tmp_path, database_url=url, broker_url=broker_url)
         stack.env["HOMEPAGE_CANDIDATES"] = CANDIDATES
