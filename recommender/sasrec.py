@@ -683,7 +683,9 @@ class SASRecRecommender(Recommender):
         if self._table_cache is None or self._table_cache[0] != hour:
             self.net.eval()
             with torch.inference_mode():
-                self._table_cache = (hour, self.net.table(self.features, hour * 3600.0))
+                # detached: without the tower the table is the ID parameter itself
+                table = self.net.table(self.features, hour * 3600.0).detach()
+                self._table_cache = (hour, table)
         return self._table_cache[1]
 
     def _score_histories(
