@@ -120,3 +120,48 @@ def genre_catalog(
             played.append(f"i{k}")
     times = T0 + rng.uniform(0, 20 * DAY, size=len(users))
     return Interactions.from_records(users, played, times), items
+
+
+def device_interactions(
+    rng: np.random.Generator, *, n_users: int = 150, n_items: int = 40, per_user: int = 24
+) -> Interactions:
+    """Members who watch "tv" titles (even ids) on the TV and "phone" titles (odd) on the
+    phone, at random hours. Each play's device is random, so neither the history nor the
+    time says which kind comes next; only the request's device does."""
+    users: list[str] = []
+    items: list[str] = []
+    times: list[float] = []
+    devices: list[str] = []
+    for user in range(n_users):
+        t = T0 + rng.uniform(0, DAY)
+        for _ in range(per_user):
+            tv = rng.random() < 0.5
+            pool = np.arange(0 if tv else 1, n_items, 2)
+            users.append(f"u{user}")
+            items.append(f"i{int(rng.choice(pool))}")
+            times.append(t)
+            devices.append("tv" if tv else "phone")
+            t += rng.uniform(0.3, 2.0) * DAY
+    return Interactions.from_records(users, items, times, devices=devices)
+
+
+def repeat_interactions(
+    rng: np.random.Generator, *, n_users: int = 120, n_items: int = 40, per_user: int = 12
+) -> Interactions:
+    """Chain walkers (see :func:`chain_interactions`) who play each title 1 to 4 times in a
+    row (episodes of one show, say), each play's weight a random watch fraction."""
+    users: list[str] = []
+    items: list[str] = []
+    times: list[float] = []
+    weights: list[float] = []
+    for user in range(n_users):
+        start = int(rng.integers(n_items))
+        t = T0 + rng.uniform(0, DAY)
+        for step in range(per_user):
+            for _ in range(int(rng.integers(1, 5))):
+                users.append(f"u{user}")
+                items.append(f"i{(start + step) % n_items}")
+                times.append(t)
+                weights.append(float(rng.uniform(0.2, 1.0)))
+                t += rng.uniform(0.02, 0.5) * DAY
+    return Interactions.from_records(users, items, times, weights)
