@@ -150,8 +150,8 @@ class SASRecConfig(SoftmaxTrainingConfig):
     """Loss weight of the head that predicts the next play's watch fraction (its weight,
     clipped to [0, 1]) from the hidden state and that title's vector; 0: no head."""
     genre_weight: float = 0.0
-    """Loss weight of the head that predicts the next play's genres (multi-label over the
-    genre buckets; needs metadata); 0: no head."""
+    """Loss weight of the head that predicts the next play's genre (softmax over the genre
+    buckets, a title's genres sharing the mass; needs metadata); 0: no head."""
     position_from: str = "end"
     """Learned positions counted back from the newest play ("end", the SASRec default here)
     or from the window's first play ("start": a new play leaves earlier positions alone,
@@ -805,7 +805,8 @@ class SASRecRecommender(Recommender):
         """Each objective's loss on the windows ``batch``: "next" (the next token), "mtp_m"
         (the token m ahead, m = 2..mtp_k), "watch" (binary cross-entropy of the next token's
         watch fraction, its weight over its play count clipped to [0, 1]) and "genre"
-        (multi-label cross-entropy of the next title's genre buckets), those that are on."""
+        (cross-entropy of the next title's genre buckets, a title's genres sharing its mass),
+        those that are on."""
         net = self.net
         assert net is not None and self.features is not None
         seq = windows.items[batch]  # (B, L + 1)
@@ -833,8 +834,9 @@ class SASRecRecommender(Recommender):
             genres = self._genre_targets()[target[keep]]  # (n, G)
             has = genres.sum(1) > 0
             if has.any():
-                logits = net.genre_head(h[keep][has])
-                out["genre"] = F.binary_cross_entropy_with_logits(logits, genres[has])
+                logits = net.genre_head(h[keep][has])  # (n, G)
+                share = genres[has] / genres[has].sum(1, keepdim=True)  # a title's genres
+                out["genre"] = -(share * F.log_softmax(logits, 1)).sum(1).mean()
         return out
 
     def _genre_targets(self) -> torch.Tensor:
