@@ -589,7 +589,7 @@ class SASRecRecommender(Recommender):
         )[self._history_order]
         self._play_weights = data.weights[self._history_order]
         if cfg.max_len == 0:
-            cfg = replace(cfg, max_len=self._pick_max_len(warm_start))
+            cfg = replace(cfg, max_len=self._pick_max_len(warm_start, cfg.merge_repeats))
         self.config = cfg
         self.prior = recency_popularity(data, half_life_days=cfg.prior_half_life_days)
         self.trained_until = float(interactions.timestamps.max())
@@ -635,13 +635,16 @@ class SASRecRecommender(Recommender):
         self._table_cache = None
         return self
 
-    def _pick_max_len(self, warm_start: Recommender | None) -> int:
+    def _pick_max_len(self, warm_start: Recommender | None, merged: bool = False) -> int:
         """History length for ``max_len = 0``: the 90th percentile of the members' history
-        lengths within ``AUTO_MAX_LEN`` (MovieLens-like logs get the 200 of the SASRec papers),
-        or a warm start's own, to keep its weights."""
+        lengths (in tokens when ``merged``) within ``AUTO_MAX_LEN`` (MovieLens-like logs get
+        the 200 of the SASRec papers), or a warm start's own, to keep its weights."""
         if isinstance(warm_start, SASRecRecommender) and warm_start.net is not None:
             return warm_start.config.max_len
-        lengths = np.diff(self._history_offsets)
+        offsets = self._history_offsets
+        if merged:
+            offsets = merge_repeats(offsets, self._history_items, self._play_weights)[0]
+        lengths = np.diff(offsets)
         low, high = AUTO_MAX_LEN
         return int(np.clip(np.ceil(np.percentile(lengths, 90)), low, high))
 

@@ -283,3 +283,21 @@ def test_the_request_device_decides_the_ranking_only_with_the_device_input(tmp_p
             model.score(["u0", "x"], devices=device, histories=[None, history]),
             atol=1e-5,
         )
+
+
+def test_a_checkpoint_from_before_devices_and_weights_loads_and_scores_the_same(tmp_path):
+    """Checkpoints written before the per-play devices and weights (and before the optional
+    parts of the net) load, and score as the model that wrote them did."""
+    data = chain_interactions(np.random.default_rng(0), n_users=30)
+    model = SASRecRecommender(replace(TINY, min_steps=10)).fit(data)
+    model.save(tmp_path)
+    checkpoint = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    for key in ("play_devices", "play_weights"):
+        del checkpoint["state_dict"][key]
+    for key in ("use_device", "device_buckets", "merge_repeats", "watch_weight"):
+        del checkpoint["config"][key]
+    for key in ("genre_weight", "position_from"):
+        del checkpoint["config"][key]
+    torch.save(checkpoint, tmp_path / "checkpoint.pt")
+    old = load_model(tmp_path)
+    np.testing.assert_allclose(old.score(["u0", "u1"]), model.score(["u0", "u1"]), atol=1e-6)
