@@ -661,6 +661,8 @@ class SASRecRecommender(Recommender):
 
         The last play of up to ``validation_members`` members with 3+ plays (a seeded sample)
         is taken out of training: a request at that play's time, from the plays before it.
+        With ``merge_repeats`` the whole last run of plays of one title is (a repeat of the
+        title before is a seen title, which would score nothing), asked at its first play.
         Only the data ``fit`` was given are read: the caller's test split stays unseen.
         """
         cfg, offsets = self.config, self._history_offsets
@@ -671,15 +673,22 @@ class SASRecRecommender(Recommender):
         if len(eligible) > cfg.validation_members:
             eligible = np.sort(rng.choice(eligible, cfg.validation_members, replace=False))
         last = offsets[eligible + 1] - 1  # (M,) history row of each member's last play
-        keep[last] = False
+        first = last.copy()  # (M,) first row held out: with merge_repeats, the whole last run
+        if cfg.merge_repeats:
+            items = self._history_items
+            for j, m in enumerate(eligible):
+                while first[j] - 1 > offsets[m] and items[first[j] - 1] == items[last[j]]:
+                    first[j] -= 1
+        for start, stop in zip(first, last, strict=True):
+            keep[start : stop + 1] = False
         histories = [
-            self._training_plays(offsets[m], row) for m, row in zip(eligible, last, strict=True)
+            self._training_plays(offsets[m], row) for m, row in zip(eligible, first, strict=True)
         ]
         validation = Validation(
             histories=histories,
-            targets=self._history_items[last],
-            times=self._history_times[last],
-            devices=self._play_devices[last],
+            targets=self._history_items[first],
+            times=self._history_times[first],
+            devices=self._play_devices[first],
         )
         return keep, validation
 

@@ -11,9 +11,10 @@ walk the catalogue in order; SASRec in the test's small config against MF's defa
 training windows, fit time, and next-play quality (NDCG@10, MRR; seen titles excluded) on a
 time split. ``heads``: the same SASRec with and without the watch-fraction and genre heads
 (``watch_weight``/``genre_weight`` = 0.3): does the main task gain? Without files both run
-on a synthetic log made here (seeded): members with a liked genre walk a chain of titles,
-play each title 1-4 times in a row (episodes), watch the liked genre through (weight 0.9)
-and abandon others early (0.1). Fits run on one torch thread.
+on a synthetic log made here (seeded, :func:`episodic_log`): members walk a chain of titles
+of their liked genre, play each title 1-4 times in a row (episodes) and watch it through
+(weight 0.9), and now and then sample a title of another genre and abandon it early (0.1).
+Fits run on one torch thread.
 """
 
 from __future__ import annotations
@@ -40,26 +41,38 @@ GENRES = ("drama", "comedy", "horror", "documentary")
 def episodic_log(
     rng: np.random.Generator, *, n_users: int = 600, n_items: int = 400, steps: int = 20
 ) -> tuple[Interactions, ItemMetadata]:
-    """The synthetic log described in the module docstring, and its titles' genres."""
+    """The synthetic log described in the module docstring, and its titles' genres.
+
+    Each title's successor is a title of its own genre (a fixed random chain per genre); a
+    member walks their liked genre's chain (80%) or jumps within it (20%), playing each
+    title 1-4 times in a row, watched through (weight 0.9); now and then (25% of steps)
+    they sample one title of another genre and abandon it early (0.1), then walk on.
+    """
     genre = np.arange(n_items) % len(GENRES)
-    successor = rng.permutation(n_items)
+    successor = np.empty(n_items, np.int64)
+    for g in range(len(GENRES)):
+        titles = rng.permutation(np.flatnonzero(genre == g))
+        successor[titles] = np.roll(titles, -1)
     users, items, times, weights = [], [], [], []
     for user in range(n_users):
         liked = user % len(GENRES)
-        title = int(rng.choice(np.flatnonzero(genre == liked)))
+        mine = np.flatnonzero(genre == liked)
+        title = int(rng.choice(mine))
         t = T0 + rng.uniform(0, 10 * DAY)
         for _ in range(steps):
             for _ in range(int(rng.integers(1, 5))):
                 users.append(f"u{user}")
                 items.append(f"i{title}")
                 times.append(t)
-                weights.append(0.9 if genre[title] == liked else 0.1)
+                weights.append(0.9)
                 t += rng.uniform(0.02, 0.5) * DAY
-            # the chain's successor, or a jump to a title of the liked genre
-            if rng.random() < 0.7:
-                title = int(successor[title])
-            else:
-                title = int(rng.choice(np.flatnonzero(genre == liked)))
+            if rng.random() < 0.25:  # a sample of another genre, abandoned
+                users.append(f"u{user}")
+                items.append(f"i{int(rng.choice(np.flatnonzero(genre != liked)))}")
+                times.append(t)
+                weights.append(0.1)
+                t += rng.uniform(0.02, 0.5) * DAY
+            title = int(successor[title]) if rng.random() < 0.8 else int(rng.choice(mine))
     meta = ItemMetadata.from_records(
         [f"i{k}" for k in range(n_items)],
         genres=[[GENRES[g]] for g in genre],

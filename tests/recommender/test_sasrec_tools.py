@@ -79,3 +79,24 @@ def test_auxiliary_heads_lower_their_own_loss():
     genre_floor = float(-(share[fresh_cols] * np.log(np.maximum(rate, 1e-9))).sum(1).mean())
     assert losses["watch"] < 0.8 * watch_floor, (losses, watch_floor)
     assert losses["genre"] < 0.8 * genre_floor, (losses, genre_floor)
+
+
+def test_with_merged_tokens_early_stopping_holds_out_the_whole_last_run():
+    """A held-out repeat of the title before it is a seen title, which validation would
+    score 0 whatever the model: with ``merge_repeats`` each member's whole last run is held
+    out, so every validation target is a title the member moves on to."""
+    data = repeat_interactions(np.random.default_rng(0), n_users=60)
+    config = replace(TINY, validation_members=1000, merge_repeats=True, min_steps=1, epochs=1)
+    model = SASRecRecommender(replace(config, validation_members=0)).fit(data)
+    model.config = config
+    keep, validation = model._hold_out(np.random.default_rng(0))
+    assert len(validation.targets) == 60
+    last = [h.columns[-1] for h in validation.histories]
+    assert (validation.targets != np.array(last)).all()
+    offsets = model._history_offsets
+    for m in range(60):  # the held-out rows are the member's final run of one title
+        held = np.flatnonzero(~keep[offsets[m] : offsets[m + 1]])
+        assert held[-1] == offsets[m + 1] - offsets[m] - 1
+        titles = model._history_items[offsets[m] : offsets[m + 1]]
+        assert (titles[held] == validation.targets[m]).all()
+        assert titles[held[0] - 1] != validation.targets[m]
