@@ -25,6 +25,18 @@ Case Study*, 2021), that deep models win through heterogeneous features, time ab
   then an orthogonal Procrustes rotation (Schoenemann 1966) maps the new item space onto the
   previous one. Rotating queries and items by the same orthogonal R leaves every score
   unchanged, so alignment costs no accuracy; ``config.extra`` reports the drift it removes.
+
+Optional, all off by default (docs/models.md, "Optional tools", has their measurements):
+
+- **Device** (``use_device``): each play's device and the request's (``score(devices=...)``)
+  as hashed embeddings, the request's conditioning the output as the request time does.
+- **Interaction tokenization** (``merge_repeats``): consecutive plays of one title are one
+  token carrying log play count and log total watch weight (:func:`merge_repeats`).
+- **Auxiliary heads** (``watch_weight``, ``genre_weight``): the next play's watch fraction
+  and genre from the same hidden state; :meth:`SASRecRecommender.objective_losses` reports
+  each objective's loss on any log.
+- **Positions from the start** (``position_from="start"``), which the KV cache of
+  :mod:`recommender.sasrec_cache` needs.
 """
 
 from __future__ import annotations
@@ -171,7 +183,6 @@ class SASRecConfig(SoftmaxTrainingConfig):
             "maturity_buckets",
             "text_buckets",
             "warm_start_epochs",
-            "device_buckets",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -179,6 +190,10 @@ class SASRecConfig(SoftmaxTrainingConfig):
             raise ValueError(
                 f"max_len and validation_members must be >= 0 and patience >= 1, got "
                 f"{self.max_len}, {self.validation_members}, {self.patience}"
+            )
+        if self.device_buckets < 2:
+            raise ValueError(
+                f"device_buckets must be >= 2 (0 is unknown), got {self.device_buckets}"
             )
         if self.position_from not in ("end", "start"):
             raise ValueError(f"position_from must be 'end' or 'start', got {self.position_from!r}")

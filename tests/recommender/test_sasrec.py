@@ -197,6 +197,12 @@ def test_config_rejects_bad_values():
         SASRecConfig(dim=16, heads=3)
     with pytest.raises(ValueError, match="mtp_k must be >= 1, got 0"):
         SASRecConfig(mtp_k=0)
+    with pytest.raises(ValueError, match="device_buckets must be >= 2"):
+        SASRecConfig(device_buckets=1)
+    with pytest.raises(ValueError, match="position_from must be 'end' or 'start'"):
+        SASRecConfig(position_from="middle")
+    with pytest.raises(ValueError, match="watch_weight and genre_weight must be >= 0"):
+        SASRecConfig(genre_weight=-1)
 
 
 def test_max_len_zero_is_chosen_from_the_history_lengths_and_saved(tmp_path):
