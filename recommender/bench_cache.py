@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     longest = max(args.lengths)
-    data, walks = markov_log(rng, n_items=args.titles, n_users=100, per_user=longest + 1)
+    data, walks = markov_log(rng, n_items=args.titles, n_users=200, per_user=longest + 1)
     config = SASRecConfig(
         dim=64,
         blocks=2,
