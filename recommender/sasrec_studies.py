@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         speed = {}
         for merge in (False, True):
             fixed = replace(base, merge_repeats=merge, validation_members=0, epochs=10)
-            fixed = replace(fixed, min_steps=0)
+            fixed = replace(fixed, min_steps=1)
             start = time.perf_counter()
             SASRecRecommender(fixed).fit(train, items=items)
             speed[merge] = time.perf_counter() - start
