@@ -80,8 +80,8 @@ def export_embeddings(model: Recommender) -> Embeddings | None:
     if isinstance(model, SASRecRecommender) and model.net is not None:
         with torch.no_grad():  # without a metadata tower the table is the ID parameter
             items = model.item_vectors().astype(np.float32)  # at the end of training
-        histories = [model.history(row=row) for row in range(len(model.user_ids))]
-        rows = [row for row, (columns, _) in enumerate(histories) if len(columns)]
+        histories = [model._sequence(row=row) for row in range(len(model.user_ids))]
+        rows = [row for row, plays in enumerate(histories) if len(plays)]
         users = np.zeros((len(rows), items.shape[1]), np.float32)
         for start in range(0, len(rows), MEMBER_BATCH):
             part = rows[start : start + MEMBER_BATCH]

@@ -1029,30 +1029,25 @@ class SASRecRecommender(Recommender):
             table = table @ self.net.rotation  # type: ignore[union-attr]
         return table.numpy()
 
-    def member_vectors(self, histories: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """(B, D) float32 hidden states of play histories (columns, times; oldest first, each
-        non-empty), right after the last play, in the aligned space: the vectors whose dot
-        product with ``item_vectors`` at that time scores the next play (stored embeddings)."""
+    def member_vectors(self, histories: list[Plays | tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """(B, D) float32 hidden states of play histories (each non-empty: :class:`Plays`, or
+        (columns, times) oldest first with devices unknown), right after the last play, in the
+        aligned space: the vectors whose dot product with ``item_vectors`` at that time scores
+        the next play (stored embeddings)."""
         assert self.net is not None
-        length = min(self.config.max_len, max(len(c) for c, _ in histories))
-        items = np.zeros((len(histories), length), np.int64)
-        times = np.zeros((len(histories), length), np.float64)
-        valid = np.zeros((len(histories), length), bool)
-        for row, (columns, stamps) in enumerate(histories):
-            n = min(length, len(columns))
-            items[row, -n:], times[row, -n:], valid[row, -n:] = columns[-n:], stamps[-n:], True
-            times[row, :-n] = stamps[-n]
-        last = times[:, -1]
-        event = torch.from_numpy(
-            time_inputs(times, np.concatenate([times[:, 1:], last[:, None]], 1))
-        )
-        mask = None if valid.all() else attention_mask(torch.from_numpy(valid))
-        table = self._table(float(last.max()))
-        with torch.inference_mode():
-            h = self.net.encode(table, torch.from_numpy(items), event, None, mask)[:, -1]  # (B, D)
-            if self.net.time_query is not None:
-                h = h + self.net.time_query(torch.from_numpy(query_inputs(last, last)))
-            return (h @ self.net.rotation).numpy()
+        plays = [
+            h
+            if isinstance(h, Plays)
+            else Plays(
+                np.asarray(h[0], np.int64),
+                np.asarray(h[1], np.float64),
+                np.zeros(len(h[0]), np.int64),
+                np.ones(len(h[0]), np.float32),
+            )
+            for h in histories
+        ]
+        h, _ = self._hidden(plays, at=None, devices=np.zeros(len(plays), np.int64))
+        return (h @ self.net.rotation).numpy()
 
     # ---- scoring -------------------------------------------------------------------------
 
@@ -1124,6 +1119,14 @@ class SASRecRecommender(Recommender):
     ) -> np.ndarray:
         """(b, I) scores of each history's last ``max_len`` tokens, requested at ``at`` (b,)
         (None: right after the last play) from the device buckets ``devices`` (b,)."""
+        h, table = self._hidden(histories, at=at, devices=devices)
+        return (h @ table.T).numpy()  # (B, I); the rotation cancels in h R (V R)^T
+
+    def _hidden(
+        self, histories: list[Plays], *, at: np.ndarray | None, devices: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """((b, D) the request's hidden state, (I, D) the item table at the request): what
+        scoring multiplies, from each history's last ``max_len`` tokens (see _score_plays)."""
         assert self.net is not None
         merged = [self.tokens(plays) for plays in histories]
         length = min(self.config.max_len, max(len(p) for p, _ in merged))
@@ -1155,7 +1158,7 @@ class SASRecRecommender(Recommender):
         with torch.inference_mode():
             h = self.net.encode(self.net.embed(table, tokens), mask)[:, -1]  # (B, D)
             h = self.net.query(h, query, torch.from_numpy(np.asarray(devices, np.int64)))
-            return (h @ table.T).numpy()  # (B, I); the rotation cancels in h R (V R)^T
+        return h, table
 
     # ---- catalogue growth and checkpoints -------------------------------------------------
 

@@ -16,8 +16,9 @@ plays (through the recommender's model contract) and measures each
   scoring each visit at its time with the member's plays so far (as the platform's ranker
   does), by true satisfaction, minutes and plays per visit and retention.
 
-No model reads the visit's device yet (SASRec's inputs are time, order and metadata), so the
-device half of the context is signal nobody uses until a model takes it.
+SASRec with ``use_device`` also reads each play's device and the request's: the row
+"sasrec-device". The others ignore the device, so for them that half of the context is signal
+left on the table.
 
 **The logging policy** (:func:`logging_policy_sweep`): the same sweep with the month's logs
 gathered not by the dataset's half-random logging policy but by the greedy loop itself
@@ -60,8 +61,10 @@ SWEEP_MODELS: dict[str, tuple[str, dict[str, object]]] = {
     "ease": ("ease", {}),
     "sasrec": ("sasrec", {}),
     "sasrec-no-time": ("sasrec", {"use_time": False}),
+    "sasrec-device": ("sasrec", {"use_device": True}),
 }
-"""Row name -> (recommender kind, config overrides): SASRec without time is the ablation."""
+"""Row name -> (recommender kind, config overrides): SASRec without time is the ablation,
+SASRec with the device the one model that reads every kind of observable context."""
 LOGGERS: tuple[str, ...] = ("dataset", "greedy", "explore")
 """Who gathers the month of logs: the dataset's logging policy, the greedy loop, the loop
 with epsilon-greedy exploration."""
@@ -100,6 +103,7 @@ def context_sweep(
             ids[plays["title"]],
             plays["at"].astype(np.float64),
             np.maximum(plays["watched_fraction"], 1e-6),
+            np.array(DEVICES, dtype=object)[plays["device"]],
         )
         train, test = time_split(interactions, holdout_fraction=0.2)
         base = {"context_strength": strength, "context_rank_corr": rank_correlation(runner)}

@@ -105,6 +105,7 @@ QUICK_MODELS = {
     "ease": ("ease", {}),
     "sasrec": ("sasrec", QUICK_SASREC),
     "sasrec-no-time": ("sasrec", {**QUICK_SASREC, "use_time": False}),
+    "sasrec-device": ("sasrec", {**QUICK_SASREC, "use_device": True}),
 }
 """The sweep's models with short SASRec fits, so the tests stay quick."""
 
@@ -120,7 +121,7 @@ def test_context_sweep_at_a_tiny_size():
     assert [(r["context_strength"], r["model"]) for r in rows] == [
         (strength, name)
         for strength in (0.0, 2.0)
-        for name in ("ease", "sasrec", "sasrec-no-time", "random", "oracle")
+        for name in ("ease", "sasrec", "sasrec-no-time", "sasrec-device", "random", "oracle")
     ]
     corr = {r["context_strength"]: r["context_rank_corr"] for r in rows}
     assert corr[0.0] == pytest.approx(1.0) and corr[2.0] < 0.5
@@ -130,6 +131,47 @@ def test_context_sweep_at_a_tiny_size():
         assert 0 < r["satisfaction"] < 1 and 0 < r["retention"] <= 1
         if not trained:
             assert r["online_headroom"] == pytest.approx(float(r["model"] == "oracle"))
+
+
+def test_deployed_models_get_each_visits_device():
+    """The sweep's deployed model hears the device of each visit and of each earlier play:
+    SASRec with ``use_device`` scores the same member at the same time differently on a TV
+    and on a phone, EASE (which reads no device) the same. Fails when ModelPolicy drops the
+    request's device (both SASRec rows would be equal)."""
+    from recommender import MODELS, Interactions
+    from simulator.experiments.context_sweep import _item_metadata
+    from simulator.experiments.policies import ModelPolicy, model_config
+    from simulator.runner import LoggingPolicy
+    from simulator.world import DEVICES
+
+    s = Settings(members=40, titles=100, days=4)
+    world = s.world()
+    runner = s.runner(world, s.behaviour(context_strength=2.0))
+    log = runner.run(LoggingPolicy(world, rows=s.rows, slots=s.slots))
+    plays = log.plays()
+    ids = np.array([t.external_id for t in world.titles], dtype=object)
+    train = Interactions.from_records(
+        plays["member"].astype(str),
+        ids[plays["title"]],
+        plays["at"].astype(np.float64),
+        devices=np.array(DEVICES, dtype=object)[plays["device"]],
+    )
+    members = np.array([int(plays["member"][-1])])
+    at = np.array([float(plays["at"].max()) + 3600.0])
+    tv, phone = (np.array([DEVICES.index(d)]) for d in ("tv", "phone"))
+    for kind, overrides, differs in (
+        ("sasrec", {**QUICK_SASREC, "use_device": True}, True),
+        ("ease", {}, False),
+    ):
+        model = MODELS[kind](model_config(kind, overrides)).fit(
+            train, items=_item_metadata(world), rng=np.random.default_rng(0)
+        )
+        policy = ModelPolicy(
+            world, model, name=kind, rows=s.rows, slots=s.slots, history=plays, log=log
+        )
+        on_tv = policy.scores(members, np.random.default_rng(1), at=at, devices=tv)
+        on_phone = policy.scores(members, np.random.default_rng(1), at=at, devices=phone)
+        assert (np.abs(on_tv - on_phone).max() > 1e-4) == differs, kind
 
 
 def test_context_sweep_cli_writes_csv_and_png(tmp_path, monkeypatch):
