@@ -1,0 +1,241 @@
+"""Validated policy parameters, the floor, and the position-by-position sampler they share.
+
+Every policy declares its parameters as a tuple of :class:`Param` (name, type, default,
+allowed range, one line of doc). The same declaration validates a constructor call, gives
+the JSON-able ``config`` a policy is rebuilt from (``make_policy(name, **config)``), and is
+what :func:`recommender.bandits.policy_params` shows the platform's admin. A bad value
+raises :class:`~recommender.bandits.base.BanditConfigError` naming the policy, the parameter
+and the value.
+
+**The floor** (module docstring of :mod:`recommender.bandits.base`): at every position the
+policy's own distribution ``q`` over the ``n`` remaining actions is mixed with a uniform one,
+
+    p(a) = floor + (1 - floor * n) * q(a),
+
+so every remaining action has at least ``floor`` and the probabilities still sum to 1. This
+needs ``floor * n <= 1``, which only the candidate count at choose time can tell:
+:func:`check_floor` raises BanditConfigError there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from recommender.bandits.base import BanditConfigError, Candidates, Choice, Feedback
+
+Value = float | int | bool | str
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a policy: its type, default, allowed range and meaning."""
+
+    name: str
+    """The keyword, as in ``make_policy(policy, name=value)`` and the policy's ``config``."""
+    kind: type
+    """float, int, bool or str."""
+    default: Value
+    """Used when the parameter is not given."""
+    doc: str
+    """One line: what it does, for the admin."""
+    low: float | None = None
+    """Smallest allowed value (numbers), or None."""
+    high: float | None = None
+    """Largest allowed value (numbers), or None."""
+    low_open: bool = False
+    """True when ``low`` itself is not allowed (e.g. a temperature > 0)."""
+    choices: tuple[str, ...] | None = None
+    """Allowed values (str parameters), or None."""
+
+    def check(self, policy: str, value: Any) -> Value:
+        """``value`` converted to ``kind``, or BanditConfigError naming it."""
+        where = f"{policy}: {self.name}={value!r}"
+        if self.kind is bool:
+            if not isinstance(value, bool | np.bool_):
+                raise BanditConfigError(f"{where} must be true or false")
+            return bool(value)
+        if self.kind is str:
+            if not isinstance(value, str):
+                raise BanditConfigError(f"{where} must be a string")
+            if self.choices is not None and value not in self.choices:
+                raise BanditConfigError(f"{where} is not one of {', '.join(self.choices)}")
+            return value
+        if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+            raise BanditConfigError(f"{where} must be a number")
+        if self.kind is int:
+            if float(value) != int(value):
+                raise BanditConfigError(f"{where} must be a whole number")
+            value = int(value)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                raise BanditConfigError(f"{where} must be finite")
+        too_low = self.low is not None and (
+            value <= self.low if self.low_open else value < self.low
+        )
+        too_high = self.high is not None and value > self.high
+        if too_low or too_high:
+            raise BanditConfigError(f"{where} is outside {self.interval()}")
+        return value
+
+    def interval(self) -> str:
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        return f"{'(' if self.low_open or self.low is None else '['}{low}, {high}]".replace(
+            "inf]", "inf)"
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able description (what ``policy_params`` returns for each parameter)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.kind.__name__,
+            "default": self.default,
+            "doc": self.doc,
+        }
+        if self.kind in (int, float):
+            out["min"], out["max"], out["min_exclusive"] = self.low, self.high, self.low_open
+        if self.choices is not None:
+            out["choices"] = list(self.choices)
+        return out
+
+
+FLOOR = Param(
+    "floor",
+    float,
+    1e-4,
+    "least probability of every eligible action at every position (floor * n <= 1)",
+    0.0,
+    1.0,
+)
+"""The floor, as most policies declare it (epsilon-greedy defaults it to 0)."""
+
+
+def validate(policy: str, params: tuple[Param, ...], given: Mapping[str, Any]) -> dict[str, Value]:
+    """Every parameter of ``policy``, checked, defaults filled in; unknown names rejected."""
+    known = {p.name: p for p in params}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise BanditConfigError(
+            f"{policy}: unknown parameter{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)}; known: {', '.join(known) or 'none'}"
+        )
+    return {p.name: p.check(policy, given.get(p.name, p.default)) for p in params}
+
+
+def check_floor(policy: str, floor: float, n: int) -> None:
+    """BanditConfigError when ``floor`` cannot be given to each of ``n`` candidates."""
+    if floor * n > 1 + 1e-12:
+        raise BanditConfigError(
+            f"{policy}: floor={floor:g} with {n} candidates gives floor * n = {floor * n:.4g} "
+            f"> 1, so the probabilities could not sum to 1; use a floor of at most {1 / n:.4g}"
+        )
+
+
+def check_k(n: int, k: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= n:
+        raise ValueError(f"k={k!r} must be a whole number in [1, {n}] (the candidate count)")
+    return int(k)
+
+
+def check_context(context: np.ndarray, dim: int | None = None) -> np.ndarray:
+    x = np.asarray(context, np.float64).reshape(-1)
+    if not np.isfinite(x).all():
+        raise ValueError("context must be finite")
+    if dim is not None and len(x) != dim:
+        raise ValueError(f"context has {len(x)} entries; this policy's state has {dim}")
+    return x
+
+
+def check_feedback(batch: Feedback) -> None:
+    m = len(batch)
+    if batch.contexts.ndim != 2 or len(batch.contexts) != m:
+        raise ValueError(f"feedback contexts must be (m, d) with m={m}")
+    for name in ("rewards", "propensities"):
+        if np.shape(getattr(batch, name)) != (m,):
+            raise ValueError(f"feedback {name} must have shape ({m},)")
+    p = np.asarray(batch.propensities, np.float64)
+    if not ((p > 0) & (p <= 1)).all():
+        raise ValueError("feedback propensities must lie in (0, 1]")
+    if not np.isfinite(batch.rewards).all() or not np.isfinite(batch.contexts).all():
+        raise ValueError("feedback rewards and contexts must be finite")
+
+
+def draw(p: np.ndarray, rng: np.random.Generator) -> int:
+    """An index drawn with probabilities ``p`` (an index with p == 0 is never drawn)."""
+    cumulative = np.cumsum(p)
+    i = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    if i >= len(p) or p[i] <= 0:  # u * total rounded up to total: the last positive entry
+        i = int(np.flatnonzero(p > 0)[-1])
+    return i
+
+
+def sequential(
+    n: int,
+    k: int,
+    floor: float,
+    rng: np.random.Generator,
+    own: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Choose ``k`` of ``n`` indices position by position, with exact propensities.
+
+    ``own(remaining)`` gives the policy's distribution over the indices (0 outside the
+    boolean mask ``remaining``, summing to 1 over it); it is mixed with the floor (module
+    docstring) and one index drawn; that index leaves ``remaining``. Returns the indices
+    and, for each, its probability at its position given the positions before.
+    """
+    remaining = np.ones(n, bool)
+    chosen = np.empty(k, np.int64)
+    probabilities = np.empty(k, np.float64)
+    for j in range(k):
+        left = n - j
+        p = np.where(remaining, floor + (1.0 - floor * left) * own(remaining), 0.0)
+        i = draw(p, rng)
+        chosen[j], probabilities[j] = i, p[i]
+        remaining[i] = False
+    return chosen, probabilities
+
+
+def argmax_remaining(values: np.ndarray, remaining: np.ndarray) -> int:
+    """Index of the largest value among ``remaining``; ties go to the first index."""
+    return int(np.argmax(np.where(remaining, values, -np.inf)))
+
+
+class ConfiguredPolicy:
+    """What every policy shares: validated parameters, ``config``, the floor checks.
+
+    Subclasses set ``name`` and ``PARAMS`` and read their parameters as attributes.
+    """
+
+    name: ClassVar[str]
+    PARAMS: ClassVar[tuple[Param, ...]]
+
+    def __init__(self, **params: Any) -> None:
+        self._config = validate(self.name, self.PARAMS, params)
+        for key, value in self._config.items():
+            setattr(self, key, value)
+
+    @property
+    def config(self) -> dict[str, Value]:
+        """The parameters (JSON-able): ``make_policy(self.name, **self.config)`` rebuilds it."""
+        return dict(self._config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._config.items())
+        return f"{type(self).__name__}({args})"
+
+    def _candidates(self, candidates: Candidates | np.ndarray, k: int) -> tuple[Candidates, int]:
+        candidates = Candidates.of(candidates)
+        n = len(candidates)
+        if n == 0:
+            raise ValueError("there are no candidates to choose from")
+        check_floor(self.name, self.floor, n)
+        return candidates, check_k(n, k)
+
+    def _choice(self, candidates: Candidates, index: np.ndarray, p: np.ndarray, **kw) -> Choice:
+        return Choice(actions=candidates.ids[index].copy(), propensities=p, policy=self.name, **kw)
