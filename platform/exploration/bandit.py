@@ -14,6 +14,7 @@ from datetime import datetime
 import numpy as np
 from django.conf import settings
 
+from recommender import features as recommender_features
 from recommender.bandits import (
     BanditConfigError,
     Candidates,
@@ -21,8 +22,16 @@ from recommender.bandits import (
     Feedback,
     Policy,
     make_policy,
+    policy_params,
 )
-from recommender.bandits import contexts as bandit_contexts
+
+PAGE_CONTEXT_DIM = 6
+TITLE_FEATURE_DIM = 4
+ARTWORK_CONTEXT_DIM = PAGE_CONTEXT_DIM + 2
+RATE_PARAM = "epsilon"
+"""The policy parameter ExplorerConfig.rate sets, for the policies that declare it."""
+DIM_PARAMS = {"context_dim": "context", "dim": "context", "feature_dim": "feature"}
+"""Shape parameters a policy may declare; the bridge fills them from the use's shape."""
 
 __all__ = [
     "Candidates",
@@ -64,25 +73,28 @@ def use_shape(use: str) -> UseShape:
     from .rowkinds import ROW_KINDS
 
     if use == "slots":
-        return UseShape(
-            settings.EXPLORATION_CANDIDATES,
-            bandit_contexts.PAGE_CONTEXT_DIM,
-            bandit_contexts.TITLE_FEATURE_DIM,
-        )
+        return UseShape(settings.EXPLORATION_CANDIDATES, PAGE_CONTEXT_DIM, TITLE_FEATURE_DIM)
     if use == "row_order":
-        return UseShape(len(ROW_KINDS), bandit_contexts.PAGE_CONTEXT_DIM, len(ROW_KINDS))
+        return UseShape(len(ROW_KINDS), PAGE_CONTEXT_DIM, len(ROW_KINDS))
     if use == "artwork":
         n = settings.EXPLORATION_ARTWORK_VARIANTS
-        return UseShape(n, bandit_contexts.ARTWORK_CONTEXT_DIM, n)
+        return UseShape(n, ARTWORK_CONTEXT_DIM, n)
     raise ExplorerConfigError("use", f"Unknown use {use!r}; one of slots, row_order, artwork.")
 
 
 def policy_build(*, use: str, policy: str, rate: float, floor: float, params: dict) -> Policy:
-    """The policy a config describes. Raises ExplorerConfigError naming the bad field."""
+    """The policy a config describes. Raises ExplorerConfigError naming the bad field.
+
+    `rate` sets the policy's epsilon where it has one (epsilon-greedy); a policy whose
+    exploration is another parameter (softmax's temperature, LinUCB's alpha) takes it in
+    `params`. The floor is checked against the most candidates a decision of the use can
+    have (the library can only check the candidates of each choice)."""
     shape = use_shape(use)
-    if not 0.0 <= rate <= 1.0:
+    if not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
         raise ExplorerConfigError("rate", f"Exploration rate {rate} is outside [0, 1].")
-    if floor < 0.0 or floor * shape.max_candidates > 1.0:
+    if not isinstance(floor, int | float) or not (
+        0.0 <= floor and floor * shape.max_candidates <= 1.0
+    ):
         raise ExplorerConfigError(
             "floor",
             f"Floor {floor} x {shape.max_candidates} candidates of a {use} decision is "
@@ -90,21 +102,24 @@ def policy_build(*, use: str, policy: str, rate: float, floor: float, params: di
             f"Use a floor of at most {1.0 / shape.max_candidates:.4g}.",
         )
     try:
-        return make_policy(
-            policy,
-            rate=rate,
-            floor=floor,
-            context_dim=shape.context_dim,
-            feature_dim=shape.feature_dim,
-            **params,
-        )
+        declared = {p["name"] for p in policy_params(policy)}
     except BanditConfigError as exc:
-        field = "policy" if "policy" in str(exc).lower() and "unknown" in str(exc).lower() else (
-            "params"
+        raise ExplorerConfigError("policy", str(exc)) from exc
+    taken = sorted(set(params) & {RATE_PARAM, "floor"})
+    if taken:
+        raise ExplorerConfigError(
+            "params", f"Set {', '.join(taken)} with the config's own rate and floor fields."
         )
-        raise ExplorerConfigError(field, str(exc)) from exc
-    except TypeError as exc:  # a parameter the policy does not take
-        raise ExplorerConfigError("params", f"{policy}: {exc}") from exc
+    given = {**params, "floor": floor}
+    if RATE_PARAM in declared:
+        given[RATE_PARAM] = rate
+    for name, which in DIM_PARAMS.items():
+        if name in declared and name not in params:
+            given[name] = shape.context_dim if which == "context" else shape.feature_dim
+    try:
+        return make_policy(policy, **given)
+    except BanditConfigError as exc:
+        raise ExplorerConfigError("params", str(exc)) from exc
 
 
 def config_check(config) -> Policy:
@@ -129,19 +144,42 @@ def state_load(policy: Policy, blob: bytes) -> None:
         policy.load_state_dict({name: arrays[name] for name in arrays.files})
 
 
+HISTORY_SCALE = np.log1p(500.0)  # play_history reads at most 500 plays
+DAYS_SCALE = np.log1p(3650.0)
+
+
 def page_context(*, at: datetime, n_plays: int) -> np.ndarray:
-    """(PAGE_CONTEXT_DIM,) the page's context: time of day and week, the member's history."""
-    return bandit_contexts.page_context(t=at.timestamp(), n_plays=n_plays)
+    """(PAGE_CONTEXT_DIM,) the page's context, the same for every decision on it:
+    ``[1, sin/cos time of day, sin/cos time of week, log1p(plays) / log1p(500)]`` (the
+    models' own cyclic time feature; the bias term lets linear policies learn a base rate)."""
+    cyclic = recommender_features.cyclic_time(at.timestamp()).astype(np.float64)
+    history = np.log1p(n_plays) / HISTORY_SCALE
+    return np.concatenate([[1.0], cyclic, [history]])
 
 
 def slot_candidates(
     *, at: datetime, ids: list[int], scores: list[float], added_at: list[float], years: list[int]
 ) -> Candidates:
-    """Titles eligible for an exploration slot, with the model's score and title features."""
-    features = bandit_contexts.title_features(
-        t=at.timestamp(), scores=scores, added_at=added_at, years=years
+    """Titles eligible for an exploration slot. Features (TITLE_FEATURE_DIM), per title:
+    ``[score standardized over the candidates, log1p(days in catalogue) / log1p(3650),
+    release age in years / 50 (clipped to [-1, 2]), 1]``, from the models' own feature
+    functions, so a shared linear policy can choose a title it never showed."""
+    t = at.timestamp()
+    raw = np.asarray(scores, np.float64)
+    spread = raw.std()
+    z = (raw - raw.mean()) / spread if spread > 0 else np.zeros_like(raw)
+    days = recommender_features.days_in_catalog(t, np.asarray(added_at, np.float64))
+    age = recommender_features.release_age(t, np.asarray(years, np.float64))
+    features = np.stack(
+        [
+            z,
+            np.log1p(days.astype(np.float64)) / DAYS_SCALE,
+            np.clip(age.astype(np.float64) / 50.0, -1.0, 2.0),
+            np.ones_like(raw),
+        ],
+        axis=1,
     )
-    return Candidates(ids=np.asarray(ids), features=features, scores=np.asarray(scores))
+    return Candidates(ids=np.asarray(ids), features=features, scores=raw)
 
 
 def row_candidates(*, kind_ids: list[int], prior: list[float], n_kinds: int) -> Candidates:
@@ -159,6 +197,8 @@ def artwork_candidates(n_variants: int) -> Candidates:
 
 
 def artwork_context(*, page: np.ndarray, genre_share: float, score: float | None) -> np.ndarray:
-    """(ARTWORK_CONTEXT_DIM,) one title for one member: the page context, how much of the
-    member's history is in the title's genres, and the model's score."""
-    return bandit_contexts.artwork_context(page=page, genre_share=genre_share, score=score)
+    """(ARTWORK_CONTEXT_DIM,) one title for one member: ``[*page context, the largest share
+    of the member's plays in one of the title's genres, 1 if the model scored the title]``:
+    what the member likes and how well the title fits it, so that which style of artwork
+    works can depend on the member's taste."""
+    return np.concatenate([page, [genre_share, 0.0 if score is None else 1.0]])

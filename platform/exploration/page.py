@@ -203,9 +203,9 @@ def slots_explore(
             taken = {slot.title.pk for slot in chosen}
             pool = [t for t in pool if t.pk not in taken]
     trending = ctx.trending
-    unsure = sorted(
-        pool, key=lambda t: (-t.added_at.timestamp(), trending.get(t.pk, 0.0), t.pk)
-    )[:limit]
+    unsure = sorted(pool, key=lambda t: (-t.added_at.timestamp(), trending.get(t.pk, 0.0), t.pk))[
+        :limit
+    ]
     if not unsure:
         return rows
     slots = _choose_titles(

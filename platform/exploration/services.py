@@ -234,7 +234,9 @@ def _rewards(impressions: list[dict]) -> np.ndarray:
         title_id__in=titles,
         occurred_at__gte=start,
         occurred_at__lte=end,
-    ).values_list("member_id", "title_id", "occurred_at", "watched_seconds", "title__runtime_minutes"):
+    ).values_list(
+        "member_id", "title_id", "occurred_at", "watched_seconds", "title__runtime_minutes"
+    ):
         plays[member, title].append(
             (at, watched_fraction(watched_seconds=watched or 0, runtime_minutes=runtime))
         )
