@@ -52,7 +52,8 @@ def page_exploration_start(ctx: PageContext) -> PageExploration:
 
 
 def _floats(values) -> list[float]:
-    return [round(float(v), 6) for v in values]
+    """Exact: the logged numbers are the ones the policy used (JSON keeps a float's digits)."""
+    return [float(v) for v in values]
 
 
 def rows_order(
