@@ -10,9 +10,10 @@ The update, exactly once:
   then finds the watermark moved and counts only what came after: two workers, a rerun or a
   redelivered task never count an impression twice.
 - The watermark moves only through impressions whose attribution window has closed
-  (served at least EXPLORATION_ATTRIBUTION_SECONDS before the update) and that were logged
-  more than COMMIT_GRACE_SECONDS ago (so a page still committing with a smaller id is never
-  passed over); it stops before the first impression that is not yet final.
+  (served at least EXPLORATION_ATTRIBUTION_SECONDS before the update's clock) and whose
+  page was written more than EXPLORATION_COMMIT_GRACE_SECONDS ago by the wall clock (so a
+  page still committing with smaller ids is never passed over); it stops before the first
+  impression that is not yet final.
 - Any error rolls the transaction back (no state, watermark unmoved) and is recorded on the
   run with its message: the previous state keeps serving and the next run tries again.
 
@@ -42,7 +43,6 @@ from .rowkinds import ROW_KINDS, SOMETHING_DIFFERENT
 
 logger = logging.getLogger(__name__)
 
-COMMIT_GRACE_SECONDS = 60
 SLOT_ROWS = ("top_picks", SOMETHING_DIFFERENT)
 CONFIG_FIELDS = ("enabled", "policy", "rate", "floor", "positions", "params")
 
@@ -152,9 +152,9 @@ def _final_through(after: int, *, now: datetime) -> int:
     """The largest impression id such that every impression after `after` up to it is final
     (its window closed, its page committed); `after` if there is none."""
     later = Impression.objects.filter(id__gt=after)
+    grace = timedelta(seconds=settings.EXPLORATION_COMMIT_GRACE_SECONDS)
     not_final = later.filter(
-        Q(served_at__gt=now - _window())
-        | Q(page__logged_at__gt=now - timedelta(seconds=COMMIT_GRACE_SECONDS))
+        Q(served_at__gt=now - _window()) | Q(page__logged_at__gt=timezone.now() - grace)
     ).aggregate(first=Min("id"))["first"]
     if not_final is not None:
         return not_final - 1

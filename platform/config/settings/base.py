@@ -231,6 +231,10 @@ EXPLORATION_MAX_ROWS = int(os.environ.get("HOMEPAGE_EXPLORATION_MAX_ROWS", 6))
 EXPLORATION_ATTRIBUTION_SECONDS = float(
     os.environ.get("HOMEPAGE_EXPLORATION_ATTRIBUTION_SECONDS", 6 * 3600)
 )
+# An update passes over no page written less than this long ago (one still committing).
+EXPLORATION_COMMIT_GRACE_SECONDS = float(
+    os.environ.get("HOMEPAGE_EXPLORATION_COMMIT_GRACE_SECONDS", 60)
+)
 # Feedback rows one update reads at most per use (the rest wait for the next run).
 EXPLORATION_UPDATE_BATCH = int(os.environ.get("HOMEPAGE_EXPLORATION_UPDATE_BATCH", 20000))
 
