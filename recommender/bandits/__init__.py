@@ -14,9 +14,13 @@ from recommender.bandits.base import (
     State,
 )
 from recommender.bandits.epsilon_greedy import EpsilonGreedy
+from recommender.bandits.linucb import LinUCB
+from recommender.bandits.linucb_hybrid import LinUCBHybrid
 from recommender.bandits.params import Param
 from recommender.bandits.registry import POLICIES, make_policy, policy_params, validate_params
 from recommender.bandits.softmax import Softmax
+from recommender.bandits.thompson import Thompson
+from recommender.bandits.thompson_hybrid import ThompsonHybrid
 
 __all__ = [
     "POLICIES",
@@ -25,10 +29,14 @@ __all__ = [
     "Choice",
     "EpsilonGreedy",
     "Feedback",
+    "LinUCB",
+    "LinUCBHybrid",
     "Param",
     "Policy",
     "Softmax",
     "State",
+    "Thompson",
+    "ThompsonHybrid",
     "make_policy",
     "policy_params",
     "validate_params",

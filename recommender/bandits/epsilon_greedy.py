@@ -70,6 +70,14 @@ class EpsilonGreedy(ConfiguredPolicy):
         index, p = sequential(n, k, self.floor, rng, own)
         return self._choice(candidates, index, p)
 
+    def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:
+        if candidates.scores is None:
+            raise ValueError("epsilon_greedy needs candidates.scores (the model's scores)")
+        scores = candidates.scores.reshape(-1, size)
+        q = np.full(scores.shape, self.epsilon / size)
+        q[np.arange(len(q)), np.argmax(scores, axis=1)] += 1.0 - self.epsilon
+        return q
+
     def update(self, batch: Feedback) -> None:
         """Nothing to learn (module docstring); the batch is still checked."""
         check_feedback(batch)

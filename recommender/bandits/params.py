@@ -201,6 +201,19 @@ def sequential(
     return chosen, probabilities
 
 
+def draw_rows(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(G,) one index per row of ``p`` (G, V), drawn with that row's probabilities."""
+    cumulative = np.cumsum(p, axis=1)
+    u = rng.random(len(p))[:, None] * cumulative[:, -1:]
+    index = np.minimum((cumulative <= u).sum(axis=1), p.shape[1] - 1)
+    rows = np.arange(len(p))
+    bad = p[rows, index] <= 0  # u * total rounded up to total: the last positive entry
+    if bad.any():
+        positive = p[bad] > 0
+        index[bad] = p.shape[1] - 1 - np.argmax(positive[:, ::-1], axis=1)
+    return index
+
+
 def argmax_remaining(values: np.ndarray, remaining: np.ndarray) -> int:
     """Index of the largest value among ``remaining``; ties go to the first index."""
     return int(np.argmax(np.where(remaining, values, -np.inf)))
@@ -236,6 +249,56 @@ class ConfiguredPolicy:
             raise ValueError("there are no candidates to choose from")
         check_floor(self.name, self.floor, n)
         return candidates, check_k(n, k)
+
+    def _groups(self, candidates: Candidates | np.ndarray, group_size: int) -> Candidates:
+        candidates = Candidates.of(candidates)
+        n = len(candidates)
+        ok = isinstance(group_size, int | np.integer) and not isinstance(group_size, bool)
+        if not ok or group_size < 1 or n == 0 or n % group_size:
+            raise ValueError(
+                f"group_size={group_size!r} must be a whole number >= 1 dividing the "
+                f"{n} candidates (consecutive groups of equal size)"
+            )
+        check_floor(self.name, self.floor, int(group_size))
+        return candidates
+
+    def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:
+        """(G, size) the policy's own distribution within each group (before the floor)."""
+        raise NotImplementedError
+
+    def choose_each(
+        self,
+        context: np.ndarray,
+        candidates: Candidates | np.ndarray,
+        group_size: int,
+        rng: np.random.Generator,
+    ) -> Choice:
+        """One action from each of ``G = n / group_size`` consecutive groups, at once.
+
+        For decisions that are many independent ``k=1`` choices on one page (the artwork
+        variant of each title: group ``g`` is title ``g``'s variants), computed in one
+        batch. ``actions[g]`` is group ``g``'s pick and ``propensities[g]`` its
+        probability within the group; the groups are drawn independently given the
+        policy's state, so their product is the probability of all the picks.
+        """
+        candidates = self._groups(candidates, group_size)
+        q = self._own_each(context, candidates, group_size)
+        p = self.floor + (1.0 - self.floor * group_size) * q
+        index = draw_rows(p, rng)
+        rows = np.arange(len(p))
+        actions = candidates.ids.reshape(len(p), group_size)[rows, index]
+        return Choice(actions=actions, propensities=p[rows, index], policy=self.name)
+
+    def action_probabilities(
+        self,
+        context: np.ndarray,
+        candidates: Candidates | np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """(n,) the probability of every candidate for ``k=1`` (what OPE needs)."""
+        candidates = self._groups(candidates, len(Candidates.of(candidates)))
+        q = self._own_each(context, candidates, len(candidates))[0]
+        return self.floor + (1.0 - self.floor * len(candidates)) * q
 
     def _choice(self, candidates: Candidates, index: np.ndarray, p: np.ndarray, **kw) -> Choice:
         return Choice(actions=candidates.ids[index].copy(), propensities=p, policy=self.name, **kw)

@@ -14,11 +14,16 @@ from typing import Any
 
 from recommender.bandits.base import BanditConfigError, Policy
 from recommender.bandits.epsilon_greedy import EpsilonGreedy
+from recommender.bandits.linucb import LinUCB
+from recommender.bandits.linucb_hybrid import LinUCBHybrid
 from recommender.bandits.params import ConfiguredPolicy, validate
 from recommender.bandits.softmax import Softmax
+from recommender.bandits.thompson import Thompson
+from recommender.bandits.thompson_hybrid import ThompsonHybrid
 
 POLICIES: dict[str, type[ConfiguredPolicy]] = {
-    policy.name: policy for policy in (EpsilonGreedy, Softmax)
+    policy.name: policy
+    for policy in (EpsilonGreedy, Softmax, LinUCB, LinUCBHybrid, Thompson, ThompsonHybrid)
 }
 """Policy classes by their logged name."""
 

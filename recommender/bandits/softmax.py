@@ -57,6 +57,13 @@ class Softmax(ConfiguredPolicy):
         index, p = sequential(len(candidates), k, self.floor, rng, own)
         return self._choice(candidates, index, p)
 
+    def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:
+        if candidates.scores is None:
+            raise ValueError("softmax needs candidates.scores (the model's scores)")
+        logits = candidates.scores.reshape(-1, size) / self.temperature
+        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return weights / weights.sum(axis=1, keepdims=True)
+
     def update(self, batch: Feedback) -> None:
         """Nothing to learn (module docstring); the batch is still checked."""
         check_feedback(batch)

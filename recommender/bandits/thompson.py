@@ -1,0 +1,152 @@
+"""Linear Thompson sampling, disjoint (Chapelle and Li, NIPS 2011; Agrawal and Goyal, 2013).
+
+Choose each action with the probability that it is the best: draw a reward model from its
+posterior and take the argmax of the drawn scores. Chapelle and Li showed on display ads and
+news that this simple rule matches or beats UCB; Agrawal and Goyal gave the linear version
+its regret bound, with the posterior ``theta_a ~ N(theta_hat_a, v^2 A_a^-1)`` of a ridge
+regression (:mod:`recommender.bandits.linear`), ``v`` = ``scale`` here. With disjoint
+models a drawn score is ``x . theta_hat_a + v sqrt(x^T A_a^-1 x) eps_a``, independent
+across actions.
+
+**Rankings.** Position by position, each position with a *fresh* posterior draw: with
+probability ``floor * n`` (``n`` remaining) a uniform pick, else the argmax over the
+remaining actions of that position's draw. The probability of ``a`` given the positions
+above is then ``floor + (1 - floor * n) * q(a)``, ``q(a)`` = P(a is the argmax of a fresh
+draw over the remaining actions), which has no closed form.
+
+**The Monte Carlo estimate.** ``q`` is estimated from ``draws`` further posterior draws,
+independent of the deciding ones (the same ``draws`` serve every position, each masked to
+its remaining actions): ``q_hat(a)`` is the share of them whose argmax is ``a``. It is
+unbiased with standard error ``sqrt(q (1 - q) / draws)``; the floor keeps the logged value
+at least ``floor`` when no draw picked the chosen action, which is why the floor must be
+> 0 here. The :class:`~recommender.bandits.base.Choice` says ``estimated=True`` and
+``draws``.
+
+``choose_each`` (one variant per title) gives every group its own deciding draw and shares
+the ``draws`` estimating draws across groups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recommender.bandits.base import Candidates, Choice
+from recommender.bandits.linear import IMPORTANCE_WEIGHTED, L2, LinearPolicy
+from recommender.bandits.params import Param, check_context
+
+DRAWS = 200
+"""Default number of Monte Carlo draws behind each estimated propensity."""
+
+
+class Thompson(LinearPolicy):
+    """Disjoint linear Thompson sampling with Monte Carlo propensities (module docstring)."""
+
+    name = "thompson"
+    PARAMS = (
+        Param(
+            "scale", float, 0.5, "v: posterior standard deviation multiplier; > 0", 0, None, True
+        ),
+        Param("draws", int, DRAWS, "Monte Carlo draws behind each logged propensity", 1, 100_000),
+        L2,
+        Param(
+            "floor",
+            float,
+            1e-4,
+            "least probability of every eligible action at every position; > 0 so an "
+            "estimate is never 0 (floor * n <= 1)",
+            0.0,
+            1.0,
+            True,
+        ),
+        IMPORTANCE_WEIGHTED,
+    )
+    scale: float
+    draws: int
+
+    def sample(
+        self, context: np.ndarray, candidates: Candidates, draws: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """(draws, n) scores, each row one draw of every candidate's reward from the posterior."""
+        x = check_context(context)
+        if self.hybrid:
+            features = self._features(candidates)
+            return self.model.sample(x, candidates.ids, features, self.scale, draws, rng)
+        mean, var = self.model.score(x, candidates.ids)
+        return mean + rng.standard_normal((draws, len(mean))) * (self.scale * np.sqrt(var))
+
+    def _sample_groups(
+        self, context: np.ndarray, candidates: Candidates, size: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        if self.hybrid:
+            x, features = check_context(context), self._features(candidates)
+            return self.model.sample_groups(x, candidates.ids, features, self.scale, size, rng)
+        return self.sample(context, candidates, 1, rng).reshape(-1, size)
+
+    def choose(
+        self,
+        context: np.ndarray,
+        candidates: Candidates | np.ndarray,
+        k: int,
+        rng: np.random.Generator,
+    ) -> Choice:
+        """``k`` distinct actions, position by position, propensities estimated."""
+        candidates, k = self._candidates(candidates, k)
+        n = len(candidates)
+        scores = self.sample(context, candidates, k + self.draws, rng)
+        deciding, estimating = scores[:k], scores[k:]  # (k, n), (D, n)
+        remaining = np.ones(n, bool)
+        index, p = np.empty(k, np.int64), np.empty(k)
+        for j in range(k):
+            left = n - j
+            if rng.random() < self.floor * left:
+                i = int(rng.choice(np.flatnonzero(remaining)))
+            else:
+                i = int(np.argmax(np.where(remaining, deciding[j], -np.inf)))
+            winners = np.argmax(estimating, axis=1)  # placed columns are -inf
+            index[j], p[j] = i, self.floor + (1 - self.floor * left) * np.mean(winners == i)
+            remaining[i] = False
+            estimating[:, i] = -np.inf
+        return self._choice(candidates, index, p, estimated=True, draws=self.draws)
+
+    def choose_each(
+        self,
+        context: np.ndarray,
+        candidates: Candidates | np.ndarray,
+        group_size: int,
+        rng: np.random.Generator,
+    ) -> Choice:
+        """One action per group (see ``ConfiguredPolicy.choose_each``), estimated."""
+        candidates = self._groups(candidates, group_size)
+        deciding = self._sample_groups(context, candidates, group_size, rng)  # (G, V)
+        groups, rows = len(deciding), np.arange(len(deciding))
+        index = np.argmax(deciding, axis=1)
+        uniform = rng.random(groups) < self.floor * group_size
+        index[uniform] = rng.integers(group_size, size=int(uniform.sum()))
+        q = self._estimate_groups(context, candidates, group_size, rng)
+        p = self.floor + (1 - self.floor * group_size) * q[rows, index]
+        actions = candidates.ids.reshape(groups, group_size)[rows, index]
+        return Choice(actions, p, self.name, estimated=True, draws=self.draws)
+
+    def _estimate_groups(
+        self, context: np.ndarray, candidates: Candidates, size: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """(G, size) share of the ``draws`` estimating draws won by each action of its group."""
+        scores = self.sample(context, candidates, self.draws, rng)
+        winners = np.argmax(scores.reshape(self.draws, -1, size), axis=2)  # (D, G)
+        q = np.zeros((winners.shape[1], size))
+        np.add.at(q, (np.broadcast_to(np.arange(winners.shape[1]), winners.shape), winners), 1)
+        return q / self.draws
+
+    def action_probabilities(
+        self,
+        context: np.ndarray,
+        candidates: Candidates | np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """(n,) Monte Carlo estimate (``draws`` draws) of every candidate's ``k=1`` chance."""
+        candidates = self._groups(candidates, len(Candidates.of(candidates)))
+        n = len(candidates)
+        return (
+            self.floor
+            + (1 - self.floor * n) * self._estimate_groups(context, candidates, n, rng)[0]
+        )
