@@ -205,3 +205,24 @@ def test_two_updates_at_once_on_postgresql_count_every_impression_once(explored_
         assert sorted(counted) == [0, rows], (use, counted)  # one counted all, the other none
         assert BanditState.objects.filter(use=use).count() == 1
         assert sum(BanditState.objects.filter(use=use).values_list("counted", flat=True)) == rows
+
+
+@pytest.mark.django_db
+def test_the_artwork_policy_learns_the_variant_this_member_plays(world, settings):
+    """A member who plays a title only when it wears variant 2: after an update the served
+    artwork policy shows variant 2 most. (With the update a no-op it stays on variant 0.)"""
+    settings.EXPLORATION_ATTRIBUTION_SECONDS = WINDOW.total_seconds()
+    settings.EXPLORATION_COMMIT_GRACE_SECONDS = 0
+    configure("artwork", policy="linucb", rate=0.0, floor=0.1, params={"alpha": 0.1})
+    member = world["member"]
+    for i in range(40):
+        at = NOW + i * 2 * WINDOW
+        page = homepage_build(member=member, at=at, rng=np.random.default_rng(i))
+        for slot in (s for row in page.rows for s in row.slots if s.artwork == 2):
+            play(member, slot.title, at=at + timedelta(minutes=5), watched=600)
+    later = NOW + 90 * WINDOW
+    run = run_update(now=later)
+    assert run.counts["artwork"]["rewarded"] > 0
+    page = homepage_build(member=member, at=later, rng=np.random.default_rng(99))
+    variants = [s.artwork for row in page.rows for s in row.slots]
+    assert variants.count(2) > len(variants) / 2, variants
