@@ -75,6 +75,7 @@ class ExplorerConfigDetailApi(APIView):
         return Response(ExplorerConfigOutput(config).data)
 
 
+@extend_schema_serializer(component_name="ExplorationState")
 class ExplorationStateOutput(serializers.Serializer):
     id = serializers.IntegerField()
     use = serializers.CharField()
@@ -96,12 +97,9 @@ class UpdateRunOutput(serializers.Serializer):
         help_text="Per use: watermark_before, watermark_after (impression ids), counted, and "
         "for a use that learned: rewarded, state, version, from_version."
     )
-    states = serializers.SerializerMethodField()
-
-    def get_states(self, run) -> list[ExplorationStateOutput]:
-        if run.pk is None:
-            return []
-        return ExplorationStateOutput(run.states.order_by("id"), many=True).data
+    states = ExplorationStateOutput(
+        many=True, source="states.all", help_text="The states this run saved, newest first."
+    )
 
 
 class ExplorationUpdateApi(APIView):
