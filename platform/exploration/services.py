@@ -71,10 +71,13 @@ def explorer_config_set(*, use: str, **fields) -> ExplorerConfig:
 
 DEFAULTS = {
     Use.SLOTS: {"policy": "epsilon_greedy", "rate": 0.1, "positions": 2},
-    Use.ROW_ORDER: {"policy": "softmax", "rate": 0.1},
-    Use.ARTWORK: {"policy": "epsilon_greedy", "rate": 0.1},
+    Use.ROW_ORDER: {"policy": "softmax", "rate": 0.1, "params": {"temperature": 1.0}},
+    Use.ARTWORK: {"policy": "linucb", "rate": 0.1, "floor": 0.025, "params": {"alpha": 0.5}},
 }
-"""What `make demo` turns on: a modest rate for every use."""
+"""What `make demo` turns on, modestly: epsilon-greedy slots (10% of explored picks uniform),
+the usual row order most of the time (softmax over the registry order: the first row keeps
+its place on about 63% of pages), and LinUCB artwork that learns per member which variant
+gets played, each variant kept at least 2.5% likely."""
 
 
 def explorer_defaults_install(*, enabled: bool = True) -> list[ExplorerConfig]:

@@ -104,3 +104,22 @@ def test_the_admin_shows_a_bad_config_as_a_form_error_and_saves_nothing(
     errors = response.context["adminform"].form.errors
     assert message in " ".join(errors[field]), errors
     assert not ExplorerConfig.objects.exists()
+
+
+def test_explorer_on_installs_valid_defaults_and_keeps_existing_configs(world):
+    from django.core.management import call_command
+
+    from homepage.services import homepage_build
+    from tests.factories import NOW
+
+    from .conftest import configure
+
+    configure("slots", policy="softmax", rate=0.0, enabled=False)
+    call_command("explorer_on")
+    configs = {c.use: c for c in ExplorerConfig.objects.all()}
+    assert set(configs) == {"slots", "row_order", "artwork"}
+    assert configs["slots"].policy == "softmax" and not configs["slots"].enabled  # kept
+    assert configs["artwork"].enabled and configs["row_order"].enabled
+    page = homepage_build(member=world["member"], at=NOW)
+    assert page.exploration.row_order_policy == "softmax@v0"
+    assert {s.artwork_policy for r in page.rows for s in r.slots} == {"linucb@v0"}
