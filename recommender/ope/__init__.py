@@ -9,11 +9,13 @@ numpy only. Import the public API from here::
 - :mod:`~recommender.ope.examination`: examination of a rows x positions page by EM on the
   position-based model, and the page-pbm estimator built on it
 - :mod:`~recommender.ope.bootstrap`: estimates, effective sample sizes, Poisson bootstrap
-- :mod:`~recommender.ope.policies`: target policies fitted on the log, by name (a registry)
+- :mod:`~recommender.ope.policies`: target policies fitted on the log, by name (a registry);
+  :mod:`~recommender.ope.bandit_policies` adds the explorer's bandits to it
 - :mod:`~recommender.ope.logs` and :mod:`~recommender.ope.reading`: validated CSV input
 - ``python -m recommender.ope``: the CLI (:mod:`~recommender.ope.cli`); docs/ope.md
 """
 
+from recommender.ope import bandit_policies  # noqa: F401 (registers the bandits)
 from recommender.ope.bootstrap import Estimate, effective_sample_size, with_intervals
 from recommender.ope.estimators import (
     direct_method,

@@ -1,0 +1,131 @@
+"""The explorer's context vectors and action features, from the models' own feature code.
+
+Every vector here is built from :mod:`recommender.features` (the functions the models and
+the fact log use, so a logged context means what serving meant) plus what the production
+model already knows: its score of a title, or the member's embedding. Keep the entries and
+their order stable: a bandit's state is only meaningful for the layout it was trained on
+(``layout`` strings are logged with the policy state for that reason).
+
+**Member context** ``x`` (:func:`member_context`, ``MEMBER_BASE + taste`` entries), the
+``context`` of every decision about one member's page:
+
+====  ==========  ==========================================================================
+ 0    bias        1.0, so a linear model has an intercept
+ 1    day_sin     sin of the time of day (UTC), ``cyclic_time(t)[0]``
+ 2    day_cos     cos of the time of day, ``cyclic_time(t)[1]``
+ 3    week_sin    sin of the time of week (phase 0 = Monday 00:00 UTC), ``cyclic_time(t)[2]``
+ 4    week_cos    cos of the time of week, ``cyclic_time(t)[3]``
+ 5..  taste_i     the member's model embedding, randomly projected to ``taste`` entries and
+                  scaled to unit length (0 when the member has no embedding: a new member)
+====  ==========  ==========================================================================
+
+The projection (:func:`taste`) is a fixed Gaussian matrix drawn from ``seed``, so serving
+and training agree without storing it; unit length keeps the ridge prior on the same scale
+for every member.
+
+**Title features** ``f`` (:func:`title_features`, ``TITLE_FEATURES`` = 5 entries), the
+``Candidates.features`` of an exploration-slot decision (hybrid policies: a title never
+shown is judged by these):
+
+====  ==========  ==========================================================================
+ 0    bias        1.0 (with the member context: a per-context intercept shared by titles)
+ 1    score       the production model's score of the title, standardized over the page's
+                  candidates (mean 0, sd 1; 0 if all equal)
+ 2    new         1.0 if the title entered the catalogue at most ``new_days`` days ago
+ 3    catalog     ``log1p(days_in_catalog) / log1p(3650)``, capped at 1; 1 if unknown
+ 4    age         ``release_age`` in years / 50, clipped to [0, 1]; 0.5 if unknown
+====  ==========  ==========================================================================
+
+**Row kinds** and **artwork variants** are one-hot (:func:`one_hot`): ``f[i] = 1`` for row
+kind or artwork style ``i``. With the hybrid model ``z = x outer f`` then holds one weight
+per (member-context entry, style): how this kind of member at this time of week responds to
+a style, shared by every title, which is what lets a never-shown variant be chosen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from recommender.features import cyclic_time, days_in_catalog, release_age
+
+MEMBER_BASE = 5
+"""Entries of the member context before the taste entries (bias + cyclic time)."""
+TASTE = 4
+"""Default number of projected embedding entries."""
+TITLE_FEATURES = 5
+"""Width of :func:`title_features`."""
+NEW_DAYS = 30.0
+"""A title at most this many days in the catalogue is a new arrival."""
+MEMBER_ENTRIES = ("bias", "day_sin", "day_cos", "week_sin", "week_cos")
+TITLE_ENTRIES = ("bias", "score", "new", "catalog", "age")
+
+
+def layout(taste_dims: int = TASTE) -> str:
+    """A string naming the member-context layout, logged beside a bandit's state."""
+    return f"member:{','.join(MEMBER_ENTRIES)},taste*{taste_dims}"
+
+
+def taste(embedding: ArrayLike | None, dims: int = TASTE, seed: int = 0) -> np.ndarray:
+    """(..., dims) a member embedding (..., E) projected by a fixed Gaussian matrix, unit length.
+
+    ``None`` (a member the model has no embedding for) gives zeros.
+    """
+    if embedding is None:
+        return np.zeros(dims)
+    e = np.asarray(embedding, np.float64)
+    projection = np.random.default_rng(seed).standard_normal((e.shape[-1], dims))
+    projected = e @ projection
+    norm = np.linalg.norm(projected, axis=-1, keepdims=True)
+    return np.divide(projected, norm, out=np.zeros_like(projected), where=norm > 0)
+
+
+def member_context(
+    t: ArrayLike, embedding: ArrayLike | None = None, *, dims: int = TASTE, seed: int = 0
+) -> np.ndarray:
+    """(..., MEMBER_BASE + dims) float64: the member context ``x`` (module docstring).
+
+    ``t`` is unix seconds (UTC) of the page; ``embedding`` the member's model embedding
+    (..., E), or None.
+    """
+    time = cyclic_time(t).astype(np.float64)  # (..., 4)
+    bias = np.ones((*time.shape[:-1], 1))
+    tastes = taste(embedding, dims, seed)
+    tastes = np.broadcast_to(tastes, (*time.shape[:-1], dims))
+    return np.concatenate([bias, time, tastes], axis=-1)
+
+
+def title_features(
+    t: float,
+    *,
+    scores: ArrayLike,
+    added_at: ArrayLike,
+    year: ArrayLike,
+    new_days: float = NEW_DAYS,
+) -> np.ndarray:
+    """(n, TITLE_FEATURES) float64: each candidate title's features ``f`` (module docstring).
+
+    ``scores``: the production model's scores; ``added_at``: unix seconds the title entered
+    the catalogue (nan if unknown); ``year``: release year (nan if unknown); all (n,).
+    """
+    s = np.asarray(scores, np.float64).reshape(-1)
+    n = len(s)
+    sd = s.std() if n else 0.0
+    standardized = (s - s.mean()) / sd if sd > 0 else np.zeros(n)
+    days = days_in_catalog(t, np.asarray(added_at, np.float64)).astype(np.float64)
+    known = ~np.isnan(days)
+    new = np.where(known & (days <= new_days), 1.0, 0.0)
+    catalog = np.where(known, np.minimum(np.log1p(np.where(known, days, 0)) / np.log1p(3650), 1), 1)
+    age = release_age(t, np.asarray(year, np.float64)).astype(np.float64)
+    age = np.where(np.isnan(age), 0.5, np.clip(age / 50.0, 0.0, 1.0))
+    return np.stack([np.ones(n), standardized, new, catalog, age], axis=1)
+
+
+def one_hot(index: ArrayLike, size: int) -> np.ndarray:
+    """(n, size) float64 one-hot rows: row kinds or artwork styles as action features."""
+    i = np.asarray(index, np.int64).reshape(-1)
+    if len(i) and (i.min() < 0 or i.max() >= size):
+        raise ValueError(f"one_hot: indices must lie in [0, {size}), got {i.min()}..{i.max()}")
+    out = np.zeros((len(i), size))
+    out[np.arange(len(i)), i] = 1.0
+    return out
