@@ -14,7 +14,6 @@ from datetime import datetime
 import numpy as np
 from django.conf import settings
 
-from recommender import features as recommender_features
 from recommender.bandits import (
     BanditConfigError,
     Candidates,
@@ -24,9 +23,10 @@ from recommender.bandits import (
     make_policy,
     policy_params,
 )
+from recommender.bandits import contexts as bandit_contexts
 
-PAGE_CONTEXT_DIM = 6
-TITLE_FEATURE_DIM = 4
+PAGE_CONTEXT_DIM = bandit_contexts.MEMBER_BASE + bandit_contexts.TASTE
+TITLE_FEATURE_DIM = bandit_contexts.TITLE_FEATURES
 ARTWORK_CONTEXT_DIM = PAGE_CONTEXT_DIM + 2
 RATE_PARAM = "epsilon"
 """The policy parameter ExplorerConfig.rate sets, for the policies that declare it."""
@@ -42,6 +42,7 @@ __all__ = [
     "artwork_candidates",
     "artwork_context",
     "config_check",
+    "one_hot",
     "page_context",
     "policy_build",
     "row_candidates",
@@ -144,56 +145,58 @@ def state_load(policy: Policy, blob: bytes) -> None:
         policy.load_state_dict({name: arrays[name] for name in arrays.files})
 
 
-HISTORY_SCALE = np.log1p(500.0)  # play_history reads at most 500 plays
-DAYS_SCALE = np.log1p(3650.0)
+GENRE_SLOTS = 64
+"""Width of the member's genre profile before the library projects it (genre id mod 64)."""
 
 
-def page_context(*, at: datetime, n_plays: int) -> np.ndarray:
-    """(PAGE_CONTEXT_DIM,) the page's context, the same for every decision on it:
-    ``[1, sin/cos time of day, sin/cos time of week, log1p(plays) / log1p(500)]`` (the
-    models' own cyclic time feature; the bias term lets linear policies learn a base rate)."""
-    cyclic = recommender_features.cyclic_time(at.timestamp()).astype(np.float64)
-    history = np.log1p(n_plays) / HISTORY_SCALE
-    return np.concatenate([[1.0], cyclic, [history]])
+def genre_profile(genre_counts: dict[int, int]) -> np.ndarray | None:
+    """(GENRE_SLOTS,) the member's plays by genre, as the "embedding" the library projects
+    into the taste entries of its member context; None for a member with no plays."""
+    if not genre_counts:
+        return None
+    profile = np.zeros(GENRE_SLOTS)
+    for genre, n in genre_counts.items():
+        profile[genre % GENRE_SLOTS] += n
+    return profile
+
+
+def page_context(*, at: datetime, genre_counts: dict[int, int]) -> np.ndarray:
+    """(PAGE_CONTEXT_DIM,) the page's context, the same for every decision on it: the
+    library's member context (recommender.bandits.contexts.member_context: bias, the models'
+    cyclic time features, and the member's taste: here their genre profile, projected)."""
+    return bandit_contexts.member_context(at.timestamp(), genre_profile(genre_counts))
 
 
 def slot_candidates(
     *, at: datetime, ids: list[int], scores: list[float], added_at: list[float], years: list[int]
 ) -> Candidates:
-    """Titles eligible for an exploration slot. Features (TITLE_FEATURE_DIM), per title:
-    ``[score standardized over the candidates, log1p(days in catalogue) / log1p(3650),
-    release age in years / 50 (clipped to [-1, 2]), 1]``, from the models' own feature
-    functions, so a shared linear policy can choose a title it never showed."""
-    t = at.timestamp()
-    raw = np.asarray(scores, np.float64)
-    spread = raw.std()
-    z = (raw - raw.mean()) / spread if spread > 0 else np.zeros_like(raw)
-    days = recommender_features.days_in_catalog(t, np.asarray(added_at, np.float64))
-    age = recommender_features.release_age(t, np.asarray(years, np.float64))
-    features = np.stack(
-        [
-            z,
-            np.log1p(days.astype(np.float64)) / DAYS_SCALE,
-            np.clip(age.astype(np.float64) / 50.0, -1.0, 2.0),
-            np.ones_like(raw),
-        ],
-        axis=1,
+    """Titles eligible for an exploration slot, with the library's title features
+    (contexts.title_features: bias, standardized score, new arrival, days in catalogue,
+    release age), so a shared linear policy can choose a title it never showed."""
+    features = bandit_contexts.title_features(
+        at.timestamp(), scores=scores, added_at=added_at, year=years
     )
-    return Candidates(ids=np.asarray(ids), features=features, scores=raw)
+    return Candidates(ids=np.asarray(ids), features=features, scores=np.asarray(scores))
 
 
 def row_candidates(*, kind_ids: list[int], prior: list[float], n_kinds: int) -> Candidates:
     """Row kinds eligible on this page; features one-hot over every kind, scores the prior
     (the builders' registry order, so a greedy row policy starts from the usual page)."""
-    features = np.eye(n_kinds)[kind_ids]
+    features = bandit_contexts.one_hot(kind_ids, n_kinds)
     return Candidates(ids=np.asarray(kind_ids), features=features, scores=np.asarray(prior))
 
 
 def artwork_candidates(n_variants: int) -> Candidates:
     """Artwork variants 0..n-1, one-hot by style."""
+    ids = np.arange(n_variants)
     return Candidates(
-        ids=np.arange(n_variants), features=np.eye(n_variants), scores=np.zeros(n_variants)
+        ids=ids, features=bandit_contexts.one_hot(ids, n_variants), scores=np.zeros(n_variants)
     )
+
+
+def one_hot(index: int, size: int) -> np.ndarray:
+    """(size,) a row kind's or an artwork style's features, as the update feeds them back."""
+    return bandit_contexts.one_hot([index], size)[0]
 
 
 def artwork_context(*, page: np.ndarray, genre_share: float, score: float | None) -> np.ndarray:

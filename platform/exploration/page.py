@@ -47,8 +47,17 @@ class PageExploration:
     record: dict = field(default_factory=dict)
 
 
+def _genre_counts(ctx: PageContext) -> dict[int, int]:
+    """Genre id -> how many of the member's plays were of that genre."""
+    counts: dict[int, int] = {}
+    for play in ctx.history:
+        for genre in ctx.genre_ids.get(play.title_id, ()):
+            counts[genre] = counts.get(genre, 0) + 1
+    return counts
+
+
 def page_exploration_start(ctx: PageContext) -> PageExploration:
-    return PageExploration(context=bandit.page_context(at=ctx.at, n_plays=len(ctx.history)))
+    return PageExploration(context=bandit.page_context(at=ctx.at, genre_counts=_genre_counts(ctx)))
 
 
 def _floats(values) -> list[float]:
@@ -235,12 +244,8 @@ def slots_explore(
 
 def _genre_shares(ctx: PageContext) -> dict[int, float]:
     """Genre id -> the share of the member's plays that were of that genre."""
-    counts: dict[int, int] = {}
-    for play in ctx.history:
-        for genre in ctx.genre_ids.get(play.title_id, ()):
-            counts[genre] = counts.get(genre, 0) + 1
     total = max(len(ctx.history), 1)
-    return {genre: n / total for genre, n in counts.items()}
+    return {genre: n / total for genre, n in _genre_counts(ctx).items()}
 
 
 def artwork_choose(

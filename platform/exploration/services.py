@@ -285,7 +285,7 @@ def _artwork_feedback(before: int, through: int) -> bandit.Feedback:
         rows,
         contexts=[r["bandit_inputs"]["artwork_context"] for r in rows],
         actions=[r["artwork"] for r in rows],
-        features=[np.eye(n)[r["artwork"]] for r in rows],
+        features=[bandit.one_hot(r["artwork"], n) for r in rows],
         propensities=[r["artwork_propensity"] for r in rows],
         rewards=_rewards(rows),
     )
@@ -323,7 +323,7 @@ def _row_order_feedback(before: int, through: int) -> bandit.Feedback:
         contexts,
         contexts=contexts,
         actions=actions,
-        features=[np.eye(len(ROW_KINDS))[a] for a in actions],
+        features=[bandit.one_hot(a, len(ROW_KINDS)) for a in actions],
         propensities=propensities,
         rewards=np.asarray(out),
     )
