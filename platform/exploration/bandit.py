@@ -27,7 +27,6 @@ from recommender.bandits import contexts as bandit_contexts
 
 PAGE_CONTEXT_DIM = bandit_contexts.MEMBER_BASE + bandit_contexts.TASTE
 TITLE_FEATURE_DIM = bandit_contexts.TITLE_FEATURES
-ARTWORK_CONTEXT_DIM = PAGE_CONTEXT_DIM + 2
 RATE_PARAM = "epsilon"
 """The policy parameter ExplorerConfig.rate sets, for the policies that declare it."""
 DIM_PARAMS = {"context_dim": "context", "dim": "context", "feature_dim": "feature"}
@@ -40,7 +39,7 @@ __all__ = [
     "Feedback",
     "Policy",
     "artwork_candidates",
-    "artwork_context",
+    "artwork_action",
     "config_check",
     "one_hot",
     "page_context",
@@ -79,7 +78,7 @@ def use_shape(use: str) -> UseShape:
         return UseShape(len(ROW_KINDS), PAGE_CONTEXT_DIM, len(ROW_KINDS))
     if use == "artwork":
         n = settings.EXPLORATION_ARTWORK_VARIANTS
-        return UseShape(n, ARTWORK_CONTEXT_DIM, n)
+        return UseShape(n, PAGE_CONTEXT_DIM, n)
     raise ExplorerConfigError("use", f"Unknown use {use!r}; one of slots, row_order, artwork.")
 
 
@@ -186,22 +185,23 @@ def row_candidates(*, kind_ids: list[int], prior: list[float], n_kinds: int) -> 
     return Candidates(ids=np.asarray(kind_ids), features=features, scores=np.asarray(prior))
 
 
-def artwork_candidates(n_variants: int) -> Candidates:
-    """Artwork variants 0..n-1, one-hot by style."""
-    ids = np.arange(n_variants)
+def artwork_candidates(title_ids: list[int], n_variants: int) -> Candidates:
+    """Every variant of every title, grouped by title (for ``choose_each``): action
+    ``title * n_variants + variant``, features the one-hot style."""
+    titles = np.asarray(title_ids, np.int64)
+    variants = np.tile(np.arange(n_variants), len(titles))
+    ids = np.repeat(titles, n_variants) * n_variants + variants
     return Candidates(
-        ids=ids, features=bandit_contexts.one_hot(ids, n_variants), scores=np.zeros(n_variants)
+        ids=ids,
+        features=bandit_contexts.one_hot(variants, n_variants),
+        scores=np.zeros(len(ids)),
     )
+
+
+def artwork_action(title_id: int, variant: int, n_variants: int) -> int:
+    return title_id * n_variants + variant
 
 
 def one_hot(index: int, size: int) -> np.ndarray:
     """(size,) a row kind's or an artwork style's features, as the update feeds them back."""
     return bandit_contexts.one_hot([index], size)[0]
-
-
-def artwork_context(*, page: np.ndarray, genre_share: float, score: float | None) -> np.ndarray:
-    """(ARTWORK_CONTEXT_DIM,) one title for one member: ``[*page context, the largest share
-    of the member's plays in one of the title's genres, 1 if the model scored the title]``:
-    what the member likes and how well the title fits it, so that which style of artwork
-    works can depend on the member's taste."""
-    return np.concatenate([page, [genre_share, 0.0 if score is None else 1.0]])

@@ -242,12 +242,6 @@ def slots_explore(
     return rows[:at] + [row] + rows[at:]
 
 
-def _genre_shares(ctx: PageContext) -> dict[int, float]:
-    """Genre id -> the share of the member's plays that were of that genre."""
-    total = max(len(ctx.history), 1)
-    return {genre: n / total for genre, n in _genre_counts(ctx).items()}
-
-
 def artwork_choose(
     ctx: PageContext,
     rows: list[Row],
@@ -256,25 +250,30 @@ def artwork_choose(
     rng: np.random.Generator,
     page: PageExploration,
 ) -> None:
-    """The artwork variant of every slot on the page, chosen per member and title."""
+    """The artwork variant of every slot on the page, chosen per member and title in one
+    batch (`choose_each`: one independent pick per title among its variants). The action of
+    variant v of title t is ``t * variants + v``, with the one-hot style as its features: a
+    disjoint policy learns each (title, variant) for this kind of member (the page context
+    holds the member's taste), a hybrid one also what each style does for such members
+    across every title."""
     if explorer is None:
         return
     n = settings.EXPLORATION_ARTWORK_VARIANTS
-    candidates = bandit.artwork_candidates(n)
-    shares = _genre_shares(ctx)
-    for row in rows:
-        for slot in row.slots:
-            genres = ctx.genre_ids.get(slot.title.pk, ())
-            share = max((shares.get(g, 0.0) for g in genres), default=0.0)
-            context = bandit.artwork_context(
-                page=page.context, genre_share=share, score=ctx.ranking.scores.get(slot.title.pk)
-            )
-            choice = explorer.policy.choose(context, candidates, 1, rng)
-            slot.artwork = int(choice.actions[0])
-            slot.artwork_propensity = float(choice.propensities[0])
-            slot.artwork_policy = explorer.label
-            slot.artwork_state_id = explorer.state_id
-            slot.inputs = {**slot.inputs, "artwork_context": _floats(context)}
-            if choice.estimated:
-                slot.inputs["artwork_draws"] = choice.draws
-    page.record["artwork"] = {"variants": n, "context": _floats(page.context)}
+    slots = [slot for row in rows for slot in row.slots]
+    if not slots:
+        return
+    candidates = bandit.artwork_candidates([slot.title.pk for slot in slots], n)
+    choice = explorer.policy.choose_each(page.context, candidates, n, rng)
+    for slot, action, propensity in zip(slots, choice.actions, choice.propensities, strict=True):
+        slot.artwork = int(action) % n
+        slot.artwork_propensity = float(propensity)
+        slot.artwork_policy = explorer.label
+        slot.artwork_state_id = explorer.state_id
+        if choice.estimated:
+            slot.inputs = {**slot.inputs, "artwork_draws": choice.draws}
+    page.record["artwork"] = {
+        "variants": n,
+        "context": _floats(page.context),
+        "estimated": choice.estimated,
+        "draws": choice.draws,
+    }

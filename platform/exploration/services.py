@@ -278,13 +278,13 @@ def _artwork_feedback(before: int, through: int) -> bandit.Feedback:
         Impression.objects.filter(id__gt=before, id__lte=through)
         .exclude(artwork_policy="")
         .order_by("id")
-        .values(*FIELDS, "artwork", "artwork_propensity")
+        .values(*FIELDS, "artwork", "artwork_propensity", "page__exploration")
     )
     n = settings.EXPLORATION_ARTWORK_VARIANTS
     return _feedback(
         rows,
-        contexts=[r["bandit_inputs"]["artwork_context"] for r in rows],
-        actions=[r["artwork"] for r in rows],
+        contexts=[r["page__exploration"]["artwork"]["context"] for r in rows],
+        actions=[bandit.artwork_action(r["title_id"], r["artwork"], n) for r in rows],
         features=[bandit.one_hot(r["artwork"], n) for r in rows],
         propensities=[r["artwork_propensity"] for r in rows],
         rewards=_rewards(rows),
