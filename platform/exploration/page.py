@@ -23,6 +23,7 @@ What each record holds (the page's `exploration` JSON, docs/api.md):
   context and the variant's propensity are on its impression).
 """
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -173,6 +174,55 @@ def _choose_titles(
     return slots
 
 
+_added_lock = threading.Lock()
+_added: tuple[object, dict[int, float]] | None = None
+
+
+def _added_seconds(ctx: PageContext) -> dict[int, float]:
+    """Title id -> when it entered the catalogue (unix seconds), computed once per catalogue
+    snapshot (the snapshot's genre map is the same object while the catalogue is unchanged,
+    catalog.selectors._catalog_snapshot), so a page does not convert 5,000 datetimes."""
+    global _added
+    current = _added
+    if current is not None and current[0] is ctx.genre_ids:
+        return current[1]
+    seconds = {pk: t.added_at.timestamp() for pk, t in ctx.titles.items()}
+    with _added_lock:
+        if _added is not None and _added[0] is ctx.genre_ids:
+            _added[1].update(seconds)  # a kids page may have seen fewer titles first
+            return _added[1]
+        _added = (ctx.genre_ids, seconds)
+    return seconds
+
+
+def _pool_arrays(ctx: PageContext, pool: list) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, entered the catalogue in unix seconds) of the titles of `pool` (all on offer)."""
+    added = _added_seconds(ctx)
+    pks = np.fromiter((t.pk for t in pool), np.int64, len(pool))
+    return pks, np.fromiter((added[pk] for pk in pks.tolist()), np.float64, len(pool))
+
+
+def _best_by_score(ctx: PageContext, pool: list, limit: int) -> list:
+    """The `limit` titles of `pool` the serving model scores highest (unscored last, then
+    newest first, then by id)."""
+    scores = ctx.ranking.scores
+    pks, when = _pool_arrays(ctx, pool)
+    score = np.fromiter((scores.get(t.pk, np.nan) for t in pool), np.float64, len(pool))
+    unknown = np.isnan(score)
+    order = np.lexsort((pks, -when, -np.where(unknown, 0.0, score), unknown))
+    return [pool[i] for i in order[:limit]]
+
+
+def _least_known(ctx: PageContext, pool: list, limit: int) -> list:
+    """The `limit` titles of `pool` the recommendations know least: newest arrivals first,
+    then the least played this week, then by id."""
+    trending = ctx.trending
+    pks, when = _pool_arrays(ctx, pool)
+    plays = np.fromiter((trending.get(t.pk, 0.0) for t in pool), np.float64, len(pool))
+    order = np.lexsort((pks, plays, -when))
+    return [pool[i] for i in order[:limit]]
+
+
 def slots_explore(
     ctx: PageContext,
     rows: list[Row],
@@ -189,14 +239,10 @@ def slots_explore(
     limit = settings.EXPLORATION_CANDIDATES
     on_page = {slot.title.pk for row in rows for slot in row.slots}
     pool = [t for t in ctx.unplayed if t.pk not in on_page]
-    scores = ctx.ranking.scores
     top = next((row for row in rows if row.key == "top_picks"), None)
     if top is not None:
         positions = explored_positions(explorer.config.positions, len(top.slots))
-        best = sorted(
-            pool,
-            key=lambda t: (t.pk not in scores, -scores.get(t.pk, 0.0), -t.added_at.timestamp()),
-        )[:limit]
+        best = _best_by_score(ctx, pool, limit)
         if positions and len(best) >= len(positions):
             chosen = _choose_titles(
                 ctx,
@@ -212,10 +258,7 @@ def slots_explore(
                 top.slots[position] = slot
             taken = {slot.title.pk for slot in chosen}
             pool = [t for t in pool if t.pk not in taken]
-    trending = ctx.trending
-    unsure = sorted(pool, key=lambda t: (-t.added_at.timestamp(), trending.get(t.pk, 0.0), t.pk))[
-        :limit
-    ]
+    unsure = _least_known(ctx, pool, limit)
     if not unsure:
         return rows
     slots = _choose_titles(
