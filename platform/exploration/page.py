@@ -198,7 +198,7 @@ def _added_seconds(ctx: PageContext) -> dict[int, float]:
 def _pool_arrays(ctx: PageContext, pool: list) -> tuple[np.ndarray, np.ndarray]:
     """(ids, entered the catalogue in unix seconds) of the titles of `pool` (all on offer)."""
     added = _added_seconds(ctx)
-    pks = np.fromiter((t.pk for t in pool), np.int64, len(pool))
+    pks = np.fromiter((t.id for t in pool), np.int64, len(pool))
     return pks, np.fromiter((added[pk] for pk in pks.tolist()), np.float64, len(pool))
 
 
@@ -207,7 +207,7 @@ def _best_by_score(ctx: PageContext, pool: list, limit: int) -> list:
     newest first, then by id)."""
     scores = ctx.ranking.scores
     pks, when = _pool_arrays(ctx, pool)
-    score = np.fromiter((scores.get(t.pk, np.nan) for t in pool), np.float64, len(pool))
+    score = np.fromiter((scores.get(t.id, np.nan) for t in pool), np.float64, len(pool))
     unknown = np.isnan(score)
     order = np.lexsort((pks, -when, -np.where(unknown, 0.0, score), unknown))
     return [pool[i] for i in order[:limit]]
@@ -218,7 +218,7 @@ def _least_known(ctx: PageContext, pool: list, limit: int) -> list:
     then the least played this week, then by id."""
     trending = ctx.trending
     pks, when = _pool_arrays(ctx, pool)
-    plays = np.fromiter((trending.get(t.pk, 0.0) for t in pool), np.float64, len(pool))
+    plays = np.fromiter((trending.get(t.id, 0.0) for t in pool), np.float64, len(pool))
     order = np.lexsort((pks, plays, -when))
     return [pool[i] for i in order[:limit]]
 
@@ -237,8 +237,8 @@ def slots_explore(
     if explorer is None:
         return rows
     limit = settings.EXPLORATION_CANDIDATES
-    on_page = {slot.title.pk for row in rows for slot in row.slots}
-    pool = [t for t in ctx.unplayed if t.pk not in on_page]
+    on_page = {slot.title.id for row in rows for slot in row.slots}
+    pool = [t for t in ctx.unplayed if t.id not in on_page]
     top = next((row for row in rows if row.key == "top_picks"), None)
     if top is not None:
         positions = explored_positions(explorer.config.positions, len(top.slots))
@@ -256,8 +256,8 @@ def slots_explore(
             )
             for position, slot in zip(positions, chosen, strict=True):
                 top.slots[position] = slot
-            taken = {slot.title.pk for slot in chosen}
-            pool = [t for t in pool if t.pk not in taken]
+            taken = {slot.title.id for slot in chosen}
+            pool = [t for t in pool if t.id not in taken]
     unsure = _least_known(ctx, pool, limit)
     if not unsure:
         return rows

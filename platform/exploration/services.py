@@ -130,6 +130,8 @@ def update_execute(*, run_id: int, now: datetime | None = None) -> UpdateRun:
     run.status, run.started_at = UpdateRun.Status.RUNNING, timezone.now()
     run.save(update_fields=["status", "started_at"])
     now = now or timezone.now()
+    # The rows every update locks (the migration makes them; this puts back any removed).
+    Watermark.objects.bulk_create([Watermark(use=use) for use in Use.values], ignore_conflicts=True)
     try:
         with transaction.atomic():
             counts = {
@@ -165,7 +167,7 @@ def _final_through(after: int, *, now: datetime) -> int:
 
 
 def _update_use(config: ExplorerConfig, *, run: UpdateRun, now: datetime) -> dict:
-    watermark, _ = Watermark.objects.select_for_update().get_or_create(use=config.use)
+    watermark = Watermark.objects.select_for_update().get(use=config.use)
     before = watermark.impression_id
     through = _final_through(before, now=now)
     through = _batch_end(config.use, before, through)
