@@ -294,14 +294,12 @@ def _artwork_feedback(before: int, through: int) -> bandit.Feedback:
 
 
 def _row_order_feedback(before: int, through: int) -> bandit.Feedback:
-    """One row per chosen row kind of every page whose first impression is in the range."""
-    pages = (
-        Impression.objects.exclude(page__row_order_policy="")
-        .values("page_id")
-        .annotate(first=Min("id"))
-        .filter(first__gt=before, first__lte=through)
-        .values_list("page_id", flat=True)
-    )
+    """One row per chosen row kind of every page whose first slot (row 0, position 0: the
+    first impression the page wrote) is in the range: each page counted once."""
+    pages = Impression.objects.filter(
+        id__gt=before, id__lte=through, row_index=0, position=0
+    ).exclude(page__row_order_policy="")
+    pages = pages.values_list("page_id", flat=True)
     rows = list(
         Impression.objects.filter(page_id__in=list(pages))
         .order_by("id")
