@@ -27,6 +27,7 @@ from recommender.bandits.params import (
     Param,
     argmax_remaining,
     check_feedback,
+    scores_of,
     sequential,
 )
 
@@ -58,9 +59,7 @@ class EpsilonGreedy(ConfiguredPolicy):
     ) -> Choice:
         """``k`` distinct actions; ``context`` is unused (the scores already carry it)."""
         candidates, k = self._candidates(candidates, k)
-        if candidates.scores is None:
-            raise ValueError("epsilon_greedy needs candidates.scores (the model's scores)")
-        scores, n, eps = candidates.scores, len(candidates), self.epsilon
+        scores, n, eps = scores_of(self.name, candidates), len(candidates), self.epsilon
 
         def own(remaining: np.ndarray) -> np.ndarray:
             q = remaining * (eps / remaining.sum())
@@ -71,9 +70,7 @@ class EpsilonGreedy(ConfiguredPolicy):
         return self._choice(candidates, index, p)
 
     def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:
-        if candidates.scores is None:
-            raise ValueError("epsilon_greedy needs candidates.scores (the model's scores)")
-        scores = candidates.scores.reshape(-1, size)
+        scores = scores_of(self.name, candidates).reshape(-1, size)
         q = np.full(scores.shape, self.epsilon / size)
         q[np.arange(len(q)), np.argmax(scores, axis=1)] += 1.0 - self.epsilon
         return q

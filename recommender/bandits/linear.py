@@ -27,7 +27,8 @@ A_a^-1 x`` and ``u_a = z_a - w_a``, the score's posterior mean and (unit-noise) 
 (the variance is Li et al.'s ``s_{t,a}`` rearranged). For Thompson sampling the posterior
 factorizes: ``beta ~ N(beta_hat, v^2 A0^-1)`` and, given ``beta``, each ``theta_a`` is
 independent ``N(A_a^-1 (b_a - B_a beta), v^2 A_a^-1)``, so a draw of every score is
-``u_a . beta + x . A_a^-1 b_a + v sqrt(x^T A_a^-1 x) eps_a`` (:meth:`Hybrid.sample`).
+``u_a . beta + x . A_a^-1 b_a + v sqrt(x^T A_a^-1 x) eps_a`` (:meth:`Hybrid.betas` and
+:mod:`recommender.bandits.thompson`).
 
 **Weighting.** ``weights`` multiply each row's contribution (``importance_weighted``
 policies pass ``1 / propensity``: the regression then fits the reward as if every action
@@ -84,17 +85,23 @@ class Disjoint:
         where = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
         return np.where(self.ids[where] == ids, where, -1)
 
-    def score(self, x: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(n,) posterior mean ``x . theta_a`` and (n,) variance ``x^T A_a^-1 x``."""
+    def score(
+        self, x: np.ndarray, ids: np.ndarray, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(n,) posterior mean ``x . theta_a`` and (n,) variance ``x^T A_a^-1 x``.
+
+        ``rows``: ``lookup(ids)`` when the caller has it already.
+        """
         self.check_dim(len(x))
-        rows = self.lookup(ids)
+        rows = self.lookup(ids) if rows is None else rows
         mean = np.zeros(len(ids))
         var = np.full(len(ids), x @ x / self.l2)  # the prior, for actions never shown
         seen = rows >= 0
         if seen.any():
             r = rows[seen]
             mean[seen] = self.A_inv_b[r] @ x
-            var[seen] = np.einsum("nij,i,j->n", self.A_inv[r], x, x)
+            # one (n d, d) x (d,) product: A_a^-1 x for every a at once, then . x
+            var[seen] = (self.A_inv[r].reshape(-1, len(x)) @ x).reshape(-1, len(x)) @ x
         return mean, var
 
     def _grow(self, ids: np.ndarray) -> np.ndarray:
@@ -170,10 +177,11 @@ class Hybrid(Disjoint):
         if not len(self.shared_A):
             self.beta = np.empty(0)
             self.shared_cov = np.empty((0, 0))
-            self.C = np.empty((0, 0, 0))
+            self.C_T = np.empty((0, 0, 0))
             return
-        self.C = np.einsum("mij,mjk->mik", self.A_inv, self.B)  # (m, d, k): A_a^-1 B_a
-        A0 = self.shared_A - np.einsum("mdi,mdk->ik", self.B, self.C)
+        C = np.einsum("mij,mjk->mik", self.A_inv, self.B)  # (m, d, k): A_a^-1 B_a
+        self.C_T = np.ascontiguousarray(C.transpose(0, 2, 1))  # (m, k, d): w_a = C_T[a] x
+        A0 = self.shared_A - np.einsum("mdi,mdk->ik", self.B, C)
         b0 = self.shared_b - np.einsum("mdi,md->i", self.B, self.A_inv_b)
         self.shared_cov = np.linalg.inv(A0)  # (k, k)
         self.shared_cov = (self.shared_cov + self.shared_cov.T) / 2
@@ -194,11 +202,12 @@ class Hybrid(Disjoint):
         """(n, k) ``u_a``, (n,) ``x . A_a^-1 b_a`` and (n,) ``x^T A_a^-1 x`` (module doc)."""
         self.check_dims(len(x), features.shape[1])
         u = self.z(x, features)
-        own_mean, own_var = super().score(x, ids)
         rows = self.lookup(ids)
+        own_mean, own_var = super().score(x, ids, rows)
         seen = rows >= 0
         if seen.any():
-            u[seen] -= self.C[rows[seen]].transpose(0, 2, 1) @ x
+            w = self.C_T[rows[seen]]  # (n_seen, k, d)
+            u[seen] -= (w.reshape(-1, len(x)) @ x).reshape(len(w), -1)  # w_a = C_a^T x
         return u, own_mean, own_var
 
     def score_hybrid(
@@ -209,38 +218,12 @@ class Hybrid(Disjoint):
         half = u @ self.shared_chol  # (n, k): u^T L, so |half|^2 = u^T A0^-1 u
         return u @ self.beta + own_mean, np.einsum("nk,nk->n", half, half) + own_var
 
-    def sample(
-        self,
-        x: np.ndarray,
-        ids: np.ndarray,
-        features: np.ndarray,
-        scale: float,
-        draws: int,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
-        """(draws, n) scores, each row one draw from the posterior (module docstring)."""
-        u, own_mean, own_var = self.parts(x, ids, features)
-        shared = rng.standard_normal((draws, self.k)) @ self.shared_chol.T  # (D, k)
-        betas = self.beta + scale * shared
-        noise = rng.standard_normal((draws, len(ids))) * (scale * np.sqrt(own_var))
-        return betas @ u.T + own_mean + noise  # (D, n)
-
-    def sample_groups(
-        self,
-        x: np.ndarray,
-        ids: np.ndarray,
-        features: np.ndarray,
-        scale: float,
-        size: int,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
-        """(G, size) scores, each consecutive group of ``size`` actions its own draw."""
-        u, own_mean, own_var = self.parts(x, ids, features)
-        groups = len(ids) // size
-        betas = self.beta + scale * (rng.standard_normal((groups, self.k)) @ self.shared_chol.T)
-        noise = rng.standard_normal(len(ids)) * (scale * np.sqrt(own_var))
-        shared = np.einsum("gk,gvk->gv", betas, u.reshape(groups, size, self.k))
-        return shared + (own_mean + noise).reshape(groups, size)
+    def betas(self, scale: float, draws: int, rng: np.random.Generator) -> np.ndarray:
+        """(draws, k) float32 draws of the shared weights, ``N(beta_hat, scale^2 A0^-1)``."""
+        eps = rng.standard_normal((draws, self.k), dtype=np.float32)
+        return (self.beta + scale * (eps @ self.shared_chol.T.astype(np.float32))).astype(
+            np.float32
+        )
 
     def update_hybrid(
         self,
@@ -322,6 +305,8 @@ class LinearPolicy(ConfiguredPolicy):
             return None
         if candidates.features is None:
             raise ValueError(f"{self.name} needs candidates.features (the actions' features)")
+        if not np.isfinite(candidates.features).all():
+            raise ValueError(f"{self.name}: candidates.features must be finite")
         return candidates.features
 
     def posterior(self, context: np.ndarray, candidates: Candidates) -> tuple[np.ndarray, ...]:

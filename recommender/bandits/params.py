@@ -152,6 +152,15 @@ def check_context(context: np.ndarray, dim: int | None = None) -> np.ndarray:
     return x
 
 
+def scores_of(policy: str, candidates: Candidates) -> np.ndarray:
+    """The candidates' model scores, which ``policy`` needs: present and finite."""
+    if candidates.scores is None:
+        raise ValueError(f"{policy} needs candidates.scores (the model's scores)")
+    if not np.isfinite(candidates.scores).all():
+        raise ValueError(f"{policy}: candidates.scores must be finite")
+    return candidates.scores
+
+
 def check_feedback(batch: Feedback) -> None:
     m = len(batch)
     if batch.contexts.ndim != 2 or len(batch.contexts) != m:

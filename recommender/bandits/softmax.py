@@ -22,7 +22,14 @@ from __future__ import annotations
 import numpy as np
 
 from recommender.bandits.base import Candidates, Choice, Feedback, State
-from recommender.bandits.params import FLOOR, ConfiguredPolicy, Param, check_feedback, sequential
+from recommender.bandits.params import (
+    FLOOR,
+    ConfiguredPolicy,
+    Param,
+    check_feedback,
+    scores_of,
+    sequential,
+)
 
 
 class Softmax(ConfiguredPolicy):
@@ -45,9 +52,7 @@ class Softmax(ConfiguredPolicy):
     ) -> Choice:
         """``k`` distinct actions; ``context`` is unused (the scores already carry it)."""
         candidates, k = self._candidates(candidates, k)
-        if candidates.scores is None:
-            raise ValueError("softmax needs candidates.scores (the model's scores)")
-        logits = candidates.scores / self.temperature
+        logits = scores_of(self.name, candidates) / self.temperature
 
         def own(remaining: np.ndarray) -> np.ndarray:
             shifted = np.where(remaining, logits - logits[remaining].max(), -np.inf)
@@ -58,9 +63,7 @@ class Softmax(ConfiguredPolicy):
         return self._choice(candidates, index, p)
 
     def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:
-        if candidates.scores is None:
-            raise ValueError("softmax needs candidates.scores (the model's scores)")
-        logits = candidates.scores.reshape(-1, size) / self.temperature
+        logits = scores_of(self.name, candidates).reshape(-1, size) / self.temperature
         weights = np.exp(logits - logits.max(axis=1, keepdims=True))
         return weights / weights.sum(axis=1, keepdims=True)
 

@@ -63,24 +63,33 @@ class Thompson(LinearPolicy):
     scale: float
     draws: int
 
+    def parts(
+        self, context: np.ndarray, candidates: Candidates
+    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """The posterior of each candidate's score, to draw from (module docstring).
+
+        (n, k) float32 ``u_a`` of the hybrid model (None for disjoint), (n,) the mean of the
+        score's own part and (n,) its standard deviation, ``scale * sqrt(x^T A_a^-1 x)``.
+        A draw is ``u_a . beta + mean_a + sd_a * eps_a`` with ``beta`` from
+        ``model.betas`` (hybrid; for disjoint the mean is the whole mean).
+        """
+        x = check_context(context)
+        if self.hybrid:
+            u, mean, var = self.model.parts(x, candidates.ids, self._features(candidates))
+            return u.astype(np.float32), mean, self.scale * np.sqrt(var)
+        mean, var = self.model.score(x, candidates.ids)
+        return None, mean, self.scale * np.sqrt(var)
+
     def sample(
         self, context: np.ndarray, candidates: Candidates, draws: int, rng: np.random.Generator
     ) -> np.ndarray:
-        """(draws, n) scores, each row one draw of every candidate's reward from the posterior."""
-        x = check_context(context)
-        if self.hybrid:
-            features = self._features(candidates)
-            return self.model.sample(x, candidates.ids, features, self.scale, draws, rng)
-        mean, var = self.model.score(x, candidates.ids)
-        return mean + rng.standard_normal((draws, len(mean))) * (self.scale * np.sqrt(var))
-
-    def _sample_groups(
-        self, context: np.ndarray, candidates: Candidates, size: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        if self.hybrid:
-            x, features = check_context(context), self._features(candidates)
-            return self.model.sample_groups(x, candidates.ids, features, self.scale, size, rng)
-        return self.sample(context, candidates, 1, rng).reshape(-1, size)
+        """(draws, n) float32 scores, each row one independent posterior draw of them all."""
+        u, mean, sd = self.parts(context, candidates)
+        eps = rng.standard_normal((draws, len(mean)), dtype=np.float32)
+        scores = (mean + sd * eps).astype(np.float32)
+        if u is not None:
+            scores += self.model.betas(self.scale, draws, rng) @ u.T  # (D, k) @ (k, n)
+        return scores
 
     def choose(
         self,
@@ -115,22 +124,48 @@ class Thompson(LinearPolicy):
         group_size: int,
         rng: np.random.Generator,
     ) -> Choice:
-        """One action per group (see ``ConfiguredPolicy.choose_each``), estimated."""
+        """One action per group (see ``ConfiguredPolicy.choose_each``), estimated.
+
+        Each group decides with its own posterior draw, so the groups' picks are independent
+        given the state. The ``draws`` estimating draws are shared by the groups, their
+        per-action noise too (``(draws, group_size)`` normals, not ``(draws, n)``): each
+        group's estimate is still the mean over ``draws`` independent posterior draws of
+        its own actions, which is all a marginal propensity needs; only the estimates'
+        errors in different groups are correlated.
+        """
         candidates = self._groups(candidates, group_size)
-        deciding = self._sample_groups(context, candidates, group_size, rng)  # (G, V)
-        groups, rows = len(deciding), np.arange(len(deciding))
+        u, mean, sd = self.parts(context, candidates)
+        n, size = len(mean), group_size
+        groups, rows = n // size, np.arange(n // size)
+        eps = rng.standard_normal(n, dtype=np.float32)
+        deciding = (mean + sd * eps).reshape(groups, size)
+        if u is not None:
+            betas = self.model.betas(self.scale, groups, rng)  # (G, k): one draw per group
+            deciding += np.einsum("gk,gvk->gv", betas, u.reshape(groups, size, -1))
         index = np.argmax(deciding, axis=1)
-        uniform = rng.random(groups) < self.floor * group_size
-        index[uniform] = rng.integers(group_size, size=int(uniform.sum()))
-        q = self._estimate_groups(context, candidates, group_size, rng)
-        p = self.floor + (1 - self.floor * group_size) * q[rows, index]
-        actions = candidates.ids.reshape(groups, group_size)[rows, index]
+        uniform = rng.random(groups) < self.floor * size
+        index[uniform] = rng.integers(size, size=int(uniform.sum()))
+        # estimating draws laid out (D, V, G): the max over a group's V actions is then an
+        # elementwise max of V contiguous (D, G) blocks
+        mean_v, sd_v = (
+            np.ascontiguousarray(a.reshape(groups, size).T, np.float32) for a in (mean, sd)
+        )  # (V, G)
+        shared_eps = rng.standard_normal((self.draws, size, 1), dtype=np.float32)
+        estimating = mean_v + sd_v * shared_eps  # (D, V, G), C-contiguous
+        if u is not None:
+            u_by_variant = u.reshape(groups, size, -1).transpose(1, 0, 2).reshape(n, -1)
+            betas = self.model.betas(self.scale, self.draws, rng)
+            estimating += (betas @ u_by_variant.T).reshape(self.draws, size, groups)
+        picked = estimating[:, index, rows]  # (D, G): each group's pick in every draw
+        q = np.mean(picked >= estimating.max(axis=1), axis=0)  # share of draws it wins
+        p = self.floor + (1 - self.floor * size) * q
+        actions = candidates.ids.reshape(groups, size)[rows, index]
         return Choice(actions, p, self.name, estimated=True, draws=self.draws)
 
     def _estimate_groups(
         self, context: np.ndarray, candidates: Candidates, size: int, rng: np.random.Generator
     ) -> np.ndarray:
-        """(G, size) share of the ``draws`` estimating draws won by each action of its group."""
+        """(G, size) share of ``draws`` independent posterior draws won by each action."""
         scores = self.sample(context, candidates, self.draws, rng)
         winners = np.argmax(scores.reshape(self.draws, -1, size), axis=2)  # (D, G)
         q = np.zeros((winners.shape[1], size))

@@ -12,7 +12,7 @@ from tests.recommender.bandits.chisquare import chi_square, draws
 CANDIDATES = Candidates(ids=np.arange(10, 15), scores=np.array([1.0, 3.0, 2.0, 3.0, 0.0]))
 
 
-def run(policy, n=20_000, k=3, seed=0):
+def run(policy, n=10_000, k=3, seed=0):
     return draws(lambda rng: policy.choose(None, CANDIDATES, k, rng), n, seed)
 
 

@@ -48,7 +48,7 @@ def run(policy, n, k=3, seed=0):
 
 @pytest.mark.parametrize("name", ["linucb", "linucb_hybrid"])
 def test_linucb_propensities_match_frequencies(name):
-    choices = run(trained(name, floor=0.06, alpha=0.5), 20_000)
+    choices = run(trained(name, floor=0.06, alpha=0.5), 10_000)
     statistic, df, p_value = chi_square(choices)
     assert df > 10 and p_value > 1e-3, (statistic, df)
 

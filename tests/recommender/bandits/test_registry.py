@@ -62,3 +62,17 @@ def test_floor_too_large_for_the_candidates_is_refused_at_choose_time(name):
     )
     with pytest.raises(BanditConfigError, match=r"floor=0\.1 with 11 candidates"):
         policy.choose(np.ones(3), candidates, 1, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_non_finite_inputs_are_refused(name):
+    """Scores (the score-based policies) and features (the hybrids) must be finite; the
+    disjoint linear policies use neither, only the context."""
+    policy = make_policy(name)
+    bad = Candidates(ids=[1, 2], scores=[0.0, float("nan")], features=[[1.0], [float("inf")]])
+    if name not in ("linucb", "thompson"):
+        with pytest.raises(ValueError, match="must be finite"):
+            policy.choose(np.ones(1), bad, 1, np.random.default_rng(0))
+    if name not in ("epsilon_greedy", "softmax"):
+        with pytest.raises(ValueError, match="context must be finite"):
+            policy.choose(np.array([np.nan]), bad, 1, np.random.default_rng(0))

@@ -15,7 +15,7 @@ from tests.recommender.bandits.chisquare import chi_square, draws
 CANDIDATES = Candidates(ids=[4, 8, 15, 16, 23], scores=[0.5, 1.5, -0.5, 1.0, 0.0])
 
 
-def run(policy, n=20_000, k=3, seed=0):
+def run(policy, n=10_000, k=3, seed=0):
     return draws(lambda rng: policy.choose(None, CANDIDATES, k, rng), n, seed)
 
 

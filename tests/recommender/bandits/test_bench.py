@@ -1,0 +1,18 @@
+"""The explorer benchmark runs end to end on a tiny page (no timing is asserted)."""
+
+import pytest
+
+from recommender.bandits.bench import main
+
+
+def test_bench_prints_every_decision(capsys):
+    assert main(["--titles", "300", "--pool", "20", "--pages", "3", "--train-rows", "300"]) == 0
+    out = capsys.readouterr().out
+    for label in ("slots: epsilon_greedy", "artwork: thompson_hybrid", "page: thompson slots"):
+        assert label in out
+
+
+def test_bench_refuses_bad_arguments():
+    with pytest.raises(SystemExit) as exit_:
+        main(["--titles", "10"])
+    assert exit_.value.code == 2
