@@ -27,8 +27,13 @@ HISTORY_KEYS = ("history_offsets", "history_items", "history_times")
 """Reserved state_dict names: every member's training plays, kept so that ``score`` can use
 them (sequence models, EASE) and ``recommend`` can exclude them. Older checkpoints lack them."""
 
-History = Sequence[tuple[str, float]]
-"""A member's plays known at request time: ``(item_id, unix_seconds)`` pairs, oldest first."""
+History = Sequence[
+    tuple[str, float] | tuple[str, float, str | None] | tuple[str, float, str | None, float]
+]
+"""A member's plays known at request time: ``(item_id, unix_seconds)`` pairs, oldest first;
+a play may add its device (``str`` or None) and its watch weight (what the log's ``weight``
+holds), which models that read them (SASRec with ``use_device``/``merge_repeats``) use and
+the others ignore."""
 
 MODELS: dict[str, type[Recommender]] = {}
 """Every concrete model by its ``kind``; filled as the model classes are defined."""
@@ -128,6 +133,7 @@ class Recommender(ABC):
         *,
         at: float | Sequence[float] | np.ndarray | None = None,
         histories: Sequence[History | None] | None = None,
+        devices: str | Sequence[str | None] | None = None,
     ) -> np.ndarray:
         """(B, n_items) float32 scores over ``self.item_ids``; higher means show it sooner.
 
@@ -137,7 +143,9 @@ class Recommender(ABC):
         History models (``uses_history``) score from it, so they use plays made after
         training and personalize members they never saw; other models ignore it. Titles in
         a history the model does not know are skipped. A member with no usable history (or,
-        for other models, a member the model never saw) gets ``self.prior``.
+        for other models, a member the model never saw) gets ``self.prior``. ``devices``:
+        the device each request comes from (one for all, or one per member; None unknown),
+        read by models that use it (SASRec with ``use_device``), ignored by the others.
         """
         if not self.item_ids:
             raise RuntimeError(f"{type(self).__name__} is not fitted: call fit() or load()")
@@ -149,17 +157,27 @@ class Recommender(ABC):
             times = np.broadcast_to(np.asarray(at, np.float64), (n,)).copy()  # (B,)
             if not np.isfinite(times).all():
                 raise ValueError(f"at must be finite unix seconds, got {at!r}")
+        if devices is None or isinstance(devices, str):
+            request_devices = [devices] * n
+        else:
+            request_devices = list(devices)
+            if len(request_devices) != n:
+                raise ValueError(f"devices has {len(request_devices)} entries for {n} user_ids")
         rows = np.array([self._user_index.get(str(u), -1) for u in user_ids], np.int64)
         out = np.broadcast_to(self.prior, (n, len(self.item_ids))).copy()  # (B, I)
         if self.uses_history:
             sequences = [
-                self.history(row=int(rows[b]), plays=None if histories is None else histories[b])
+                self._sequence(row=int(rows[b]), plays=None if histories is None else histories[b])
                 for b in range(n)
             ]
-            active = np.array([b for b in range(n) if len(sequences[b][0])], np.int64)
+            active = np.array(
+                [b for b in range(n) if self._sequence_length(sequences[b])], np.int64
+            )
             if len(active):
                 out[active] = self._score_histories(
-                    [sequences[b] for b in active], at=None if times is None else times[active]
+                    [sequences[b] for b in active],
+                    at=None if times is None else times[active],
+                    devices=[request_devices[b] for b in active],
                 )
             return out
         known = rows >= 0
@@ -176,7 +194,7 @@ class Recommender(ABC):
         unknown to the model are dropped.
         """
         if plays is not None:
-            pairs = [(self._item_index.get(str(i), -1), float(t)) for i, t in plays]
+            pairs = [(self._item_index.get(str(p[0]), -1), float(p[1])) for p in plays]
             pairs = [(c, t) for c, t in pairs if c >= 0]
             if not pairs:
                 return np.zeros(0, np.int64), np.zeros(0, np.float64)
@@ -188,6 +206,16 @@ class Recommender(ABC):
         start, stop = self._history_offsets[row], self._history_offsets[row + 1]
         return self._history_items[start:stop], self._history_times[start:stop]
 
+    def _sequence(self, *, row: int = -1, plays: History | None = None) -> Any:
+        """What ``_score_histories`` gets per member: :meth:`history`'s (columns, times) by
+        default; a model that reads more of each play (SASRec) returns more, and says how
+        many plays it holds in :meth:`_sequence_length`."""
+        return self.history(row=row, plays=plays)
+
+    def _sequence_length(self, sequence: Any) -> int:
+        """Usable plays in what :meth:`_sequence` returned."""
+        return len(sequence[0])
+
     @property
     def has_history(self) -> bool:
         """Whether the model holds its members' training plays (checkpoints written before
@@ -195,9 +223,15 @@ class Recommender(ABC):
         return len(self._history_offsets) == len(self.user_ids) + 1 and len(self.user_ids) > 0
 
     def _score_histories(
-        self, histories: list[tuple[np.ndarray, np.ndarray]], *, at: np.ndarray | None
+        self,
+        histories: list[Any],
+        *,
+        at: np.ndarray | None,
+        devices: list[str | None] | None = None,
     ) -> np.ndarray:
-        """(b, n_items) scores from plays; history models (``uses_history``) override it."""
+        """(b, n_items) scores from what :meth:`_sequence` returned per member, ``at`` (b,)
+        request times or None, ``devices`` the requests' devices; history models
+        (``uses_history``) override it."""
         raise NotImplementedError(f"{type(self).__name__} does not score from histories")
 
     def extend_items(self, items: ItemMetadata) -> list[str]:

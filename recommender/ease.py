@@ -158,7 +158,11 @@ class EASERecommender(Recommender):
         return self
 
     def _score_histories(
-        self, histories: list[tuple[np.ndarray, np.ndarray]], *, at: np.ndarray | None
+        self,
+        histories: list[tuple[np.ndarray, np.ndarray]],
+        *,
+        at: np.ndarray | None,
+        devices: list[str | None] | None = None,
     ) -> np.ndarray:
         out = np.empty((len(histories), len(self.item_ids)), np.float32)  # (b, I)
         weights = self.weights.numpy()

@@ -25,11 +25,24 @@ Case Study*, 2021), that deep models win through heterogeneous features, time ab
   then an orthogonal Procrustes rotation (Schoenemann 1966) maps the new item space onto the
   previous one. Rotating queries and items by the same orthogonal R leaves every score
   unchanged, so alignment costs no accuracy; ``config.extra`` reports the drift it removes.
+
+Optional, all off by default (docs/models.md, "Optional tools", has their measurements):
+
+- **Device** (``use_device``): each play's device and the request's (``score(devices=...)``)
+  as hashed embeddings, the request's conditioning the output as the request time does.
+- **Interaction tokenization** (``merge_repeats``): consecutive plays of one title are one
+  token carrying log play count and log total watch weight (:func:`merge_repeats`).
+- **Auxiliary heads** (``watch_weight``, ``genre_weight``): the next play's watch fraction
+  and genre from the same hidden state; :meth:`SASRecRecommender.objective_losses` reports
+  each objective's loss on any log.
+- **Positions from the start** (``position_from="start"``), which the KV cache of
+  :mod:`recommender.sasrec_cache` needs.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass, field, replace
 from typing import Self
 
@@ -38,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recommender.base import Recommender
+from recommender.base import History, Recommender
 from recommender.data import Interactions
 from recommender.features import N_CYCLIC, cyclic_time, time_since
 from recommender.item_tower import ItemFeatures, ItemTower
@@ -137,6 +150,24 @@ class SASRecConfig(SoftmaxTrainingConfig):
     """Epochs of a warm-started fit (also subject to ``min_steps // 3``)."""
     align: bool = True
     """After a warm start, rotate the item space onto the previous version's."""
+    use_device: bool = False
+    """Embed the device of each play and of the request (the ``device`` column of the log,
+    the ``device`` of ``score``); off by default until it measures better on real logs."""
+    device_buckets: int = 16
+    """Hash buckets of device names (bucket 0 is "unknown" and adds nothing)."""
+    merge_repeats: bool = False
+    """Interaction tokenization: consecutive plays of the same title become one token that
+    carries the play count and total watch time (``log1p`` of each, as inputs)."""
+    watch_weight: float = 0.0
+    """Loss weight of the head that predicts the next play's watch fraction (its weight,
+    clipped to [0, 1]) from the hidden state and that title's vector; 0: no head."""
+    genre_weight: float = 0.0
+    """Loss weight of the head that predicts the next play's genre (softmax over the genre
+    buckets, a title's genres sharing the mass; needs metadata); 0: no head."""
+    position_from: str = "end"
+    """Learned positions counted back from the newest play ("end", the SASRec default here)
+    or from the window's first play ("start": a new play leaves earlier positions alone,
+    which the KV cache of :mod:`recommender.sasrec_cache` needs)."""
     extra: dict[str, float] = field(default_factory=dict)
     """Filled by ``fit``: warm-start drift before/after alignment, final training loss."""
 
@@ -159,6 +190,17 @@ class SASRecConfig(SoftmaxTrainingConfig):
             raise ValueError(
                 f"max_len and validation_members must be >= 0 and patience >= 1, got "
                 f"{self.max_len}, {self.validation_members}, {self.patience}"
+            )
+        if self.device_buckets < 2:
+            raise ValueError(
+                f"device_buckets must be >= 2 (0 is unknown), got {self.device_buckets}"
+            )
+        if self.position_from not in ("end", "start"):
+            raise ValueError(f"position_from must be 'end' or 'start', got {self.position_from!r}")
+        if self.watch_weight < 0 or self.genre_weight < 0:
+            raise ValueError(
+                f"watch_weight and genre_weight must be >= 0, got "
+                f"{self.watch_weight}, {self.genre_weight}"
             )
         if self.dim % self.heads:
             raise ValueError(f"heads={self.heads} must divide dim={self.dim}")
@@ -185,22 +227,48 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         b, t, d = x.shape
-        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)  # 3 x (B, T, D)
-        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        q, k, v = self._qkv(x)  # 3 x (B, H, T, D/H)
         if mask is None:  # no padding: plain causal attention, the fast serving path
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D/H)
+        return self._out(x, y)
+
+    def forward_cached(
+        self, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``forward`` for n new positions after m cached ones: x (B, n, D), past (B, H, m,
+        D/H); returns the new positions' output and their own keys and values."""
+        q, k, v = self._qkv(x)  # 3 x (B, H, n, D/H)
+        m, n = past_k.shape[2], x.shape[1]
+        keys, values = torch.cat([past_k, k], 2), torch.cat([past_v, v], 2)  # (B, H, m + n, .)
+        mask = torch.arange(m + n)[None] <= (m + torch.arange(n))[:, None]  # (n, m + n)
+        y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
+        return self._out(x, y), k, v
+
+    def _qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)  # 3 x (B, T, D)
+        return tuple(z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+
+    def _out(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
         x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, d)))
         return x + self.drop(self.ffn(self.ln2(x)))
 
 
+N_REPEAT = 2
+"""Per-token inputs of a merged run of plays: log1p(count), log1p(total watch time)."""
+
+
 class SASRecNet(nn.Module):
-    """Item table (ID embeddings blended with the metadata tower) and the causal encoder."""
+    """Item table (ID embeddings blended with the metadata tower), the causal encoder, and
+    the optional inputs (devices, merged repeats) and heads (multi-token, watch, genre)."""
 
     def __init__(self, n_items: int, cfg: SASRecConfig) -> None:
         super().__init__()
         d = cfg.dim
+        self.position_from = cfg.position_from
         self.item_embedding = nn.Parameter(torch.randn(n_items, d) * cfg.init_std)
         self.position = nn.Parameter(torch.randn(cfg.max_len, d) * 0.02)
         self.time_in = nn.Linear(N_TIME, d) if cfg.use_time else None
@@ -222,10 +290,29 @@ class SASRecNet(nn.Module):
         self.mtp = nn.ModuleList(nn.Linear(d, d) for _ in range(cfg.mtp_k - 1))
         self.drop = nn.Dropout(cfg.dropout)
         self.register_buffer("rotation", torch.eye(d))  # (D, D) alignment, see fit
-        for layer in (self.time_in, self.time_query):
+        # optional parts: None when off, so older checkpoints load unchanged
+        self.device_in = (
+            nn.Embedding(cfg.device_buckets, d, padding_idx=0) if cfg.use_device else None
+        )
+        self.device_query = (
+            nn.Embedding(cfg.device_buckets, d, padding_idx=0) if cfg.use_device else None
+        )
+        self.repeat_in = nn.Linear(N_REPEAT, d) if cfg.merge_repeats else None
+        self.watch_head = (
+            nn.Sequential(nn.Linear(2 * d, d), nn.GELU(), nn.Linear(d, 1))
+            if cfg.watch_weight > 0
+            else None
+        )
+        self.genre_head = nn.Linear(d, cfg.genre_buckets) if cfg.genre_weight > 0 else None
+        for layer in (self.time_in, self.time_query, self.repeat_in):
             if layer is not None:  # start as plain SASRec; log-hours would swamp the items
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
+        for table in (self.device_in, self.device_query):
+            if table is not None:
+                nn.init.normal_(table.weight, std=0.02)
+                with torch.no_grad():
+                    table.weight[0].zero_()
 
     def table(
         self,
@@ -243,29 +330,100 @@ class SASRecNet(nn.Module):
             gate = gate * id_mask[:, None]
         return gate * ids + (1 - gate) * meta
 
-    def encode(
-        self,
-        table: torch.Tensor,
-        items: torch.Tensor,
-        event_time: torch.Tensor | None,
-        query_time: torch.Tensor | None,
-        mask: torch.Tensor | None,
-    ) -> torch.Tensor:
-        """(B, T, D) hidden states predicting the play after each position.
+    def embed(self, table: torch.Tensor, tokens: Tokens, start: int = 0) -> torch.Tensor:
+        """(B, T, D) inputs of the encoder: item, position, time, device, repeat count.
 
-        items (B, T) columns (padding: any column, hidden by ``mask``); event_time and
-        query_time (B, T, 5) features of each play and of the request that follows it.
+        With ``position_from = "start"`` token t of a row sits at position ``start + t -
+        (padding of the row)``; with "end" the last token sits at the last position.
         """
-        x = F.embedding(items, table) + self.position[-items.shape[1] :]  # (B, T, D)
-        if self.time_in is not None and event_time is not None:
-            x = x + self.time_in(event_time)
-        x = self.drop(x)
+        items = tokens.items.clamp(min=0)
+        x = F.embedding(items, table)  # (B, T, D)
+        t = items.shape[1]
+        if self.position_from == "end":
+            x = x + self.position[-t:]
+        else:
+            pad = (tokens.items < 0).sum(1, keepdim=True)  # (B, 1) left padding
+            where = (start + torch.arange(t)[None] - pad).clamp(min=0)  # (B, T)
+            x = x + F.embedding(where, self.position)
+        if self.time_in is not None:
+            x = x + self.time_in(tokens.event_time)
+        if self.device_in is not None:
+            x = x + self.device_in(tokens.devices)
+        if self.repeat_in is not None:
+            x = x + self.repeat_in(tokens.repeat)
+        return self.drop(x)
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """(B, T, D) hidden states of the encoder inputs ``x`` (``mask``: see attention_mask)."""
         for block in self.blocks:
             x = block(x, mask)
-        h = self.ln_out(x)
+        return self.ln_out(x)
+
+    def query(
+        self, h: torch.Tensor, query_time: torch.Tensor | None, devices: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Condition hidden states (..., D) on the request: its time (..., 5), device (...)."""
         if self.time_query is not None and query_time is not None:
             h = h + self.time_query(query_time)
+        if self.device_query is not None and devices is not None:
+            h = h + self.device_query(devices)
         return h
+
+
+@dataclass
+class Tokens:
+    """Encoder inputs for a batch of sequences, left-padded (item -1)."""
+
+    items: torch.Tensor
+    """(B, T) int64 columns, -1 for padding."""
+    event_time: torch.Tensor
+    """(B, T, 5) time inputs of each token (see :func:`time_inputs`)."""
+    devices: torch.Tensor
+    """(B, T) int64 device bucket of each token (0 unknown)."""
+    repeat: torch.Tensor
+    """(B, T, 2) log1p(count) and log1p(total watch time) of each token."""
+
+    def __getitem__(self, index: object) -> Tokens:
+        return Tokens(
+            self.items[index], self.event_time[index], self.devices[index], self.repeat[index]
+        )
+
+
+def device_codes(devices: np.ndarray | list | None, buckets: int, n: int) -> np.ndarray:
+    """(n,) int64 hashed device buckets 1..buckets-1; 0 for an unknown (blank, None) device."""
+    if devices is None:
+        return np.zeros(n, np.int64)
+    out = np.zeros(len(devices), np.int64)
+    for row, name in enumerate(devices):
+        if name:
+            out[row] = 1 + zlib.crc32(str(name).strip().lower().encode("utf-8")) % (buckets - 1)
+    return out
+
+
+def merge_repeats(
+    offsets: np.ndarray, *columns: np.ndarray, counts: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Merge each member's consecutive plays of one title into one token.
+
+    ``offsets`` (U + 1,) CSR starts of members whose rows are in time order; ``columns`` are
+    (N,) arrays, the first the title columns, the last the watch weights. A token keeps the
+    title, the time and device of the run's last play (the freshest context), the run's
+    total watch weight and its play count. Returns (new offsets, (N',) counts, the merged
+    arrays in the order given).
+    """
+    items, weights = columns[0], columns[-1]
+    n = len(items)
+    counts = np.ones(n, np.float32) if counts is None else counts
+    starts = np.zeros(n, bool)
+    starts[offsets[:-1][offsets[:-1] < n]] = True  # a member's first play opens a token
+    starts[1:] |= items[1:] != items[:-1]
+    first = np.flatnonzero(starts)  # (N',) first row of each token
+    last = np.concatenate([first[1:], [n]]) - 1 if n else first
+    merged = [c[last] for c in columns[:-1]]
+    total = np.add.reduceat(weights, first) if n else weights
+    count = np.add.reduceat(counts, first) if n else counts
+    new_offsets = np.searchsorted(first, offsets).astype(np.int64)
+    return new_offsets, count.astype(np.float32), [*merged, total.astype(weights.dtype)]
 
 
 def time_inputs(times: np.ndarray, next_times: np.ndarray) -> np.ndarray:
@@ -286,38 +444,88 @@ def attention_mask(valid: torch.Tensor) -> torch.Tensor:
     return (mask | torch.eye(t, dtype=torch.bool)[None])[:, None]
 
 
+def repeat_inputs(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(..., 2) float32: log1p of each token's play count and of its total watch weight."""
+    return np.stack([np.log1p(counts), np.log1p(weights)], -1).astype(np.float32)
+
+
+@dataclass
+class Plays:
+    """One member's plays, oldest first, as the model reads them."""
+
+    columns: np.ndarray
+    """(n,) int64 title columns."""
+    times: np.ndarray
+    """(n,) float64 unix seconds."""
+    devices: np.ndarray
+    """(n,) int64 device buckets (0 unknown)."""
+    weights: np.ndarray
+    """(n,) float32 watch weights (1.0 when unknown)."""
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def __getitem__(self, part: slice) -> Plays:
+        return Plays(self.columns[part], self.times[part], self.devices[part], self.weights[part])
+
+
 @dataclass
 class Windows:
-    """Training sequences: each member's plays cut into windows of max_len + 1, left-padded."""
+    """Training sequences: each member's tokens cut into windows of max_len + 1, left-padded."""
 
     items: torch.Tensor
     """(W, L + 1) int64 columns, -1 for padding."""
     weights: torch.Tensor
-    """(W, L + 1) float32 weight of each play (0 for padding)."""
+    """(W, L + 1) float32 watch weight of each token (0 for padding)."""
+    counts: torch.Tensor
+    """(W, L + 1) float32 plays merged into each token (1 unless ``merge_repeats``)."""
+    devices: torch.Tensor
+    """(W, L + 1) int64 device bucket of each token."""
     event_time: torch.Tensor
-    """(W, L, 5) time inputs of the first L plays."""
+    """(W, L, 5) time inputs of the first L tokens."""
     query_time: torch.Tensor
-    """(W, L, 5) request-time inputs for predicting plays 2..L+1."""
+    """(W, L, 5) request-time inputs for predicting tokens 2..L+1."""
     end_time: np.ndarray
-    """(W,) float64 time of the window's last play."""
+    """(W,) float64 time of the window's last token."""
+
+    def inputs(self, batch: torch.Tensor) -> Tokens:
+        """Encoder inputs of the windows ``batch``: their first L tokens."""
+        return Tokens(
+            self.items[batch, :-1],
+            self.event_time[batch],
+            self.devices[batch, :-1],
+            torch.from_numpy(
+                repeat_inputs(self.counts[batch, :-1].numpy(), self.weights[batch, :-1].numpy())
+            ),
+        )
 
 
 @dataclass
 class Validation:
     """Held-out plays that choose when training stops: one request per member."""
 
-    histories: list[tuple[np.ndarray, np.ndarray]]
-    """Per member, (columns, times) of the plays before the held-out one, oldest first."""
+    histories: list[Plays]
+    """Per member, the plays before the held-out one."""
     targets: np.ndarray
     """(M,) int64 column of each held-out play."""
     times: np.ndarray
     """(M,) float64 time of each held-out play, the request time it is ranked at."""
+    devices: np.ndarray
+    """(M,) int64 device bucket of each held-out play, the request's device."""
 
 
 def make_windows(
-    offsets: np.ndarray, items: np.ndarray, times: np.ndarray, weights: np.ndarray, length: int
+    offsets: np.ndarray,
+    items: np.ndarray,
+    times: np.ndarray,
+    weights: np.ndarray,
+    length: int,
+    devices: np.ndarray | None = None,
+    counts: np.ndarray | None = None,
 ) -> Windows:
-    """Cut each member's time-ordered plays (CSR ``offsets``) into windows, newest first."""
+    """Cut each member's time-ordered tokens (CSR ``offsets``) into windows, newest first."""
+    devices = np.zeros(len(items), np.int64) if devices is None else devices
+    counts = np.ones(len(items), np.float32) if counts is None else counts
     rows: list[tuple[int, int]] = []
     for user in range(len(offsets) - 1):
         start, stop = int(offsets[user]), int(offsets[user + 1])
@@ -328,11 +536,15 @@ def make_windows(
     w = len(rows)
     out_items = np.full((w, length + 1), -1, np.int64)
     out_weights = np.zeros((w, length + 1), np.float32)
+    out_counts = np.zeros((w, length + 1), np.float32)
+    out_devices = np.zeros((w, length + 1), np.int64)
     out_times = np.zeros((w, length + 1), np.float64)
     for r, (a, b) in enumerate(rows):
         n = b - a
         out_items[r, -n:] = items[a:b]
         out_weights[r, -n:] = weights[a:b]
+        out_counts[r, -n:] = counts[a:b]
+        out_devices[r, -n:] = devices[a:b]
         out_times[r, -n:] = times[a:b]
         out_times[r, :-n] = times[a]  # padding gets the first play's time: finite features
     event = time_inputs(out_times[:, :-1], out_times[:, 1:])  # (W, L, 5)
@@ -340,6 +552,8 @@ def make_windows(
     return Windows(
         items=torch.from_numpy(out_items),
         weights=torch.from_numpy(out_weights),
+        counts=torch.from_numpy(out_counts),
+        devices=torch.from_numpy(out_devices),
         event_time=torch.from_numpy(event),
         query_time=torch.from_numpy(query),
         end_time=out_times[:, -1],
@@ -359,6 +573,8 @@ class SASRecRecommender(Recommender):
         self.features: ItemFeatures | None = None
         self.trained_until = 0.0
         self._table_cache: tuple[float, torch.Tensor] | None = None
+        self._play_devices = np.zeros(0, np.int64)  # (N,) device bucket, history order
+        self._play_weights = np.zeros(0, np.float32)  # (N,) watch weight, history order
 
     # ---- fitting -------------------------------------------------------------------------
 
@@ -383,15 +599,18 @@ class SASRecRecommender(Recommender):
         if items is None:  # without metadata the tower would see only ages: ID embeddings only
             cfg = replace(cfg, use_metadata=False)
         data = self._index(interactions, items)
+        self._play_devices = device_codes(
+            interactions.devices, cfg.device_buckets, len(interactions)
+        )[self._history_order]
+        self._play_weights = data.weights[self._history_order]
         if cfg.max_len == 0:
-            cfg = replace(cfg, max_len=self._pick_max_len(warm_start))
+            cfg = replace(cfg, max_len=self._pick_max_len(warm_start, cfg.merge_repeats))
         self.config = cfg
         self.prior = recency_popularity(data, half_life_days=cfg.prior_half_life_days)
         self.trained_until = float(interactions.timestamps.max())
         self.features = self._item_features(items, data.items, interactions.timestamps)
         seed = cfg.seed if rng is None else int(rng.integers(2**63 - 1))
         previous = warm_start if self._can_warm_start(warm_start) else None
-        weights = data.weights[self._history_order]  # (N,) in history order
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             generator = torch.Generator().manual_seed(seed)
@@ -407,12 +626,12 @@ class SASRecRecommender(Recommender):
                 num_negatives=cfg.num_negatives,
             )
             if previous is not None:
-                keep, validation = np.ones(len(weights), bool), None
+                keep, validation = np.ones(len(self._history_items), bool), None
                 epochs, min_steps = cfg.warm_start_epochs, cfg.min_steps // 3
             else:
                 keep, validation = self._hold_out(np.random.default_rng(seed))
                 epochs, min_steps = cfg.epochs, cfg.min_steps
-            windows = self._windows(keep, weights)
+            windows = self._windows(keep)
             loss = self._train(windows, sampler, epochs, min_steps, generator, validation)
             if validation is not None and cfg.refit:
                 # as EASE refits with the lambda it chose: train again from the same start,
@@ -421,7 +640,7 @@ class SASRecRecommender(Recommender):
                 generator = torch.Generator().manual_seed(seed)
                 net = SASRecNet(len(self.item_ids), cfg)
                 self.net = net
-                windows = self._windows(np.ones(len(weights), bool), weights)
+                windows = self._windows(np.ones(len(self._history_items), bool))
                 loss = self._train(windows, sampler, cfg.extra["best_epoch"], 0, generator, None)
         self._set_unplayed_from_metadata(np.bincount(data.items, minlength=len(self.item_ids)))
         self.config.extra["final_loss"] = loss
@@ -431,21 +650,34 @@ class SASRecRecommender(Recommender):
         self._table_cache = None
         return self
 
-    def _pick_max_len(self, warm_start: Recommender | None) -> int:
+    def _pick_max_len(self, warm_start: Recommender | None, merged: bool = False) -> int:
         """History length for ``max_len = 0``: the 90th percentile of the members' history
-        lengths within ``AUTO_MAX_LEN`` (MovieLens-like logs get the 200 of the SASRec papers),
-        or a warm start's own, to keep its weights."""
+        lengths (in tokens when ``merged``) within ``AUTO_MAX_LEN`` (MovieLens-like logs get
+        the 200 of the SASRec papers), or a warm start's own, to keep its weights."""
         if isinstance(warm_start, SASRecRecommender) and warm_start.net is not None:
             return warm_start.config.max_len
-        lengths = np.diff(self._history_offsets)
+        offsets = self._history_offsets
+        if merged:
+            offsets = merge_repeats(offsets, self._history_items, self._play_weights)[0]
+        lengths = np.diff(offsets)
         low, high = AUTO_MAX_LEN
         return int(np.clip(np.ceil(np.percentile(lengths, 90)), low, high))
+
+    def _training_plays(self, start: int, stop: int) -> Plays:
+        return Plays(
+            self._history_items[start:stop],
+            self._history_times[start:stop],
+            self._play_devices[start:stop],
+            self._play_weights[start:stop],
+        )
 
     def _hold_out(self, rng: np.random.Generator) -> tuple[np.ndarray, Validation | None]:
         """(keep (N,) bool over history rows, the validation requests or None).
 
         The last play of up to ``validation_members`` members with 3+ plays (a seeded sample)
         is taken out of training: a request at that play's time, from the plays before it.
+        With ``merge_repeats`` the whole last run of plays of one title is (a repeat of the
+        title before is a seen title, which would score nothing), asked at its first play.
         Only the data ``fit`` was given are read: the caller's test split stays unseen.
         """
         cfg, offsets = self.config, self._history_offsets
@@ -456,28 +688,42 @@ class SASRecRecommender(Recommender):
         if len(eligible) > cfg.validation_members:
             eligible = np.sort(rng.choice(eligible, cfg.validation_members, replace=False))
         last = offsets[eligible + 1] - 1  # (M,) history row of each member's last play
-        keep[last] = False
+        first = last.copy()  # (M,) first row held out: with merge_repeats, the whole last run
+        if cfg.merge_repeats:
+            items = self._history_items
+            for j, m in enumerate(eligible):
+                while first[j] - 1 > offsets[m] and items[first[j] - 1] == items[last[j]]:
+                    first[j] -= 1
+        for start, stop in zip(first, last, strict=True):
+            keep[start : stop + 1] = False
         histories = [
-            (self._history_items[offsets[m] : row], self._history_times[offsets[m] : row])
-            for m, row in zip(eligible, last, strict=True)
+            self._training_plays(offsets[m], row) for m, row in zip(eligible, first, strict=True)
         ]
         validation = Validation(
             histories=histories,
-            targets=self._history_items[last],
-            times=self._history_times[last],
+            targets=self._history_items[first],
+            times=self._history_times[first],
+            devices=self._play_devices[first],
         )
         return keep, validation
 
-    def _windows(self, keep: np.ndarray, weights: np.ndarray) -> Windows:
-        """Training windows from the history rows where ``keep`` is True."""
+    def _windows(self, keep: np.ndarray) -> Windows:
+        """Training windows from the history rows where ``keep`` is True (merged into tokens
+        first with ``merge_repeats``)."""
         counts = np.add.reduceat(keep.astype(np.int64), self._history_offsets[:-1])  # (U,)
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        return make_windows(
-            offsets,
+        arrays = [
             self._history_items[keep],
             self._history_times[keep],
-            weights[keep],
-            self.config.max_len,
+            self._play_devices[keep],
+            self._play_weights[keep],
+        ]
+        plays = None
+        if self.config.merge_repeats:
+            offsets, plays, arrays = merge_repeats(offsets, *arrays)
+        items, times, devices, weights = arrays
+        return make_windows(
+            offsets, items, times, weights, self.config.max_len, devices=devices, counts=plays
         )
 
     def _item_features(
@@ -508,7 +754,8 @@ class SASRecRecommender(Recommender):
         generator: torch.Generator,
         validation: Validation | None,
     ) -> float:
-        """AdamW on the weighted (sampled) softmax loss of every next play; returns last loss.
+        """AdamW on the weighted (sampled) softmax loss of every next play, plus the weighted
+        auxiliary losses (see :meth:`_batch_losses`); returns the last step's total loss.
 
         Without ``validation``: ``epochs`` passes (more to reach ``min_steps``). With it: up to
         ``max_epochs`` passes, validation NDCG@10 after each, stopping ``patience`` epochs
@@ -538,24 +785,9 @@ class SASRecRecommender(Recommender):
                 if net.tower is not None and cfg.id_dropout > 0:
                     id_mask = (torch.rand(n_items, generator=generator) >= cfg.id_dropout).float()
                 table = net.table(features, at, id_mask)  # (I, D)
-                seq = windows.items[batch]  # (B, L + 1)
-                valid = seq >= 0
-                inputs = seq[:, :-1].clamp(min=0)
-                mask = attention_mask(valid[:, :-1])
-                h = net.encode(
-                    table, inputs, windows.event_time[batch], windows.query_time[batch], mask
-                )  # (B, L, D)
                 negatives = sampler.draw(generator) if sampled else None
-                w = windows.weights[batch]
-                loss = self._next_loss(h, table, seq[:, 1:], w[:, 1:], negatives, sampler.log_q)
-                for m, head in enumerate(net.mtp, start=2):
-                    if seq.shape[1] > m:
-                        target = seq[:, m:]  # (B, L + 1 - m)
-                        hm = head(h[:, : target.shape[1]])
-                        extra = self._next_loss(
-                            hm, table, target, w[:, m:], negatives, sampler.log_q
-                        )
-                        loss = loss + cfg.mtp_weight * extra
+                losses = self._batch_losses(windows, batch, table, negatives, sampler.log_q)
+                loss = self._total_loss(losses)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -576,6 +808,123 @@ class SASRecRecommender(Recommender):
         self._table_cache = None
         return loss_value
 
+    def _total_loss(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The training objective: next play + weighted multi-token, watch and genre terms."""
+        cfg = self.config
+        total = losses["next"]
+        for name, value in losses.items():
+            if name.startswith("mtp_"):
+                total = total + cfg.mtp_weight * value
+        if "watch" in losses:
+            total = total + cfg.watch_weight * losses["watch"]
+        if "genre" in losses:
+            total = total + cfg.genre_weight * losses["genre"]
+        return total
+
+    def _batch_losses(
+        self,
+        windows: Windows,
+        batch: torch.Tensor,
+        table: torch.Tensor,
+        negatives: torch.Tensor | None,
+        log_q: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        """Each objective's loss on the windows ``batch``: "next" (the next token), "mtp_m"
+        (the token m ahead, m = 2..mtp_k), "watch" (binary cross-entropy of the next token's
+        watch fraction, its weight over its play count clipped to [0, 1]) and "genre"
+        (cross-entropy of the next title's genre buckets, a title's genres sharing its mass),
+        those that are on."""
+        net = self.net
+        assert net is not None and self.features is not None
+        seq = windows.items[batch]  # (B, L + 1)
+        valid = seq >= 0
+        mask = attention_mask(valid[:, :-1])
+        x = net.embed(table, windows.inputs(batch))
+        h = net.query(
+            net.encode(x, mask), windows.query_time[batch], windows.devices[batch, 1:]
+        )  # (B, L, D)
+        w = windows.weights[batch]
+        target = seq[:, 1:]  # (B, L)
+        out = {"next": self._next_loss(h, table, target, w[:, 1:], negatives, log_q)}
+        for m, head in enumerate(net.mtp, start=2):
+            if seq.shape[1] > m:
+                ahead = seq[:, m:]  # (B, L + 1 - m)
+                hm = head(h[:, : ahead.shape[1]])
+                out[f"mtp_{m}"] = self._next_loss(hm, table, ahead, w[:, m:], negatives, log_q)
+        keep = target >= 0
+        if net.watch_head is not None:
+            fraction = (w[:, 1:] / windows.counts[batch, 1:].clamp(min=1))[keep].clamp(0, 1)
+            pair = torch.cat([h[keep], table[target[keep]]], -1)  # (n, 2D)
+            logit = net.watch_head(pair)[:, 0]
+            out["watch"] = F.binary_cross_entropy_with_logits(logit, fraction)
+        if net.genre_head is not None:
+            genres = self._genre_targets()[target[keep]]  # (n, G)
+            has = genres.sum(1) > 0
+            if has.any():
+                logits = net.genre_head(h[keep][has])  # (n, G)
+                share = genres[has] / genres[has].sum(1, keepdim=True)  # a title's genres
+                out["genre"] = -(share * F.log_softmax(logits, 1)).sum(1).mean()
+        return out
+
+    def _genre_targets(self) -> torch.Tensor:
+        """(I, genre_buckets) float32 multi-hot genre buckets of every title."""
+        assert self.features is not None
+        f = self.features
+        out = torch.zeros(len(f.genre_off) - 1, self.config.genre_buckets)
+        rows = torch.repeat_interleave(torch.arange(len(f.genre_off) - 1), f.genre_off.diff())
+        out[rows, f.genre_idx] = 1.0
+        return out
+
+    def objective_losses(
+        self, interactions: Interactions | None = None, *, batch_size: int = 256
+    ) -> dict[str, float]:
+        """Mean loss of each objective (see :meth:`_batch_losses`), exact softmax, no dropout,
+        on ``interactions`` (titles the model does not know are dropped) or on the training
+        plays: what the heads learned, measurable on held-out data."""
+        assert self.net is not None
+        if interactions is None:
+            windows = self._windows(np.ones(len(self._history_items), bool))
+        else:
+            windows = self._windows_of(interactions)
+        self.net.eval()
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        with torch.no_grad():
+            for batch in torch.arange(len(windows.items)).split(batch_size):
+                at = float(windows.end_time[batch.numpy()].max())
+                table = self.net.table(self.features, at)  # type: ignore[arg-type]
+                empty = torch.zeros(0)
+                for name, value in self._batch_losses(windows, batch, table, None, empty).items():
+                    sums[name] = sums.get(name, 0.0) + float(value) * len(batch)
+                    counts[name] = counts.get(name, 0) + len(batch)
+        return {name: sums[name] / counts[name] for name in sums}
+
+    def _windows_of(self, interactions: Interactions) -> Windows:
+        """Windows of other interactions, read the way ``fit`` reads its own."""
+        columns = np.array([self._item_index.get(str(i), -1) for i in interactions.item_ids])
+        known = np.flatnonzero(columns >= 0)
+        _, user_rows = np.unique(interactions.user_ids[known].astype(str), return_inverse=True)
+        order = known[np.lexsort((interactions.timestamps[known], user_rows))]
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(user_rows))]).astype(np.int64)
+        devices = device_codes(
+            None if interactions.devices is None else interactions.devices[order],
+            self.config.device_buckets,
+            len(order),
+        )
+        arrays = [
+            columns[order].astype(np.int64),
+            interactions.timestamps[order],
+            devices,
+            interactions.weights[order],
+        ]
+        plays = None
+        if self.config.merge_repeats:
+            offsets, plays, arrays = merge_repeats(offsets, *arrays)
+        items, times, devs, weights = arrays
+        return make_windows(
+            offsets, items, times, weights, self.config.max_len, devices=devs, counts=plays
+        )
+
     def _validate(self, validation: Validation, k: int = 10) -> float:
         """NDCG@k of the held-out plays, each ranked among all titles not in its history."""
         assert self.net is not None
@@ -585,9 +934,11 @@ class SASRecRecommender(Recommender):
         for start in range(0, len(validation.targets), 256):
             part = slice(start, start + 256)
             histories = validation.histories[part]
-            scores = self._score_histories(histories, at=validation.times[part])  # (b, I)
-            for row, (columns, _) in enumerate(histories):
-                scores[row, columns] = -np.inf
+            scores = self._score_plays(
+                histories, at=validation.times[part], devices=validation.devices[part]
+            )  # (b, I)
+            for row, plays in enumerate(histories):
+                scores[row, plays.columns] = -np.inf
             targets = validation.targets[part]
             target = scores[np.arange(len(targets)), targets]
             rank = (scores > target[:, None]).sum(1)  # (b,) 0-based, ties in its favour
@@ -616,7 +967,11 @@ class SASRecRecommender(Recommender):
             return False
         keys = ("dim", "blocks", "heads", "ffn_mult", "max_len", "mtp_k", "use_time")
         keys += ("use_metadata", "genre_buckets", "maturity_buckets", "text_buckets")
-        return all(getattr(previous.config, k) == getattr(self.config, k) for k in keys)
+        keys += ("use_device", "device_buckets", "merge_repeats", "position_from")
+        heads = ("watch_weight", "genre_weight")  # a head exists or not: same shapes
+        return all(getattr(previous.config, k) == getattr(self.config, k) for k in keys) and all(
+            (getattr(previous.config, k) > 0) == (getattr(self.config, k) > 0) for k in heads
+        )
 
     def _copy_from(self, net: SASRecNet, previous: SASRecRecommender) -> None:
         """Start from ``previous``: shared weights as they are, ID rows matched by title id,
@@ -674,6 +1029,26 @@ class SASRecRecommender(Recommender):
             table = table @ self.net.rotation  # type: ignore[union-attr]
         return table.numpy()
 
+    def member_vectors(self, histories: list[Plays | tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """(B, D) float32 hidden states of play histories (each non-empty: :class:`Plays`, or
+        (columns, times) oldest first with devices unknown), right after the last play, in the
+        aligned space: the vectors whose dot product with ``item_vectors`` at that time scores
+        the next play (stored embeddings)."""
+        assert self.net is not None
+        plays = [
+            h
+            if isinstance(h, Plays)
+            else Plays(
+                np.asarray(h[0], np.int64),
+                np.asarray(h[1], np.float64),
+                np.zeros(len(h[0]), np.int64),
+                np.ones(len(h[0]), np.float32),
+            )
+            for h in histories
+        ]
+        h, _ = self._hidden(plays, at=None, devices=np.zeros(len(plays), np.int64))
+        return (h @ self.net.rotation).numpy()
+
     # ---- scoring -------------------------------------------------------------------------
 
     def _table(self, at: float) -> torch.Tensor:
@@ -683,34 +1058,107 @@ class SASRecRecommender(Recommender):
         if self._table_cache is None or self._table_cache[0] != hour:
             self.net.eval()
             with torch.inference_mode():
-                self._table_cache = (hour, self.net.table(self.features, hour * 3600.0))
+                # detached: without the tower the table is the ID parameter itself
+                table = self.net.table(self.features, hour * 3600.0).detach()
+                self._table_cache = (hour, table)
         return self._table_cache[1]
 
+    def _sequence(self, *, row: int = -1, plays: History | None = None) -> Plays:
+        """A member's :class:`Plays`: the request-time ``plays`` (``(item_id, t[, device[,
+        weight]])``, unknown titles dropped, sorted by time) or the training plays of ``row``."""
+        if plays is None:
+            if row < 0 or row + 1 >= len(self._history_offsets):
+                return self._training_plays(0, 0)
+            start, stop = self._history_offsets[row], self._history_offsets[row + 1]
+            if len(self._play_devices) != len(self._history_items):  # an older checkpoint
+                return Plays(
+                    self._history_items[start:stop],
+                    self._history_times[start:stop],
+                    np.zeros(stop - start, np.int64),
+                    np.ones(stop - start, np.float32),
+                )
+            return self._training_plays(start, stop)
+        rows = [p for p in plays if str(p[0]) in self._item_index]
+        order = np.argsort(np.array([float(p[1]) for p in rows], np.float64), kind="stable")
+        rows = [rows[i] for i in order]
+        return Plays(
+            np.array([self._item_index[str(p[0])] for p in rows], np.int64),
+            np.array([float(p[1]) for p in rows], np.float64),
+            device_codes(
+                [p[2] if len(p) > 2 else None for p in rows], self.config.device_buckets, len(rows)
+            ),
+            np.array([float(p[3]) if len(p) > 3 else 1.0 for p in rows], np.float32),
+        )
+
+    def _sequence_length(self, sequence: Plays) -> int:
+        return len(sequence)
+
     def _score_histories(
-        self, histories: list[tuple[np.ndarray, np.ndarray]], *, at: np.ndarray | None
+        self,
+        histories: list[Plays],
+        *,
+        at: np.ndarray | None,
+        devices: list[str | None] | None = None,
     ) -> np.ndarray:
+        codes = device_codes(devices, self.config.device_buckets, len(histories))
+        return self._score_plays(histories, at=at, devices=codes)
+
+    def tokens(self, plays: Plays) -> tuple[Plays, np.ndarray]:
+        """(the tokens the model reads from ``plays``, (n,) play count of each): with
+        ``merge_repeats`` consecutive plays of a title are one token, else each play is."""
+        if not self.config.merge_repeats:
+            return plays, np.ones(len(plays), np.float32)
+        offsets = np.array([0, len(plays)], np.int64)
+        _, counts, arrays = merge_repeats(
+            offsets, plays.columns, plays.times, plays.devices, plays.weights
+        )
+        return Plays(*arrays), counts
+
+    def _score_plays(
+        self, histories: list[Plays], *, at: np.ndarray | None, devices: np.ndarray
+    ) -> np.ndarray:
+        """(b, I) scores of each history's last ``max_len`` tokens, requested at ``at`` (b,)
+        (None: right after the last play) from the device buckets ``devices`` (b,)."""
+        h, table = self._hidden(histories, at=at, devices=devices)
+        return (h @ table.T).numpy()  # (B, I); the rotation cancels in h R (V R)^T
+
+    def _hidden(
+        self, histories: list[Plays], *, at: np.ndarray | None, devices: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """((b, D) the request's hidden state, (I, D) the item table at the request): what
+        scoring multiplies, from each history's last ``max_len`` tokens (see _score_plays)."""
         assert self.net is not None
-        length = min(self.config.max_len, max(len(c) for c, _ in histories))
+        merged = [self.tokens(plays) for plays in histories]
+        length = min(self.config.max_len, max(len(p) for p, _ in merged))
         b = len(histories)
-        items = np.zeros((b, length), np.int64)
+        items = np.full((b, length), -1, np.int64)
         times = np.zeros((b, length), np.float64)
-        valid = np.zeros((b, length), bool)
-        for row, (columns, stamps) in enumerate(histories):
-            n = min(length, len(columns))
-            items[row, -n:], times[row, -n:], valid[row, -n:] = columns[-n:], stamps[-n:], True
-            times[row, :-n] = stamps[-n]
+        devs = np.zeros((b, length), np.int64)
+        weights = np.zeros((b, length), np.float32)
+        counts = np.zeros((b, length), np.float32)
+        for row, (plays, count) in enumerate(merged):
+            n = min(length, len(plays))
+            items[row, -n:], times[row, -n:] = plays.columns[-n:], plays.times[-n:]
+            devs[row, -n:], weights[row, -n:] = plays.devices[-n:], plays.weights[-n:]
+            counts[row, -n:] = count[-n:]
+            times[row, :-n] = plays.times[-n]
         last = times[:, -1]
         request = last if at is None else at  # (B,) unknown: right after the last play
         next_times = np.concatenate([times[:, 1:], request[:, None]], 1)
-        event = torch.from_numpy(time_inputs(times, next_times))  # (B, T, 5)
-        query = torch.from_numpy(query_inputs(request, last))[:, None]  # (B, 1, 5)
+        tokens = Tokens(
+            torch.from_numpy(items),
+            torch.from_numpy(time_inputs(times, next_times)),  # (B, T, 5)
+            torch.from_numpy(devs),
+            torch.from_numpy(repeat_inputs(counts, weights)),
+        )
+        query = torch.from_numpy(query_inputs(request, last))  # (B, 5)
         table = self._table(float(request.max()))
+        valid = items >= 0
         mask = None if valid.all() else attention_mask(torch.from_numpy(valid))
         with torch.inference_mode():
-            h = self.net.encode(table, torch.from_numpy(items), event, None, mask)[:, -1]
-            if self.net.time_query is not None:
-                h = h + self.net.time_query(query[:, 0])
-            return (h @ table.T).numpy()  # (B, I); the rotation cancels in h R (V R)^T
+            h = self.net.encode(self.net.embed(table, tokens), mask)[:, -1]  # (B, D)
+            h = self.net.query(h, query, torch.from_numpy(np.asarray(devices, np.int64)))
+        return h, table
 
     # ---- catalogue growth and checkpoints -------------------------------------------------
 
@@ -739,12 +1187,19 @@ class SASRecRecommender(Recommender):
         assert self.net is not None and self.features is not None
         state = {f"net.{k}": v.detach().clone() for k, v in self.net.state_dict().items()}
         state.update(self.features.state())
+        state["play_devices"] = torch.from_numpy(self._play_devices.copy())
+        state["play_weights"] = torch.from_numpy(self._play_weights.copy())
         state["trained_until"] = torch.tensor(self.trained_until, dtype=torch.float64)
         return state
 
     def _load_state(self, state: dict[str, torch.Tensor]) -> None:
         state = dict(state)
         self.trained_until = float(state.pop("trained_until"))
+        # per-play device and weight of the training plays (checkpoints before them: none)
+        devices, weights = state.pop("play_devices", None), state.pop("play_weights", None)
+        if devices is not None and weights is not None:
+            self._play_devices = devices.numpy().astype(np.int64)
+            self._play_weights = weights.numpy().astype(np.float32)
         self.features = ItemFeatures.from_state(state)
         if len(self.features) != len(self.item_ids):
             raise ValueError(f"item features cover {len(self.features)} titles, not all")

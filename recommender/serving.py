@@ -80,14 +80,19 @@ class Ranker:
         *,
         history: History | None = None,
         at: float | None = None,
+        device: str | None = None,
     ) -> np.ndarray:
         """(I,) float32 score of every title for one member, in the order of ``keys``.
 
         ``history`` (``(item_id, unix_seconds)`` oldest first) overrides the training history
-        for history models; ``at`` is the request time for time-aware models.
+        for history models; ``at`` is the request time for time-aware models; ``device`` the
+        request's device, for models that read it.
         """
         return self.model.score(
-            [user_id or ""], at=at, histories=None if history is None else [history]
+            [user_id or ""],
+            at=at,
+            histories=None if history is None else [history],
+            devices=device,
         )[0]
 
     def top_k(
@@ -99,6 +104,7 @@ class Ranker:
         k: int = 200,
         exclude: Iterable[str] = (),
         exclude_seen: bool = False,
+        device: str | None = None,
     ) -> tuple[list[str], np.ndarray]:
         """The ``k`` best titles for one member, best first, and their (k,) float32 scores.
 
@@ -106,7 +112,7 @@ class Ranker:
         history for history models; titles with a key in ``exclude`` never appear;
         ``exclude_seen`` also drops titles in the member's history (given or from training).
         """
-        scores = self.scores(user_id, history=history, at=at)
+        scores = self.scores(user_id, history=history, at=at, device=device)
         return self._top(scores, k, self._excluded(user_id, history, exclude, exclude_seen))
 
     def top_k_batch(

@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         rows_order,
         slots_explore,
     )
-    from exploration.serving import explorers_current, reset_cache
     from exploration.services import explorer_defaults_install
+    from exploration.serving import explorers_current, reset_cache
     from homepage.builders import candidate_rows
     from homepage.context import page_context_build
     from homepage.rows import rows_fill

@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from simulator.behaviour import Behaviour, BehaviourConfig, VisitOutcome
 from simulator.clock import as_utc, format_time
-from simulator.world import DEVICES, GENRES, RECENT_DAYS, World
+from simulator.world import ARTWORK_STYLES, DEVICES, GENRES, RECENT_DAYS, World
 
 MAX_HOURS_AWAY = 24.0 * 365
 """Cap of the observation's hours since the last visit (a year), so its space is bounded."""
@@ -79,7 +79,7 @@ class PageSpace(spaces.MultiDiscrete):
         return f"PageSpace(rows={self.shape[0]}, slots={self.shape[1]}, n_titles={self.n_titles})"
 
 
-class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
+class HomepageEnv(gym.Env[dict[str, Any], dict[str, np.ndarray]]):
     """A member visits the service again and again; each visit, the agent composes the homepage.
 
     ## Description
@@ -93,13 +93,20 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     ## Action Space
 
-    :class:`PageSpace`, a ``MultiDiscrete`` of shape ``(rows, slots)`` with every entry in
-    ``[0, n_titles)``: the title index shown in each row and position. Row 0 is the top row,
-    column 0 the left-most position. A page may not repeat a title, nor show one that is not
-    in the catalogue yet at the visit's time (its ``added_at`` is later: the catalogue churns,
-    see ``"available"`` below). A wrong shape, a non-integer dtype, an out-of-range index, a
+    A ``Dict`` of two arrays of shape ``(rows, slots)``, row 0 the top row, column 0 the
+    left-most position:
+
+    - ``"titles"``: :class:`PageSpace` (``env.page_space``), a ``MultiDiscrete`` with every
+      entry in ``[0, n_titles)``: the title index shown in each slot. A page may not repeat a
+      title, nor show one that is not in the catalogue yet at the visit's time (its
+      ``added_at`` is later: the catalogue churns, see ``"available"`` below).
+    - ``"artwork"``: ``MultiDiscrete`` with every entry in ``[0, n_artwork_variants)``: the
+      artwork variant shown in each slot (its style is in ``"artwork_styles"`` below).
+
+    ``step`` also takes the titles array alone, showing variant 0 everywhere (the artwork is
+    optional). A wrong shape, a non-integer dtype, an out-of-range index or variant, a
     repeated title or a title not yet arrived raises ``ValueError``. ``action_space.sample()``
-    draws from the titles in the catalogue when the env's clock starts, so it is always valid.
+    draws titles from the catalogue when the env's clock starts, so it is always valid.
 
     ## Observation Space
 
@@ -119,6 +126,10 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
     - ``"available"``: ``MultiBinary(n_titles)``, 1 for each title in the catalogue at this
       visit (``added_at`` at or before it). Titles arrive during an episode; a page may show
       only available titles, and the member's search finds only them.
+    - ``"artwork_styles"``: ``MultiBinary((n_artwork_variants, 4))``, the one-hot style of
+      each artwork variant (order of ``simulator.world.ARTWORK_STYLES``), the same for every
+      title: what an artwork policy can see of a variant. How a style appeals to this member
+      is hidden (``BehaviourConfig.artwork_taste``).
 
     What members choose depends on context the agent observes: the hour and the weekday
     (``BehaviourConfig.daypart_taste``), the device (``device_taste``), the time since the
@@ -152,8 +163,9 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
     ``examined`` (number of items examined), ``searched`` (the member searched because nothing
     on the page appealed), ``abandoned``, ``thumbs_up``, ``thumbs_down``, ``satisfaction`` (the
     member's moving average of true satisfaction after the visit), ``visit_satisfaction`` (this
-    visit's), ``churned``, ``member``, ``day``, ``hour``, ``at`` (ISO 8601, UTC) and
-    ``device`` (its name) of the visit just simulated. Hidden quantities (utility, satisfaction, churn) are in ``info``
+    visit's), ``churned``, ``member``, ``day``, ``hour``, ``at`` (ISO 8601, UTC),
+    ``device`` (its name) of the visit just simulated and ``artwork`` (the variant of the
+    slot played from the page, -1 if none). Hidden quantities (utility, satisfaction, churn) are in ``info``
     only, never in the observation.
 
     ## Arguments
@@ -173,6 +185,15 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     ## Version History
 
+    - v3: artwork variants. Every title has several artwork variants (4 by default, one
+      per style of ``simulator.world.ARTWORK_STYLES``), and the action chooses one per slot
+      (``{"titles", "artwork"}``; a bare titles array shows variant 0). A variant's appeal
+      to a member (their hidden preference for its style, which follows their taste, plus the
+      variant's own) enters the perceived utility (``BehaviourConfig.artwork_taste``; 0 or
+      ``all_off()`` switch it off), so presentation bias is personal and the variant shown
+      changes what is played, even with variant 0 everywhere. ``"artwork_styles"`` joins
+      the observation; worlds gain hidden format 5. v2 is no longer registered:
+      ``gymnasium.make("simulator/Homepage-v2")`` raises ``DeprecatedEnv``, naming v3.
     - v2: context the platform can observe. Each visit comes from a device (``"device"``
       joins the observation, with ``"hours_since_last_visit"``), drawn from the member's
       hidden device mix, which the daypart shifts; a title's utility depends on the device
@@ -242,7 +263,19 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.start = as_utc(start)
         self._added_at = self.world.added_at_unix
         n = self.world.n_titles
-        self.action_space = PageSpace(rows, slots, n, candidates=self.world.available(self.start))
+        self.page_space = PageSpace(rows, slots, n, candidates=self.world.available(self.start))
+        """The ``"titles"`` part of the action space."""
+        self.n_artwork_variants = self.world.n_artwork_variants
+        self.action_space = spaces.Dict(
+            {
+                "titles": self.page_space,
+                "artwork": spaces.MultiDiscrete(
+                    np.full((rows, slots), self.n_artwork_variants, dtype=np.int64),
+                    dtype=np.int64,
+                ),
+            }
+        )
+        self._styles = self.world.artwork_style_matrix
         self.observation_space = spaces.Dict(
             {
                 "genre_plays": spaces.Box(0, history, (len(GENRES),), np.float32),
@@ -253,6 +286,9 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
                 "hours_since_last_visit": spaces.Box(-1, MAX_HOURS_AWAY, (1,), np.float32),
                 "is_kids": spaces.Discrete(2),
                 "available": spaces.MultiBinary(n),
+                "artwork_styles": spaces.MultiBinary(
+                    [self.n_artwork_variants, len(ARTWORK_STYLES)]
+                ),
             }
         )
         self._genres = self.world.genre_matrix
@@ -296,14 +332,18 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
         """(n_titles,) bool: titles in the catalogue at the current visit."""
         return self._added_at <= self.clock.timestamp()
 
-    def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+    def step(
+        self, action: dict[str, np.ndarray] | np.ndarray
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self._member is None:
             raise RuntimeError("call reset() before step()")
-        page = self._validate(action)
+        page, artwork = self._validate(action)
         if self.behaviour.churned(self._member):
             raise RuntimeError("the member has churned (the episode terminated): call reset()")
         day, hour, at, device = self._day, self._hour, self.clock, self._device
-        outcome = self.behaviour.visit(self._member, page, self.np_random, at=at, device=device)
+        outcome = self.behaviour.visit(
+            self._member, page, self.np_random, at=at, device=device, artwork=artwork
+        )
         self._previous_visit = at
         if outcome.title is not None:
             self._plays.appendleft(outcome.title)
@@ -330,6 +370,9 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
             "hour": hour,
             "at": format_time(at),
             "device": DEVICES[device],
+            "artwork": -1
+            if outcome.played is None
+            else int(0 if artwork is None else artwork[outcome.played]),
         }
         terminated = outcome.churned
         truncated = not terminated and self._visits >= self.visits_per_episode
@@ -353,7 +396,24 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
             )
         return f"{when} member {self._member}: {what}\n"
 
-    def _validate(self, action: Any) -> np.ndarray:
+    def _validate(self, action: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """(titles, artwork or None) of a valid action; ValueError naming what is wrong."""
+        artwork = None
+        if isinstance(action, dict):
+            unknown = set(action) - {"titles", "artwork"}
+            if "titles" not in action or unknown:
+                raise ValueError(
+                    "an action is a titles array or a dict with 'titles' and optionally "
+                    f"'artwork', got keys {sorted(action)}"
+                )
+            if action.get("artwork") is not None:
+                artwork = self.behaviour.population.check_artwork(
+                    action["artwork"], (self.rows, self.slots)
+                )
+            action = action["titles"]
+        return self._validate_titles(action), artwork
+
+    def _validate_titles(self, action: Any) -> np.ndarray:
         page = np.asarray(action)
         if page.shape != (self.rows, self.slots):
             raise ValueError(
@@ -414,4 +474,5 @@ class HomepageEnv(gym.Env[dict[str, Any], np.ndarray]):
             "hours_since_last_visit": np.array([since], dtype=np.float32),
             "is_kids": int(self.world.members[self._member].is_kids),
             "available": self.available().astype(np.int8),
+            "artwork_styles": self._styles.copy(),
         }

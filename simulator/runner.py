@@ -59,6 +59,24 @@ class Policy(Protocol):
         ...
 
 
+class ArtworkPolicy(Protocol):
+    """A :class:`Policy` that also chooses the artwork variant of every slot (optional: the
+    runner shows variant 0 for a policy without ``artwork``)."""
+
+    def artwork(
+        self,
+        members: np.ndarray,
+        at: np.ndarray,
+        pages: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        devices: np.ndarray,
+    ) -> np.ndarray:
+        """(B, rows, slots) int variant (in ``[0, world.n_artwork_variants)``) of each title
+        of ``pages`` (B, rows, slots), for members (B,) at unix times (B,)."""
+        ...
+
+
 @dataclass
 class VisitLog:
     """Everything a run did, one entry per visit and one per examined item (numpy columns).
@@ -85,6 +103,10 @@ class VisitLog:
     examined_visit: list[np.ndarray] = field(default_factory=list)
     examined_slot: list[np.ndarray] = field(default_factory=list)
     examined_title: list[np.ndarray] = field(default_factory=list)
+    examined_artwork: list[np.ndarray] = field(default_factory=list)
+    """(E,) int8 artwork variant of each examined item (0 under a policy without artwork)."""
+    examined_played: list[np.ndarray] = field(default_factory=list)
+    """(E,) bool: the examined item was played from the page."""
     n_visits: int = 0
 
     def add(
@@ -95,7 +117,9 @@ class VisitLog:
         day: int,
         batch: BatchOutcome,
         pages: np.ndarray | None,
+        artwork: np.ndarray | None = None,
     ) -> None:
+        """Append one batch; ``artwork`` (B, rows, slots) the variants shown (None: 0)."""
         b = len(members)
         self.member.append(members)
         self.at.append(at)
@@ -112,6 +136,14 @@ class VisitLog:
         self.examined_visit.append(batch.visit + self.n_visits)
         self.examined_slot.append(batch.slot.astype(np.int32))
         self.examined_title.append(batch.title.astype(np.int32))
+        if artwork is None:
+            self.examined_artwork.append(np.zeros(len(batch.visit), dtype=np.int8))
+        else:
+            flat = artwork.reshape(b, -1)
+            self.examined_artwork.append(flat[batch.visit, batch.slot].astype(np.int8))
+        played = np.zeros(len(batch.visit), dtype=bool)
+        played[batch.played_entry[batch.played_entry >= 0]] = True
+        self.examined_played.append(played)
         if pages is not None:
             self.shown.append(pages.reshape(b, -1).astype(np.int32))
         self.n_visits += b
@@ -206,8 +238,11 @@ class PopulationRunner:
         """Run every day under ``policy``; returns the log (``log`` if given, extended).
 
         ``on_day_end(day, log)`` runs after each day, e.g. to retrain a policy on its logs.
+        A policy with an ``artwork`` method (:class:`ArtworkPolicy`) also chooses the
+        variant of every slot; otherwise variant 0 is shown.
         """
         log = log if log is not None else VisitLog()
+        choose_artwork = getattr(policy, "artwork", None)
         for day in tqdm(range(self.days), disable=not progress, desc=desc, leave=False):
             members, at, rounds = self.schedule(day)
             devices = self.population.draw_devices(members, at, self.rng)
@@ -229,8 +264,13 @@ class PopulationRunner:
                             f"policy returned pages of shape {pages.shape}, expected "
                             f"{(len(who), self.rows, self.slots)}"
                         )
-                    batch = self.population.visit(who, pages, self.rng, at=when, devices=device)
-                    log.add(who, when, device, day, batch, pages if keep_pages else None)
+                    artwork = None
+                    if choose_artwork is not None:
+                        artwork = choose_artwork(who, when, pages, self.rng, devices=device)
+                    batch = self.population.visit(
+                        who, pages, self.rng, at=when, devices=device, artwork=artwork
+                    )
+                    log.add(who, when, device, day, batch, pages if keep_pages else None, artwork)
             if on_day_end is not None:
                 on_day_end(day, log)
         return log

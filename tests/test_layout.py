@@ -21,6 +21,7 @@ OWN_APPS = {
 # Modules of platform/ allowed to import recommender/: one bridge per use (serving, training,
 # and the feature functions that serving logs and models compute from).
 BRIDGES = {
+    "platform/modeling/embeddings.py",
     "platform/modeling/ranking.py",
     "platform/modeling/training.py",
     "platform/modeling/features.py",

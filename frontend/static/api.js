@@ -100,6 +100,10 @@ export function createClient(getToken) {
       const params = new URLSearchParams({ q: query, member: String(memberId) });
       return authed('GET', `/search?${params}`);
     },
+    similar: (titleId, memberId) => {
+      const params = new URLSearchParams({ member: String(memberId), k: '8' });
+      return authed('GET', `/titles/${encodeURIComponent(titleId)}/similar?${params}`);
+    },
     postEvents: (events) => authed('POST', '/events', { events }),
     // The lab (staff only).
     labModels: () => authed('GET', '/lab/models'),
@@ -111,5 +115,7 @@ export function createClient(getToken) {
     labStopTraffic: (runId) => authed('POST', `/lab/traffic/${encodeURIComponent(runId)}/stop`),
     retrain: () => authed('POST', '/models/retrain'),
     labRetrain: (runId) => authed('GET', `/lab/retrain/${encodeURIComponent(runId)}`),
+    labSimilarMembers: (memberId) =>
+      authed('GET', `/lab/members/${encodeURIComponent(memberId)}/similar?k=10`),
   };
 }

@@ -16,6 +16,7 @@ import {
   renderProfiles,
   renderRows,
   renderSearchResults,
+  renderSimilar,
   renderStatus,
 } from './views.js';
 
@@ -63,6 +64,7 @@ const ui = {
   panelActions: [...document.querySelectorAll('.detail-panel [data-action]')],
   panelClose: $('.detail-panel .close-button'),
   myListButton: $('.detail-panel .my-list-button'),
+  similar: $('.detail-panel .detail-similar'),
 };
 
 const state = {
@@ -76,6 +78,7 @@ const state = {
   // Counters that let a slow, superseded response be ignored.
   homeRequest: 0,
   searchRequest: 0,
+  similarRequest: 0,
   searchTimer: null,
   // { tile, opener, changed } while the detail panel is open.
   panel: null,
@@ -448,6 +451,30 @@ function openPanel(tile, opener = tile) {
   setPanelStatus('');
   if (!ui.panel.open) ui.panel.showModal();
   ui.panel.querySelector('.play-button').focus();
+  loadSimilar(tile.tileContext.item.title);
+}
+
+// A similar title opens in the same panel (keeping whether the homepage needs a reload on
+// close); no hover card inside the dialog.
+const similarHandlers = {
+  open: (tile) => {
+    const changed = state.panel?.changed ?? false;
+    openPanel(tile, state.panel?.opener);
+    state.panel.changed = changed;
+  },
+};
+
+async function loadSimilar(title) {
+  const requestId = ++state.similarRequest;
+  ui.similar.hidden = true;
+  ui.similar.querySelector('.similar-grid').replaceChildren();
+  try {
+    const body = await client.similar(title.id, state.member.id);
+    if (requestId === state.similarRequest) renderSimilar(ui.similar, body, title, similarHandlers);
+  } catch (error) {
+    // The panel works without the row: say nothing unless the session ended.
+    if (error.status === 401) handleError(error);
+  }
 }
 
 const CONFIRMATIONS = {

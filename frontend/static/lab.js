@@ -36,6 +36,9 @@ const ui = {
   trafficStatus: $('.traffic-status'),
   trafficLog: $('.traffic-log'),
   window: $('.health-window'),
+  neighboursForm: $('.neighbours-form'),
+  neighboursStatus: $('.neighbours-status'),
+  neighboursTable: $('.neighbours-table'),
 };
 
 const state = { token: storage.loadToken(), charts: {}, traffic: null, trafficTimer: null, refreshTimer: null };
@@ -444,6 +447,46 @@ async function pollRetrain(runId) {
   loadModels();
 }
 
+// --- similar members -------------------------------------------------------------------------
+
+async function checkNeighbours(event) {
+  event.preventDefault();
+  const memberId = new FormData(ui.neighboursForm).get('member');
+  ui.neighboursStatus.textContent = 'Checking…';
+  ui.neighboursTable.hidden = true;
+  try {
+    showNeighbours(await client.labSimilarMembers(memberId));
+  } catch (error) {
+    if (error.status === 401) handleError(error);
+    else ui.neighboursStatus.textContent = error.message;
+  }
+}
+
+function showNeighbours(check) {
+  if (check.neighbours.length === 0) {
+    ui.neighboursStatus.textContent = `No neighbours for member ${check.member_id}: ${check.reason}.`;
+    return;
+  }
+  const model = check.model_version;
+  ui.neighboursStatus.textContent =
+    `Member ${check.member_id} (${check.played} titles played), by model v${model.id} (${model.kind}): ` +
+    `mean Jaccard ${fixed(check.neighbour_jaccard)} with these neighbours, ` +
+    `${fixed(check.random_jaccard)} with ${check.random_sample} random members.`;
+  ui.neighboursTable.tBodies[0].replaceChildren(
+    ...check.neighbours.map((n) =>
+      el(
+        'tr',
+        {},
+        el('th', { scope: 'row' }, `${n.member_id} ${n.name}`),
+        el('td', {}, fixed(n.similarity)),
+        el('td', {}, String(n.shared_titles)),
+        el('td', {}, fixed(n.jaccard)),
+      ),
+    ),
+  );
+  ui.neighboursTable.hidden = false;
+}
+
 // --- wiring -----------------------------------------------------------------------------------
 
 ui.signinForm.addEventListener('submit', signIn);
@@ -452,6 +495,7 @@ ui.errorDismiss.addEventListener('click', clearError);
 ui.trafficForm.addEventListener('submit', startTraffic);
 ui.trafficStop.addEventListener('click', stopTraffic);
 ui.retrainButton.addEventListener('click', retrain);
+ui.neighboursForm.addEventListener('submit', checkNeighbours);
 ui.window.addEventListener('change', () => Promise.all([loadHealth(), loadClicks()]));
 
 start();

@@ -146,7 +146,7 @@ export function createTile(item, row, placement, handlers) {
         )
       : null,
   );
-  tile.tileContext = { item, row, progress, query: placement.query ?? null };
+  tile.tileContext = { item, row, progress, query: placement.query ?? null, similarTo: placement.similarTo ?? null };
   tile.addEventListener('click', () => handlers.open(tile));
   handlers.hover?.(tile);
   return tile;
@@ -323,7 +323,13 @@ function detailLines(context) {
   const { item, row } = context;
   return {
     match: matchText(item),
-    why: row ? row.explanation : context.query ? `Found by searching for “${context.query}”.` : '',
+    why: row
+      ? row.explanation
+      : context.query
+        ? `Found by searching for “${context.query}”.`
+        : context.similarTo
+          ? `More like “${context.similarTo}”.`
+          : '',
     placement: row ? placementText(item, row) : '',
   };
 }
@@ -359,4 +365,23 @@ export function fillDetailPanel(panel, context) {
   part('.detail-why').textContent = lines.why;
   part('.detail-placement').textContent = lines.placement;
   panel.dataset.titleId = String(title.id);
+}
+
+// "More like this" in the detail panel: the titles nearest by the serving model's stored
+// embeddings, or the genre/popularity fallback; the line under the heading says which.
+export function renderSimilar(section, body, forTitle, handlers) {
+  const source = section.querySelector('.detail-similar-source');
+  const model = body.model_version;
+  source.textContent =
+    body.source === 'embeddings'
+      ? `Nearest by the title embeddings of model v${model.id} (${model.kind}).`
+      : `By shared genres, then popularity: ${body.reason}.`;
+  source.dataset.source = body.source;
+  const tiles = body.results.map(({ title, similarity }, position) => {
+    const tile = createTile({ title }, null, { rowKey: 'more_like_this', position, similarTo: forTitle.name }, handlers);
+    if (similarity !== null) tile.dataset.similarity = similarity.toFixed(3);
+    return tile;
+  });
+  section.querySelector('.similar-grid').replaceChildren(...tiles);
+  section.hidden = tiles.length === 0;
 }

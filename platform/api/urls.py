@@ -35,6 +35,7 @@ urlpatterns = [
     path("events", views.EventCreateApi.as_view(), name="events"),
     path("titles", views.TitleListApi.as_view(), name="title-list"),
     path("titles/<id:title_id>", views.TitleDetailApi.as_view(), name="title-detail"),
+    path("titles/<id:title_id>/similar", views.TitleSimilarApi.as_view(), name="title-similar"),
     path("search", views.TitleSearchApi.as_view(), name="search"),
     path("models", views.ModelListApi.as_view(), name="model-list"),
     path("models/retrain", views.ModelRetrainApi.as_view(), name="model-retrain"),
@@ -53,6 +54,11 @@ urlpatterns = [
     path("lab/health", views.LabHealthApi.as_view(), name="lab-health"),
     path("lab/clicks", views.LabClickThroughApi.as_view(), name="lab-clicks"),
     path("lab/retrain/<id:run_id>", views.LabRetrainDetailApi.as_view(), name="lab-retrain"),
+    path(
+        "lab/members/<id:member_id>/similar",
+        views.LabMemberSimilarApi.as_view(),
+        name="lab-member-similar",
+    ),
     path("lab/traffic", views.LabTrafficApi.as_view(), name="lab-traffic"),
     path(
         "lab/traffic/<id:run_id>/stop", views.LabTrafficStopApi.as_view(), name="lab-traffic-stop"

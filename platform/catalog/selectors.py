@@ -1,10 +1,13 @@
 """Reads of the catalogue."""
 
+import gc
 import threading
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
 
 from .models import KIDS_RATINGS, Title
 
@@ -26,10 +29,28 @@ class _Snapshot:
     stamp: tuple
     titles: tuple[Title, ...]  # every title, genres prefetched, by id
     genre_ids: dict[int, frozenset[int]]  # title id -> its genre ids
+    added: list[datetime] = field(default_factory=list)  # every title's added_at, sorted
+    offers: dict = field(default_factory=dict)  # (kids_only, titles added by `at`) -> titles
 
+
+FREEZE_MIN_TITLES = 1000
+"""From this catalogue size a new snapshot is moved out of the garbage collector's sight."""
 
 _snapshot_lock = threading.Lock()
 _snapshot: _Snapshot | None = None
+
+
+def _catalog_stamp() -> tuple:
+    """Titles (count, last change) and genre links (count, last id), in one query: a genre
+    relinked without saving its title changes the links."""
+    quote = connection.ops.quote_name
+    titles, links = Title._meta.db_table, Title.genres.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), MAX({quote('updated_at')}), (SELECT COUNT(*) FROM {quote(links)}), "
+            f"(SELECT MAX({quote('id')}) FROM {quote(links)}) FROM {quote(titles)}"
+        )
+        return tuple(cursor.fetchone())
 
 
 def _catalog_snapshot() -> _Snapshot:
@@ -42,11 +63,7 @@ def _catalog_snapshot() -> _Snapshot:
     requests, so callers must treat them as read-only.
     """
     global _snapshot
-    links = Title.genres.through.objects.aggregate(n=Count("id"), last=Max("id"))
-    stamp = (
-        *Title.objects.aggregate(n=Count("id"), changed=Max("updated_at")).values(),
-        *links.values(),  # a genre relinked without saving its title
-    )
+    stamp = _catalog_stamp()
     current = _snapshot
     if current is not None and current.stamp == stamp:
         return current
@@ -54,7 +71,13 @@ def _catalog_snapshot() -> _Snapshot:
         if _snapshot is None or _snapshot.stamp != stamp:
             titles = tuple(title_list())
             genres = {t.pk: frozenset(g.pk for g in t.genres.all()) for t in titles}
-            _snapshot = _Snapshot(stamp, titles, genres)
+            _snapshot = _Snapshot(stamp, titles, genres, sorted(t.added_at for t in titles))
+            if len(titles) >= FREEZE_MIN_TITLES:
+                # Some 100,000 objects that live as long as the snapshot: without this, every
+                # full collection walks them again, about a quarter of a page's CPU at 5,000
+                # titles (docs/benchmarks.md, "Load"). A replaced snapshot is still freed by
+                # reference counting; only cyclic garbage of it would stay.
+                gc.freeze()
         return _snapshot
 
 
@@ -67,14 +90,25 @@ class TitlesOnOffer:
 
 
 def titles_on_offer(*, at: datetime, kids_only: bool = False) -> TitlesOnOffer:
-    """What `title_available` selects, served from the in-process catalogue snapshot."""
+    """What `title_available` selects, served from the in-process catalogue snapshot.
+
+    What is on offer changes only when `at` passes a title's added_at, so the selection is
+    kept per (kids_only, number of titles added by `at`): a request finds it by bisection
+    instead of filtering the whole catalogue. Callers must not change the dict."""
     snapshot = _catalog_snapshot()
-    titles = {
-        t.pk: t
-        for t in snapshot.titles
-        if t.added_at <= at and (not kids_only or t.maturity_rating in KIDS_RATINGS)
-    }
-    return TitlesOnOffer(titles, snapshot.genre_ids)
+    key = (kids_only, bisect_right(snapshot.added, at))
+    offer = snapshot.offers.get(key)
+    if offer is None:
+        titles = {
+            t.pk: t
+            for t in snapshot.titles
+            if t.added_at <= at and (not kids_only or t.maturity_rating in KIDS_RATINGS)
+        }
+        offer = TitlesOnOffer(titles, snapshot.genre_ids)
+        if len(snapshot.offers) > 64:  # a run of requests at many past times (the simulator)
+            snapshot.offers.clear()
+        snapshot.offers[key] = offer
+    return offer
 
 
 def title_search(*, query: str, member=None, limit: int = 40) -> list[Title]:

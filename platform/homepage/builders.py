@@ -11,10 +11,12 @@ only My List, the member's own choice, shows what the member put there.
 from collections.abc import Callable
 from datetime import timedelta
 
+import numpy as np
+
 from catalog.models import Title
 from modeling.features import WATCHED_COMPLETE, watched_fraction
 
-from .context import TRENDING_DAYS, PageContext
+from .context import TRENDING_DAYS, PageContext, genre_bits
 from .rows import CandidateRow, jaccard
 
 NEW_RELEASE_DAYS = 60
@@ -31,18 +33,16 @@ def _ranker(ctx: PageContext) -> str:
     return f"model v{version.pk} ({version.kind})"
 
 
-def _by_score(ctx: PageContext, titles: list[Title]) -> list[Title]:
-    """Best first by the serving model's score; titles it cannot score last, newest first."""
+def _best_by_score(ctx: PageContext, titles: list[Title]) -> Title:
+    """The serving model's top-scored title; if it scores none, the newest (then lowest id).
+    One pass (no sort): builders run over the whole catalogue on every request."""
     scores = ctx.ranking.scores
-    return sorted(
-        titles,
-        key=lambda t: (
-            scores.get(t.pk) is None,
-            -(scores.get(t.pk) or 0.0),
-            -t.added_at.timestamp(),
-            t.pk,
-        ),
-    )
+
+    def key(t: Title):
+        score = scores.get(t.id)
+        return (score is None, -(score or 0.0), -t.added_at.timestamp(), t.id)
+
+    return min(titles, key=key)
 
 
 def billboard(ctx: PageContext) -> CandidateRow | None:
@@ -50,7 +50,7 @@ def billboard(ctx: PageContext) -> CandidateRow | None:
     one the serving model scores highest (if nothing is new, its top pick overall). Titles on
     the member's list are left for My List."""
     saved = set(ctx.my_list)
-    pool = [t for t in ctx.unplayed if t.pk not in saved]
+    pool = [t for t in ctx.unplayed if t.id not in saved]
     recent = ctx.at - timedelta(days=NEW_RELEASE_DAYS)
     fresh = [t for t in pool if t.added_at >= recent]
     if fresh:
@@ -62,13 +62,13 @@ def billboard(ctx: PageContext) -> CandidateRow | None:
         fresh, policy, among = pool, "billboard:top_score", "everything on offer"
     else:
         return None
-    best = _by_score(ctx, fresh)[0]
+    best = _best_by_score(ctx, fresh)
     return CandidateRow(
         "billboard",
         f"Featured for {ctx.member.name}",
         f"Of the {among} that {ctx.member.name} has not played, the one {_ranker(ctx)} scores highest.",
         policy,
-        [(best, ctx.ranking.scores.get(best.pk))],
+        [(best, ctx.ranking.scores.get(best.id))],
     )
 
 
@@ -124,8 +124,11 @@ def top_picks(ctx: PageContext) -> CandidateRow:
         )
     if ranking.fallback:
         why += f" Fallback: {ranking.fallback_reason}."
-    scored = [(t, ranking.scores.get(t.pk)) for t in ctx.unplayed]
-    scored.sort(key=lambda ts: (ts[1] is None, -(ts[1] or 0.0), ts[0].pk))
+    c = ctx.candidates
+    missing = np.isnan(c.scores)
+    order = np.lexsort((c.ids, -np.where(missing, 0.0, c.scores), missing))
+    unplayed, scores = ctx.unplayed, ranking.scores
+    scored = [(unplayed[i], scores.get(unplayed[i].id)) for i in order.tolist()]
     return CandidateRow(
         "top_picks", f"Top Picks for {ctx.member.name}", why, ranking.policy, scored
     )
@@ -134,12 +137,28 @@ def top_picks(ctx: PageContext) -> CandidateRow:
 def _alike(ctx: PageContext, anchor: Title) -> list[tuple[Title, float]]:
     """Unplayed titles sharing genres with `anchor`, most alike first (ties by the model's
     score); the score is the genre overlap."""
-    anchor_genres = ctx.genre_ids[anchor.pk]
-    overlaps = {t.pk: jaccard(anchor_genres, ctx.genre_ids[t.pk]) for t in ctx.unplayed}
-    similar = [t for t in ctx.unplayed if overlaps[t.pk] > 0 and t.pk != anchor.pk]
-    scores = ctx.ranking.scores
-    similar.sort(key=lambda t: (-overlaps[t.pk], -(scores.get(t.pk) or 0.0), t.pk))
-    return [(t, round(overlaps[t.pk], 4)) for t in similar]
+    c, unplayed = ctx.candidates, ctx.unplayed
+    if c.genres is None:  # more genres than bits: one set operation per title
+        anchor_genres, genre_ids, scores = (
+            ctx.genre_ids[anchor.id],
+            ctx.genre_ids,
+            ctx.ranking.scores,
+        )
+        similar = []
+        for t in unplayed:
+            overlap = jaccard(anchor_genres, genre_ids[t.id])
+            if overlap > 0 and t.id != anchor.id:
+                similar.append((-overlap, -(scores.get(t.id) or 0.0), t.id, t))
+        similar.sort(key=lambda item: item[:3])
+        return [(t, round(-overlap, 4)) for overlap, _, _, t in similar]
+    mask = np.uint64(genre_bits(ctx.genre_ids)[anchor.id])
+    shared = np.bitwise_count(c.genres & mask)
+    either = np.bitwise_count(c.genres | mask)
+    overlap = np.divide(shared, either, out=np.zeros(len(shared)), where=either > 0)
+    keep = np.flatnonzero((overlap > 0) & (c.ids != anchor.id))
+    score = np.nan_to_num(c.scores[keep], nan=0.0)
+    order = keep[np.lexsort((c.ids[keep], -score, -overlap[keep]))]
+    return [(unplayed[i], round(float(overlap[i]), 4)) for i in order.tolist()]
 
 
 def because_you_watched(ctx: PageContext) -> CandidateRow | None:
@@ -175,32 +194,28 @@ def because_you_liked(ctx: PageContext) -> CandidateRow | None:
 def trending_now(ctx: PageContext) -> CandidateRow:
     """Unplayed titles by plays this week; the score is the play count."""
     trending = ctx.trending
-    hot = sorted(
-        (t for t in ctx.unplayed if trending.get(t.pk)), key=lambda t: (-trending[t.pk], t.pk)
-    )
+    hot = sorted((-trending[t.id], t.id, t) for t in ctx.unplayed if trending.get(t.id))
     return CandidateRow(
         "trending_now",
         "Trending Now",
         f"Most played by everyone in the last {TRENDING_DAYS} days.",
         "trending_now",
-        [(t, trending[t.pk]) for t in hot],
+        [(t, -count) for count, _, t in hot],
     )
 
 
 def new_releases(ctx: PageContext) -> CandidateRow:
     """Unplayed titles added in the last NEW_RELEASE_DAYS, newest first."""
-    recent = ctx.at - timedelta(days=NEW_RELEASE_DAYS)
-    fresh = sorted(
-        (t for t in ctx.unplayed if t.added_at >= recent),
-        key=lambda t: (t.added_at, t.pk),
-        reverse=True,
-    )
+    recent = (ctx.at - timedelta(days=NEW_RELEASE_DAYS)).timestamp()
+    c = ctx.candidates
+    keep = np.flatnonzero(c.added >= recent)
+    order = keep[np.lexsort((c.ids[keep], c.added[keep]))[::-1]]
     return CandidateRow(
         "new_releases",
         "New Releases",
         f"Added to the catalogue in the last {NEW_RELEASE_DAYS} days.",
         "new_releases",
-        [(t, None) for t in fresh],
+        [(ctx.unplayed[i], None) for i in order.tolist()],
     )
 
 

@@ -67,8 +67,8 @@ def rows_fill(candidates: list[CandidateRow], *, size: int) -> list[Row]:
         for title, score in candidate.ranked:
             if len(slots) == size:
                 break
-            if title.pk not in used:
-                used.add(title.pk)
+            if title.id not in used:
+                used.add(title.id)
                 slots.append(Slot(title, score))
         if slots:
             rows.append(

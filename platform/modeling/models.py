@@ -97,3 +97,75 @@ class RetrainRun(models.Model):
 
     def __str__(self) -> str:
         return f"retrain run {self.pk} ({self.status})"
+
+
+class EmbeddingSet(models.Model):
+    """The title and member vectors a version was stored with (modeling.embeddings), or a
+    record that its kind has none. Immutable, like its version: one per version, written
+    whole in one transaction."""
+
+    version = models.OneToOneField(
+        ModelVersion, on_delete=models.PROTECT, related_name="embedding_set"
+    )
+    method = models.CharField(
+        max_length=40, help_text='How the vectors were obtained (the kind), or "none".'
+    )
+    note = models.CharField(
+        max_length=300, help_text="What the vectors are, or why there are none."
+    )
+    dim = models.PositiveIntegerField(default=0)
+    aligned_to = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The version whose stored title vectors these were rotated onto.",
+    )
+    shared_titles = models.PositiveIntegerField(default=0)
+    drift_before_align = models.FloatField(null=True, blank=True)
+    drift_after_align = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"embeddings of v{self.version_id} ({self.method}, {self.dim} dims)"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Stored embeddings are immutable.")
+        super().save(*args, **kwargs)
+
+
+class Embedding(models.Model):
+    """One title's or member's vector in an EmbeddingSet: float32, little-endian bytes."""
+
+    class Entity(models.TextChoices):
+        TITLE = "title"
+        MEMBER = "member"
+
+    embedding_set = models.ForeignKey(
+        EmbeddingSet, on_delete=models.CASCADE, related_name="vectors"
+    )
+    entity = models.CharField(max_length=6, choices=Entity.choices)
+    key = models.BigIntegerField(
+        help_text="The title's or member's id (no foreign key: a profile may be deleted later)."
+    )
+    vector = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["embedding_set", "entity", "key"], name="embedding_once_per_set"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.key} in set {self.embedding_set_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Stored embeddings are immutable.")
+        super().save(*args, **kwargs)

@@ -1,6 +1,17 @@
-"""Reads of the model registry."""
+"""Reads of the model registry, and "More like this" from the stored embeddings."""
 
-from .models import ModelVersion, PromotionDecision, RetrainRun
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.utils import timezone
+
+from catalog.models import Title
+from catalog.selectors import titles_on_offer
+from events.selectors import title_play_counts
+
+from .embeddings import embedding_matrix, embedding_set_for, nearest
+from .models import Embedding, ModelVersion, PromotionDecision, RetrainRun
 
 
 def production_version() -> ModelVersion | None:
@@ -44,3 +55,69 @@ def gate_decisions(*, version: ModelVersion) -> list[PromotionDecision]:
         .select_related("candidate")
         .order_by("id")
     )
+
+
+SIMILAR_FALLBACK = "fallback:genre-popularity"
+"""The `source` of "More like this" when no stored embedding answers it."""
+POPULARITY_DAYS = 30.0
+"""Plays in this many days before now rank the fallback's titles within a genre overlap."""
+
+
+@dataclass(frozen=True)
+class SimilarTitles:
+    """ "More like this" for one title: `results` pairs titles with their cosine similarity
+    (None from the fallback); `source` says which answered, `reason` why the fallback did."""
+
+    source: str
+    version: ModelVersion | None
+    reason: str
+    results: list[tuple[Title, float | None]]
+
+
+def title_similar(
+    *, title: Title, k: int = 12, kids_only: bool = False, at: datetime | None = None
+) -> SimilarTitles:
+    """The `k` titles on offer (kids titles only for a kids profile) most like `title`.
+
+    By cosine similarity of the production version's stored title embeddings when it has
+    them and knows `title`; otherwise by genres shared with it, then plays in the last
+    POPULARITY_DAYS days (titles sharing no genre come last, by plays)."""
+    at = at or timezone.now()
+    offer = titles_on_offer(at=at, kids_only=kids_only)
+    candidates = {pk: t for pk, t in offer.titles.items() if pk != title.pk}
+    version = production_version()
+    embedding_set = embedding_set_for(version=version)
+    if version is None:
+        reason = "no model in production"
+    elif embedding_set is None:
+        reason = f"the embeddings of v{version.pk} are not stored yet"
+    elif embedding_set.method == "none":
+        reason = f"v{version.pk} ({version.kind}) has no embeddings: {embedding_set.note}"
+    else:
+        keys, vectors = embedding_matrix(embedding_set=embedding_set, entity=Embedding.Entity.TITLE)
+        row = int(np.searchsorted(keys, title.pk))
+        if row < len(keys) and keys[row] == title.pk and np.any(vectors[row]):
+            exclude = ~np.isin(keys, np.fromiter(candidates, np.int64, len(candidates)))
+            rows, similarity = nearest(vectors, vectors[row], k=k, exclude=exclude)
+            results = [
+                (candidates[int(keys[r])], float(s)) for r, s in zip(rows, similarity, strict=True)
+            ]
+            return SimilarTitles("embeddings", version, "", results)
+        reason = f"v{version.pk} was trained before “{title.name}” was in the catalogue"
+    return SimilarTitles(
+        SIMILAR_FALLBACK, version, reason, _by_genre(title, candidates, offer, at, k)
+    )
+
+
+def _by_genre(title: Title, candidates: dict, offer, at: datetime, k: int) -> list:
+    mine = offer.genre_ids.get(title.pk) or frozenset(g.pk for g in title.genres.all())
+    plays = title_play_counts(at=at, days=POPULARITY_DAYS)
+    ranked = sorted(
+        candidates.values(),
+        key=lambda t: (
+            -len(mine & offer.genre_ids.get(t.pk, frozenset())),
+            -plays.get(t.pk, 0),
+            t.pk,
+        ),
+    )
+    return [(t, None) for t in ranked[:k]]

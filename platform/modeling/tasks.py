@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError, connections
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from . import services
+from . import embeddings, services
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,40 @@ def retrain(self, run_id: int | None = None) -> dict:
         connections.close_all()
         raise self.retry(args=[run_id], exc=exc, countdown=DB_RETRY_SECONDS) from exc
     logger.info("Retrain run %s %s", run.pk, run.status)
+    if run.promoted_id is not None:
+        embeddings_enqueue(version_id=run.promoted_id)
     return {"run_id": run.pk, "status": run.status, "promoted": run.promoted_id}
+
+
+@shared_task(
+    name="modeling.tasks.embeddings_store",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=DB_MAX_RETRIES,
+)
+def embeddings_store(self, version_id: int) -> dict:
+    """Store a promoted version's title and member embeddings (modeling.embeddings).
+
+    Idempotent (a version's set is written once, whole), so a redelivery is harmless; a lost
+    database is retried as the retrain task retries it."""
+    try:
+        embedding_set = embeddings.embeddings_store(version_id=version_id)
+    except (OperationalError, InterfaceError) as exc:
+        connections.close_all()
+        raise self.retry(args=[version_id], exc=exc, countdown=DB_RETRY_SECONDS) from exc
+    return {"version": version_id, "method": embedding_set.method, "set": embedding_set.pk}
+
+
+def embeddings_enqueue(*, version_id: int) -> bool:
+    """Queue the embedding job of a newly promoted version; False (logged) if the broker is
+    down. Serving does not need the vectors: "More like this" falls back until they exist."""
+    try:
+        embeddings_store.apply_async(args=[version_id], retry=False)
+    except BrokerOperationalError as exc:
+        logger.warning("Embeddings of v%s not queued, the broker is down: %s", version_id, exc)
+        return False
+    return True
 
 
 class BrokerUnavailable(Exception):

@@ -23,8 +23,10 @@ listed in docs/simulator.md):
    ``abandon_probability``.
 3. **Choice with an outside option** (``choose``). Each examined title has a true utility
    (taste . attributes + social proof ``popularity_weight * log(n_titles * popularity)``, minus
-   satiation) and a *perceived* utility that adds presentation: artwork appeal and the row's
-   title. The member picks the largest perceived utility + Gumbel noise among the examined
+   satiation) and a *perceived* utility that adds presentation: artwork appeal, the row's
+   title and the **artwork variant** shown, which appeals to each member differently (their
+   hidden preference for its style plus the variant's own appeal, times ``artwork_taste``;
+   the variant defaults to 0), so presentation bias is personal. The member picks the largest perceived utility + Gumbel noise among the examined
    titles and an outside option ("leave without playing"): a multinomial logit.
    Kids profiles never pick a title that is not kids-suitable (they still examine it).
 4. **Search** (``search``). A member who played nothing from the page searches with
@@ -83,6 +85,7 @@ from simulator.behaviour.members import (
 from simulator.behaviour.outcome import BatchOutcome, Slot, VisitOutcome, to_visit_outcome
 from simulator.behaviour.respond import (
     PERSONAL_ROW_PREFIXES,
+    ArtworkFn,
     MaskFn,
     UtilityFn,
     examination_probabilities,
@@ -94,6 +97,7 @@ from simulator.behaviour.schedule import day_visit_hours, day_visits
 
 __all__ = [
     "PERSONAL_ROW_PREFIXES",
+    "ArtworkFn",
     "BatchOutcome",
     "Behaviour",
     "BehaviourConfig",

@@ -31,6 +31,10 @@ class BehaviourConfig:
     """Weight of log(n_titles * popularity) in utility: social proof, a herd effect (0: off)."""
     artwork_weight: float = 0.5
     """Weight of the title's hidden artwork appeal in *perceived* utility only (0: off)."""
+    artwork_taste: float = 0.6
+    """Weight, in *perceived* utility only, of how the shown artwork variant appeals to the
+    member: their hidden preference for its style plus the variant's own appeal (0: off, the
+    variant shown does not matter)."""
     row_title_weight: float = 0.3
     """Perceived-utility bonus of titles in a personal row such as Top Picks (0: off)."""
     outside_utility: float = 3.0
@@ -130,6 +134,7 @@ class BehaviourConfig:
             "satiation",
             "drift_rate",
             "artwork_weight",
+            "artwork_taste",
             "watch_noise",
             "daypart_taste",
             "daypart_sharpness",
@@ -158,6 +163,7 @@ class BehaviourConfig:
             "abandon_probability": 0.0,
             "popularity_weight": 0.0,
             "artwork_weight": 0.0,
+            "artwork_taste": 0.0,
             "row_title_weight": 0.0,
             "thumb_probability": 0.0,
             "search_probability": 0.0,

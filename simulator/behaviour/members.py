@@ -108,6 +108,10 @@ class Population:
         self.runtime = world.runtime_minutes
         self.added_at = world.added_at_unix
         self.appeal = world.artwork_appeal.astype(np.float32)
+        self.n_artwork_variants = world.n_artwork_variants
+        self.variant_style = world.artwork_style_index  # (V,)
+        self.style_preference = world.style_preference.astype(np.float32)  # (M, styles)
+        self.variant_appeal = world.artwork_variant_appeal.astype(np.float32)  # (T, V)
         self.daypart_offsets = world.daypart_offsets.astype(np.float32)  # (M, K, D)
         self.search_weights = world.popularity**0.5  # awareness grows slower than popularity
         self.device_logits = world.device_mix  # (M, devices)
@@ -301,6 +305,33 @@ class Population:
         """(E,) bool: kids profiles play only kids-suitable titles."""
         return ~self.is_kids[members] | self.kids_suitable[titles]
 
+    def artwork_appeal(
+        self, members: np.ndarray, titles: np.ndarray, variants: np.ndarray
+    ) -> np.ndarray:
+        """(E,) hidden appeal of title ``titles`` shown in artwork variant ``variants`` to
+        ``members`` (pairs): the member's preference for the variant's style plus the
+        variant's own appeal (:meth:`World.artwork_appeal_of`); perceived only, and
+        weighted by ``artwork_taste`` in the engine."""
+        return (
+            self.style_preference[members, self.variant_style[variants]]
+            + self.variant_appeal[titles, variants]
+        )
+
+    def check_artwork(self, artwork: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """``artwork`` as an int64 array of ``shape``; ValueError naming the bad variant."""
+        art = np.asarray(artwork)
+        if art.shape != shape:
+            raise ValueError(f"artwork must have the page's shape {shape}, got {art.shape}")
+        if art.size and not np.issubdtype(art.dtype, np.integer):
+            raise ValueError(f"artwork must hold integer variant indices, got dtype {art.dtype}")
+        bad = art[(art < 0) | (art >= self.n_artwork_variants)]
+        if bad.size:
+            raise ValueError(
+                f"artwork variant {int(bad[0])} out of range [0, {self.n_artwork_variants}): "
+                f"every title has {self.n_artwork_variants} variants"
+            )
+        return art.astype(np.int64)
+
     def visit(
         self,
         members: np.ndarray,
@@ -310,13 +341,15 @@ class Population:
         at: np.ndarray | None = None,
         devices: np.ndarray | None = None,
         row_bonus: np.ndarray | None = None,
+        artwork: np.ndarray | None = None,
     ) -> BatchOutcome:
         """Members (B,) visit pages (B, rows, columns) at unix times ``at`` (B,) from
         ``devices`` (B,); state moves.
 
         ``at`` limits search to titles in the catalogue at the visit (None: any title), sets
         each member's daypart taste and the time since their last visit (None: tastes ignore
-        the clock); ``devices`` (indices in DEVICES) set the device tastes (None: ignored).
+        the clock); ``devices`` (indices in DEVICES) set the device tastes (None: ignored);
+        ``artwork`` (B, rows, columns) the variant shown in each slot (None: variant 0).
         Churned members may not visit (ValueError): a runner stops scheduling them.
         """
         members = np.asarray(members, dtype=np.int64)
@@ -335,6 +368,8 @@ class Population:
             if at.shape != members.shape:
                 raise ValueError(f"at must hold one time per member, got shape {at.shape}")
             searchable = lambda v, t: self.added_at[t] <= at[v]  # noqa: E731
+        if artwork is not None:
+            artwork = self.check_artwork(artwork, np.shape(pages))
         context = self.context(members, at, devices)  # the visit's hour, device, gap, shows
         batch = respond_batch(
             pages,
@@ -348,6 +383,8 @@ class Population:
             patience=self.world.patience[members],
             search_weights=self.search_weights,
             searchable=searchable,
+            artwork=artwork,
+            artwork_appeal=lambda v, t, a: self.artwork_appeal(members[v], t, a),
         )
         self._update(members, batch, rng)
         if at is not None:
@@ -458,11 +495,13 @@ class Behaviour:
         at: datetime | None = None,
         device: int | str | None = None,
         row_keys: tuple[str, ...] | None = None,
+        artwork: np.ndarray | None = None,
     ) -> VisitOutcome:
         """``member`` visits ``page`` (title indices, -1 for an empty slot) at time ``at``
         from ``device`` (index in DEVICES or name; None: the device does not matter).
 
-        ``row_keys`` (the platform's row keys) let row titles bias attention. A churned
+        ``row_keys`` (the platform's row keys) let row titles bias attention; ``artwork``
+        (the page's shape) is the variant shown in each slot (None: variant 0). A churned
         member's visit raises ValueError.
         """
         page = np.asarray(page)
@@ -471,9 +510,16 @@ class Behaviour:
         bonus = None if row_keys is None else row_bonuses(row_keys, self.config)[None]
         when = None if at is None else np.array([at.astimezone(UTC).timestamp()])
         devices = None if device is None else np.array([device_index(device)])
+        art = None if artwork is None else self.population.check_artwork(artwork, page.shape)
         with self._lock:
             batch = self.population.visit(
-                np.array([member]), page[None], rng, at=when, devices=devices, row_bonus=bonus
+                np.array([member]),
+                page[None],
+                rng,
+                at=when,
+                devices=devices,
+                row_bonus=bonus,
+                artwork=None if art is None else art[None],
             )
         return to_visit_outcome(batch, 0, page.shape[1])
 

@@ -25,6 +25,9 @@ UtilityFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """(visit (E,), title (E,)) -> (E,) float true utility of each title for the visit's member."""
 MaskFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """(visit (E,), title (E,)) -> (E,) bool."""
+ArtworkFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+"""(visit (E,), title (E,), artwork variant (E,)) -> (E,) float appeal of the variant shown
+to the visit's member (before ``BehaviourConfig.artwork_taste``)."""
 
 
 def examination_probabilities(shape: tuple[int, int], config: BehaviourConfig) -> np.ndarray:
@@ -61,6 +64,8 @@ def respond_batch(
     patience: np.ndarray | None = None,
     search_weights: np.ndarray | None = None,
     searchable: MaskFn | None = None,
+    artwork: np.ndarray | None = None,
+    artwork_appeal: ArtworkFn | None = None,
 ) -> BatchOutcome:
     """Simulate B visits at once; a pure function of its arguments and ``rng``.
 
@@ -89,13 +94,29 @@ def respond_batch(
             (popularity); None: uniform.
         searchable: which (visit, title) pairs search can find (in the catalogue at the
             visit's time); None: all.
+        artwork: (B, rows, columns) int artwork variant shown in each slot; None: variant 0
+            everywhere.
+        artwork_appeal: how each shown variant appeals to the visit's member (perceived
+            only, times ``artwork_taste``); None: the variant does not matter.
     """
     pages = np.asarray(pages)
     if pages.ndim != 3:
         raise ValueError(f"pages must be 3-dimensional (batch, rows, columns), got {pages.shape}")
     n_visits = len(pages)
+    if artwork is not None and np.shape(artwork) != pages.shape:
+        raise ValueError(
+            f"artwork must have the pages' shape {pages.shape}, got {np.shape(artwork)}"
+        )
     seen = examine(
-        pages, utility, rng, config, appeal=appeal, row_bonus=row_bonus, patience=patience
+        pages,
+        utility,
+        rng,
+        config,
+        appeal=appeal,
+        row_bonus=row_bonus,
+        patience=patience,
+        artwork=artwork,
+        artwork_appeal=artwork_appeal,
     )
     seen, abandoned = abandon(seen, n_visits, rng, config)
     choice = choose(seen, n_visits, allowed, rng, config)
@@ -230,12 +251,15 @@ def examine(
     appeal: np.ndarray | None,
     row_bonus: np.ndarray | None,
     patience: np.ndarray | None,
+    artwork: np.ndarray | None = None,
+    artwork_appeal: ArtworkFn | None = None,
 ) -> Examined:
     """Stage 1, examination: one draw per slot, then the patience budget in scan order.
 
     With position bias the scan is row by row, left to right; without it, a random order.
-    Each examined title gets its true utility and its perceived utility (plus artwork appeal
-    and its row's bonus).
+    Each examined title gets its true utility and its perceived utility (plus artwork appeal,
+    the appeal of the variant shown to this member, and its row's bonus). The variants take
+    no draws, so the same seed examines the same slots whatever artwork is shown.
     """
     n_visits, rows, cols = pages.shape
     n_slots = rows * cols
@@ -263,6 +287,15 @@ def examine(
     perceived = u.copy()
     if appeal is not None and config.artwork_weight:
         perceived += config.artwork_weight * appeal[titles]
+    if artwork_appeal is not None and config.artwork_taste:
+        variants = (
+            np.zeros(len(titles), dtype=np.int64)
+            if artwork is None
+            else np.asarray(artwork).reshape(n_visits, n_slots)[visit, slot]
+        )
+        perceived += config.artwork_taste * np.asarray(
+            artwork_appeal(visit, titles, variants), dtype=np.float64
+        )
     if row_bonus is not None:
         perceived += row_bonus[visit, slot // cols]
     return Examined(visit, slot, titles, u, perceived)

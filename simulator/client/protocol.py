@@ -49,6 +49,9 @@ class ServedPage:
     """Same shape: the platform's ``position`` of each item; -1 = empty."""
     row_keys: tuple[str, ...]
     fallback: bool
+    artwork: np.ndarray | None = None
+    """Same shape: the artwork variant the platform chose for each item (``item["artwork"]``,
+    0 when the payload has none, and for empty slots); None: variant 0 everywhere."""
 
 
 def member_ids(me: dict[str, Any], account: Account) -> dict[str, int]:
@@ -78,19 +81,24 @@ def parse_homepage(payload: dict[str, Any], world_index: dict[int, int]) -> Serv
     """Lay a homepage response out as a grid of world title indices.
 
     ``world_index`` maps platform title id -> world title index. A title the world does not
-    know (added to the platform by someone else) becomes -1: the member ignores it.
+    know (added to the platform by someone else) becomes -1: the member ignores it. Each
+    item's ``artwork`` (an int, the variant the platform chose; 0 when absent) is the
+    variant the member sees; anything but a whole number >= 0 raises ValueError naming the
+    row and position.
     """
     rows = payload.get("rows", [])
     width = max((len(r["items"]) for r in rows), default=0)
     grid = np.full((len(rows), width), -1, dtype=np.int64)
     ids = np.full_like(grid, -1)
     positions = np.full_like(grid, -1)
+    artwork = np.zeros_like(grid)
     for r, row in enumerate(rows):
         for c, item in enumerate(sorted(row["items"], key=lambda i: i["position"])):
             platform_id = int(item["title"]["id"])
             grid[r, c] = world_index.get(platform_id, -1)
             ids[r, c] = platform_id
             positions[r, c] = int(item["position"])
+            artwork[r, c] = _artwork_variant(item.get("artwork", 0), row, item)
     return ServedPage(
         page_id=str(payload["page_id"]),
         grid=grid,
@@ -98,7 +106,20 @@ def parse_homepage(payload: dict[str, Any], world_index: dict[int, int]) -> Serv
         positions=positions,
         row_keys=tuple(str(row["key"]) for row in rows),
         fallback=bool(payload.get("fallback", False)),
+        artwork=artwork,
     )
+
+
+def _artwork_variant(value: Any, row: dict[str, Any], item: dict[str, Any]) -> int:
+    """An item's ``artwork`` as a variant index; ValueError naming the item otherwise."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            f"homepage row {row.get('key')!r} position {item.get('position')}: artwork must "
+            f"be a whole number >= 0 (the variant shown), got {value!r}"
+        )
+    return value
 
 
 def build_events(

@@ -265,7 +265,13 @@ class Traffic:
             payload = api.homepage(member_id, at, device=DEVICES[device])
             page = protocol.parse_homepage(payload, self._world_index)
             outcome = self.behaviour.visit(
-                member, page.grid, rng, at=at, device=device, row_keys=page.row_keys
+                member,
+                page.grid,
+                rng,
+                at=at,
+                device=device,
+                row_keys=page.row_keys,
+                artwork=page.artwork,
             )
             search = None
             if outcome.searched:

@@ -8,10 +8,14 @@ Usage::
     python -m simulator.experiments offline-vs-online
     python -m simulator.experiments all --out docs/figures
     python -m simulator.experiments context-sweep [--strengths 0,0.5,1,2 --online-days 7]
+    python -m simulator.experiments exploration [--explore-slots 5 --artwork-policy thompson]
+    python -m simulator.experiments logging-policy [--strengths 0,1,2 --online-days 7]
     python -m simulator.experiments ope-validation [--seeds 12]  (its own arguments: --help)
+    python -m simulator.experiments scaling [--preset small --device cpu]  (its own: --help)
 
 Each writes ``<out>/<experiment>.csv`` and ``<out>/<experiment>.png``. ``all`` runs the four
-teaching experiments; the context sweep (which trains SASRec eight times) runs on its own.
+teaching experiments; the context sweep (which trains SASRec eight times) and the
+exploration experiment (the explorer's bandits, ``recommender.bandits``) run on their own.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from simulator.experiments.runs import (
 
 TEACHING = ("feedback-loop", "position-bias", "search-breaks-loop", "offline-vs-online")
 """What ``all`` runs."""
-EXPERIMENTS = (*TEACHING, "context-sweep")
+EXPERIMENTS = (*TEACHING, "context-sweep", "exploration", "logging-policy")
 LABELS = {
     "homogenization": "homogenization (Jaccard)",
     "gini_exposure": "Gini of exposure",
@@ -48,6 +52,8 @@ LABELS = {
     "minutes_per_visit": "minutes watched / visit",
     "search_share": "share of plays by search",
     "offline_ndcg": "offline NDCG@10 (logged)",
+    "regret": "cumulative regret vs the oracle",
+    "artwork_gap": "appeal lost vs each member's best variant",
 }
 
 
@@ -165,6 +171,78 @@ def plot_context_sweep(rows: list[dict[str, object]], title: str, path: Path) ->
     return path
 
 
+def plot_logging_policy(rows: list[dict[str, object]], title: str, path: Path) -> Path:
+    """Each model's offline and online quality against the context strength, a solid line
+    for logs gathered under exploration and a dashed one for the greedy loop's logs."""
+    plt = _pyplot()
+    panels = (
+        ("offline_next_ndcg", "offline: next-play NDCG@10"),
+        ("online_headroom", "online: share of random -> oracle"),
+    )
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.0))
+    colours: dict[str, str] = {}
+    for ax, (metric, label) in zip(axes, panels, strict=True):
+        for (logging, name), group in by(
+            [{**r, "key": (r["logging"], r["model"])} for r in rows], "key"
+        ).items():
+            values = [float(r[metric]) for r in group]
+            if name in ("random", "oracle") or all(np.isnan(values)):
+                continue
+            strengths = [float(r["context_strength"]) for r in group]
+            style = "-" if logging == "explore" else "--"
+            (line,) = ax.plot(
+                strengths,
+                values,
+                style,
+                marker="o",
+                color=colours.get(str(name)),
+                label=f"{name}, {logging} logs",
+            )
+            colours.setdefault(str(name), line.get_color())
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("context strength", fontsize=8)
+        ax.tick_params(labelsize=8)
+    axes[1].legend(fontsize=7)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def plot_exploration(rows: list[dict[str, object]], title: str, path: Path) -> Path:
+    """The page explorers' metrics over the days, then the artwork arms' plays and regret."""
+    from simulator.experiments.exploration import PAGE_METRICS
+
+    plt = _pyplot()
+    panels = [("pages", m) for m in PAGE_METRICS] + [
+        ("artwork", m) for m in ("plays_per_visit", "regret", "artwork_gap")
+    ]
+    cols = 3
+    n_rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(n_rows, cols, figsize=(4.2 * cols, 3.0 * n_rows), squeeze=False)
+    experiments = by(rows, "experiment")
+    for ax, (experiment, metric) in zip(axes.flat, panels, strict=False):
+        for name, group in by(experiments.get(experiment, []), "policy").items():
+            style = "--" if "oracle" in str(name) else "-"
+            ax.plot([r["day"] for r in group], [r[metric] for r in group], style, label=str(name))
+        label = LABELS.get(metric, metric)
+        if experiment == "artwork":
+            label = f"artwork: {label}" + (" plays" if metric == "regret" else "")
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("simulated day", fontsize=8)
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    axes.flat[len(PAGE_METRICS)].legend(fontsize=7)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
 def run(
     name: str,
     settings: Settings,
@@ -172,6 +250,7 @@ def run(
     *,
     strengths: tuple[float, ...] | None = None,
     online_days: int = 7,
+    explore: object | None = None,
 ) -> list[Path]:
     """Run experiment ``name`` and write its CSV and PNG to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -204,6 +283,25 @@ def run(
         rows = context_sweep(settings, strengths or STRENGTHS, online_days=online_days)
         title = f"Context strength sweep ({scale}, then {online_days} days online)"
         plot_context_sweep(rows, title, png)
+    elif name == "logging-policy":
+        from simulator.experiments.context_sweep import STRENGTHS, logging_policy_sweep
+
+        rows = logging_policy_sweep(settings, strengths or STRENGTHS, online_days=online_days)
+        title = (
+            f"Logs from the greedy loop vs with exploration (epsilon {settings.epsilon:g}; "
+            f"{scale}, then {online_days} days online)"
+        )
+        plot_logging_policy(rows, title, png)
+    elif name == "exploration":
+        from simulator.experiments.exploration import ExplorationSettings, exploration
+
+        explore = explore or ExplorationSettings()
+        rows = exploration(settings, explore)  # type: ignore[arg-type]
+        title = (
+            f"Exploration ({scale}; explorers in {explore.explore_slots} top-row slots, "  # type: ignore[attr-defined]
+            f"artwork bandit {explore.artwork_policy})"  # type: ignore[attr-defined]
+        )
+        plot_exploration(rows, title, png)
     else:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
     write_csv(rows, csv_path)
@@ -216,11 +314,15 @@ def main(argv: list[str] | None = None) -> int:
         from simulator.experiments.ope_validation.cli import main as ope_validation
 
         return ope_validation(argv[1:])
+    if argv[:1] == ["scaling"]:  # its own arguments: scaling --help
+        from simulator.experiments.scaling_cli import main as scaling
+
+        return scaling(argv[1:])
     defaults = Settings()
     parser = argparse.ArgumentParser(
         prog="python -m simulator.experiments",
         description="Teaching experiments run in-process; each writes a CSV and a PNG. "
-        "Also: ope-validation (see ope-validation --help).",
+        "Also: ope-validation and scaling (see their --help).",
     )
     parser.add_argument("experiment", choices=[*EXPERIMENTS, "all"], help="what to run")
     parser.add_argument("--out", type=Path, default=Path("var/experiments"), help="output dir")
@@ -247,13 +349,24 @@ def main(argv: list[str] | None = None) -> int:
         "--strengths",
         type=strength_list,
         default=None,
-        help="context-sweep: comma-separated context strengths (default 0,0.5,1,2)",
+        help="context-sweep, logging-policy: comma-separated context strengths (default 0,0.5,1,2)",
     )
     parser.add_argument(
         "--online-days",
         type=number(int, minimum=1),
         default=7,
-        help="context-sweep: days each model serves online",
+        help="context-sweep, logging-policy: days each model serves online",
+    )
+    parser.add_argument(
+        "--explore-slots",
+        type=number(int, minimum=1),
+        default=None,
+        help="exploration: top-row positions the explorer fills (default 5)",
+    )
+    parser.add_argument(
+        "--artwork-policy",
+        default=None,
+        help="exploration: the artwork bandit's recommender.bandits policy (default linucb)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
@@ -284,13 +397,42 @@ def main(argv: list[str] | None = None) -> int:
         model=args.model,
         progress=not args.no_progress,
     )
+    explore = None
+    if args.experiment == "exploration":
+        explore = _exploration_settings(parser, args)
     names = TEACHING if args.experiment == "all" else (args.experiment,)
     for name in names:
         for path in run(
-            name, settings, args.out, strengths=args.strengths, online_days=args.online_days
+            name,
+            settings,
+            args.out,
+            strengths=args.strengths,
+            online_days=args.online_days,
+            explore=explore,
         ):
             print(f"wrote {path}")
     return 0
+
+
+def _exploration_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> object:
+    """The exploration experiment's settings from ``args``; a bad value is a parser error."""
+    from recommender.bandits import POLICIES as BANDITS
+    from simulator.experiments.exploration import PAGE_POLICIES, ExplorationSettings
+
+    defaults = ExplorationSettings()
+    slots = defaults.explore_slots if args.explore_slots is None else args.explore_slots
+    if slots > args.slots:
+        parser.error(f"argument --explore-slots: at most --slots ({args.slots}), got {slots}")
+    policy = args.artwork_policy or defaults.artwork_policy
+    if policy not in BANDITS:
+        parser.error(
+            f"argument --artwork-policy: unknown policy {policy!r}; choose from "
+            f"{', '.join(sorted(BANDITS))}"
+        )
+    missing = [p for p in PAGE_POLICIES if p not in ("greedy", "oracle") and p not in BANDITS]
+    if missing:
+        parser.error(f"recommender.bandits has no {', '.join(missing)} policy yet")
+    return ExplorationSettings(explore_slots=slots, artwork_policy=policy, epsilon=args.epsilon)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,16 @@ plays (through the recommender's model contract) and measures each
   scoring each visit at its time with the member's plays so far (as the platform's ranker
   does), by true satisfaction, minutes and plays per visit and retention.
 
-No model reads the visit's device yet (SASRec's inputs are time, order and metadata), so the
-device half of the context is signal nobody uses until a model takes it.
+SASRec with ``use_device`` also reads each play's device and the request's: the row
+"sasrec-device". The others ignore the device, so for them that half of the context is signal
+left on the table.
+
+**The logging policy** (:func:`logging_policy_sweep`): the same sweep with the month's logs
+gathered not by the dataset's half-random logging policy but by the greedy loop itself
+(the recommender retrained every night on its own exposures) or by the loop with
+exploration (epsilon-greedy: each slot a random available title with probability
+``settings.epsilon``). Every model is then fitted on logs that the greedy model's exposure
+shaped: what it never showed, nobody played from a page, so no model can learn it.
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ from recommender import MODELS, Interactions, ItemMetadata, time_split
 from recommender.metrics import evaluate, evaluate_next_play
 from simulator.behaviour import Population
 from simulator.experiments.policies import (
+    EpsilonGreedyPolicy,
     ExperimentPolicy,
+    GreedyPolicy,
     ModelPolicy,
     OraclePolicy,
     RandomPolicy,
@@ -51,8 +61,13 @@ SWEEP_MODELS: dict[str, tuple[str, dict[str, object]]] = {
     "ease": ("ease", {}),
     "sasrec": ("sasrec", {}),
     "sasrec-no-time": ("sasrec", {"use_time": False}),
+    "sasrec-device": ("sasrec", {"use_device": True}),
 }
-"""Row name -> (recommender kind, config overrides): SASRec without time is the ablation."""
+"""Row name -> (recommender kind, config overrides): SASRec without time is the ablation,
+SASRec with the device the one model that reads every kind of observable context."""
+LOGGERS: tuple[str, ...] = ("dataset", "greedy", "explore")
+"""Who gathers the month of logs: the dataset's logging policy, the greedy loop, the loop
+with epsilon-greedy exploration."""
 NEXT_PLAY_REQUESTS = 2000
 """Test plays sampled for the next-play protocol (one full ranking each)."""
 
@@ -64,11 +79,15 @@ def context_sweep(
     online_days: int = 7,
     next_play_requests: int = NEXT_PLAY_REQUESTS,
     models: dict[str, tuple[str, dict[str, object]]] | None = None,
+    logging: str = "dataset",
 ) -> list[dict[str, object]]:
     """One row per (strength, model): offline and online quality, plus random pages and the
     oracle online as references (offline NaN). Every strength has the same world, seed,
     visit times and devices; only what members choose differs. ``models``: row name ->
-    (recommender kind, config overrides), default :data:`SWEEP_MODELS`."""
+    (recommender kind, config overrides), default :data:`SWEEP_MODELS`; ``logging``: who
+    gathers the logs (:data:`LOGGERS`)."""
+    if logging not in LOGGERS:
+        raise ValueError(f"logging must be one of {', '.join(LOGGERS)}, got {logging!r}")
     models = SWEEP_MODELS if models is None else models
     world = settings.world()
     shape = {"rows": settings.rows, "slots": settings.slots}
@@ -78,12 +97,13 @@ def context_sweep(
     rows: list[dict[str, object]] = []
     for strength in tqdm(strengths, disable=not settings.progress, desc="context strengths"):
         runner = settings.runner(world, settings.behaviour(context_strength=strength))
-        plays = runner.run(LoggingPolicy(world, **shape)).plays()
+        plays = _gather_logs(runner, world, settings, logging).plays()
         interactions = Interactions.from_records(
             plays["member"].astype(str),
             ids[plays["title"]],
             plays["at"].astype(np.float64),
             np.maximum(plays["watched_fraction"], 1e-6),
+            np.array(DEVICES, dtype=object)[plays["device"]],
         )
         train, test = time_split(interactions, holdout_fraction=0.2)
         base = {"context_strength": strength, "context_rank_corr": rank_correlation(runner)}
@@ -122,6 +142,38 @@ def context_sweep(
                 }
             )
         _add_headroom(rows[-len(models) - len(references) :])
+    return rows
+
+
+def _gather_logs(
+    runner: PopulationRunner, world: World, settings: Settings, logging: str
+) -> VisitLog:
+    """The month of logs of ``runner`` under the logging policy named ``logging``."""
+    shape = {"rows": settings.rows, "slots": settings.slots}
+    if logging == "dataset":
+        return runner.run(LoggingPolicy(world, **shape))
+    policy: GreedyPolicy
+    if logging == "greedy":
+        policy = GreedyPolicy(world, model=settings.model, **shape)
+    else:
+        policy = EpsilonGreedyPolicy(world, model=settings.model, epsilon=settings.epsilon, **shape)
+    rng = np.random.default_rng([settings.seed, 4])
+    return runner.run(policy, on_day_end=lambda day, log: policy.end_of_day(day, log, rng))
+
+
+def logging_policy_sweep(
+    settings: Settings,
+    strengths: tuple[float, ...] = STRENGTHS,
+    *,
+    loggers: tuple[str, ...] = ("greedy", "explore"),
+    **kw: object,
+) -> list[dict[str, object]]:
+    """:func:`context_sweep` once per logging policy of ``loggers``; each row says which in
+    ``logging``. ``kw`` go to :func:`context_sweep`."""
+    rows: list[dict[str, object]] = []
+    for logging in loggers:
+        part = context_sweep(settings, strengths, logging=logging, **kw)  # type: ignore[arg-type]
+        rows += [{"logging": logging, **r} for r in part]
     return rows
 
 

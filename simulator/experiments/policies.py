@@ -31,7 +31,7 @@ import numpy as np
 from recommender import MODELS, Interactions
 from simulator.behaviour import Population
 from simulator.runner import POLICY_CHUNK, Policy, VisitLog
-from simulator.world import World
+from simulator.world import DEVICES, World
 
 DEFAULT_MODEL = "ease"
 """The greedy policy's model: EASE (closed form, so retraining every simulated night is fast)."""
@@ -368,13 +368,19 @@ class ModelPolicy(_ScoredPages):
         index = world.title_index()
         self._columns = np.array([index[i] for i in model.item_ids])  # type: ignore[attr-defined]
         self._ids = np.array([t.external_id for t in world.titles], dtype=object)
-        self._plays: list[list[tuple[str, float]]] = [[] for _ in range(world.n_members)]
-        self._add(history["member"], history["title"], history["at"])
+        self._plays: list[list[tuple[str, float, str]]] = [[] for _ in range(world.n_members)]
+        self._add(history["member"], history["title"], history["at"], history["device"])
         self._read = 0  # batches of ``log`` already read
 
-    def _add(self, members: np.ndarray, titles: np.ndarray, at: np.ndarray) -> None:
-        for m, t, when in zip(members.tolist(), titles.tolist(), at.tolist(), strict=True):
-            self._plays[m].append((str(self._ids[t]), float(when)))
+    def _add(
+        self, members: np.ndarray, titles: np.ndarray, at: np.ndarray, devices: np.ndarray
+    ) -> None:
+        """Each play as the platform's request-time history holds it: (title id, time,
+        the device it was watched on)."""
+        for m, t, when, d in zip(
+            members.tolist(), titles.tolist(), at.tolist(), devices.tolist(), strict=True
+        ):
+            self._plays[m].append((str(self._ids[t]), float(when), DEVICES[d]))
             self.played[m, t] = True
 
     def _sync(self) -> None:
@@ -382,7 +388,12 @@ class ModelPolicy(_ScoredPages):
         while self._read < len(self.log.member):
             title = self.log.played_title[self._read]
             keep = title >= 0
-            self._add(self.log.member[self._read][keep], title[keep], self.log.at[self._read][keep])
+            self._add(
+                self.log.member[self._read][keep],
+                title[keep],
+                self.log.at[self._read][keep],
+                self.log.device[self._read][keep],
+            )
             self._read += 1
 
     def scores(
@@ -393,13 +404,14 @@ class ModelPolicy(_ScoredPages):
         at: np.ndarray | None = None,
         devices: np.ndarray | None = None,
     ) -> np.ndarray | None:
-        """The model's scores at the visits' times from the members' plays so far (the
-        device is not an input of any model yet)."""
+        """The model's scores at the visits' times and from their devices, from the members'
+        plays so far (models that do not read the device ignore it)."""
         self._sync()
         raw = self.model.score(  # type: ignore[attr-defined]
             [str(m) for m in members],
             at=at,
             histories=[self._plays[m] for m in members],
+            devices=None if devices is None else [DEVICES[d] for d in devices.tolist()],
         )
         table = np.full((len(members), self.world.n_titles), -1e9)
         table[:, self._columns] = np.asarray(raw, dtype=np.float64)

@@ -43,6 +43,15 @@ Generative story, in order:
     show's content, and its name, ``series`` and ``episode`` fields say which show and which
     episode it is, so a platform can tell what comes next. A member in the middle of a show
     wants the next episode (``BehaviourConfig.series_pull``).
+11. Every title has several artwork variants (``N_ARTWORK_VARIANTS`` = 4 by default), the
+    same styles for every title (``ARTWORK_STYLES``: a close-up, the ensemble, an action
+    scene, the title card; public, in ``catalog.json``). A member's hidden preference for
+    a style follows their taste (romance fans like faces, action fans a scene), plus a part
+    of their taste cluster's own and a personal part; each title's variants also have a
+    small appeal of their own. The variant shown adds to the
+    *perceived* utility only (``BehaviourConfig.artwork_taste``): presentation bias that is
+    personal, so choosing the variant per member raises plays (the streaming-artwork
+    result) without making anyone enjoy the title more.
 
 Observable metadata is informative but incomplete: published genres are read back from the
 hidden attributes (a label is sometimes missing or spurious), and the synopsis names a few
@@ -64,11 +73,13 @@ from simulator.clock import format_time, parse_time
 from simulator.world.cli import main
 from simulator.world.context import DEVICE_TILTS, DEVICES, next_episodes
 from simulator.world.generation import (
+    ARTWORK_STYLES,
     ATTRIBUTE_DIM,
     CATALOG_SPAN_DAYS,
     DAYPART_HOURS,
     DAYPARTS,
     KIDS_CLUSTER,
+    N_ARTWORK_VARIANTS,
     N_CLUSTERS,
     N_TASTE_OFFSETS,
     RECENT_DAYS,
@@ -90,6 +101,7 @@ from simulator.world.words import TONE_WORDS
 from simulator.world.world import HIDDEN_FORMAT, World
 
 __all__ = [
+    "ARTWORK_STYLES",
     "ATTRIBUTE_DIM",
     "CATALOG_SPAN_DAYS",
     "DAYPARTS",
@@ -103,6 +115,7 @@ __all__ = [
     "KIDS_RATINGS",
     "KINDS",
     "MATURITY_RATINGS",
+    "N_ARTWORK_VARIANTS",
     "N_CLUSTERS",
     "N_TASTE_OFFSETS",
     "RECENT_DAYS",

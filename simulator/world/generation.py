@@ -60,6 +60,29 @@ _DAYPART_GENRES: tuple[dict[str, float], ...] = (
     {"Drama": 0.9, "Adventure": 0.5, "Fantasy": 0.4, "Sci-Fi": 0.3, "Comedy": -0.3},
 )
 """Shared genre tilt of each offset (dayparts, then weekend), in units of a genre direction."""
+ARTWORK_STYLES: tuple[str, ...] = ("close-up", "ensemble", "action", "title-card")
+"""The observable styles of artwork (after the kinds of image Netflix reports testing: a
+face close up, the cast together, a scene of action, the title treatment). Variant ``v`` of
+every title is drawn in style ``v % len(ARTWORK_STYLES)``."""
+N_ARTWORK_VARIANTS = len(ARTWORK_STYLES)
+"""Artwork variants per title in a generated world (by default one in each style)."""
+_STYLE_GENRES: tuple[dict[str, float], ...] = (
+    {"Romance": 1.0, "Drama": 0.8, "Horror": 0.4},
+    {"Comedy": 1.0, "Family": 0.8, "Animation": 0.6},
+    {"Action": 1.0, "Adventure": 0.8, "Sci-Fi": 0.6, "Thriller": 0.5},
+    {"Documentary": 1.0, "Crime": 0.6, "Fantasy": 0.5},
+)
+"""The genres whose fans each style (order of ARTWORK_STYLES) appeals to: faces for romance
+and drama, the cast together for comedy and family, a scene for action, the title card for
+documentaries, in units of a genre direction."""
+_STYLE_TASTE_WEIGHT = 1.0
+"""Weight of the taste-driven part of a member's style preference (per unit of taste)."""
+_STYLE_CLUSTER_SD = 0.3
+"""Spread of a taste cluster's own preference for each artwork style."""
+_STYLE_MEMBER_SD = 0.3
+"""Spread of a member's own preference around their taste's and cluster's."""
+_VARIANT_APPEAL_SD = 0.3
+"""Spread of the small appeal of each title's variant of its own (the same for everyone)."""
 _OFFSET_NOISE = 0.3
 """Standard deviation per attribute dimension of the personal part of each offset."""
 _TONE_THRESHOLD = 0.6
@@ -78,23 +101,31 @@ _PASSWORD_ALPHABET = np.array(list(string.ascii_letters + string.digits))
 
 
 def generate(
-    n_titles: int, n_members: int, seed: int, now: datetime | None = None
+    n_titles: int,
+    n_members: int,
+    seed: int,
+    now: datetime | None = None,
+    artwork_variants: int = N_ARTWORK_VARIANTS,
 ) -> dict[str, Any]:
     """The fields of the world of (n_titles, n_members, seed, now), for ``World(**fields)``.
 
     ``now`` defaults to the current UTC time (whole seconds); pass it for reproducibility.
+    ``artwork_variants``: artwork variants per title (step 11 of the story).
     """
     if n_titles < 1:
         raise ValueError(f"n_titles must be at least 1, got {n_titles}")
     if n_members < 1:
         raise ValueError(f"n_members must be at least 1, got {n_members}")
+    if artwork_variants < 1:
+        raise ValueError(f"artwork_variants must be at least 1, got {artwork_variants}")
     now = as_utc(utc_now() if now is None else now).replace(microsecond=0)
     # Independent streams, so adding members never changes the catalogue and vice versa.
     # A fourth stream for habits and artwork (hidden format 2), a fifth for daypart
-    # tastes (format 3), a sixth for devices and series (format 4): spawned children do not
-    # depend on how many are spawned, so the first streams are those of older worlds.
-    title_rng, member_rng, space_rng, habit_rng, daypart_rng, context_rng = (
-        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(6)
+    # tastes (format 3), a sixth for devices and series (format 4), a seventh for artwork
+    # variants (format 5): spawned children do not depend on how many are spawned, so the
+    # first streams are those of older worlds.
+    title_rng, member_rng, space_rng, habit_rng, daypart_rng, context_rng, artwork_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(7)
     )
     directions = _genre_directions(space_rng)
     cluster_genres = _cluster_genres(space_rng)
@@ -113,6 +144,14 @@ def generate(
     patience = np.exp(habit_rng.normal(-0.06, 0.35, size=n_members))  # mean about 1
     artwork = habit_rng.normal(size=n_titles)
     offsets = _daypart_offsets(daypart_rng, n_members, directions)
+    styles, preference, variant_appeal = _artwork_variants(
+        artwork_rng,
+        member_arrays["member_cluster"],
+        member_arrays["tastes"],
+        directions,
+        n_titles,
+        artwork_variants,
+    )
     return {
         "seed": seed,
         "now": now,
@@ -129,6 +168,9 @@ def generate(
         "device_mix": mix,
         "device_sensitivity": sensitivity,
         "device_affinity": affinity,
+        "artwork_styles": styles,
+        "style_preference": preference,
+        "artwork_variant_appeal": variant_appeal,
         **member_arrays,
     }
 
@@ -285,6 +327,42 @@ def _daypart_offsets(rng: np.random.Generator, n: int, directions: np.ndarray) -
     strength = np.exp(rng.normal(0.0, 0.3, size=n))  # (n,)
     noise = _OFFSET_NOISE * rng.normal(size=(n, N_TASTE_OFFSETS, ATTRIBUTE_DIM))
     return strength[:, None, None] * shared[None] + noise
+
+
+def _artwork_variants(
+    rng: np.random.Generator,
+    member_cluster: np.ndarray,
+    tastes: np.ndarray,
+    directions: np.ndarray,
+    n_titles: int,
+    n_variants: int,
+) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Step 11: the styles of the variants (public), each member's hidden preference for each
+    style and each title's variants' own small appeal (hidden).
+
+    A member's preference for a style follows their taste (fans of action like an action
+    scene, of romance a face close up: ``_STYLE_GENRES``), plus a part of their taste
+    cluster's own and a personal part. Both hidden arrays are centred (a member's over
+    styles, a title's over its variants), so the artwork moves a member's clicks rather than
+    making everyone click more on any one variant: what matters is which variant, for whom.
+    """
+    n_styles = len(ARTWORK_STYLES)
+    tilt = np.zeros((n_styles, len(GENRES)))
+    for k, genres in enumerate(_STYLE_GENRES):
+        for g, weight in genres.items():
+            tilt[k, GENRE_INDEX[g]] = weight
+    by_taste = _STYLE_TASTE_WEIGHT * tastes @ (tilt @ directions).T  # (M, styles)
+    centres = _STYLE_CLUSTER_SD * rng.normal(size=(N_CLUSTERS, n_styles))
+    preference = (
+        by_taste
+        + centres[member_cluster]
+        + _STYLE_MEMBER_SD * rng.normal(size=(len(member_cluster), n_styles))
+    )
+    preference -= preference.mean(axis=1, keepdims=True)
+    own = _VARIANT_APPEAL_SD * rng.normal(size=(n_titles, n_variants))
+    own -= own.mean(axis=1, keepdims=True)
+    styles = tuple(ARTWORK_STYLES[v % n_styles] for v in range(n_variants))
+    return styles, preference, own
 
 
 def _generate_members(

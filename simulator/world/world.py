@@ -17,12 +17,18 @@ import numpy as np
 from simulator.clock import format_time, parse_time
 from simulator.world import generation
 from simulator.world.context import DEVICES, next_episodes
-from simulator.world.generation import ATTRIBUTE_DIM, N_TASTE_OFFSETS
+from simulator.world.generation import (
+    ARTWORK_STYLES,
+    ATTRIBUTE_DIM,
+    N_ARTWORK_VARIANTS,
+    N_TASTE_OFFSETS,
+)
 from simulator.world.records import GENRE_INDEX, GENRES, Account, Member, Title
 
-HIDDEN_FORMAT = 4
+HIDDEN_FORMAT = 5
 """Version of hidden.npz; format 1 (no habits, patience or artwork appeal), format 2 (no
-daypart tastes) and format 3 (no devices) still load, with those mechanisms neutral."""
+daypart tastes), format 3 (no devices) and format 4 (no artwork variants) still load, with
+those mechanisms neutral."""
 
 
 @dataclass(eq=False)
@@ -72,6 +78,15 @@ class World:
     device_affinity: np.ndarray | None = None
     """(n_titles, len(DEVICES)) how much better or worse each title is to watch on each
     device (None: all 0, the device does not matter)."""
+    artwork_styles: tuple[str, ...] | None = None
+    """The style of each artwork variant (public: the same variants for every title, written
+    to catalog.json; None: ``N_ARTWORK_VARIANTS`` variants, one in each style)."""
+    style_preference: np.ndarray | None = None
+    """(n_members, len(ARTWORK_STYLES)) hidden preference of each member for each artwork
+    style, centred over styles (None: all 0, no one minds the style)."""
+    artwork_variant_appeal: np.ndarray | None = None
+    """(n_titles, n_variants) hidden appeal of each title's variants of their own, centred
+    over variants (None: all 0)."""
     members: tuple[Member, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +107,20 @@ class World:
             self.device_sensitivity = np.ones(m)
         if self.device_affinity is None:
             self.device_affinity = np.zeros((n, len(DEVICES)))
+        if self.artwork_styles is None:
+            self.artwork_styles = ARTWORK_STYLES[:N_ARTWORK_VARIANTS]
+        self.artwork_styles = tuple(str(s) for s in self.artwork_styles)
+        unknown = sorted(set(self.artwork_styles) - set(ARTWORK_STYLES))
+        if unknown or not self.artwork_styles:
+            raise ValueError(
+                f"artwork_styles must be one or more of {', '.join(ARTWORK_STYLES)}, "
+                f"got {list(self.artwork_styles)}"
+            )
+        v = len(self.artwork_styles)
+        if self.style_preference is None:
+            self.style_preference = np.zeros((m, len(ARTWORK_STYLES)))
+        if self.artwork_variant_appeal is None:
+            self.artwork_variant_appeal = np.zeros((n, v))
         for name, arr, shape in [
             ("title_attributes", self.title_attributes, (n, ATTRIBUTE_DIM)),
             ("popularity", self.popularity, (n,)),
@@ -107,6 +136,8 @@ class World:
             ("device_mix", self.device_mix, (m, len(DEVICES))),
             ("device_sensitivity", self.device_sensitivity, (m,)),
             ("device_affinity", self.device_affinity, (n, len(DEVICES))),
+            ("style_preference", self.style_preference, (m, len(ARTWORK_STYLES))),
+            ("artwork_variant_appeal", self.artwork_variant_appeal, (n, v)),
         ]:
             if arr.shape != shape:
                 raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
@@ -154,6 +185,36 @@ class World:
         filters them. Titles added later do not exist yet: that is the catalogue's churn."""
         return self.added_at_unix <= at.timestamp()
 
+    @property
+    def n_artwork_variants(self) -> int:
+        return len(self.artwork_styles)
+
+    @property
+    def artwork_style_index(self) -> np.ndarray:
+        """(n_variants,) int64: the style of each variant, as its index in ARTWORK_STYLES."""
+        return np.array([ARTWORK_STYLES.index(s) for s in self.artwork_styles], dtype=np.int64)
+
+    @property
+    def artwork_style_matrix(self) -> np.ndarray:
+        """(n_variants, len(ARTWORK_STYLES)) int8 one-hot style of each variant: what a
+        platform can see of an artwork (the same for every title)."""
+        out = np.zeros((self.n_artwork_variants, len(ARTWORK_STYLES)), dtype=np.int8)
+        out[np.arange(self.n_artwork_variants), self.artwork_style_index] = 1
+        return out
+
+    def artwork_appeal_of(
+        self, members: np.ndarray, titles: np.ndarray, variants: np.ndarray
+    ) -> np.ndarray:
+        """(E,) hidden appeal of showing title ``titles`` (E,) in variant ``variants`` (E,) to
+        ``members`` (E,): the member's preference for the variant's style plus the title's
+        variant's own appeal (before ``BehaviourConfig.artwork_taste``)."""
+        variants = np.asarray(variants, dtype=np.int64)
+        style = self.artwork_style_index[variants]
+        return (
+            self.style_preference[np.asarray(members, dtype=np.int64), style]
+            + self.artwork_variant_appeal[np.asarray(titles, dtype=np.int64), variants]
+        )
+
     def affinity(self, member: int) -> np.ndarray:
         """(n_titles,) taste-attribute dot products of one member: the personal part of utility."""
         return self.title_attributes @ self.tastes[member]
@@ -166,14 +227,20 @@ class World:
 
     @classmethod
     def generate(
-        cls, n_titles: int = 300, n_members: int = 60, seed: int = 0, now: datetime | None = None
+        cls,
+        n_titles: int = 300,
+        n_members: int = 60,
+        seed: int = 0,
+        now: datetime | None = None,
+        *,
+        artwork_variants: int = N_ARTWORK_VARIANTS,
     ) -> World:
         """Build a world; the same (n_titles, n_members, seed, now) always gives the same world.
 
         ``now`` defaults to the current UTC time (whole seconds); pass it for reproducibility.
         The generative story is :mod:`simulator.world.generation`'s.
         """
-        return cls(**generation.generate(n_titles, n_members, seed, now))
+        return cls(**generation.generate(n_titles, n_members, seed, now, artwork_variants))
 
     # Persistence
 
@@ -184,6 +251,7 @@ class World:
         catalog = {
             "seed": self.seed,
             "now": format_time(self.now),
+            "artwork_styles": list(self.artwork_styles),
             "titles": [t.to_json() for t in self.titles],
         }
         members = {
@@ -221,6 +289,8 @@ class World:
             device_mix=self.device_mix,
             device_sensitivity=self.device_sensitivity,
             device_affinity=self.device_affinity,
+            style_preference=self.style_preference,
+            artwork_variant_appeal=self.artwork_variant_appeal,
         )
         return out
 
@@ -263,5 +333,6 @@ class World:
             now=parse_time(catalog["now"]),
             titles=titles,
             accounts=accounts,
+            artwork_styles=catalog.get("artwork_styles"),
             **arrays,
         )

@@ -1,6 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from events.selectors import trending_reset
 from modeling import ranking
 from tests.factories import MemberFactory
 
@@ -10,8 +11,10 @@ def _isolated_models(settings, tmp_path):
     """Each test gets its own checkpoint folder and an empty model cache."""
     settings.MODEL_DIR = tmp_path / "models"
     ranking.reset_cache()
+    trending_reset()
     yield
     ranking.reset_cache()
+    trending_reset()
 
 
 @pytest.fixture

@@ -6,10 +6,12 @@ import numpy as np
 
 from recommender.data import Interactions
 from recommender.metadata import ItemMetadata
+from recommender.synthetic import chain_interactions
 
 T0 = 1_700_000_000.0
 """Unix time of the first synthetic interaction (2023-11-14)."""
 DAY = 86_400.0
+__all__ = ["chain_interactions"]  # lives in recommender.synthetic, for the studies too
 
 
 def clustered_interactions(
@@ -43,28 +45,6 @@ def clustered_interactions(
         items += [f"i{item}" for item in chosen]
     timestamps = T0 + rng.uniform(0.0, days * DAY, size=len(users))
     return Interactions.from_records(users, items, timestamps)
-
-
-def chain_interactions(
-    rng: np.random.Generator, *, n_users: int = 200, n_items: int = 40, per_user: int = 12
-) -> Interactions:
-    """Members who each walk the catalogue in order: i, i+1, i+2, ... from a random start.
-
-    Every title is equally popular and every member sees every neighbourhood, so a model of
-    who-likes-what (MF) has nothing to go on; only the order of plays predicts the next one.
-    """
-    users: list[str] = []
-    items: list[str] = []
-    times: list[float] = []
-    for user in range(n_users):
-        start = int(rng.integers(n_items))
-        t = T0 + rng.uniform(0, DAY)
-        for step in range(per_user):
-            users.append(f"u{user}")
-            items.append(f"i{(start + step) % n_items}")
-            times.append(t)
-            t += rng.uniform(0.5, 2.0) * DAY
-    return Interactions.from_records(users, items, times)
 
 
 def daypart_interactions(
@@ -120,3 +100,69 @@ def genre_catalog(
             played.append(f"i{k}")
     times = T0 + rng.uniform(0, 20 * DAY, size=len(users))
     return Interactions.from_records(users, played, times), items
+
+
+def device_interactions(
+    rng: np.random.Generator, *, n_users: int = 150, n_items: int = 40, per_user: int = 24
+) -> Interactions:
+    """Members who watch "tv" titles (even ids) on the TV and "phone" titles (odd) on the
+    phone, at random hours. Each play's device is random, so neither the history nor the
+    time says which kind comes next; only the request's device does."""
+    users: list[str] = []
+    items: list[str] = []
+    times: list[float] = []
+    devices: list[str] = []
+    for user in range(n_users):
+        t = T0 + rng.uniform(0, DAY)
+        for _ in range(per_user):
+            tv = rng.random() < 0.5
+            pool = np.arange(0 if tv else 1, n_items, 2)
+            users.append(f"u{user}")
+            items.append(f"i{int(rng.choice(pool))}")
+            times.append(t)
+            devices.append("tv" if tv else "phone")
+            t += rng.uniform(0.3, 2.0) * DAY
+    return Interactions.from_records(users, items, times, devices=devices)
+
+
+def repeat_interactions(
+    rng: np.random.Generator, *, n_users: int = 120, n_items: int = 40, per_user: int = 12
+) -> Interactions:
+    """Chain walkers (see :func:`chain_interactions`) who play each title 1 to 4 times in a
+    row (episodes of one show, say), each play's weight a random watch fraction."""
+    users: list[str] = []
+    items: list[str] = []
+    times: list[float] = []
+    weights: list[float] = []
+    for user in range(n_users):
+        start = int(rng.integers(n_items))
+        t = T0 + rng.uniform(0, DAY)
+        for step in range(per_user):
+            for _ in range(int(rng.integers(1, 5))):
+                users.append(f"u{user}")
+                items.append(f"i{(start + step) % n_items}")
+                times.append(t)
+                weights.append(float(rng.uniform(0.2, 1.0)))
+                t += rng.uniform(0.02, 0.5) * DAY
+    return Interactions.from_records(users, items, times, weights)
+
+
+def watch_catalog(
+    rng: np.random.Generator, *, n_users: int = 160, n_items: int = 60, per_user: int = 15
+) -> tuple[Interactions, ItemMetadata]:
+    """:func:`genre_catalog`'s titles; each member plays their liked genre 70% of the time
+    and watches it through (weight 0.9), other genres 30%, abandoned early (weight 0.1)."""
+    _, items = genre_catalog(np.random.default_rng(0), n_items=n_items)
+    users: list[str] = []
+    played: list[str] = []
+    weights: list[float] = []
+    for user in range(n_users):
+        liked = user % len(GENRES)
+        for _ in range(per_user):
+            keep = rng.random() < 0.7
+            pool = [k for k in range(n_items) if (k % len(GENRES) == liked) == keep]
+            users.append(f"u{user}")
+            played.append(f"i{int(rng.choice(pool))}")
+            weights.append(0.9 if keep else 0.1)
+    times = T0 + np.sort(rng.uniform(0, 20 * DAY, size=len(users)))
+    return Interactions.from_records(users, played, times, weights), items

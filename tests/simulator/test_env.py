@@ -51,23 +51,25 @@ def test_registered_env_passes_check_env_and_registration_is_idempotent():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # registering again would warn "Overriding environment"
         importlib.reload(simulator)
-    assert simulator.HOMEPAGE_ENV_ID == "simulator/Homepage-v2"
-    env = gymnasium.make("simulator/Homepage-v2", n_titles=60, n_members=8)
+    assert simulator.HOMEPAGE_ENV_ID == "simulator/Homepage-v3"
+    env = gymnasium.make("simulator/Homepage-v3", n_titles=60, n_members=8)
     assert isinstance(env.unwrapped, HomepageEnv)
     check_env(env.unwrapped)
-    assert env.action_space.shape == (4, 10)
+    assert env.action_space["titles"].shape == env.action_space["artwork"].shape == (4, 10)
 
 
-@pytest.mark.parametrize("old", ["simulator/Homepage-v0", "simulator/Homepage-v1"])
+@pytest.mark.parametrize(
+    "old", ["simulator/Homepage-v0", "simulator/Homepage-v1", "simulator/Homepage-v2"]
+)
 def test_old_versions_are_not_registered_and_the_error_names_the_new_one(old):
-    """The dynamics of v0 (before daypart tastes and catalogue churn) and v1 (before devices,
-    return gaps and series) are gone, so their ids must not silently give v2: Gymnasium's
-    DeprecatedEnv points to the current version."""
+    """The dynamics of v0 (before daypart tastes and catalogue churn), v1 (before devices,
+    return gaps and series) and v2 (before artwork variants) are gone, so their ids must not
+    silently give v3: Gymnasium's DeprecatedEnv points to the current version."""
     assert old not in gymnasium.registry
-    assert gymnasium.envs.registration.find_highest_version("simulator", "Homepage") == 2
+    assert gymnasium.envs.registration.find_highest_version("simulator", "Homepage") == 3
     with (
         pytest.warns(DeprecationWarning, match="out of date"),
-        pytest.raises(gymnasium.error.DeprecatedEnv, match="simulator/Homepage-v2"),
+        pytest.raises(gymnasium.error.DeprecatedEnv, match="simulator/Homepage-v3"),
     ):
         gymnasium.make(old)
 
@@ -141,6 +143,7 @@ def test_episode_reward_info_and_observation(small_env_kwargs, world):
         "hours_since_last_visit",
         "is_kids",
         "available",
+        "artwork_styles",
     }
     assert obs["hours_since_last_visit"][0] == -1
     assert (obs["recent_titles"] == -1).all() and obs["genre_plays"].sum() == 0
@@ -194,7 +197,7 @@ def test_churn_terminates_the_episode_and_off_switch_never_does(world):
 def test_a_page_of_the_members_favourites_earns_more_than_a_random_page(world):
     env = HomepageEnv(world, visits_per_episode=30)
     member = next(i for i, m in enumerate(world.members) if not m.is_kids)
-    u = np.where(env.action_space.candidates_mask, env.behaviour.utilities(member), -np.inf)
+    u = np.where(env.page_space.candidates_mask, env.behaviour.utilities(member), -np.inf)
     best = np.argsort(-u)[:40].reshape(4, 10)
     totals = {}
     for name in ("best", "random"):
@@ -248,7 +251,7 @@ def test_the_observed_device_sets_the_members_device_tastes(world):
     earned: dict[str, list[float]] = {"observed": [], "other": []}
     for member in adults:
         env = HomepageEnv(world, member=member, visits_per_episode=40)
-        candidates = env.action_space.candidates_mask
+        candidates = env.page_space.candidates_mask
         for which in earned:
             obs, _ = env.reset(seed=member)
             for _ in range(40):
@@ -279,14 +282,14 @@ def test_catalogue_churn_titles_arrive_during_episodes(world):
     np.testing.assert_array_equal(obs["available"], (added <= now).astype(np.int8))
     assert info["at"] == format_time(env.clock) and obs["weekday"] == env.clock.weekday()
     late = int(np.argmax(np.where(added > now, -added, -np.inf)))  # the next title to arrive
-    page = env.action_space.sample()
+    page = env.page_space.sample()
     page[0, 0] = late
     name = world.titles[late].external_id
     arrives = format_time(world.titles[late].added_at)
     with pytest.raises(ValueError, match=f"title index {late} \\({name}\\) is not in the "
                        f"catalogue yet at .*: it arrives at {arrives}"):  # fmt: skip
         env.step(page)
-    assert not env.action_space.candidates_mask[late]
+    assert not env.page_space.candidates_mask[late]
     env.action_space.seed(0)
     seen_available, found = obs["available"].sum(), set()
     for _ in range(400):
@@ -308,8 +311,8 @@ def test_catalogue_churn_titles_arrive_during_episodes(world):
 def test_clock_start_sets_the_catalogue(world):
     early = HomepageEnv(world, start=world.now - timedelta(days=400))
     late = HomepageEnv(world, start=world.now)
-    assert early.action_space.candidates_mask.sum() < late.action_space.candidates_mask.sum()
-    assert late.action_space.candidates_mask.all()
+    assert early.page_space.candidates_mask.sum() < late.page_space.candidates_mask.sum()
+    assert late.page_space.candidates_mask.all()
     with pytest.raises(
         ValueError,
         match=r"needs at least that many titles, the world has \d+ in the catalogue \(of 300\)",

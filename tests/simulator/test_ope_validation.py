@@ -153,7 +153,7 @@ def test_per_slot_estimators_miss_the_truth_by_the_slot_interaction_gap(estimate
     on greedy's own pages, and every per-slot estimate of greedy is too high."""
     run = log.targets["greedy"]
     gap = run.slotwise.mean() - run.values.mean()
-    assert gap > 0.03 * run.values.mean()  # measured 4.8% at this size on Homepage-v2
+    assert gap > 0.03 * run.values.mean()  # measured 6.8% at this size (4.8% on Homepage-v2)
     for estimator in ("ips", "snips", "dr", "iips"):
         assert z_score(estimates["greedy"][estimator], run.values) > 3
 

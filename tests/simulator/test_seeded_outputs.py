@@ -1,7 +1,8 @@
 """The behaviour engine and the visit schedule, pinned: a fixed seed gives exactly what the
 code gave before the simulator was split into packages (recorded from that code); and a
 population visiting with context (devices, the return gap, shows in progress), recorded
-when Homepage-v2 introduced it.
+when Homepage-v2 introduced it and again when Homepage-v3 added artwork variants (with the
+artwork's appeal off, v3 gives exactly v2's visits).
 
 A change here is a change of the simulator's dynamics: bump the env's version
 (``simulator.HOMEPAGE_ENV_ID`` and the Version History of ``HomepageEnv``) and record the
@@ -103,17 +104,18 @@ def test_schedule_gives_the_recorded_hours():
     ]
 
 
-def population_run() -> dict[str, list]:
+def population_run(**config: object) -> dict[str, list]:
     """Homepage-v2's context on: a small world's members visit from drawn devices at drawn
     times over six rounds, so the daypart, the device, the return gap and shows in progress
-    all act (through Population, the path of the runner, the env and the client)."""
+    all act (through Population, the path of the runner, the env and the client); pages show
+    artwork variant 0 (``config``: more BehaviourConfig fields)."""
     from datetime import UTC, datetime
 
     from simulator.behaviour import Population
     from simulator.world import World
 
     world = World.generate(60, 12, seed=5, now=datetime(2026, 1, 1, tzinfo=UTC))
-    population = Population(world, BehaviourConfig(satiation=0.5))
+    population = Population(world, BehaviourConfig(satiation=0.5, **config))  # type: ignore[arg-type]
     rng = np.random.default_rng(11)
     members = np.arange(world.n_members)
     out: dict[str, list] = {"devices": [], "played_title": []}
@@ -127,7 +129,7 @@ def population_run() -> dict[str, list]:
     return out
 
 
-POPULATION_PINNED = {
+POPULATION_PINNED_V2 = {
     "devices": [
         [3, 0, 0, 2, 2, 1, 3, 1, 3, 1, 2, 0], [2, 2, 1, 1, 3, 0, 1, 1, 3, 1, 3, 1],
         [0, 2, 2, 1, 0, 0, 2, 2, 3, 1, 3, 1], [1, 2, 1, 1, 1, 3, 1, 1, 1, 2, 0, 0],
@@ -144,7 +146,32 @@ POPULATION_PINNED = {
 }  # fmt: skip
 
 
+POPULATION_PINNED = {
+    "devices": [
+        [3, 0, 0, 2, 2, 1, 3, 1, 3, 1, 2, 0], [0, 0, 0, 1, 1, 3, 0, 1, 3, 0, 1, 0],
+        [0, 3, 3, 3, 1, 0, 1, 2, 1, 1, 1, 0], [3, 1, 1, 0, 3, 0, 3, 1, 1, 1, 0, 0],
+        [3, 0, 0, 2, 0, 2, 2, 1, 2, 2, 3, 1], [2, 0, 1, 1, 2, 3, 3, 0, 2, 1, 0, 0],
+    ],
+    "played_title": [
+        [21, 51, 34, 58, 48, -1, 15, 3, 57, 15, -1, -1],
+        [2, -1, 50, -1, 36, -1, 51, -1, 51, 42, 15, 11],
+        [15, 33, 8, -1, 54, 32, 8, 15, 16, 47, 38, 46],
+        [37, -1, 39, 35, -1, 51, -1, 6, -1, -1, 32, -1],
+        [43, -1, 49, -1, 9, 39, 16, 42, 0, -1, 8, 6],
+        [43, 42, 50, 35, -1, 8, 8, 35, 16, -1, 11, 36],
+    ],
+}  # fmt: skip
+
+
 def test_population_with_context_gives_the_recorded_visits():
-    """Recorded from the code that introduced Homepage-v2; each of the series pull, device
-    tastes, the return gap and the daypart tastes, switched off, changes these visits."""
+    """Recorded from the code that introduced Homepage-v3; each of the artwork's appeal, the
+    series pull, device tastes, the return gap and the daypart tastes, switched off, changes
+    these visits."""
     assert population_run() == POPULATION_PINNED
+
+
+def test_with_the_artwork_appeal_off_v3_gives_exactly_the_v2_visits():
+    """Artwork variants came with a stream of their own (the world's other draws are those
+    of v2) and take no draws in the engine, so switching their appeal off gives back the
+    visits recorded from the code that introduced Homepage-v2."""
+    assert population_run(artwork_taste=0.0) == POPULATION_PINNED_V2

@@ -2,7 +2,7 @@
 they serve. Each module nests its views' Input and Output serializers."""
 
 from .auth import TokenCreateApi
-from .catalog import TitleDetailApi, TitleListApi, TitleSearchApi
+from .catalog import TitleDetailApi, TitleListApi, TitleSearchApi, TitleSimilarApi
 from .events import EventCreateApi, MemberPlayListApi
 from .exploration import (
     ExplorationUpdateApi,
@@ -14,6 +14,7 @@ from .homepage import MemberHomepageApi
 from .lab import (
     LabClickThroughApi,
     LabHealthApi,
+    LabMemberSimilarApi,
     LabModelListApi,
     LabRetrainDetailApi,
     LabTrafficApi,
@@ -32,6 +33,7 @@ __all__ = [
     "ExplorerConfigListApi",
     "LabClickThroughApi",
     "LabHealthApi",
+    "LabMemberSimilarApi",
     "LabModelListApi",
     "LabRetrainDetailApi",
     "LabTrafficApi",
@@ -49,5 +51,6 @@ __all__ = [
     "TitleDetailApi",
     "TitleListApi",
     "TitleSearchApi",
+    "TitleSimilarApi",
     "TokenCreateApi",
 ]

@@ -1,19 +1,20 @@
 """The catalogue: titles and search."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.selectors import title_list, title_search
 from members.selectors import member_get_for_account
+from modeling.selectors import SIMILAR_FALLBACK, title_similar
 
 from ..schema import NOT_FOUND
 from ..serializers import TitleOutput
-from .validators import IdField
+from .validators import CountField, IdField
 
 
 class SearchOutput(serializers.Serializer):
@@ -68,6 +69,67 @@ class TitleDetailApi(APIView):
     def get(self, request, title_id: int):
         title = get_object_or_404(title_list(), pk=title_id)
         return Response(TitleOutput(title).data)
+
+
+class SimilarTitleOutput(serializers.Serializer):
+    similarity = serializers.FloatField(
+        allow_null=True,
+        help_text="Cosine similarity of the title embeddings; null from the fallback.",
+    )
+    title = TitleOutput()
+
+
+class VersionRefOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    kind = serializers.CharField()
+
+
+class TitleSimilarApi(APIView):
+    """More like this: the titles nearest to one title by the production version's stored
+    title embeddings (cosine similarity), or, when there are none for it, the titles that
+    share most of its genres, then the most played (`source` says which, `reason` why)."""
+
+    class Input(serializers.Serializer):
+        k = CountField(required=False, min_value=1, max_value=50, default=12)
+        member = IdField(
+            required=False,
+            help_text="A profile of this account: kids titles only for a kids profile.",
+        )
+
+    @extend_schema_serializer(component_name="SimilarTitles")
+    class Output(serializers.Serializer):
+        title = serializers.IntegerField(help_text="The title they are like.")
+        source = serializers.ChoiceField(choices=["embeddings", SIMILAR_FALLBACK])
+        model_version = VersionRefOutput(allow_null=True, source="version")
+        reason = serializers.CharField(help_text="Why the fallback answered; empty otherwise.")
+        results = SimilarTitleOutput(many=True)
+
+    @extend_schema(parameters=[Input], responses=Output)
+    def get(self, request, title_id: int):
+        params = self.Input(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        title = title_list().filter(pk=title_id).first()
+        if title is None:
+            raise NotFound(f"No title {title_id} in the catalogue.")
+        member = None
+        if "member" in params.validated_data:
+            member = member_get_for_account(
+                member_id=params.validated_data["member"], account=request.user
+            )
+        similar = title_similar(
+            title=title, k=params.validated_data["k"], kids_only=bool(member and member.is_kids)
+        )
+        return Response(
+            self.Output(
+                {
+                    "title": title.pk,
+                    "source": similar.source,
+                    "version": similar.version,
+                    "reason": similar.reason,
+                    "results": [{"title": t, "similarity": s} for t, s in similar.results],
+                }
+            ).data
+        )
 
 
 class TitleSearchApi(APIView):

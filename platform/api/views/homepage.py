@@ -1,4 +1,15 @@
-"""A member's homepage."""
+"""A member's homepage.
+
+The page is the API's largest and most requested response (10 rows of 25 titles is about
+60 KB), so its view writes plain data and renders it with orjson (`api.renderers`), each
+title serialized once per catalogue snapshot (`api.serializers.title_json`): DRF serializers
+and the stdlib json took about a third of a page's time (docs/benchmarks.md, "Load"). The
+serializers below still state the contract (the OpenAPI schema), and a test checks that the
+view writes what they would (tests/platform/api/test_homepage_payload.py).
+"""
+
+from collections.abc import Callable
+from datetime import datetime
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -6,10 +17,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from homepage.services import homepage_build
+from homepage.services import Homepage, homepage_build
 from members.selectors import member_get_for_account
 
-from ..serializers import TitleOutput
+from ..renderers import ORJSONRenderer
+from ..serializers import TitleOutput, drf_time, title_json
 from .validators import TimeField
 
 
@@ -86,7 +98,67 @@ class HomepageOutput(serializers.Serializer):
     rows = HomepageRowOutput(many=True)
 
 
+def homepage_payload(
+    page: Homepage, *, member_id: int, at: datetime, title: Callable = title_json
+) -> dict:
+    """The page as `HomepageOutput` writes it, as plain data; `title` renders each title
+    (`title_json` for orjson; the Title itself to feed the serializer, as the test does)."""
+    version = page.ranking.version
+    match = page.match
+    return {
+        "page_id": str(page.page.page_id),
+        "member": member_id,
+        "served_at": drf_time(at),
+        "model_version": {"id": version.pk, "kind": version.kind} if version else None,
+        "fallback": page.ranking.fallback,
+        "fallback_reason": page.ranking.fallback_reason or None,
+        "personal": page.personal,
+        "gate": [
+            {
+                "version": d.candidate_id,
+                "kind": d.candidate.kind,
+                "metric": d.metric,
+                "value": float(d.candidate_value),
+                "baseline_value": None if d.baseline_value is None else float(d.baseline_value),
+                "promoted": d.promoted,
+                "reason": d.reason,
+            }
+            for d in page.gate
+        ],
+        "row_order": {
+            "policy": page.exploration.row_order_policy,
+            "probability": float(page.exploration.row_order_probability),
+        },
+        "rows": [
+            {
+                "key": row.key,
+                "title": row.title,
+                "explanation": row.explanation,
+                "policy": row.policy,
+                "items": [
+                    {
+                        "position": position,
+                        "propensity": float(slot.propensity),
+                        "explored": slot.explored,
+                        "policy": slot.policy or row.policy,
+                        "artwork": slot.artwork,
+                        "artwork_propensity": float(slot.artwork_propensity),
+                        "artwork_policy": slot.artwork_policy,
+                        "score": None if slot.score is None else float(slot.score),
+                        "match": match.get(slot.title.id),
+                        "title": title(slot.title),
+                    }
+                    for position, slot in enumerate(row.slots)
+                ],
+            }
+            for row in page.rows
+        ],
+    }
+
+
 class MemberHomepageApi(APIView):
+    renderer_classes = [ORJSONRenderer]
+
     class Input(serializers.Serializer):
         at = TimeField(
             required=False,
@@ -101,43 +173,4 @@ class MemberHomepageApi(APIView):
         member = member_get_for_account(member_id=member_id, account=request.user)
         at = params.validated_data.get("at") or timezone.now()
         page = homepage_build(member=member, at=at)
-        version = page.ranking.version
-        payload = {
-            "page_id": page.page.page_id,
-            "member": member.pk,
-            "served_at": at,
-            "model_version": {"id": version.pk, "kind": version.kind} if version else None,
-            "fallback": page.ranking.fallback,
-            "fallback_reason": page.ranking.fallback_reason or None,
-            "personal": page.personal,
-            "gate": page.gate,
-            "row_order": {
-                "policy": page.exploration.row_order_policy,
-                "probability": page.exploration.row_order_probability,
-            },
-            "rows": [
-                {
-                    "key": row.key,
-                    "title": row.title,
-                    "explanation": row.explanation,
-                    "policy": row.policy,
-                    "items": [
-                        {
-                            "position": position,
-                            "propensity": slot.propensity,
-                            "explored": slot.explored,
-                            "policy": slot.policy or row.policy,
-                            "artwork": slot.artwork,
-                            "artwork_propensity": slot.artwork_propensity,
-                            "artwork_policy": slot.artwork_policy,
-                            "score": slot.score,
-                            "match": page.match.get(slot.title.pk),
-                            "title": slot.title,
-                        }
-                        for position, slot in enumerate(row.slots)
-                    ],
-                }
-                for row in page.rows
-            ],
-        }
-        return Response(HomepageOutput(payload).data)
+        return Response(homepage_payload(page, member_id=member.pk, at=at))

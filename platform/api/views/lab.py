@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lab.models import TrafficRun
+from lab.neighbours import member_neighbours
 from lab.selectors import (
     WINDOWS,
     click_through,
@@ -23,8 +24,9 @@ from lab.selectors import (
 )
 from lab.services import TrafficNotQueued, traffic_start, traffic_stop
 
+from .catalog import VersionRefOutput
 from .homepage import GateDecisionOutput
-from .validators import QueryChoiceField
+from .validators import CountField, QueryChoiceField
 
 
 class LabApi(APIView):
@@ -206,3 +208,41 @@ class LabTrafficStopApi(LabApi):
         except TrafficRun.DoesNotExist as exc:
             raise NotFound(str(exc)) from None
         return Response(TrafficRunOutput(run).data)
+
+
+class NeighbourOutput(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    name = serializers.CharField()
+    similarity = serializers.FloatField(help_text="Cosine similarity of the member embeddings.")
+    shared_titles = serializers.IntegerField(help_text="Titles both have played.")
+    jaccard = serializers.FloatField(help_text="Shared titles / titles either has played.")
+
+
+class LabMemberSimilarApi(LabApi):
+    """The similar-members check: a member's nearest members by the production version's
+    stored member embeddings, and how much their histories overlap, beside the overlap with
+    random members (neighbours that overlap no more than random ones mean the embeddings
+    say little)."""
+
+    class Input(serializers.Serializer):
+        k = CountField(required=False, min_value=1, max_value=50, default=10)
+
+    @extend_schema_serializer(component_name="LabMemberNeighbours")
+    class Output(serializers.Serializer):
+        member_id = serializers.IntegerField()
+        model_version = VersionRefOutput(allow_null=True, source="version")
+        reason = serializers.CharField(help_text="Why there are no neighbours; empty otherwise.")
+        played = serializers.IntegerField(help_text="Titles this member has played.")
+        neighbours = NeighbourOutput(many=True)
+        neighbour_jaccard = serializers.FloatField(allow_null=True)
+        random_jaccard = serializers.FloatField(allow_null=True)
+        random_sample = serializers.IntegerField(help_text="Random members behind random_jaccard.")
+
+    @extend_schema(parameters=[Input], responses=Output)
+    def get(self, request, member_id: int):
+        params = self.Input(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        check = member_neighbours(member_id=member_id, k=params.validated_data["k"])
+        if check is None:
+            raise NotFound(f"No member {member_id}.")
+        return Response(self.Output(check).data)

@@ -56,11 +56,21 @@ def test_list_and_search_read_titles_and_genres_in_two_queries(django_assert_num
         assert len(found) == 12 and all(len(t.genres.all()) == 2 for t in found)
 
 
-def test_a_warm_snapshot_costs_two_aggregate_queries(django_assert_num_queries):
+def test_a_warm_snapshot_costs_one_aggregate_query(django_assert_num_queries):
     TitleFactory.create_batch(20)
     titles_on_offer(at=NOW)  # load
-    with django_assert_num_queries(2):  # the titles' and the genre links' stamps
+    with django_assert_num_queries(1):  # the titles' and the genre links' stamps together
         assert len(titles_on_offer(at=NOW).titles) == 20
+    with django_assert_num_queries(1):  # another time with the same titles on offer
+        assert len(titles_on_offer(at=NOW + timedelta(hours=1)).titles) == 20
+
+
+def test_titles_on_offer_follow_the_clock_past_each_added_at():
+    early, late = TitleFactory(added_at=NOW - timedelta(days=2)), TitleFactory(added_at=NOW)
+    assert set(titles_on_offer(at=NOW - timedelta(days=1)).titles) == {early.pk}
+    assert set(titles_on_offer(at=NOW).titles) == {early.pk, late.pk}
+    assert set(titles_on_offer(at=NOW - timedelta(days=3)).titles) == set()
+    assert set(titles_on_offer(at=NOW - timedelta(days=1)).titles) == {early.pk}
 
 
 def test_search_for_a_kids_profile_finds_kids_titles_only():

@@ -6,7 +6,14 @@ from datetime import timedelta
 import pytest
 
 from events.models import Interaction
-from events.selectors import PLAY_TYPES, play_history, play_list, plays_as_of, title_play_counts
+from events.selectors import (
+    PLAY_TYPES,
+    play_history,
+    play_list,
+    plays_as_of,
+    title_play_counts,
+    trending_counts,
+)
 from tests.factories import NOW, MemberFactory, TitleFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +83,22 @@ def test_plays_as_of_streams_plays_up_to_the_time_oldest_first(facts, django_ass
     assert [p.occurred_at for p in plays] == sorted(p.occurred_at for p in plays)
     assert all(p.occurred_at <= NOW for p in plays)
     assert plays[-1].title_id == titles[1].pk and plays[-1].runtime_minutes == 100
+
+
+def test_kept_trending_counts_answer_what_counting_afresh_answers(facts, django_assert_num_queries):
+    """Kept per minute, then corrected: plays stored after the counts were taken, plays at
+    either edge of the window, times within the same minute and in another minute."""
+    member, other, titles = facts
+    at = NOW.replace(second=40)
+    log(other, titles[2], minutes_ago=24 * 60 - 0.3)  # in the minute's window, not in at's
+    assert trending_counts(at=at, days=1) == title_play_counts(at=at, days=1)
+    with django_assert_num_queries(1):  # warm: only the correction is read
+        trending_counts(at=at.replace(second=50), days=1)
+    log(other, titles[5], minutes_ago=0.1)  # after the watermark, in the window
+    log(other, titles[0], minutes_ago=24 * 60 - 0.2)  # near the window's far edge
+    log(other, titles[1], minutes_ago=24 * 60 + 0.5)  # outside the window
+    for moment in (at, at.replace(second=5), at.replace(second=59), NOW + timedelta(minutes=3)):
+        for days in (1, 0.01):
+            assert trending_counts(at=moment, days=days) == title_play_counts(
+                at=moment, days=days
+            ), (moment, days)

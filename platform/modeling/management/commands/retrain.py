@@ -1,7 +1,9 @@
-"""Retrain now, in this process (the worker runs the same service from modeling.tasks)."""
+"""Retrain now, in this process (the worker runs the same service from modeling.tasks), and
+store the embeddings of a version it promotes (the worker's retrain task queues that)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from modeling.embeddings import embeddings_store
 from modeling.models import RetrainRun
 from modeling.services import retrain_execute, retrain_run_create
 
@@ -21,6 +23,9 @@ class Command(BaseCommand):
             )
         if run.status != RetrainRun.Status.SUCCEEDED:
             raise CommandError(f"retrain run {run.pk} failed: {run.error}")
-        self.stdout.write(
-            f"production: v{run.promoted_id}" if run.promoted_id else "production unchanged"
-        )
+        if run.promoted_id is None:
+            self.stdout.write("production unchanged")
+            return
+        self.stdout.write(f"production: v{run.promoted_id}")
+        stored = embeddings_store(version_id=run.promoted_id)  # the worker queues it instead
+        self.stdout.write(f"embeddings of v{run.promoted_id}: {stored.note} ({stored.dim} dims)")
