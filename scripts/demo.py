@@ -2,7 +2,8 @@
 
 Migrates SQLite, seeds a simulated world, starts the web server, simulates a warm-up history
 of members over the API, trains and promotes the first model, then starts a Celery worker
-(with beat, retraining periodically; its queue is a folder, no server needed), a second one
+(with beat, retraining periodically and updating the explorer, which it turns on with its
+default configs; its queue is a folder, no server needed), a second one
 for the lab's simulated traffic, and a trickle of live simulated traffic, and prints the URL.
 Ctrl-C stops everything. Run it again and it reuses what var/ already holds.
 
@@ -165,6 +166,9 @@ class Demo:
             "DJANGO_SETTINGS_MODULE": "config.settings.local",
             "HOMEPAGE_VAR_DIR": str(self.var),
             "HOMEPAGE_RETRAIN_INTERVAL_SECONDS": str(args.retrain_every),
+            # The explorer learns from the live traffic's plays within half an hour of a page.
+            "HOMEPAGE_EXPLORATION_UPDATE_INTERVAL_SECONDS": str(args.explore_every),
+            "HOMEPAGE_EXPLORATION_ATTRIBUTION_SECONDS": "1800",
             "HOMEPAGE_LAB_BASE_URL": self.url,
             "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
             "PYTHONUNBUFFERED": "1",
@@ -270,8 +274,11 @@ class Demo:
         step(
             6,
             total,
-            f"starting a Celery worker with beat (retrain every {self.args.retrain_every:.0f} s)",
+            "turning the explorer on and starting a Celery worker with beat (retrain every "
+            f"{self.args.retrain_every:.0f} s, explorer update every "
+            f"{self.args.explore_every:.0f} s)",
         )
+        self.run(PYTHON, "manage.py", "explorer_on")
         self.spawn(
             "worker",
             str(BIN / "celery"),
@@ -387,13 +394,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--retrain-every", type=float, default=600.0, help="seconds between scheduled retrains"
     )
     p.add_argument(
+        "--explore-every",
+        type=float,
+        default=300.0,
+        help="seconds between scheduled updates of the explorer's bandits",
+    )
+    p.add_argument(
         "--no-traffic", dest="traffic", action="store_false", help="no live simulated members"
     )
     p.add_argument(
         "--check", action="store_true", help="set everything up, check the homepage, then stop"
     )
     args = p.parse_args(argv)
-    for name in ("port", "titles", "members", "days", "retrain_every"):
+    for name in ("port", "titles", "members", "days", "retrain_every", "explore_every"):
         if getattr(args, name) <= 0:
             p.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     return args

@@ -25,6 +25,7 @@ BRIDGES = {
     "platform/modeling/ranking.py",
     "platform/modeling/training.py",
     "platform/modeling/features.py",
+    "platform/exploration/bandit.py",
 }
 
 

@@ -63,6 +63,19 @@ urlpatterns = [
     path(
         "lab/traffic/<id:run_id>/stop", views.LabTrafficStopApi.as_view(), name="lab-traffic-stop"
     ),
+    # the explorer (staff only)
+    path("exploration/configs", views.ExplorerConfigListApi.as_view(), name="exploration-configs"),
+    path(
+        "exploration/configs/<str:use>",
+        views.ExplorerConfigDetailApi.as_view(),
+        name="exploration-config",
+    ),
+    path("exploration/updates", views.ExplorationUpdateApi.as_view(), name="exploration-updates"),
+    path(
+        "exploration/updates/<id:run_id>",
+        views.ExplorationUpdateDetailApi.as_view(),
+        name="exploration-update",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

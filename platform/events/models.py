@@ -27,14 +27,44 @@ class PageView(AppendOnlyModel):
     page_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="pages")
     served_at = models.DateTimeField(db_index=True)
+    logged_at = models.DateTimeField(
+        auto_now_add=True, help_text="When the page was written (served_at is the page's clock)."
+    )
     model_version = models.ForeignKey(
         "modeling.ModelVersion", null=True, blank=True, on_delete=models.PROTECT
     )
     fallback = models.BooleanField(default=False)
     fallback_reason = models.CharField(max_length=300, blank=True)
+    row_order_policy = models.CharField(
+        max_length=60, blank=True, help_text="The row-order explorer; blank: the builders' order."
+    )
+    row_order_state = models.ForeignKey(
+        "exploration.BanditState",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The row-order policy's state it chose from (none: a fresh policy).",
+    )
+    row_order_probability = models.FloatField(
+        default=1.0, help_text="Probability of the chosen row order (1: deterministic)."
+    )
+    exploration = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the explorer saw and chose on this page, for off-policy evaluation "
+        "(exploration.page: eligible candidates with scores, choices, propensities, contexts).",
+    )
 
     class Meta:
         ordering = ["-served_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(row_order_probability__gt=0)
+                & models.Q(row_order_probability__lte=1),
+                name="page_row_order_probability_in_0_1",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"page {self.page_id} for member {self.member_id}"
@@ -56,6 +86,38 @@ class Impression(AppendOnlyModel):
     policy = models.CharField(max_length=60)
     propensity = models.FloatField(help_text="Probability the policy shows this title here.")
     features = models.JSONField(default=dict, help_text="Features serving used for this slot.")
+    explored = models.BooleanField(
+        default=False,
+        help_text="Chosen by the explorer (propensity < 1 possible); false: a deterministic "
+        "row's slot, propensity 1.",
+    )
+    bandit_state = models.ForeignKey(
+        "exploration.BanditState",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The explorer's state it chose from (none: deterministic, or a fresh policy).",
+    )
+    estimated = models.BooleanField(
+        default=False, help_text="The propensity is a Monte Carlo estimate (Thompson sampling)."
+    )
+    draws = models.PositiveIntegerField(default=0, help_text="Monte Carlo draws of an estimate.")
+    bandit_inputs = models.JSONField(
+        default=dict, blank=True, help_text="The explorer's context and action features."
+    )
+    artwork = models.PositiveSmallIntegerField(default=0, help_text="Artwork variant shown.")
+    artwork_propensity = models.FloatField(default=1.0, help_text="Probability of the variant.")
+    artwork_policy = models.CharField(
+        max_length=60, blank=True, help_text="The artwork explorer; blank: the title's own."
+    )
+    artwork_state = models.ForeignKey(
+        "exploration.BanditState",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["page", "row_index", "position"]
@@ -67,6 +129,10 @@ class Impression(AppendOnlyModel):
             models.CheckConstraint(
                 condition=models.Q(propensity__gt=0) & models.Q(propensity__lte=1),
                 name="impression_propensity_in_0_1",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(artwork_propensity__gt=0) & models.Q(artwork_propensity__lte=1),
+                name="impression_artwork_propensity_in_0_1",
             ),
         ]
         indexes = [models.Index(fields=["member", "served_at"])]

@@ -61,19 +61,33 @@ def page_record(
     fallback: bool,
     fallback_reason: str,
     slots: Sequence[dict],
+    page_id: uuid.UUID | None = None,
+    row_order_policy: str = "",
+    row_order_state_id: int | None = None,
+    row_order_probability: float = 1.0,
+    exploration: dict | None = None,
 ) -> PageView:
     """Log a rendered page and every impression on it, in one transaction.
 
-    Each slot: row_key, row_index, position, title_id, policy, propensity, features. On
-    PostgreSQL the impressions go in with one COPY (a page holds 100-250 of them; see
-    `_impressions_copy`), elsewhere with one multi-row INSERT.
+    Each slot: row_key, row_index, position, title_id, policy, propensity, features, and
+    optionally the explorer's fields of Impression (explored, bandit_state_id, estimated,
+    draws, bandit_inputs, artwork, artwork_propensity, artwork_policy, artwork_state_id).
+    The page's row-order policy and probability, and what the explorer saw (`exploration`,
+    for off-policy evaluation), are stored on the page. On PostgreSQL the impressions go in
+    with one COPY (a page holds 100-250 of them; see `_impressions_copy`), elsewhere with one
+    multi-row INSERT.
     """
     page = PageView.objects.create(
+        page_id=page_id or uuid.uuid4(),
         member=member,
         served_at=served_at,
         model_version_id=model_version_id,
         fallback=fallback,
         fallback_reason=fallback_reason,
+        row_order_policy=row_order_policy,
+        row_order_state_id=row_order_state_id,
+        row_order_probability=row_order_probability,
+        exploration=exploration or {},
     )
     impressions = [
         Impression(

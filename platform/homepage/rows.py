@@ -28,9 +28,24 @@ class CandidateRow:
 
 @dataclass
 class Slot:
+    """A title in a row. A slot the explorer filled says so (`explored`), with the policy
+    that chose it, the probability it had (given the explored positions above it) and the
+    state it chose from; every other slot is deterministic, propensity 1.0. `artwork` is
+    the variant drawn (0: the title's own), with its probability and policy."""
+
     title: Title
     score: float | None
     propensity: float = DETERMINISTIC
+    explored: bool = False
+    policy: str | None = None  # None: the row's policy
+    state_id: int | None = None  # the BanditState the explorer chose from
+    estimated: bool = False  # propensity is a Monte Carlo estimate ...
+    draws: int = 0  # ... from this many draws
+    inputs: dict = field(default_factory=dict)  # the bandit's context and features, logged
+    artwork: int = 0
+    artwork_propensity: float = DETERMINISTIC
+    artwork_policy: str = ""
+    artwork_state_id: int | None = None
 
 
 @dataclass

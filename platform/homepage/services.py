@@ -1,19 +1,33 @@
 """Page construction: build a member's homepage and log every impression on it.
 
     page context (once per request) -> candidate rows (one builder per row kind)
-      -> filled rows (no title twice) -> [the explorer, when it lands] -> page record
+      -> [explorer: row order] -> filled rows (no title twice)
+      -> [explorer: exploration slots, artwork] -> page record
+
+The explorer's steps are exploration.page's functions; each leaves the page as it is when its
+use is off.
 
 Each step is its own function, so a new row kind, or a policy that reorders rows or fills
 slots, is a new function rather than an edit of this one.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from django.conf import settings
 
 from events.models import PageView
 from events.services import page_record
+from exploration.page import (
+    PageExploration,
+    artwork_choose,
+    page_exploration_start,
+    rows_order,
+    slots_explore,
+)
+from exploration.serving import explorers_current
 from members.models import Member
 from modeling.features import context_features, title_features
 from modeling.models import PromotionDecision
@@ -38,21 +52,42 @@ class Homepage:
     match: dict[int, int]  # title id -> percentile of its score for this member (no entry: none)
     gate: list[PromotionDecision]  # the gate's decisions that put the serving version there
     personal: bool  # whether anything on the page depends on this member's own activity
+    exploration: PageExploration  # what the explorer did (row order, its probability)
 
 
-def homepage_build(*, member: Member, at: datetime) -> Homepage:
+def homepage_build(
+    *, member: Member, at: datetime, rng: np.random.Generator | None = None
+) -> Homepage:
     """Rows for `member` at time `at` (see `builders.ROW_BUILDERS`). No title twice on a page;
     a kids profile sees only kids titles; every slot is logged as an impression before the
-    page is returned."""
+    page is returned. The explorer's draws come from `rng` (tests), by default from a
+    generator seeded with the page's own id, so a logged page says how to replay them."""
+    page_id = uuid.uuid4()
+    rng = rng if rng is not None else np.random.default_rng(page_id.int)
     ctx = page_context_build(member=member, at=at)
-    rows = rows_fill(candidate_rows(ctx), size=settings.HOMEPAGE_ROW_SIZE)
+    explorers = explorers_current()
+    explore = page_exploration_start(ctx)
+    size = settings.HOMEPAGE_ROW_SIZE
+    candidates = rows_order(
+        candidate_rows(ctx), explorer=explorers.get("row_order"), rng=rng, page=explore
+    )
+    rows = rows_fill(candidates, size=size)
+    rows = slots_explore(
+        ctx, rows, explorer=explorers.get("slots"), rng=rng, page=explore, size=size
+    )
+    artwork_choose(ctx, rows, explorer=explorers.get("artwork"), rng=rng, page=explore)
     ranking = ctx.ranking
     page = page_record(
+        page_id=page_id,
         member=member,
         served_at=at,
         model_version_id=ranking.version.pk if ranking.version else None,
         fallback=ranking.fallback,
         fallback_reason=ranking.fallback_reason,
+        row_order_policy=explore.row_order_policy,
+        row_order_state_id=explore.row_order_state_id,
+        row_order_probability=explore.row_order_probability,
+        exploration=explore.record,
         slots=_impressions(rows, at=at),
     )
     version = ranking.version
@@ -66,12 +101,15 @@ def homepage_build(*, member: Member, at: datetime) -> Homepage:
         match=match_percentiles(ctx),
         gate=gate_decisions(version=version) if version is not None else [],
         personal=personal,
+        exploration=explore,
     )
 
 
 def _impressions(rows: list[Row], *, at: datetime) -> list[dict]:
     """One fact per slot: where it was, what was shown, by which policy with what
-    probability, and the features serving used (the models' own feature functions)."""
+    probability (explored or deterministic; the explorer's state, and whether the
+    probability is a Monte Carlo estimate), the artwork variant and its probability, and the
+    features serving used (the models' own feature functions; the bandits' inputs apart)."""
     context = context_features(at=at)
     impressions = []
     for row_index, row in enumerate(rows):
@@ -89,9 +127,18 @@ def _impressions(rows: list[Row], *, at: datetime) -> list[dict]:
                     "row_index": row_index,
                     "position": position,
                     "title_id": slot.title.pk,
-                    "policy": row.policy,
+                    "policy": slot.policy or row.policy,
                     "propensity": slot.propensity,
+                    "explored": slot.explored,
+                    "bandit_state_id": slot.state_id,
+                    "estimated": slot.estimated,
+                    "draws": slot.draws,
                     "features": features,
+                    "bandit_inputs": slot.inputs,
+                    "artwork": slot.artwork,
+                    "artwork_propensity": slot.artwork_propensity,
+                    "artwork_policy": slot.artwork_policy,
+                    "artwork_state_id": slot.artwork_state_id,
                 }
             )
     return impressions

@@ -59,7 +59,7 @@ class HealthPoint:
     coverage: float | None  # distinct titles shown / titles on offer
     exposure_gini: float | None  # Gini of impressions over the titles on offer
     homogenization: float | None  # mean pairwise Jaccard of members' pages
-    exploration_rate: float | None  # share of impressions an explorer randomized (propensity < 1)
+    exploration_rate: float | None  # share of impressions an explorer chose (explored, or p < 1)
     plays_per_visit: float | None
     minutes_per_member: float | None  # minutes watched / members who visited
 
@@ -85,7 +85,7 @@ def loop_health(*, end: datetime, window: str) -> list[HealthPoint]:
         Impression.objects.filter(**in_window)
         .annotate(b=trunc("served_at"))
         .values("b", "title_id")
-        .annotate(n=Count("id"), x=Count("id", filter=Q(propensity__lt=1)))
+        .annotate(n=Count("id"), x=Count("id", filter=Q(explored=True) | Q(propensity__lt=1)))
         .values_list("b", "title_id", "n", "x")
         .order_by()
     ):

@@ -201,6 +201,13 @@ class Api:
         assert response.status_code == expect, (path, response.status_code, response.text)
         return response.json()
 
+    def put(self, path: str, body, expect: int = 200):
+        response = requests.put(
+            f"{self.base_url}{path}", json=body, headers=self.headers, timeout=60
+        )
+        assert response.status_code == expect, (path, response.status_code, response.text)
+        return response.json()
+
     def retrain_and_wait(self, stack: Stack, timeout: float = 300) -> dict:
         run = self.post("/api/v1/models/retrain", expect=202)
         deadline = time.monotonic() + timeout

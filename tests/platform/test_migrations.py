@@ -80,3 +80,35 @@ def test_versions_keep_the_run_that_trained_them():
     assert ModelVersion.objects.get(pk=loose.pk).run_id is None
     assert RetrainRun.objects.get(pk=runs[0].pk).attempts == 0
     assert new.get_model("modeling", "PromotionDecision").objects.count() == 4
+
+
+def test_pages_and_impressions_logged_before_the_explorer_read_as_deterministic():
+    old = migrate(("events", "0002_event_id_scoped_to_its_client"))
+    PageView = old.get_model("events", "PageView")
+    Impression = old.get_model("events", "Impression")
+    member, title = MemberFactory(), TitleFactory()
+    page = PageView.objects.create(member_id=member.pk, served_at=WHEN)
+    Impression.objects.create(
+        page=page,
+        member_id=member.pk,
+        served_at=WHEN,
+        row_key="top_picks",
+        row_index=0,
+        position=0,
+        title_id=title.pk,
+        policy="model:mf:v1",
+        propensity=1.0,
+    )
+
+    new = migrate(latest("events"))
+    page = new.get_model("events", "PageView").objects.get(pk=page.pk)
+    assert (page.row_order_policy, page.row_order_probability, page.exploration) == ("", 1.0, {})
+    assert page.logged_at is not None
+    fact = new.get_model("events", "Impression").objects.get(page=page)
+    assert (fact.policy, fact.propensity, fact.explored, fact.bandit_state_id) == (
+        "model:mf:v1",
+        1.0,
+        False,
+        None,
+    )
+    assert (fact.artwork, fact.artwork_propensity, fact.artwork_policy) == (0, 1.0, "")

@@ -4,6 +4,12 @@ they serve. Each module nests its views' Input and Output serializers."""
 from .auth import TokenCreateApi
 from .catalog import TitleDetailApi, TitleListApi, TitleSearchApi, TitleSimilarApi
 from .events import EventCreateApi, MemberPlayListApi
+from .exploration import (
+    ExplorationUpdateApi,
+    ExplorationUpdateDetailApi,
+    ExplorerConfigDetailApi,
+    ExplorerConfigListApi,
+)
 from .homepage import MemberHomepageApi
 from .lab import (
     LabClickThroughApi,
@@ -21,6 +27,10 @@ from .profiles import MemberCreateApi, MemberDetailApi
 
 __all__ = [
     "EventCreateApi",
+    "ExplorationUpdateApi",
+    "ExplorationUpdateDetailApi",
+    "ExplorerConfigDetailApi",
+    "ExplorerConfigListApi",
     "LabClickThroughApi",
     "LabHealthApi",
     "LabMemberSimilarApi",

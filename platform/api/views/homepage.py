@@ -27,7 +27,24 @@ from .validators import TimeField
 
 class HomepageItemOutput(serializers.Serializer):
     position = serializers.IntegerField()
-    propensity = serializers.FloatField()
+    propensity = serializers.FloatField(
+        help_text="Probability that the policy put this title here, given the explored "
+        "positions above it in the row (1.0: a deterministic slot)."
+    )
+    explored = serializers.BooleanField(
+        help_text="Whether the explorer chose this title (false: the row's own ranking)."
+    )
+    policy = serializers.CharField(
+        help_text="What chose it: the explorer as name@vN (N: its state's version), or the "
+        "row's policy."
+    )
+    artwork = serializers.IntegerField(
+        help_text="The artwork variant to draw (0: the title's own; 0..variants-1)."
+    )
+    artwork_propensity = serializers.FloatField(
+        help_text="Probability of that variant (1.0: no artwork explorer)."
+    )
+    artwork_policy = serializers.CharField(help_text="The artwork explorer; blank when off.")
     score = serializers.FloatField(allow_null=True)
     match = serializers.IntegerField(
         allow_null=True,
@@ -55,6 +72,13 @@ class HomepageRowOutput(serializers.Serializer):
     items = HomepageItemOutput(many=True)
 
 
+class RowOrderOutput(serializers.Serializer):
+    policy = serializers.CharField(help_text="The row-order explorer; blank: the usual order.")
+    probability = serializers.FloatField(
+        help_text="Probability of this page's rows in this order (1.0: deterministic)."
+    )
+
+
 class HomepageOutput(serializers.Serializer):
     page_id = serializers.UUIDField()
     member = serializers.IntegerField()
@@ -70,6 +94,7 @@ class HomepageOutput(serializers.Serializer):
         help_text="The promotion gate's decisions on every candidate of the retrain that put "
         "the serving version in production: why it serves rather than another.",
     )
+    row_order = RowOrderOutput()
     rows = HomepageRowOutput(many=True)
 
 
@@ -100,6 +125,10 @@ def homepage_payload(
             }
             for d in page.gate
         ],
+        "row_order": {
+            "policy": page.exploration.row_order_policy,
+            "probability": float(page.exploration.row_order_probability),
+        },
         "rows": [
             {
                 "key": row.key,
@@ -110,6 +139,11 @@ def homepage_payload(
                     {
                         "position": position,
                         "propensity": float(slot.propensity),
+                        "explored": slot.explored,
+                        "policy": slot.policy or row.policy,
+                        "artwork": slot.artwork,
+                        "artwork_propensity": float(slot.artwork_propensity),
+                        "artwork_policy": slot.artwork_policy,
                         "score": None if slot.score is None else float(slot.score),
                         "match": match.get(slot.title.id),
                         "title": title(slot.title),

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "homepage",
     "api",
     "lab",
+    "exploration",
 ]
 
 MIDDLEWARE = [
@@ -195,10 +196,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 RETRAIN_INTERVAL_SECONDS = float(os.environ.get("HOMEPAGE_RETRAIN_INTERVAL_SECONDS", 3600))
+EXPLORATION_UPDATE_INTERVAL_SECONDS = float(
+    os.environ.get("HOMEPAGE_EXPLORATION_UPDATE_INTERVAL_SECONDS", 600)
+)
 CELERY_BEAT_SCHEDULE = {
     "retrain-periodically": {
         "task": "modeling.tasks.retrain",
         "schedule": RETRAIN_INTERVAL_SECONDS,
+    },
+    "exploration-update-periodically": {
+        "task": "exploration.tasks.update",
+        "schedule": EXPLORATION_UPDATE_INTERVAL_SECONDS,
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -210,6 +218,25 @@ HOMEPAGE_ROW_SIZE = int(os.environ.get("HOMEPAGE_ROW_SIZE", 20))
 MODELING_CANDIDATES = os.environ.get("HOMEPAGE_CANDIDATES", "popularity,ease,mf,sasrec").split(",")
 MODELING_HOLDOUT_FRACTION = float(os.environ.get("HOMEPAGE_HOLDOUT_FRACTION", 0.2))
 MODELING_SEED = int(os.environ.get("HOMEPAGE_MODELING_SEED", 0))
+
+# --- the explorer (platform/exploration, docs/exploration.md) ------------------------------
+# Each use's policy and rate are ExplorerConfig rows (admin, or PUT /api/v1/exploration/
+# configs/<use>); these are the shapes around them.
+EXPLORATION_ARTWORK_VARIANTS = int(os.environ.get("HOMEPAGE_ARTWORK_VARIANTS", 4))
+# Titles eligible for an exploration slot (and logged with their scores on the page).
+EXPLORATION_CANDIDATES = int(os.environ.get("HOMEPAGE_EXPLORATION_CANDIDATES", 50))
+# At most this many ordered rows on a page when the row-order explorer is on (billboard apart).
+EXPLORATION_MAX_ROWS = int(os.environ.get("HOMEPAGE_EXPLORATION_MAX_ROWS", 6))
+# A play counts as the reward of an impression of its title to the member within this window.
+EXPLORATION_ATTRIBUTION_SECONDS = float(
+    os.environ.get("HOMEPAGE_EXPLORATION_ATTRIBUTION_SECONDS", 6 * 3600)
+)
+# An update passes over no page written less than this long ago (one still committing).
+EXPLORATION_COMMIT_GRACE_SECONDS = float(
+    os.environ.get("HOMEPAGE_EXPLORATION_COMMIT_GRACE_SECONDS", 60)
+)
+# Feedback rows one update reads at most per use (the rest wait for the next run).
+EXPLORATION_UPDATE_BATCH = int(os.environ.get("HOMEPAGE_EXPLORATION_UPDATE_BATCH", 20000))
 
 # --- the lab (staff only, /lab) --------------------------------------------------------------
 # Simulated traffic runs the simulator's HTTP client against this base URL, on the world in

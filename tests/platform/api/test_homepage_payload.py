@@ -6,6 +6,7 @@ import json
 import uuid
 from datetime import timedelta
 
+import numpy as np
 import orjson
 import pytest
 from django.utils import timezone
@@ -35,6 +36,10 @@ def serializer_payload(page, *, member_id, at) -> dict:
         "fallback_reason": page.ranking.fallback_reason or None,
         "personal": page.personal,
         "gate": page.gate,
+        "row_order": {
+            "policy": page.exploration.row_order_policy,
+            "probability": page.exploration.row_order_probability,
+        },
         "rows": [
             {
                 "key": row.key,
@@ -45,6 +50,11 @@ def serializer_payload(page, *, member_id, at) -> dict:
                     {
                         "position": position,
                         "propensity": slot.propensity,
+                        "explored": slot.explored,
+                        "policy": slot.policy or row.policy,
+                        "artwork": slot.artwork,
+                        "artwork_propensity": slot.artwork_propensity,
+                        "artwork_policy": slot.artwork_policy,
                         "score": slot.score,
                         "match": page.match.get(slot.title.pk),
                         "title": slot.title,
@@ -89,11 +99,29 @@ def rich_page(settings):
     return member, timezone.now()
 
 
-def test_fast_path_writes_the_serializers_json_value(settings):
+@pytest.mark.parametrize("explorer", [False, True], ids=["explorer off", "explorer on"])
+def test_fast_path_writes_the_serializers_json_value(settings, explorer):
     member, at = rich_page(settings)
-    page = homepage_build(member=member, at=at)
+    if explorer:
+        from exploration.services import explorer_defaults_install
+        from exploration.serving import reset_cache
+
+        settings.EXPLORATION_MAX_ROWS = 10  # every row kind still shows, in the explorer's order
+        explorer_defaults_install(enabled=True)
+        reset_cache()
+    page = homepage_build(member=member, at=at, rng=np.random.default_rng(0))
+    assert any(s.explored for r in page.rows for s in r.slots) == explorer
     keys = {row.key for row in page.rows}
-    assert {"billboard", "continue_watching", "my_list", "top_picks", "because_you_liked"} <= keys
+    if explorer:  # a reordered page may leave a row empty (its titles shown above it)
+        assert {"billboard", "top_picks", "something_different"} <= keys
+    else:
+        assert {
+            "billboard",
+            "continue_watching",
+            "my_list",
+            "top_picks",
+            "because_you_liked",
+        } <= keys
     assert page.gate, "a page served by a model carries the gate's decisions"
 
     reference = JSONRenderer().render(

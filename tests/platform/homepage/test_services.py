@@ -30,10 +30,14 @@ def play(member, title, minutes_ago, watched=600):
 
 
 def queries_for_a_page(member) -> int:
+    """Queries of one page. Django splits a bulk insert on SQLite into statements of at most
+    999 parameters (a limit of old SQLite builds, hard-coded in its backend), so the one
+    insert of a page's impressions counts once, as it is on PostgreSQL."""
     homepage_build(member=member, at=NOW)  # warm the catalogue snapshot
     with CaptureQueriesContext(connection) as captured:
         homepage_build(member=member, at=NOW)
-    return len(captured)
+    inserts = [q for q in captured if q["sql"].startswith('INSERT INTO "events_impression"')]
+    return len(captured) - max(len(inserts) - 1, 0)
 
 
 def test_a_page_costs_the_same_queries_whatever_the_catalogue_and_history_size():
@@ -46,7 +50,7 @@ def test_a_page_costs_the_same_queries_whatever_the_catalogue_and_history_size()
     for i, title in enumerate(more[:20]):
         play(member, title, 20 - i, watched=60)
     assert queries_for_a_page(member) == small
-    assert small <= 11, small
+    assert small <= 12, small  # 11, and the explorer's one (configs with their newest states)
 
 
 def test_rows_come_in_registry_order_and_never_repeat_a_title():

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ExplorationConfig(AppConfig):
+    name = "exploration"
+    verbose_name = "Exploration"

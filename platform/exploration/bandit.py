@@ -1,0 +1,207 @@
+"""The platform's one bridge to the bandit library (recommender.bandits).
+
+Everything the explorer needs from recommender/ passes here: building a policy from an
+`ExplorerConfig` (the library checks names and parameters), a policy's state to and from
+the bytes a `BanditState` row stores (a numpy .npz archive of its `state_dict`), and the
+context and action-feature vectors of each use (the library's own context functions, over
+the same time and title features the models use).
+"""
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.conf import settings
+
+from recommender.bandits import (
+    BanditConfigError,
+    Candidates,
+    Choice,
+    Feedback,
+    Policy,
+    make_policy,
+    policy_params,
+)
+from recommender.bandits import contexts as bandit_contexts
+
+PAGE_CONTEXT_DIM = bandit_contexts.MEMBER_BASE + bandit_contexts.TASTE
+TITLE_FEATURE_DIM = bandit_contexts.TITLE_FEATURES
+RATE_PARAM = "epsilon"
+"""The policy parameter ExplorerConfig.rate sets, for the policies that declare it."""
+DIM_PARAMS = {"context_dim": "context", "dim": "context", "feature_dim": "feature"}
+"""Shape parameters a policy may declare; the bridge fills them from the use's shape."""
+
+__all__ = [
+    "Candidates",
+    "Choice",
+    "ExplorerConfigError",
+    "Feedback",
+    "Policy",
+    "artwork_candidates",
+    "artwork_action",
+    "config_check",
+    "one_hot",
+    "page_context",
+    "policy_build",
+    "row_candidates",
+    "slot_candidates",
+    "state_dump",
+    "state_load",
+]
+
+
+class ExplorerConfigError(ValueError):
+    """A configuration the explorer cannot serve; `field` names the field at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class UseShape:
+    """What one use's decisions look like: how many candidates at most, context width,
+    action-feature width."""
+
+    max_candidates: int
+    context_dim: int
+    feature_dim: int
+
+
+def use_shape(use: str) -> UseShape:
+    from .rowkinds import ROW_KINDS
+
+    if use == "slots":
+        return UseShape(settings.EXPLORATION_CANDIDATES, PAGE_CONTEXT_DIM, TITLE_FEATURE_DIM)
+    if use == "row_order":
+        return UseShape(len(ROW_KINDS), PAGE_CONTEXT_DIM, len(ROW_KINDS))
+    if use == "artwork":
+        n = settings.EXPLORATION_ARTWORK_VARIANTS
+        return UseShape(n, PAGE_CONTEXT_DIM, n)
+    raise ExplorerConfigError("use", f"Unknown use {use!r}; one of slots, row_order, artwork.")
+
+
+def policy_build(*, use: str, policy: str, rate: float, floor: float, params: dict) -> Policy:
+    """The policy a config describes. Raises ExplorerConfigError naming the bad field.
+
+    `rate` sets the policy's epsilon where it has one (epsilon-greedy); a policy whose
+    exploration is another parameter (softmax's temperature, LinUCB's alpha) takes it in
+    `params`. The floor is checked against the most candidates a decision of the use can
+    have (the library can only check the candidates of each choice)."""
+    shape = use_shape(use)
+    if not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
+        raise ExplorerConfigError("rate", f"Exploration rate {rate} is outside [0, 1].")
+    if not isinstance(floor, int | float) or not (
+        0.0 <= floor and floor * shape.max_candidates <= 1.0
+    ):
+        raise ExplorerConfigError(
+            "floor",
+            f"Floor {floor} x {shape.max_candidates} candidates of a {use} decision is "
+            f"{floor * shape.max_candidates:g} > 1: the probabilities could not sum to 1. "
+            f"Use a floor of at most {1.0 / shape.max_candidates:.4g}.",
+        )
+    try:
+        declared = {p["name"] for p in policy_params(policy)}
+    except BanditConfigError as exc:
+        raise ExplorerConfigError("policy", str(exc)) from exc
+    taken = sorted(set(params) & {RATE_PARAM, "floor"})
+    if taken:
+        raise ExplorerConfigError(
+            "params", f"Set {', '.join(taken)} with the config's own rate and floor fields."
+        )
+    given = {**params, "floor": floor}
+    if RATE_PARAM in declared:
+        given[RATE_PARAM] = rate
+    for name, which in DIM_PARAMS.items():
+        if name in declared and name not in params:
+            given[name] = shape.context_dim if which == "context" else shape.feature_dim
+    try:
+        return make_policy(policy, **given)
+    except BanditConfigError as exc:
+        raise ExplorerConfigError("params", str(exc)) from exc
+
+
+def config_check(config) -> Policy:
+    """Build the policy of an ExplorerConfig, or raise ExplorerConfigError."""
+    return policy_build(
+        use=config.use,
+        policy=config.policy,
+        rate=config.rate,
+        floor=config.floor,
+        params=config.params or {},
+    )
+
+
+def state_dump(policy: Policy) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **policy.state_dict())
+    return buffer.getvalue()
+
+
+def state_load(policy: Policy, blob: bytes) -> None:
+    with np.load(io.BytesIO(bytes(blob)), allow_pickle=False) as arrays:
+        policy.load_state_dict({name: arrays[name] for name in arrays.files})
+
+
+GENRE_SLOTS = 64
+"""Width of the member's genre profile before the library projects it (genre id mod 64)."""
+
+
+def genre_profile(genre_counts: dict[int, int]) -> np.ndarray | None:
+    """(GENRE_SLOTS,) the member's plays by genre, as the "embedding" the library projects
+    into the taste entries of its member context; None for a member with no plays."""
+    if not genre_counts:
+        return None
+    profile = np.zeros(GENRE_SLOTS)
+    for genre, n in genre_counts.items():
+        profile[genre % GENRE_SLOTS] += n
+    return profile
+
+
+def page_context(*, at: datetime, genre_counts: dict[int, int]) -> np.ndarray:
+    """(PAGE_CONTEXT_DIM,) the page's context, the same for every decision on it: the
+    library's member context (recommender.bandits.contexts.member_context: bias, the models'
+    cyclic time features, and the member's taste: here their genre profile, projected)."""
+    return bandit_contexts.member_context(at.timestamp(), genre_profile(genre_counts))
+
+
+def slot_candidates(
+    *, at: datetime, ids: list[int], scores: list[float], added_at: list[float], years: list[int]
+) -> Candidates:
+    """Titles eligible for an exploration slot, with the library's title features
+    (contexts.title_features: bias, standardized score, new arrival, days in catalogue,
+    release age), so a shared linear policy can choose a title it never showed."""
+    features = bandit_contexts.title_features(
+        at.timestamp(), scores=scores, added_at=added_at, year=years
+    )
+    return Candidates(ids=np.asarray(ids), features=features, scores=np.asarray(scores))
+
+
+def row_candidates(*, kind_ids: list[int], prior: list[float], n_kinds: int) -> Candidates:
+    """Row kinds eligible on this page; features one-hot over every kind, scores the prior
+    (the builders' registry order, so a greedy row policy starts from the usual page)."""
+    features = bandit_contexts.one_hot(kind_ids, n_kinds)
+    return Candidates(ids=np.asarray(kind_ids), features=features, scores=np.asarray(prior))
+
+
+def artwork_candidates(title_ids: list[int], n_variants: int) -> Candidates:
+    """Every variant of every title, grouped by title (for ``choose_each``): action
+    ``title * n_variants + variant``, features the one-hot style."""
+    titles = np.asarray(title_ids, np.int64)
+    variants = np.tile(np.arange(n_variants), len(titles))
+    ids = np.repeat(titles, n_variants) * n_variants + variants
+    return Candidates(
+        ids=ids,
+        features=bandit_contexts.one_hot(variants, n_variants),
+        scores=np.zeros(len(ids)),
+    )
+
+
+def artwork_action(title_id: int, variant: int, n_variants: int) -> int:
+    return title_id * n_variants + variant
+
+
+def one_hot(index: int, size: int) -> np.ndarray:
+    """(size,) a row kind's or an artwork style's features, as the update feeds them back."""
+    return bandit_contexts.one_hot([index], size)[0]

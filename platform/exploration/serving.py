@@ -1,0 +1,96 @@
+"""The explorers a page is served with: each enabled use's policy, at its newest state.
+
+Every page asks once (`explorers_current`, one query: the configs, each with the id of its
+use's newest BanditState). A process keeps the policy it built for a (config, state) pair
+and rebuilds it only when either changed, so a new state saved by an update, or a config
+edited in the admin, serves from the next page on without a restart.
+
+A state saved under another config of its use (the policy or its parameters changed since)
+is not loaded: the new config serves from a fresh policy until an update saves its first
+state.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from django.db.models import OuterRef, Subquery
+
+from . import bandit
+from .models import BanditState, ExplorerConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Explorer:
+    """One use's policy as it serves now."""
+
+    use: str
+    config: ExplorerConfig
+    policy: bandit.Policy
+    state: BanditState | None  # the state loaded into `policy`; None: a fresh policy
+
+    @property
+    def state_id(self) -> int | None:
+        return self.state.pk if self.state is not None else None
+
+    @property
+    def version(self) -> int:
+        """The state's version (0: a fresh policy, no update yet)."""
+        return self.state.version if self.state is not None else 0
+
+    @property
+    def label(self) -> str:
+        """The policy as logged: its name and state version."""
+        return f"{self.policy.name}@v{self.version}"
+
+
+_lock = threading.Lock()
+_built: dict[str, tuple[tuple, Explorer]] = {}
+
+
+def reset_cache() -> None:
+    with _lock:
+        _built.clear()
+
+
+def explorers_current() -> dict[str, Explorer]:
+    """The enabled uses' explorers, by use. One query when nothing changed."""
+    newest = BanditState.objects.filter(use=OuterRef("use")).order_by("-id").values("id")[:1]
+    configs = ExplorerConfig.objects.filter(enabled=True).annotate(newest=Subquery(newest))
+    explorers = {}
+    for config in configs:
+        key = (config.pk, config.updated_at, config.newest)
+        with _lock:
+            cached = _built.get(config.use)
+        if cached is not None and cached[0] == key:
+            explorers[config.use] = cached[1]
+            continue
+        try:
+            explorer = _build(config)
+        except bandit.ExplorerConfigError as exc:  # saved before a library change refused it
+            logger.error("Explorer %s is not served: %s", config.use, exc)
+            continue
+        with _lock:
+            _built[config.use] = (key, explorer)
+        explorers[config.use] = explorer
+    return explorers
+
+
+def _build(config: ExplorerConfig) -> Explorer:
+    policy = bandit.config_check(config)
+    state = None
+    if config.newest is not None:
+        newest = BanditState.objects.get(pk=config.newest)
+        if newest.policy == policy.name and newest.config == _jsonable(policy.config):
+            bandit.state_load(policy, newest.state)
+            state = newest
+    return Explorer(config.use, config, policy, state)
+
+
+def _jsonable(config: dict) -> dict:
+    """A config as a JSONField gives it back (tuples become lists)."""
+    import json
+
+    return json.loads(json.dumps(config))

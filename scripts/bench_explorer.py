@@ -1,0 +1,176 @@
+"""Benchmark: what the explorer adds to building one homepage, at 5,000 titles.
+
+Builds a throw-away platform in a temporary folder (SQLite), seeds a simulated world of
+--titles titles and writes --plays plays, then for members chosen at random builds each
+page's context once and times, on that same context and in the same run:
+
+- ``plain``: the candidate rows filled into rows (the page without the explorer),
+- ``explored``: the same with the explorer's three seams (row order, exploration slots and
+  Something different, the artwork of every slot), for each set of policies below.
+
+The difference of the medians is the explorer's cost per page (the page's query for the
+configs and the wider impression rows are not in it; bench_homepage.py times whole pages).
+
+Usage::
+
+    .venv/bin/python scripts/bench_explorer.py --titles 5000 --members 200 --plays 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+
+POLICY_SETS = {
+    "defaults (make demo)": None,
+    "linucb everywhere": {
+        "slots": ("linucb", {}),
+        "row_order": ("linucb", {}),
+        "artwork": ("linucb", {}),
+    },
+    "hybrid linucb": {
+        "slots": ("linucb_hybrid", {}),
+        "row_order": ("linucb_hybrid", {}),
+        "artwork": ("linucb_hybrid", {}),
+    },
+    "thompson everywhere": {
+        "slots": ("thompson", {}),
+        "row_order": ("thompson", {}),
+        "artwork": ("thompson", {}),
+    },
+}
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--titles", type=positive_int, default=5000, help="catalogue size")
+    parser.add_argument("--members", type=positive_int, default=200, help="simulated members")
+    parser.add_argument("--plays", type=positive_int, default=10000, help="plays in the log")
+    parser.add_argument("--pages", type=positive_int, default=50, help="pages timed per set")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-explorer-"))
+    os.environ["HOMEPAGE_VAR_DIR"] = str(workdir)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.pop("DATABASE_URL", None)
+
+    import django
+
+    django.setup()
+
+    import numpy as np
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from catalog.models import Title
+    from events.models import Interaction
+    from exploration.models import ExplorerConfig
+    from exploration.page import (
+        artwork_choose,
+        page_exploration_start,
+        rows_order,
+        slots_explore,
+    )
+    from exploration.services import explorer_defaults_install
+    from exploration.serving import explorers_current, reset_cache
+    from homepage.builders import candidate_rows
+    from homepage.context import page_context_build
+    from homepage.rows import rows_fill
+    from members.models import Member
+    from simulator.world import World
+
+    call_command("migrate", verbosity=0)
+    world = World.generate(n_titles=args.titles, n_members=args.members, seed=args.seed)
+    world.save(workdir / "world")
+    call_command("seed_world", str(workdir / "world"), demo_password="bench-password", verbosity=0)
+    rng = np.random.default_rng(args.seed)
+    members = list(Member.objects.filter(is_kids=False).values_list("pk", flat=True))
+    titles = list(Title.objects.values_list("pk", "runtime_minutes"))
+    now = datetime.now(UTC)
+    weights = 1.0 / np.arange(1, len(titles) + 1) ** 0.8
+    picks = rng.choice(len(titles), size=args.plays, p=weights / weights.sum())
+    Interaction.objects.bulk_create(
+        [
+            Interaction(
+                event_id=uuid.uuid4(),
+                type=Interaction.Type.PLAY,
+                member_id=members[rng.integers(len(members))],
+                title_id=titles[t][0],
+                watched_seconds=int(60 * titles[t][1] * rng.uniform(0.1, 1.0)),
+                occurred_at=now - timedelta(days=float(rng.uniform(0.01, 28))),
+            )
+            for t in picks
+        ],
+        batch_size=2000,
+    )
+    sample = [Member.objects.get(pk=m) for m in rng.choice(members, size=args.pages)]
+    contexts = [page_context_build(member=m, at=now) for m in sample]
+    size = settings.HOMEPAGE_ROW_SIZE
+    print(
+        f"{args.titles} titles, {args.plays} plays, {args.pages} pages, row size {size}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+
+    plain = []
+    for ctx in contexts:
+        t0 = time.perf_counter()
+        rows_fill(candidate_rows(ctx), size=size)
+        plain.append(time.perf_counter() - t0)
+    base = statistics.median(plain) * 1000
+    print(f"{'plain':<22} median {base:7.2f} ms")
+    for name, policies in POLICY_SETS.items():
+        ExplorerConfig.objects.all().delete()
+        explorer_defaults_install(enabled=True)
+        for use, (policy, params) in (policies or {}).items():
+            floor = 0.01 if policy.startswith("thompson") else 0.0
+            ExplorerConfig.objects.filter(use=use).update(policy=policy, params=params, floor=floor)
+        reset_cache()
+        explorers = explorers_current()
+        times, slots = [], 0
+        for i, ctx in enumerate(contexts):
+            draw = np.random.default_rng(i)
+            t0 = time.perf_counter()
+            page = page_exploration_start(ctx)
+            ordered = rows_order(
+                candidate_rows(ctx), explorer=explorers.get("row_order"), rng=draw, page=page
+            )
+            rows = rows_fill(ordered, size=size)
+            rows = slots_explore(
+                ctx, rows, explorer=explorers.get("slots"), rng=draw, page=page, size=size
+            )
+            artwork_choose(ctx, rows, explorer=explorers.get("artwork"), rng=draw, page=page)
+            times.append(time.perf_counter() - t0)
+            slots += sum(len(r.slots) for r in rows)
+        ms = statistics.median(times) * 1000
+        labels = ", ".join(f"{u}={e.policy.name}" for u, e in sorted(explorers.items()))
+        print(
+            f"{name:<22} median {ms:7.2f} ms  (+{ms - base:.2f} ms; {slots / len(contexts):.0f} "
+            f"slots a page; {labels})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
