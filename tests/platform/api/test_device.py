@@ -37,6 +37,11 @@ def test_an_unknown_device_is_a_400_naming_it_and_the_allowed_ones(api, member, 
     text = response.content.decode()
     assert f'\\"{value}\\" is not a device' in text or f'"{value}" is not a device' in text
     assert ALLOWED in text
+    assert response.json() == {
+        "device": [
+            f'"{value}" is not a device; use one of {ALLOWED}, or leave device out (unknown).'
+        ]
+    }
     assert not PageView.objects.exists()  # nothing half-written
 
 
