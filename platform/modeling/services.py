@@ -391,10 +391,13 @@ def _ope_evaluator(*, since: datetime, until: datetime):
     return ope.evaluator(slots, rng=rng), "", len(slots)
 
 
-def _ope_figure(evaluator: ope.Evaluator, model) -> ope.Figure:
+def _ope_figure(evaluator: ope.Evaluator, model) -> ope.Figure | None:
+    """The version's DR figure, or None when it or its interval is not a finite number."""
     scores = ope.version_scores(model, evaluator.slots)
     rng = np.random.default_rng(settings.MODELING_SEED)
-    return ope.Figure.of(evaluator.estimate(scores, rng=rng))
+    figure = ope.Figure.of(evaluator.estimate(scores, rng=rng))
+    finite = np.isfinite([figure.value, figure.low, figure.high, figure.ess]).all()
+    return figure if finite else None
 
 
 def _ope_check(evaluator, baseline_ope, why: str, n: int, production, candidate_model) -> ope.Check:
@@ -403,6 +406,8 @@ def _ope_check(evaluator, baseline_ope, why: str, n: int, production, candidate_
     if evaluator is None:
         return ope.skipped(n, why)
     figure = _ope_figure(evaluator, candidate_model)
+    if figure is None:
+        return ope.skipped(n, "the candidate's estimate or its interval is not finite")
     if production is None:
         return ope.Check(n, figure, None, "OPE skipped: no model in production to compare with")
     if baseline_ope is None:
