@@ -116,7 +116,7 @@ def explored_positions(n: int, size: int) -> list[int]:
 
 def _choose_titles(
     ctx: PageContext,
-    pool: list,
+    among: np.ndarray,
     k: int,
     *,
     explorer: Explorer,
@@ -125,28 +125,32 @@ def _choose_titles(
     name: str,
     extra: dict,
 ) -> list[Slot]:
-    """k slots chosen by the slots policy out of `pool` (titles), recorded under `name`."""
-    scores = ctx.ranking.scores
-    known = [scores[t.pk] for t in pool if t.pk in scores]
-    missing = min(known) - 1.0 if known else 0.0
-    policy_scores = [scores.get(t.pk, missing) for t in pool]
+    """k slots chosen by the slots policy out of the titles `among` (indices into
+    `ctx.candidates`, in the pool's order), recorded under `name`."""
+    c, scores = ctx.candidates, ctx.ranking.scores
+    pool = [ctx.unplayed[i] for i in among.tolist()]
+    ids, pool_scores = c.ids[among], c.scores[among]
+    known = ~np.isnan(pool_scores)
+    missing = float(pool_scores[known].min()) - 1.0 if known.any() else 0.0
     candidates = bandit.slot_candidates(
         at=ctx.at,
-        ids=[t.pk for t in pool],
-        scores=policy_scores,
-        added_at=[t.added_at.timestamp() for t in pool],
+        ids=ids,
+        scores=np.where(known, pool_scores, missing),
+        added_at=c.added[among],
         years=[t.release_date.year for t in pool],
     )
     choice = explorer.policy.choose(page.context, candidates, k, rng)
-    index = {int(pk): i for i, pk in enumerate(candidates.ids)}
-    by_id = {t.pk: t for t in pool}
+    pks = ids.tolist()
+    index = {pk: i for i, pk in enumerate(pks)}
+    features = candidates.features.tolist() if candidates.features is not None else None
+    context = _floats(page.context)
     slots = []
-    for action, propensity in zip(choice.actions, choice.propensities, strict=True):
-        i = index[int(action)]
+    for action, propensity in zip(choice.actions.tolist(), choice.propensities, strict=True):
+        i = index[action]
         slots.append(
             Slot(
-                by_id[int(action)],
-                scores.get(int(action)),
+                pool[i],
+                scores.get(action),
                 propensity=float(propensity),
                 explored=True,
                 policy=explorer.label,
@@ -154,21 +158,19 @@ def _choose_titles(
                 estimated=choice.estimated,
                 draws=choice.draws,
                 inputs={
-                    "context": _floats(page.context),
-                    "features": _floats(candidates.features[i])
-                    if candidates.features is not None
-                    else [],
+                    "context": list(context),
+                    "features": features[i] if features is not None else [],
                 },
             )
         )
     page.record[name] = {
         **extra,
-        "eligible": [[t.pk, scores.get(t.pk)] for t in pool],
+        "eligible": [[pk, scores.get(pk)] for pk in pks],
         "chosen": [int(a) for a in choice.actions],
         "propensities": _floats(choice.propensities),
         "estimated": choice.estimated,
         "draws": choice.draws,
-        "context": _floats(page.context),
+        "context": list(context),
     }
     return slots
 
@@ -231,13 +233,13 @@ def slots_explore(
     if explorer is None:
         return rows
     limit = settings.EXPLORATION_CANDIDATES
-    c, unplayed = ctx.candidates, ctx.unplayed
+    c = ctx.candidates
     on_page = np.fromiter({slot.title.id for row in rows for slot in row.slots}, np.int64)
     pool = np.flatnonzero(~np.isin(c.ids, on_page))  # indices into ctx.candidates
     top = next((row for row in rows if row.key == "top_picks"), None)
     if top is not None:
         positions = explored_positions(explorer.config.positions, len(top.slots))
-        best = [unplayed[i] for i in _best_by_score(ctx, pool, limit).tolist()]
+        best = _best_by_score(ctx, pool, limit)
         if positions and len(best) >= len(positions):
             chosen = _choose_titles(
                 ctx,
@@ -253,8 +255,8 @@ def slots_explore(
                 top.slots[position] = slot
             taken = np.fromiter((slot.title.id for slot in chosen), np.int64, len(chosen))
             pool = pool[~np.isin(c.ids[pool], taken)]
-    unsure = [unplayed[i] for i in _least_known(ctx, pool, limit).tolist()]
-    if not unsure:
+    unsure = _least_known(ctx, pool, limit)
+    if not len(unsure):
         return rows
     slots = _choose_titles(
         ctx,
