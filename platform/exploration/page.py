@@ -23,7 +23,6 @@ What each record holds (the page's `exploration` JSON, docs/api.md):
   context and the variant's propensity are on its impression).
 """
 
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,7 +116,7 @@ def explored_positions(n: int, size: int) -> list[int]:
 
 def _choose_titles(
     ctx: PageContext,
-    pool: list,
+    among: np.ndarray,
     k: int,
     *,
     explorer: Explorer,
@@ -126,28 +125,32 @@ def _choose_titles(
     name: str,
     extra: dict,
 ) -> list[Slot]:
-    """k slots chosen by the slots policy out of `pool` (titles), recorded under `name`."""
-    scores = ctx.ranking.scores
-    known = [scores[t.pk] for t in pool if t.pk in scores]
-    missing = min(known) - 1.0 if known else 0.0
-    policy_scores = [scores.get(t.pk, missing) for t in pool]
+    """k slots chosen by the slots policy out of the titles `among` (indices into
+    `ctx.candidates`, in the pool's order), recorded under `name`."""
+    c, scores = ctx.candidates, ctx.ranking.scores
+    pool = [ctx.unplayed[i] for i in among.tolist()]
+    ids, pool_scores = c.ids[among], c.scores[among]
+    known = ~np.isnan(pool_scores)
+    missing = float(pool_scores[known].min()) - 1.0 if known.any() else 0.0
     candidates = bandit.slot_candidates(
         at=ctx.at,
-        ids=[t.pk for t in pool],
-        scores=policy_scores,
-        added_at=[t.added_at.timestamp() for t in pool],
+        ids=ids,
+        scores=np.where(known, pool_scores, missing),
+        added_at=c.added[among],
         years=[t.release_date.year for t in pool],
     )
     choice = explorer.policy.choose(page.context, candidates, k, rng)
-    index = {int(pk): i for i, pk in enumerate(candidates.ids)}
-    by_id = {t.pk: t for t in pool}
+    pks = ids.tolist()
+    index = {pk: i for i, pk in enumerate(pks)}
+    features = candidates.features.tolist() if candidates.features is not None else None
+    context = _floats(page.context)
     slots = []
-    for action, propensity in zip(choice.actions, choice.propensities, strict=True):
-        i = index[int(action)]
+    for action, propensity in zip(choice.actions.tolist(), choice.propensities, strict=True):
+        i = index[action]
         slots.append(
             Slot(
-                by_id[int(action)],
-                scores.get(int(action)),
+                pool[i],
+                scores.get(action),
                 propensity=float(propensity),
                 explored=True,
                 policy=explorer.label,
@@ -155,72 +158,65 @@ def _choose_titles(
                 estimated=choice.estimated,
                 draws=choice.draws,
                 inputs={
-                    "context": _floats(page.context),
-                    "features": _floats(candidates.features[i])
-                    if candidates.features is not None
-                    else [],
+                    "context": list(context),
+                    "features": features[i] if features is not None else [],
                 },
             )
         )
     page.record[name] = {
         **extra,
-        "eligible": [[t.pk, scores.get(t.pk)] for t in pool],
+        "eligible": [[pk, scores.get(pk)] for pk in pks],
         "chosen": [int(a) for a in choice.actions],
         "propensities": _floats(choice.propensities),
         "estimated": choice.estimated,
         "draws": choice.draws,
-        "context": _floats(page.context),
+        "context": list(context),
     }
     return slots
 
 
-_added_lock = threading.Lock()
-_added: tuple[object, dict[int, float]] | None = None
+def _first(keys: tuple[np.ndarray, ...], among: np.ndarray, limit: int) -> np.ndarray:
+    """The indices in `among` of the `limit` first by `keys` (np.lexsort's order: the last
+    key first), as one full sort would give them.
+
+    An argpartition on the primary key keeps only the rows at most as large as the
+    `limit`-th one (every tie of it included), and only those are sorted by every key:
+    some 50 rows of 5,000, so a page sorts 50 titles, not the catalogue."""
+    primary = keys[-1][among]
+    if len(among) > limit:
+        bound = primary[np.argpartition(primary, limit - 1)[limit - 1]]
+        if not np.isnan(bound):  # NaN sorts last: with one among the first, keep all
+            keep = primary <= bound
+            among, primary = among[keep], primary[keep]
+    order = np.lexsort(tuple(k[among] for k in keys[:-1]) + (primary,))
+    return among[order[:limit]]
 
 
-def _added_seconds(ctx: PageContext) -> dict[int, float]:
-    """Title id -> when it entered the catalogue (unix seconds), computed once per catalogue
-    snapshot (the snapshot's genre map is the same object while the catalogue is unchanged,
-    catalog.selectors._catalog_snapshot), so a page does not convert 5,000 datetimes."""
-    global _added
-    current = _added
-    if current is not None and current[0] is ctx.genre_ids:
-        return current[1]
-    seconds = {pk: t.added_at.timestamp() for pk, t in ctx.titles.items()}
-    with _added_lock:
-        if _added is not None and _added[0] is ctx.genre_ids:
-            _added[1].update(seconds)  # a kids page may have seen fewer titles first
-            return _added[1]
-        _added = (ctx.genre_ids, seconds)
-    return seconds
+def _best_by_score(ctx: PageContext, among: np.ndarray, limit: int) -> np.ndarray:
+    """The `limit` titles (indices into `ctx.candidates`) of `among` the serving model
+    scores highest (unscored last, then newest first, then by id)."""
+    c = ctx.candidates
+    unknown = np.isnan(c.scores)
+    # (unknown, -score) folded into one primary key: unscored titles are +inf, and a title
+    # scored -inf that ties with them is still put first by the full sort below
+    primary = np.where(unknown, np.inf, -c.scores)
+    return _first((c.ids, -c.added, -np.where(unknown, 0.0, c.scores), primary), among, limit)
 
 
-def _pool_arrays(ctx: PageContext, pool: list) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, entered the catalogue in unix seconds) of the titles of `pool` (all on offer)."""
-    added = _added_seconds(ctx)
-    pks = np.fromiter((t.id for t in pool), np.int64, len(pool))
-    return pks, np.fromiter((added[pk] for pk in pks.tolist()), np.float64, len(pool))
-
-
-def _best_by_score(ctx: PageContext, pool: list, limit: int) -> list:
-    """The `limit` titles of `pool` the serving model scores highest (unscored last, then
-    newest first, then by id)."""
-    scores = ctx.ranking.scores
-    pks, when = _pool_arrays(ctx, pool)
-    score = np.fromiter((scores.get(t.id, np.nan) for t in pool), np.float64, len(pool))
-    unknown = np.isnan(score)
-    order = np.lexsort((pks, -when, -np.where(unknown, 0.0, score), unknown))
-    return [pool[i] for i in order[:limit]]
-
-
-def _least_known(ctx: PageContext, pool: list, limit: int) -> list:
-    """The `limit` titles of `pool` the recommendations know least: newest arrivals first,
-    then the least played this week, then by id."""
+def _least_known(ctx: PageContext, among: np.ndarray, limit: int) -> np.ndarray:
+    """The `limit` titles (indices into `ctx.candidates`) of `among` the recommendations
+    know least: newest arrivals first, then the least played this week, then by id. This
+    week's plays are read for the newest titles only (the ties of the `limit`-th included)."""
+    c = ctx.candidates
+    when = -c.added[among]
+    if len(among) > limit:
+        bound = when[np.argpartition(when, limit - 1)[limit - 1]]
+        if not np.isnan(bound):
+            among = among[when <= bound]
     trending = ctx.trending
-    pks, when = _pool_arrays(ctx, pool)
-    plays = np.fromiter((trending.get(t.id, 0.0) for t in pool), np.float64, len(pool))
-    order = np.lexsort((pks, plays, -when))
-    return [pool[i] for i in order[:limit]]
+    ids = c.ids[among]
+    plays = np.fromiter((trending.get(pk, 0.0) for pk in ids.tolist()), np.float64, len(ids))
+    return among[np.lexsort((ids, plays, -c.added[among]))[:limit]]
 
 
 def slots_explore(
@@ -237,8 +233,9 @@ def slots_explore(
     if explorer is None:
         return rows
     limit = settings.EXPLORATION_CANDIDATES
-    on_page = {slot.title.id for row in rows for slot in row.slots}
-    pool = [t for t in ctx.unplayed if t.id not in on_page]
+    c = ctx.candidates
+    on_page = np.fromiter({slot.title.id for row in rows for slot in row.slots}, np.int64)
+    pool = np.flatnonzero(~np.isin(c.ids, on_page))  # indices into ctx.candidates
     top = next((row for row in rows if row.key == "top_picks"), None)
     if top is not None:
         positions = explored_positions(explorer.config.positions, len(top.slots))
@@ -256,10 +253,10 @@ def slots_explore(
             )
             for position, slot in zip(positions, chosen, strict=True):
                 top.slots[position] = slot
-            taken = {slot.title.id for slot in chosen}
-            pool = [t for t in pool if t.id not in taken]
+            taken = np.fromiter((slot.title.id for slot in chosen), np.int64, len(chosen))
+            pool = pool[~np.isin(c.ids[pool], taken)]
     unsure = _least_known(ctx, pool, limit)
-    if not unsure:
+    if not len(unsure):
         return rows
     slots = _choose_titles(
         ctx,

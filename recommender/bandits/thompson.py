@@ -38,6 +38,40 @@ DRAWS = 200
 """Default number of Monte Carlo draws behind each estimated propensity."""
 
 
+def _masked_argmax_shares(scores: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """(k,) for each position j, the share of the rows of ``scores`` (D, n) whose argmax
+    over the actions not in ``index[:j]`` is ``index[j]``: the estimate of ``q`` at every
+    position in one pass, instead of k masked argmaxes over (D, n).
+
+    ``index[j]`` wins row d at j when it beats every action still left after it: the ones
+    placed below it (a suffix maximum of the placed columns) and those never placed (one
+    maximum over the other columns). An exact tie there is broken by ``np.argmax``'s rule
+    (the lower action index), which the rows with one go through as before: continuous
+    draws practically never tie, so that path is for exactness, not speed."""
+    draws, n = scores.shape
+    k = len(index)
+    placed = scores[:, index]  # (D, k)
+    unplaced = np.ones(n, bool)
+    unplaced[index] = False
+    rest = scores[:, unplaced].max(axis=1) if k < n else np.full(draws, -np.inf, scores.dtype)
+    below = np.maximum.accumulate(placed[:, ::-1], axis=1)[:, ::-1]  # max of placed[:, j:]
+    after = np.concatenate([below[:, 1:], np.full((draws, 1), -np.inf, scores.dtype)], axis=1)
+    after = np.maximum(after, rest[:, None])
+    if np.isnan(scores).any() or (placed == after).any():
+        return _masked_argmax_shares_loop(scores, index)
+    return np.count_nonzero(placed > after, axis=0) / draws
+
+
+def _masked_argmax_shares_loop(scores: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """`_masked_argmax_shares` position by position (ties and NaN as ``np.argmax`` has them)."""
+    scores = scores.copy()
+    q = np.empty(len(index))
+    for j, i in enumerate(index.tolist()):
+        q[j] = np.mean(np.argmax(scores, axis=1) == i)  # placed columns are -inf
+        scores[:, i] = -np.inf
+    return q
+
+
 class Thompson(LinearPolicy):
     """Disjoint linear Thompson sampling with Monte Carlo propensities (module docstring)."""
 
@@ -104,17 +138,16 @@ class Thompson(LinearPolicy):
         scores = self.sample(context, candidates, k + self.draws, rng)
         deciding, estimating = scores[:k], scores[k:]  # (k, n), (D, n)
         remaining = np.ones(n, bool)
-        index, p = np.empty(k, np.int64), np.empty(k)
+        index = np.empty(k, np.int64)
         for j in range(k):
-            left = n - j
-            if rng.random() < self.floor * left:
+            if rng.random() < self.floor * (n - j):
                 i = int(rng.choice(np.flatnonzero(remaining)))
             else:
                 i = int(np.argmax(np.where(remaining, deciding[j], -np.inf)))
-            winners = np.argmax(estimating, axis=1)  # placed columns are -inf
-            index[j], p[j] = i, self.floor + (1 - self.floor * left) * np.mean(winners == i)
+            index[j] = i
             remaining[i] = False
-            estimating[:, i] = -np.inf
+        q = _masked_argmax_shares(estimating, index)
+        p = self.floor + (1 - self.floor * (n - np.arange(k))) * q
         return self._choice(candidates, index, p, estimated=True, draws=self.draws)
 
     def choose_each(
