@@ -175,24 +175,33 @@ def _choose_titles(
 
 
 _added_lock = threading.Lock()
-_added: tuple[object, dict[int, float]] | None = None
+_added: tuple[object, dict[int, float], dict[int, dict]] | None = None
+"""(the catalogue snapshot's genre map, title id -> added_at in unix seconds, the title
+selections already merged into it by id, each kept alive so its id stays its own)."""
+_ADDED_SELECTIONS = 256
 
 
 def _added_seconds(ctx: PageContext) -> dict[int, float]:
-    """Title id -> when it entered the catalogue (unix seconds), computed once per catalogue
-    snapshot (the snapshot's genre map is the same object while the catalogue is unchanged,
-    catalog.selectors._catalog_snapshot), so a page does not convert 5,000 datetimes."""
+    """Title id -> when it entered the catalogue (unix seconds), kept per catalogue snapshot
+    (the snapshot's genre map is the same object while the catalogue is unchanged,
+    catalog.selectors._catalog_snapshot), so a page does not convert 5,000 datetimes. Pages
+    see different selections of the snapshot (a kids profile's, one at an earlier time), so
+    each selection is merged in the first time a page brings it: a kids page first must not
+    leave the grown-ups' titles out."""
     global _added
     current = _added
-    if current is not None and current[0] is ctx.genre_ids:
+    if current is not None and current[0] is ctx.genre_ids and id(ctx.titles) in current[2]:
         return current[1]
-    seconds = {pk: t.added_at.timestamp() for pk, t in ctx.titles.items()}
     with _added_lock:
-        if _added is not None and _added[0] is ctx.genre_ids:
-            _added[1].update(seconds)  # a kids page may have seen fewer titles first
-            return _added[1]
-        _added = (ctx.genre_ids, seconds)
-    return seconds
+        if _added is None or _added[0] is not ctx.genre_ids:
+            _added = (ctx.genre_ids, {}, {})
+        seconds, merged = _added[1], _added[2]
+        missing = {pk: t.added_at.timestamp() for pk, t in ctx.titles.items() if pk not in seconds}
+        seconds.update(missing)
+        if len(merged) >= _ADDED_SELECTIONS:
+            merged.clear()
+        merged[id(ctx.titles)] = ctx.titles
+        return seconds
 
 
 def _pool_arrays(ctx: PageContext, pool: list) -> tuple[np.ndarray, np.ndarray]:
