@@ -19,13 +19,15 @@ OWN_APPS = {
     if (PLATFORM_APPS / app.split(".")[0]).is_dir()
 } | {"config"}
 # Modules of platform/ allowed to import recommender/: one bridge per use (serving, training,
-# and the feature functions that serving logs and models compute from).
+# and the feature functions that serving logs and models compute from; the promotion gate's
+# off-policy evaluation).
 BRIDGES = {
     "platform/modeling/embeddings.py",
     "platform/modeling/ranking.py",
     "platform/modeling/training.py",
     "platform/modeling/features.py",
     "platform/exploration/bandit.py",
+    "platform/modeling/ope.py",
 }
 
 

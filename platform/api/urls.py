@@ -40,6 +40,7 @@ urlpatterns = [
     path("models", views.ModelListApi.as_view(), name="model-list"),
     path("models/retrain", views.ModelRetrainApi.as_view(), name="model-retrain"),
     path("models/retrain/<id:run_id>", views.RetrainRunDetailApi.as_view(), name="retrain-run"),
+    path("models/<id:version_id>", views.ModelDetailApi.as_view(), name="model-detail"),
     # profiles and My List
     path("members", views.MemberCreateApi.as_view(), name="member-create"),
     path("members/<id:member_id>", views.MemberDetailApi.as_view(), name="member-detail"),

@@ -21,6 +21,16 @@ class AppendOnlyModel(models.Model):
         super().save(*args, **kwargs)
 
 
+class Device(models.TextChoices):
+    """The device a request or an event comes from: the documented set the API accepts
+    (docs/api.md). Blank: unknown (the client did not say)."""
+
+    TV = "tv", "TV"
+    PHONE = "phone", "Phone"
+    TABLET = "tablet", "Tablet"
+    DESKTOP = "desktop", "Desktop"
+
+
 class PageView(AppendOnlyModel):
     """One rendered homepage."""
 
@@ -35,6 +45,12 @@ class PageView(AppendOnlyModel):
     )
     fallback = models.BooleanField(default=False)
     fallback_reason = models.CharField(max_length=300, blank=True)
+    device = models.CharField(
+        max_length=10,
+        choices=Device.choices,
+        blank=True,
+        help_text="The device the request came from (blank: unknown); models may read it.",
+    )
     row_order_policy = models.CharField(
         max_length=60, blank=True, help_text="The row-order explorer; blank: the builders' order."
     )
@@ -162,6 +178,13 @@ class Interaction(AppendOnlyModel):
     position = models.PositiveSmallIntegerField(null=True, blank=True)
     watched_seconds = models.PositiveIntegerField(null=True, blank=True)
     query = models.CharField(max_length=200, blank=True)
+    device = models.CharField(
+        max_length=10,
+        choices=Device.choices,
+        blank=True,
+        help_text="The device it happened on: as the client said, else its page's (blank: "
+        "unknown).",
+    )
     occurred_at = models.DateTimeField(db_index=True)
     received_at = models.DateTimeField(auto_now_add=True)
 

@@ -20,6 +20,7 @@ class PlayRecord:
     title_id: int
     watched_seconds: int
     occurred_at: datetime
+    device: str = ""  # the device it was played on (blank: unknown)
 
 
 def play_history(*, member_id: int, at: datetime, limit: int = 500) -> list[PlayRecord]:
@@ -27,14 +28,14 @@ def play_history(*, member_id: int, at: datetime, limit: int = 500) -> list[Play
     rows = (
         Interaction.objects.filter(member_id=member_id, type__in=PLAY_TYPES, occurred_at__lte=at)
         .order_by("-occurred_at", "-id")
-        .values_list("title_id", "watched_seconds", "occurred_at")[: limit * 4]
+        .values_list("title_id", "watched_seconds", "occurred_at", "device")[: limit * 4]
     )
     seen: set[int] = set()
     history = []
-    for title_id, watched, occurred_at in rows:
+    for title_id, watched, occurred_at, device in rows:
         if title_id not in seen:
             seen.add(title_id)
-            history.append(PlayRecord(title_id, watched or 0, occurred_at))
+            history.append(PlayRecord(title_id, watched or 0, occurred_at, device))
     return history[:limit]
 
 
@@ -147,13 +148,15 @@ def play_list(*, member_id: int, limit: int = 100) -> list[Interaction]:
 
 @dataclass(frozen=True)
 class PlayFact:
-    """One play as training reads it: who, what, when, how much, and the title's runtime."""
+    """One play as training reads it: who, what, when, how much, the title's runtime, and
+    the device it was played on (blank: unknown)."""
 
     member_id: int
     title_id: int
     occurred_at: datetime
     watched_seconds: int
     runtime_minutes: int
+    device: str = ""
 
 
 def plays_as_of(*, at: datetime, chunk_size: int = 5000) -> Iterator[PlayFact]:
@@ -163,11 +166,18 @@ def plays_as_of(*, at: datetime, chunk_size: int = 5000) -> Iterator[PlayFact]:
         Interaction.objects.filter(type__in=PLAY_TYPES, occurred_at__lte=at)
         .order_by("occurred_at", "id")
         .values_list(
-            "member_id", "title_id", "occurred_at", "watched_seconds", "title__runtime_minutes"
+            "member_id",
+            "title_id",
+            "occurred_at",
+            "watched_seconds",
+            "title__runtime_minutes",
+            "device",
         )
     )
-    for member_id, title_id, occurred_at, watched, runtime in rows.iterator(chunk_size=chunk_size):
-        yield PlayFact(member_id, title_id, occurred_at, watched or 0, runtime)
+    for member_id, title_id, occurred_at, watched, runtime, device in rows.iterator(
+        chunk_size=chunk_size
+    ):
+        yield PlayFact(member_id, title_id, occurred_at, watched or 0, runtime, device)
 
 
 def played_titles(*, member_ids: list[int]) -> dict[int, set[int]]:

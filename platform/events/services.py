@@ -48,6 +48,7 @@ FACT_FIELDS = {
     "position": "position",
     "watched_seconds": "watched_seconds",
     "query": "query",
+    "device": "device",
     "occurred_at": "occurred_at",
 }
 
@@ -62,6 +63,7 @@ def page_record(
     fallback_reason: str,
     slots: Sequence[dict],
     page_id: uuid.UUID | None = None,
+    device: str = "",
     row_order_policy: str = "",
     row_order_state_id: int | None = None,
     row_order_probability: float = 1.0,
@@ -72,7 +74,7 @@ def page_record(
     Each slot: row_key, row_index, position, title_id, policy, propensity, features, and
     optionally the explorer's fields of Impression (explored, bandit_state_id, estimated,
     draws, bandit_inputs, artwork, artwork_propensity, artwork_policy, artwork_state_id).
-    The page's row-order policy and probability, and what the explorer saw (`exploration`,
+    `device` is the one the request came from (blank: unknown). The page's row-order policy and probability, and what the explorer saw (`exploration`,
     for off-policy evaluation), are stored on the page. On PostgreSQL the impressions go in
     with one COPY (a page holds 100-250 of them; see `_impressions_copy`), elsewhere with one
     multi-row INSERT.
@@ -84,6 +86,7 @@ def page_record(
         model_version_id=model_version_id,
         fallback=fallback,
         fallback_reason=fallback_reason,
+        device=device,
         row_order_policy=row_order_policy,
         row_order_state_id=row_order_state_id,
         row_order_probability=row_order_probability,
@@ -148,7 +151,7 @@ def _check_event(
     page_id = event.get("page_id")
     if page_id is None and kind in NEEDS_PAGE:
         errors["page_id"] = [f"A {kind} event needs the page_id of the page it was seen on."]
-    elif page_id is not None and pages.get(page_id) != event["member"]:
+    elif page_id is not None and pages.get(page_id, (None,))[0] != event["member"]:
         errors["page_id"] = [f"Page {page_id} was not served to member {event['member']}."]
     watched = event.get("watched_seconds")
     if kind in NEEDS_WATCHED and watched is None:
@@ -167,6 +170,7 @@ def _fact(event: dict) -> dict:
     """An event as the log stores it, keyed like the model's fields."""
     fact = {field: event.get(key) for field, key in FACT_FIELDS.items()}
     fact["row_key"], fact["query"] = fact["row_key"] or "", fact["query"] or ""
+    fact["device"] = fact["device"] or ""
     return fact
 
 
@@ -190,7 +194,8 @@ def events_ingest(*, account, events: Sequence[dict]) -> tuple[int, int]:
     use the same id for its own event. An id this account already used for a *different* event
     rejects the batch with ConflictingEvents (409). Any invalid event rejects the whole batch
     with InvalidEvents naming its index and field. An event without `occurred_at` happened
-    when it arrived.
+    when it arrived, and one without `device` on the device of the page it names (unknown,
+    blank, without a page).
     """
     now = timezone.now()
     events = [{"occurred_at": now, "time_sent": "occurred_at" in e, **e} for e in events]
@@ -202,7 +207,12 @@ def events_ingest(*, account, events: Sequence[dict]) -> tuple[int, int]:
         ).values_list("id", "runtime_minutes", "added_at")
     }
     page_ids = {e["page_id"] for e in events if e.get("page_id")}
-    pages = dict(PageView.objects.filter(page_id__in=page_ids).values_list("page_id", "member_id"))
+    pages = {
+        page_id: (member_id, device)
+        for page_id, member_id, device in PageView.objects.filter(page_id__in=page_ids).values_list(
+            "page_id", "member_id", "device"
+        )
+    }
     errors = {}
     for index, event in enumerate(events):
         event_errors = _check_event(event, members=members, titles=titles, pages=pages)
@@ -210,6 +220,9 @@ def events_ingest(*, account, events: Sequence[dict]) -> tuple[int, int]:
             errors[str(index)] = event_errors
     if errors:
         raise InvalidEvents(errors)
+    for event in events:
+        if not event.get("device") and event.get("page_id") is not None:
+            event["device"] = pages[event["page_id"]][1]
 
     if connection.vendor == "postgresql":
         # Batches of one account are stored one at a time, so that `before` below holds

@@ -93,7 +93,9 @@ def genre_bits(genre_ids: dict[int, frozenset[int]]) -> dict[int, int] | None:
     return bits
 
 
-def page_context_build(*, member: Member, at: datetime) -> PageContext:
+def page_context_build(*, member: Member, at: datetime, device: str = "") -> PageContext:
+    """The context of one request; `device` is the one it came from ("": unknown), which
+    the serving model reads with each play's own device."""
     offer = titles_on_offer(at=at, kids_only=member.is_kids)
     history = [p for p in play_history(member_id=member.pk, at=at) if p.title_id in offer.titles]
     thumbs = thumbs_latest(member_id=member.pk, at=at)
@@ -106,8 +108,9 @@ def page_context_build(*, member: Member, at: datetime) -> PageContext:
         member_id=member.pk,
         at=at,
         popularity=trending,
-        history=[(p.title_id, p.occurred_at) for p in history],
+        history=[(p.title_id, p.occurred_at, p.device) for p in history],
         catalog=offer.titles,
+        device=device,
     )
     return PageContext(
         member=member,

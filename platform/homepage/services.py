@@ -56,15 +56,17 @@ class Homepage:
 
 
 def homepage_build(
-    *, member: Member, at: datetime, rng: np.random.Generator | None = None
+    *, member: Member, at: datetime, device: str = "", rng: np.random.Generator | None = None
 ) -> Homepage:
     """Rows for `member` at time `at` (see `builders.ROW_BUILDERS`). No title twice on a page;
     a kids profile sees only kids titles; every slot is logged as an impression before the
     page is returned. The explorer's draws come from `rng` (tests), by default from a
-    generator seeded with the page's own id, so a logged page says how to replay them."""
+    generator seeded with the page's own id, so a logged page says how to replay them.
+    `device` is the one the request came from ("": unknown): the serving model reads it and
+    the page records it."""
     page_id = uuid.uuid4()
     rng = rng if rng is not None else np.random.default_rng(page_id.int)
-    ctx = page_context_build(member=member, at=at)
+    ctx = page_context_build(member=member, at=at, device=device)
     explorers = explorers_current()
     explore = page_exploration_start(ctx)
     size = settings.HOMEPAGE_ROW_SIZE
@@ -84,6 +86,7 @@ def homepage_build(
         model_version_id=ranking.version.pk if ranking.version else None,
         fallback=ranking.fallback,
         fallback_reason=ranking.fallback_reason,
+        device=device,
         row_order_policy=explore.row_order_policy,
         row_order_state_id=explore.row_order_state_id,
         row_order_probability=explore.row_order_probability,

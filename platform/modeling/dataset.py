@@ -16,12 +16,14 @@ class PlayTable:
     title_ids: list[str]
     timestamps: list[float]
     weights: list[float]
+    devices: list[str]  # the device of each play ("": unknown), for models that read it
 
 
 def plays_as_of(*, at: datetime) -> PlayTable:
     """Plays (from the homepage or search) that occurred at or before `at`, weighted by how
-    much was watched. Facts after `at` do not exist for this dataset."""
-    users, items, times, weights = [], [], [], []
+    much was watched, with the device each came from. Facts after `at` do not exist for
+    this dataset."""
+    users, items, times, weights, devices = [], [], [], [], []
     for play in facts.plays_as_of(at=at):
         users.append(str(play.member_id))
         items.append(str(play.title_id))
@@ -29,4 +31,5 @@ def plays_as_of(*, at: datetime) -> PlayTable:
         weights.append(
             play_weight(watched_seconds=play.watched_seconds, runtime_minutes=play.runtime_minutes)
         )
-    return PlayTable(users, items, times, weights)
+        devices.append(play.device)
+    return PlayTable(users, items, times, weights, devices)

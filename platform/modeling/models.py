@@ -55,6 +55,23 @@ class PromotionDecision(models.Model):
     baseline_value = models.FloatField(null=True, blank=True)
     reason = models.CharField(max_length=300)
     decided_at = models.DateTimeField(auto_now_add=True)
+    # Off-policy evaluation on the explorer's logged pages (modeling.ope): the doubly robust
+    # value of the candidate's and of production's target policy per explored slot, each with
+    # its 95% bootstrap interval and effective sample size; all null when the check was skipped.
+    ope_impressions = models.PositiveIntegerField(
+        default=0, help_text="Explored impressions of the holdout period the OPE check read."
+    )
+    ope_candidate_value = models.FloatField(null=True, blank=True)
+    ope_candidate_low = models.FloatField(null=True, blank=True)
+    ope_candidate_high = models.FloatField(null=True, blank=True)
+    ope_candidate_ess = models.FloatField(null=True, blank=True)
+    ope_baseline_value = models.FloatField(null=True, blank=True)
+    ope_baseline_low = models.FloatField(null=True, blank=True)
+    ope_baseline_high = models.FloatField(null=True, blank=True)
+    ope_baseline_ess = models.FloatField(null=True, blank=True)
+    ope_note = models.CharField(
+        max_length=300, blank=True, help_text="How the OPE check judged, or why it was skipped."
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -86,16 +86,20 @@ def _scores(
     served: ServedModel,
     member_id: int,
     at: datetime,
-    history: Sequence[tuple[int, datetime]],
+    history: Sequence[tuple[int, datetime] | tuple[int, datetime, str]],
     catalog: Mapping[int, object],
+    device: str,
 ) -> dict[int, float]:
     ranker = served.ranker
     with _lock:
         unknown = ranker.missing(catalog.keys())
         if unknown:
             ranker.extend_items(item_metadata(catalog[pk] for pk in sorted(unknown)))
-        plays = [(str(title_id), when.timestamp()) for title_id, when in reversed(history)]
-        row = ranker.scores(str(member_id), history=plays, at=at.timestamp())
+        plays = [
+            (str(play[0]), play[1].timestamp(), (play[2] if len(play) > 2 else "") or None)
+            for play in reversed(history)
+        ]
+        row = ranker.scores(str(member_id), history=plays, at=at.timestamp(), device=device or None)
         keys = list(ranker.keys)
     return dict(zip(keys, row.tolist(), strict=True))
 
@@ -106,13 +110,16 @@ def rank_for_member(
     member_id: int,
     at: datetime,
     popularity: dict[int, float],
-    history: Sequence[tuple[int, datetime]] = (),
+    history: Sequence[tuple[int, datetime] | tuple[int, datetime, str]] = (),
     catalog: Mapping[int, object] | None = None,
+    device: str = "",
 ) -> Ranking:
     """Score titles for one member with `version` (the one serving them; None if none does).
 
-    `history` is the member's plays as (title id, time), newest first; `catalog` the titles
-    on offer by id (Title objects with genres), so titles the model never saw get scores too.
+    `history` is the member's plays as (title id, time[, device]), newest first; `catalog`
+    the titles on offer by id (Title objects with genres), so titles the model never saw get
+    scores too; `device` the request's ("": unknown). Models that read devices (SASRec with
+    `use_device`) score from both; the others ignore them.
 
     If `version`'s checkpoint cannot be loaded, serve the last good model this process
     loaded, else `popularity`; if a model fails while scoring this request (the last good one
@@ -134,7 +141,7 @@ def rank_for_member(
             return Ranking(popularity, None, True, reason)
         fallback_reason = f"{reason}; serving last good model v{served.version.pk}"
     try:
-        scores = _scores(served, member_id, at, history, catalog)
+        scores = _scores(served, member_id, at, history, catalog, device)
     except Exception as exc:  # nor may a model that fails on one member's request
         reason = f"model v{served.version.pk} could not score this page: {exc}"[:250]
         logger.exception("Serving popularity: %s", reason)

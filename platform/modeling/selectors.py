@@ -40,6 +40,15 @@ def model_version_list() -> list[ModelVersion]:
     return versions
 
 
+def model_version_get(*, version_id: int) -> ModelVersion | None:
+    """One version with its gate decision and `is_production` set, or None."""
+    version = ModelVersion.objects.select_related("decision").filter(pk=version_id).first()
+    if version is not None:
+        production = production_version()
+        version.is_production = production is not None and version.pk == production.pk
+    return version
+
+
 def retrain_run_get(*, run_id: int) -> RetrainRun | None:
     return RetrainRun.objects.prefetch_related("candidates").filter(pk=run_id).first()
 

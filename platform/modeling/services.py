@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from catalog.selectors import title_available
 
-from . import training
+from . import ope, training
 from .dataset import plays_as_of
 from .features import item_metadata
 from .locks import retrain_lock, run_lock
@@ -91,6 +91,7 @@ def promotion_decide(
     refresh: bool = False,
     unfit: str | None = None,
     metric: str = training.GATE_METRIC,
+    ope_check: ope.Check | None = None,
 ) -> PromotionDecision:
     """The promotion gate.
 
@@ -100,7 +101,13 @@ def promotion_decide(
     least as good, which is what lets the model keep up with its members. A candidate that
     cannot serve (`unfit` says why: scores that are not finite, a checkpoint that does not
     load) is never promoted, whatever its metrics and even with nothing in production.
+
+    Beside the offline metric, `ope_check` holds the doubly robust value on the explorer's
+    logged pages of the candidate's policy and of production's (modeling.ope): a candidate
+    whose 95% interval lies wholly below production's is not promoted, whatever the offline
+    metric says. Both figures are recorded either way; a skipped check records why.
     """
+    ope_check = ope_check or ope.skipped(0, "no OPE check was run")
     if unfit is not None:
         promoted, reason = False, f"cannot serve: {unfit}"[:300]
     elif baseline is None:
@@ -117,6 +124,14 @@ def promotion_decide(
     else:
         promoted = False
         reason = f"{metric} {candidate_value:.4f} does not beat production v{baseline.pk}'s recipe on the same facts ({baseline_value:.4f})"
+    if promoted and baseline is not None and ope_check.below:
+        c, b = ope_check.candidate, ope_check.baseline
+        promoted = False
+        reason = (
+            f"off-policy DR {c.value:.4f} [{c.low:.4f}, {c.high:.4f}] lies below production "
+            f"v{baseline.pk}'s {b.value:.4f} [{b.low:.4f}, {b.high:.4f}] on {ope_check.impressions} explored impressions"
+        )[:300]
+    c, b = ope_check.candidate, ope_check.baseline
     return PromotionDecision.objects.create(
         candidate=candidate,
         baseline=baseline,
@@ -125,7 +140,27 @@ def promotion_decide(
         candidate_value=candidate_value,
         baseline_value=baseline_value,
         reason=reason,
+        ope_impressions=ope_check.impressions,
+        ope_candidate_value=c.value if c else None,
+        ope_candidate_low=c.low if c else None,
+        ope_candidate_high=c.high if c else None,
+        ope_candidate_ess=c.ess if c else None,
+        ope_baseline_value=b.value if b else None,
+        ope_baseline_low=b.low if b else None,
+        ope_baseline_high=b.high if b else None,
+        ope_baseline_ess=b.ess if b else None,
+        ope_note=_ope_note(ope_check, baseline),
     )
+
+
+def _ope_note(check: ope.Check, baseline: ModelVersion | None) -> str:
+    if not check.judged:
+        return check.note[:300]
+    verdict = "lies below" if check.below else "does not lie below"
+    return (
+        f"DR on {check.impressions} explored impressions: the candidate's interval {verdict} "
+        f"production v{baseline.pk}'s"
+    )[:300]
 
 
 def _register(
@@ -157,11 +192,12 @@ def _previous(production: ModelVersion | None, kind: str):
         return None
 
 
-def _production_value(production: ModelVersion, split: training.Split) -> float | None:
+def _production_value(production: ModelVersion, split: training.Split):
     """Production's recipe (kind and config) refit on the split's training facts, scored on its
     holdout. Judging the production *artifact* instead would favour it twice over: it may have
     been trained on some of the holdout, and the holdout's plays happened on pages production
-    itself chose (exposure bias). If the recipe cannot be rebuilt, fall back to the artifact."""
+    itself chose (exposure bias). If the recipe cannot be rebuilt, fall back to the artifact.
+    Returns (value, the model judged), (None, None) when neither could be had."""
     try:
         model = training.trial_fit(
             production.kind, split, seed=settings.MODELING_SEED, config=production.config
@@ -174,8 +210,8 @@ def _production_value(production: ModelVersion, split: training.Split) -> float 
             model = training.checkpoint_load(checkpoint_path(production))
         except Exception:
             logger.exception("Production v%s could not be loaded for evaluation", production.pk)
-            return None
-    return training.holdout_metrics(model, split)[training.GATE_METRIC]
+            return None, None
+    return training.holdout_metrics(model, split)[training.GATE_METRIC], model
 
 
 def _score_problem(model, split: training.Split) -> str | None:
@@ -293,6 +329,7 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
     if resuming:  # production as this run found it, and its recipe's value on these facts
         first = next(iter(done.values())).decision
         production, baseline_value = first.baseline, first.baseline_value
+        baseline_ope = _baseline_figure(first)
     else:
         production = production_version()
     if production is not None and horizon <= production.trained_as_of:
@@ -310,18 +347,91 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
             f"Only {holdout_users} members have plays in the holdout (the latest "
             f"{settings.MODELING_HOLDOUT_FRACTION:.0%} of plays); need {MIN_HOLDOUT_USERS} to judge a candidate."
         )
+    cut = datetime.fromtimestamp(split.cut, tz=UTC)
+    evaluator, ope_skip, ope_n = _ope_evaluator(since=cut, until=at)
     if not resuming:
-        baseline_value = _production_value(production, split) if production else None
+        baseline_value, baseline_model = (
+            _production_value(production, split) if production else (None, None)
+        )
+        baseline_ope = None
+        if evaluator is not None and baseline_model is not None:
+            baseline_ope = _ope_figure(evaluator, baseline_model)
     promoted = None
     for kind in settings.MODELING_CANDIDATES:
         version = done.get(kind)
         if version is None:
-            version = _candidate(run, kind, split, data, items, horizon, production, baseline_value)
+            version = _candidate(
+                run,
+                kind,
+                split,
+                data,
+                items,
+                horizon,
+                production,
+                baseline_value,
+                ope_gate=(evaluator, baseline_ope, ope_skip, ope_n),
+            )
         decision = version.decision
         logger.info("Candidate v%s (%s): %s", version.pk, kind, decision.reason)
         if decision.promoted:
             production, baseline_value, promoted = version, decision.candidate_value, version
+            baseline_ope = _candidate_figure(decision)
     return promoted
+
+
+def _ope_evaluator(*, since: datetime, until: datetime):
+    """The logged explored slots of the holdout period with their reward model, or (None,
+    why the OPE check is skipped). Both models a decision compares were fitted on facts before
+    `since`, so neither has seen the plays that are the rewards."""
+    slots = ope.logged_slots(since=since, until=until)
+    why = ope.too_few(len(slots))
+    if why:
+        return None, why, len(slots)
+    rng = np.random.default_rng(settings.MODELING_SEED)
+    return ope.evaluator(slots, rng=rng), "", len(slots)
+
+
+def _ope_figure(evaluator: ope.Evaluator, model) -> ope.Figure | None:
+    """The version's DR figure, or None when it or its interval is not a finite number."""
+    scores = ope.version_scores(model, evaluator.slots)
+    rng = np.random.default_rng(settings.MODELING_SEED)
+    figure = ope.Figure.of(evaluator.estimate(scores, rng=rng))
+    finite = np.isfinite([figure.value, figure.low, figure.high, figure.ess]).all()
+    return figure if finite else None
+
+
+def _ope_check(evaluator, baseline_ope, why: str, n: int, production, candidate_model) -> ope.Check:
+    """The candidate's figure whenever the logs allow one (it becomes the baseline's if it is
+    promoted), production's beside it, or why they cannot be compared."""
+    if evaluator is None:
+        return ope.skipped(n, why)
+    figure = _ope_figure(evaluator, candidate_model)
+    if figure is None:
+        return ope.skipped(n, "the candidate's estimate or its interval is not finite")
+    if production is None:
+        return ope.Check(n, figure, None, "OPE skipped: no model in production to compare with")
+    if baseline_ope is None:
+        note = f"OPE skipped: production v{production.pk}'s policy could not be evaluated"
+        return ope.Check(n, figure, None, note)
+    return ope.Check(impressions=n, candidate=figure, baseline=baseline_ope)
+
+
+def _figure(value, low, high, ess) -> ope.Figure | None:
+    return None if value is None else ope.Figure(value, low, high, ess)
+
+
+def _baseline_figure(decision: PromotionDecision) -> ope.Figure | None:
+    d = decision
+    return _figure(
+        d.ope_baseline_value, d.ope_baseline_low, d.ope_baseline_high, d.ope_baseline_ess
+    )
+
+
+def _candidate_figure(decision: PromotionDecision) -> ope.Figure | None:
+    d = decision
+    return _figure(
+        d.ope_candidate_value, d.ope_candidate_low, d.ope_candidate_high, d.ope_candidate_ess
+    )
 
 
 def _candidate(
@@ -333,6 +443,8 @@ def _candidate(
     horizon: datetime,
     production: ModelVersion | None,
     baseline_value: float | None,
+    *,
+    ope_gate: tuple = (None, None, "no OPE check was run", 0),
 ) -> ModelVersion:
     """Fit, judge, register and gate one candidate kind (registration and decision in one
     transaction, so a worker killed in between leaves neither)."""
@@ -347,6 +459,7 @@ def _candidate(
         )
     metrics["holdout_cut"] = datetime.fromtimestamp(split.cut, tz=UTC).isoformat()
     metrics["production_value"] = baseline_value
+    ope_check = _ope_check(*ope_gate, production, trial) if unfit is None else None
     config = training.recipe(kind)
     refresh = production is not None and (kind, config) == (production.kind, production.config)
     # Serve a model that saw every fact, warm-started from production when it is the
@@ -372,5 +485,6 @@ def _candidate(
             baseline_value=baseline_value,
             refresh=refresh,
             unfit=unfit,
+            ope_check=ope_check,
         )
     return ModelVersion.objects.select_related("decision").get(pk=version.pk)

@@ -22,7 +22,7 @@ GATE_METRIC = "ndcg@10"
 
 def to_interactions(plays: PlayTable) -> Interactions:
     return Interactions.from_records(
-        plays.member_ids, plays.title_ids, plays.timestamps, plays.weights
+        plays.member_ids, plays.title_ids, plays.timestamps, plays.weights, plays.devices
     )
 
 

@@ -130,6 +130,7 @@ def build_events(
     visit_at: datetime,
     now: datetime,
     search: tuple[int, str] | None = None,
+    device: str | None = None,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> list[dict[str, Any]]:
     """The event batch of one visit, in the order things happened.
@@ -138,7 +139,11 @@ def build_events(
     last look; a thumb up comes when the play ends, a thumb down right after the look. Times are
     clamped to ``now`` so no event claims to be in the future. ``search`` (platform title id,
     query) adds the ``search_play`` of a title the member found by search after the page.
+    ``device`` (the visit's, one of ``simulator.world.DEVICES``) goes on every event, the
+    search play included (the platform would give the page's events the page's device, but
+    not a search play's); None leaves it out.
     """
+    on_device = {} if device is None else {"device": device}
 
     def event(kind: str, slot: tuple[int, int], at: datetime, **extra: Any) -> dict[str, Any]:
         return {
@@ -150,6 +155,7 @@ def build_events(
             "page_id": page.page_id,
             "row_key": page.row_keys[slot[0]],
             "position": int(page.positions[slot]),
+            **on_device,
             **extra,
         }
 
@@ -174,6 +180,7 @@ def build_events(
                 "occurred_at": format_time(min(play_at + timedelta(seconds=SEARCH_SECONDS), now)),
                 "watched_seconds": outcome.watched_seconds,
                 "query": query,
+                **on_device,
             }
         )
     for slot, kind in outcome.thumbs:

@@ -281,7 +281,13 @@ class Traffic:
                     if search is not None:
                         report.search_plays += 1
             events = protocol.build_events(
-                outcome, page, member_id=member_id, visit_at=at, now=self.clock(), search=search
+                outcome,
+                page,
+                member_id=member_id,
+                visit_at=at,
+                now=self.clock(),
+                search=search,
+                device=DEVICES[device],
             )
             for batch in protocol.chunked(events):
                 answer = api.post_events(batch) or {}

@@ -4,7 +4,9 @@ serving model's stored embeddings, said so under the heading, each opening in th
 import pytest
 from playwright.sync_api import expect
 
+from catalog.models import Title
 from modeling.embeddings import embeddings_store
+from modeling.selectors import title_similar
 from modeling.services import retrain_execute, retrain_run_create
 from tests.frontend.browser import accessibility_problems, browser_page, sign_in
 from tests.frontend.test_homepage import pick
@@ -21,7 +23,12 @@ def test_the_detail_panel_shows_more_like_this_from_the_embeddings(live_server, 
     ann = members[0]
     ann.account.set_password("viewer-password")
     ann.account.save()
-    genre = {t.pk: t.genres.get().name for t in titles}
+    # What the selector answers for each title (the ORM cannot run inside Playwright's loop).
+    nearest = {}
+    for title in Title.objects.all():
+        answer = title_similar(title=title, k=8)
+        assert answer.source == "embeddings", answer.reason
+        nearest[title.pk] = [t.pk for t, _ in answer.results]
     with browser_page(chromium_path) as (page, console):
         sign_in(page, live_server.url, ann.account.username, "viewer-password")
         pick(page, ann)
@@ -37,8 +44,10 @@ def test_the_detail_panel_shows_more_like_this_from_the_embeddings(live_server, 
         shown = [int(i) for i in similar.locator(".tile").evaluate_all(
             "els => els.map(e => e.dataset.titleId)"
         )]  # fmt: skip
-        assert len(shown) == 8 and opened not in shown
-        assert sum(genre[i] == genre[opened] for i in shown) >= 6
+        # The panel shows the nearest titles by the stored embeddings, in their order: what
+        # the selector answers (whether those are good neighbours is judged, against random
+        # embeddings, by tests/platform/api/test_similar.py on 50 titles, not on these 8).
+        assert shown == nearest[opened] and opened not in shown
         problems = accessibility_problems(page)
         similar.locator(".tile").first.click()  # opens in the same panel
         expect(page.locator(".detail-panel .detail-name")).to_have_text(

@@ -139,6 +139,11 @@ def test_build_events_batch():
     assert times[4] == times[3] + timedelta(seconds=3000)  # thumb up when the play ends
     assert all(e["occurred_at"].endswith("Z") for e in events)
     assert "watched_seconds" not in events[0]
+    assert all("device" not in e for e in events)  # no device named: none sent
+    on_tv = build_events(
+        outcome(), page, member_id=7, visit_at=AT, now=AT + timedelta(days=1), device="tv"
+    )
+    assert [e["device"] for e in on_tv] == ["tv"] * 6
 
 
 def test_build_events_never_in_the_future():
@@ -315,6 +320,8 @@ class RecordingPlatform:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.devices: list[tuple[int, str, str | None]] = []
+        """(member id, "page" or an event type, the device it named), in arrival order."""
         platform = self
         profiles = {
             a.username: [
@@ -347,6 +354,8 @@ class RecordingPlatform:
                 elif url.path == "/api/v1/titles":
                     self.answer({"results": titles, "next": None})
                 elif url.path.endswith("/homepage"):
+                    member = int(url.path.split("/")[4])
+                    platform.devices.append((member, "page", parse_qs(url.query)["device"][0]))
                     self.answer({**HOMEPAGE, "rows": [{"key": "top_picks", "items": shelf}]})
                 else:
                     self.answer({"results": []})
@@ -358,6 +367,10 @@ class RecordingPlatform:
                 if url.path == "/api/v1/auth/token":
                     self.answer({"token": body["username"]})
                 else:
+                    for event in body.get("events", []):
+                        platform.devices.append(
+                            (event["member"], event["type"], event.get("device"))
+                        )
                     self.answer({"stored": len(body["events"]), "duplicates": 0})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -409,3 +422,13 @@ def test_each_homepage_request_carries_the_visits_device(world):
     shifted = Population(world).device_probabilities(who, at + 12 * 3600)
     own, other = (float(np.log(p[sent]).sum()) for p in (likely, shifted))
     assert own > other + 50
+    # Every event of a visit names the device its page was requested from.
+    visit_device: dict[int, str] = {}
+    events = 0
+    for member, kind, device in platform.devices:
+        if kind == "page":
+            visit_device[member] = device
+        else:
+            events += 1
+            assert device == visit_device[member], (member, kind, device)
+    assert events > 500

@@ -22,7 +22,7 @@ from .lab import (
     LabTrafficStopApi,
 )
 from .members import MeApi
-from .models import ModelListApi, ModelRetrainApi, RetrainRunDetailApi
+from .models import ModelDetailApi, ModelListApi, ModelRetrainApi, RetrainRunDetailApi
 from .mylist import MemberMyListApi, MemberMyListItemApi
 from .profiles import MemberCreateApi, MemberDetailApi
 
@@ -47,6 +47,7 @@ __all__ = [
     "MemberMyListApi",
     "MemberMyListItemApi",
     "MemberPlayListApi",
+    "ModelDetailApi",
     "ModelListApi",
     "ModelRetrainApi",
     "RetrainRunDetailApi",

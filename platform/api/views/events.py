@@ -17,7 +17,14 @@ from members.selectors import member_get_for_account
 
 from ..schema import VALIDATION_ERROR
 from ..serializers import TitleOutput
-from .validators import MAX_BATCH, CountField, IdField, StrictUUIDField, TimeField
+from .validators import (
+    MAX_BATCH,
+    CountField,
+    IdField,
+    StrictUUIDField,
+    TimeField,
+    device_field,
+)
 
 
 @extend_schema_serializer(component_name="Play")
@@ -73,6 +80,10 @@ class EventInput(serializers.Serializer):
         help_text="At most the title's runtime (a movie, or one episode of a series).",
     )
     query = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    device = device_field(
+        help_text="The device it happened on: one of tv, phone, tablet, desktop; left out: "
+        "the device of the page named by page_id (unknown without a page)."
+    )
 
 
 EVENT_NEEDS = {

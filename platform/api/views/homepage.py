@@ -22,7 +22,7 @@ from members.selectors import member_get_for_account
 
 from ..renderers import ORJSONRenderer
 from ..serializers import TitleOutput, drf_time, title_json
-from .validators import TimeField
+from .validators import TimeField, device_field
 
 
 class HomepageItemOutput(serializers.Serializer):
@@ -165,6 +165,7 @@ class MemberHomepageApi(APIView):
             help_text="The page's clock (default now), ISO 8601 with a UTC offset, from "
             "1970-01-01T00:00:00Z to 5 minutes ahead of the server.",
         )
+        device = device_field()
 
     @extend_schema(parameters=[Input], responses=HomepageOutput)
     def get(self, request, member_id: int):
@@ -172,5 +173,6 @@ class MemberHomepageApi(APIView):
         params.is_valid(raise_exception=True)
         member = member_get_for_account(member_id=member_id, account=request.user)
         at = params.validated_data.get("at") or timezone.now()
-        page = homepage_build(member=member, at=at)
+        device = params.validated_data.get("device", "")
+        page = homepage_build(member=member, at=at, device=device)
         return Response(homepage_payload(page, member_id=member.pk, at=at))

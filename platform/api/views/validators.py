@@ -80,6 +80,30 @@ class QueryChoiceField(BlankIsInvalid, serializers.ChoiceField):
     """One of a fixed set of names in a query string (`window=24h`); `window=` is invalid."""
 
 
+DEVICE_HELP = (
+    "The device the request comes from: one of tv, phone, tablet, desktop; left out: "
+    "unknown. Models that read devices (SASRec with use_device) rank for it."
+)
+
+
+def device_field(**kwargs) -> "QueryChoiceField":
+    """The optional `device` of a page request or an event: one of `events.models.Device`,
+    an unknown name answered 400 naming it and the allowed ones."""
+    from events.models import Device
+
+    allowed = ", ".join(Device.values)
+    kwargs.setdefault("help_text", DEVICE_HELP)
+    return QueryChoiceField(
+        choices=Device.values,
+        required=False,
+        error_messages={
+            "invalid_choice": f'"{{input}}" is not a device; use one of {allowed}, or leave '
+            "device out (unknown)."
+        },
+        **kwargs,
+    )
+
+
 class TextField(serializers.CharField):
     """A string, and only a string: DRF's own field turns `0` or `true` into text, which a
     JSON contract that says "string" does not allow."""

@@ -218,6 +218,14 @@ HOMEPAGE_ROW_SIZE = int(os.environ.get("HOMEPAGE_ROW_SIZE", 20))
 MODELING_CANDIDATES = os.environ.get("HOMEPAGE_CANDIDATES", "popularity,ease,mf,sasrec").split(",")
 MODELING_HOLDOUT_FRACTION = float(os.environ.get("HOMEPAGE_HOLDOUT_FRACTION", 0.2))
 MODELING_SEED = int(os.environ.get("HOMEPAGE_MODELING_SEED", 0))
+# Off-policy evaluation in the promotion gate (modeling.ope, docs/ope.md#in-the-promotion-gate):
+# fewer explored impressions than this in the holdout period and the OPE check is skipped.
+MODELING_OPE_MIN_IMPRESSIONS = int(os.environ.get("HOMEPAGE_OPE_MIN_IMPRESSIONS", 200))
+# A version's target policy on an explored slot: softmax at this temperature over its scores of
+# the logged eligible titles (standardized over them), mixed with this floor of uniform.
+MODELING_OPE_TEMPERATURE = float(os.environ.get("HOMEPAGE_OPE_TEMPERATURE", 0.5))
+MODELING_OPE_FLOOR = float(os.environ.get("HOMEPAGE_OPE_FLOOR", 0.05))
+MODELING_OPE_REPLICATES = int(os.environ.get("HOMEPAGE_OPE_REPLICATES", 500))
 
 # --- the explorer (platform/exploration, docs/exploration.md) ------------------------------
 # Each use's policy and rate are ExplorerConfig rows (admin, or PUT /api/v1/exploration/

@@ -104,3 +104,22 @@ def test_each_event_type_states_the_fields_it_requires(spec):
         "description": "Client-generated; a repeated id is stored once.",
     }
     assert play["title"]["maximum"] == 2**63 - 1
+
+
+def test_the_device_is_an_optional_choice_of_the_homepage_and_of_every_event(spec):
+    devices = ["tv", "phone", "tablet", "desktop"]
+    (device,) = [
+        p
+        for p in spec["paths"]["/api/v1/members/{member_id}/homepage"]["get"]["parameters"]
+        if p["name"] == "device"
+    ]
+    assert device["schema"]["enum"] == devices and not device.get("required", False)
+    assert "unknown" in device["description"]
+    body = spec["paths"]["/api/v1/events"]["post"]["requestBody"]["content"]["application/json"]
+    batch = component(spec, body["schema"]["$ref"])["properties"]["events"]
+    for ref in component(spec, batch["items"]["$ref"])["discriminator"]["mapping"].values():
+        event = component(spec, ref)
+        assert "device" not in event["required"]
+        prop = event["properties"]["device"]
+        enum = prop.get("enum") or component(spec, prop["allOf"][0]["$ref"])["enum"]
+        assert enum == devices, ref

@@ -8,8 +8,9 @@ import pytest
 import redis
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 
-from events.models import PageView
+from events.models import Interaction, PageView
 from lab.models import TrafficRun
 from lab.services import traffic_execute, traffic_start, traffic_stop
 
@@ -31,6 +32,12 @@ def test_a_run_drives_simulated_members_through_the_api_and_stops(
         assert finished.status == TrafficRun.Status.FINISHED, finished.log_tail
         assert finished.visits > 0 and "visits, " in finished.log_tail, finished.log_tail
         assert PageView.objects.count() >= finished.visits  # every visit is a served page
+        # The client names each visit's device: the pages record it, and every event of a
+        # page carries that page's device.
+        assert not PageView.objects.filter(device="").exists()
+        paged = Interaction.objects.filter(page__isnull=False)
+        assert paged.exists()
+        assert not paged.exclude(device=F("page__device")).exists()
         # Members who visit once a day at any hour: the first guess is right, so the rate
         # measured after the first round is the target, give or take Poisson noise.
         assert 0.15 < finished.measured_rate < 1.5, finished.measured_rate
