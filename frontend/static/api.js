@@ -109,6 +109,9 @@ export function createClient(getToken) {
     labModels: () => authed('GET', '/lab/models'),
     labHealth: (window) => authed('GET', `/lab/health?${new URLSearchParams({ window })}`),
     labClicks: (window) => authed('GET', `/lab/clicks?${new URLSearchParams({ window })}`),
+    labExplorer: (window) => authed('GET', `/lab/explorer?${new URLSearchParams({ window })}`),
+    explorationUpdate: () => authed('POST', '/exploration/updates'),
+    explorationUpdateRun: (runId) => authed('GET', `/exploration/updates/${encodeURIComponent(runId)}`),
     labTraffic: () => authed('GET', '/lab/traffic'),
     labStartTraffic: (members, rate, durationS) =>
       authed('POST', '/lab/traffic', { members, rate, duration_s: durationS }),

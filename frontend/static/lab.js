@@ -1,5 +1,5 @@
-// The lab (staff only): model versions, loop health and click-through as charts, and the two
-// levers, simulated traffic and a retrain now. Every number comes from the staff-only lab API
+// The lab (staff only): model versions, loop health, click-through and the explorer as charts,
+// and the levers: simulated traffic, a retrain now and an explorer update now. Every number comes from the staff-only lab API
 // (docs/lab.md); the charts are Chart.js, served from this server.
 
 import { createClient } from './api.js';
@@ -9,6 +9,8 @@ import { el } from './views.js';
 const $ = (selector) => document.querySelector(selector);
 const TRAFFIC_POLL_MS = 2000;
 const RETRAIN_POLL_MS = 1500;
+const UPDATE_POLL_MS = 1000;
+const USES = { slots: 'Slots', row_order: 'Row order', artwork: 'Artwork' };
 const REFRESH_MS = 15000;
 const ACTIVE = new Set(['queued', 'running', 'stopping']);
 
@@ -39,6 +41,10 @@ const ui = {
   neighboursForm: $('.neighbours-form'),
   neighboursStatus: $('.neighbours-status'),
   neighboursTable: $('.neighbours-table'),
+  explorerBody: $('.explorer-table tbody'),
+  explorerRuns: $('.explorer-runs tbody'),
+  explorerUpdate: $('.explorer-update'),
+  explorerUpdateStatus: $('.explorer-update-status'),
 };
 
 const state = { token: storage.loadToken(), charts: {}, traffic: null, trafficTimer: null, refreshTimer: null };
@@ -142,7 +148,7 @@ async function start() {
 }
 
 async function refreshAll() {
-  await Promise.all([loadModels(), loadHealth(), loadClicks(), loadTraffic()]);
+  await Promise.all([loadModels(), loadHealth(), loadClicks(), loadExplorer(), loadTraffic()]);
 }
 
 // --- charts -----------------------------------------------------------------------------------
@@ -189,6 +195,11 @@ function setUpCharts() {
       data: { labels: [], datasets: [] },
       options: { indexAxis: 'y', plugins: { title: { display: true, text: 'Click-through by row' } }, scales: { x: { beginAtZero: true } } },
     }),
+    exploreShare: line('#chart-explore-share', 'Explored share', { y: { max: 1 } }),
+    explorePropensity: line('#chart-explore-propensity', 'Mean logged propensity of explored choices', { y: { max: 1 } }),
+    exploreCtr: line('#chart-explore-ctr', 'Plays per impression: explored vs deterministic'),
+    artworkShare: line('#chart-artwork-share', 'Artwork: share of each variant shown', { y: { max: 1 } }),
+    artworkRate: line('#chart-artwork-rate', 'Artwork: plays per impression of each variant'),
   };
 }
 
@@ -321,6 +332,127 @@ async function loadClicks() {
   }
 }
 
+// --- the explorer -----------------------------------------------------------------------------
+
+async function loadExplorer() {
+  try {
+    showExplorer(await client.labExplorer(ui.window.value));
+  } catch (error) {
+    handleError(error, loadExplorer);
+  }
+}
+
+function configText(config) {
+  if (!config.policy) return 'never configured: served deterministically';
+  const parts = [`${config.policy}${config.enabled ? '' : ' (off)'}`, `rate ${config.rate}`, `floor ${config.floor}`];
+  if (config.use === 'slots') parts.push(`${config.positions} positions`);
+  const params = Object.entries(config.params ?? {});
+  if (params.length) parts.push(params.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', '));
+  return parts.join(' · ');
+}
+
+function countsText(counts) {
+  if (!counts || counts.counted === undefined) return '–';
+  const learned = counts.version ? ` → v${counts.version} (${counts.rewarded} rewarded)` : '';
+  return `${counts.counted} counted${learned}`;
+}
+
+function showExplorer(data) {
+  ui.explorerBody.replaceChildren(
+    ...data.uses.map((u) => {
+      const last = u.runs.find((r) => r.counts && r.counts.counted !== undefined) ?? u.runs[0];
+      return el(
+        'tr',
+        {},
+        el('th', { scope: 'row' }, USES[u.use] ?? u.use),
+        el('td', {}, configText(u.config)),
+        el('td', {}, u.state ? `v${u.state.version} (${u.state.policy}, ${u.state.counted} learned from), made ${when(u.state.created_at)} UTC` : 'none yet (a fresh policy serves)'),
+        el('td', {}, last ? `run ${last.run_id} ${last.status}: ${countsText(last.counts)}` : 'no update yet'),
+      );
+    }),
+  );
+  const runs = data.uses[0]?.runs ?? [];
+  const byUse = Object.fromEntries(data.uses.map((u) => [u.use, new Map(u.runs.map((r) => [r.run_id, r.counts]))]));
+  ui.explorerRuns.replaceChildren(
+    ...runs.map((r) =>
+      el(
+        'tr',
+        {},
+        el('th', { scope: 'row' }, `${r.run_id} (${r.trigger})`),
+        el('td', {}, r.status),
+        el('td', {}, when(r.requested_at)),
+        ...Object.keys(USES).map((use) => el('td', {}, countsText(byUse[use]?.get(r.run_id)))),
+        el('td', {}, r.error || '–'),
+      ),
+    ),
+  );
+  const labels = data.slots.map((p) => bucketLabel(p.start, data.bucket));
+  draw(state.charts.exploreShare, labels, [
+    { label: 'Explored slots', data: data.slots.map((p) => p.explored_share) },
+    { label: 'Pages with an explored row order', data: data.row_order.map((p) => p.explored_share) },
+  ]);
+  draw(state.charts.explorePropensity, labels, [
+    { label: 'Explored slots', data: data.slots.map((p) => p.explored_mean_propensity) },
+    { label: 'Explored row orders', data: data.row_order.map((p) => p.mean_probability) },
+  ]);
+  draw(state.charts.exploreCtr, labels, [
+    { label: 'Explored', data: data.slots.map((p) => p.explored_ctr) },
+    { label: 'Deterministic', data: data.slots.map((p) => p.deterministic_ctr) },
+  ]);
+  const variants = data.artwork[0]?.variants.map((v) => v.variant) ?? [];
+  const variantSeries = (field) =>
+    variants.map((variant, i) => ({
+      label: variant === 0 ? 'Variant 0 (own)' : `Variant ${variant}`,
+      data: data.artwork.map((p) => p.variants[i][field]),
+    }));
+  draw(state.charts.artworkShare, labels, variantSeries('share'));
+  draw(state.charts.artworkRate, labels, variantSeries('play_rate'));
+}
+
+async function updateExplorer() {
+  ui.explorerUpdate.disabled = true;
+  ui.explorerUpdateStatus.textContent = 'Queueing an update…';
+  let run;
+  try {
+    run = await client.explorationUpdate();
+  } catch (error) {
+    ui.explorerUpdate.disabled = false;
+    // 503 with a run: the broker is down and the run is recorded as failed, with why.
+    if (error.status === 503 && error.body?.run_id) return showUpdate(error.body);
+    ui.explorerUpdateStatus.textContent = '';
+    return handleError(error, updateExplorer);
+  }
+  pollUpdate(run.run_id);
+}
+
+async function pollUpdate(runId) {
+  let run;
+  try {
+    run = await client.explorationUpdateRun(runId);
+  } catch (error) {
+    ui.explorerUpdate.disabled = false;
+    return handleError(error, () => pollUpdate(runId));
+  }
+  if (run.status === 'queued' || run.status === 'running') {
+    ui.explorerUpdateStatus.textContent = `Update ${runId} ${run.status}…`;
+    setTimeout(() => pollUpdate(runId), UPDATE_POLL_MS);
+    return;
+  }
+  showUpdate(run);
+  loadExplorer();
+}
+
+function showUpdate(run) {
+  ui.explorerUpdate.disabled = false;
+  ui.explorerUpdateStatus.dataset.status = run.status;
+  if (run.status === 'failed') {
+    ui.explorerUpdateStatus.textContent = `Update ${run.run_id} failed: ${run.error}`;
+    return;
+  }
+  const parts = Object.entries(run.counts).map(([use, counts]) => `${USES[use] ?? use} ${countsText(counts)}`);
+  ui.explorerUpdateStatus.textContent = `Update ${run.run_id} succeeded: ${parts.join('; ') || 'no use is configured'}.`;
+}
+
 // --- simulated traffic ------------------------------------------------------------------------
 
 async function loadTraffic() {
@@ -357,7 +489,7 @@ function showTraffic(run) {
   if (active) {
     state.trafficTimer = setTimeout(async () => {
       await loadTraffic();
-      if (ui.window.value === '1h') await Promise.all([loadHealth(), loadClicks()]);
+      if (ui.window.value === '1h') await Promise.all([loadHealth(), loadClicks(), loadExplorer()]);
     }, TRAFFIC_POLL_MS);
   }
 }
@@ -496,6 +628,7 @@ ui.trafficForm.addEventListener('submit', startTraffic);
 ui.trafficStop.addEventListener('click', stopTraffic);
 ui.retrainButton.addEventListener('click', retrain);
 ui.neighboursForm.addEventListener('submit', checkNeighbours);
-ui.window.addEventListener('change', () => Promise.all([loadHealth(), loadClicks()]));
+ui.explorerUpdate.addEventListener('click', updateExplorer);
+ui.window.addEventListener('change', () => Promise.all([loadHealth(), loadClicks(), loadExplorer()]));
 
 start();

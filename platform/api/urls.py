@@ -54,6 +54,7 @@ urlpatterns = [
     path("lab/models", views.LabModelListApi.as_view(), name="lab-models"),
     path("lab/health", views.LabHealthApi.as_view(), name="lab-health"),
     path("lab/clicks", views.LabClickThroughApi.as_view(), name="lab-clicks"),
+    path("lab/explorer", views.LabExplorerApi.as_view(), name="lab-explorer"),
     path("lab/retrain/<id:run_id>", views.LabRetrainDetailApi.as_view(), name="lab-retrain"),
     path(
         "lab/members/<id:member_id>/similar",

@@ -1,7 +1,9 @@
 """The lab in a real browser, against the real system: gunicorn, a Celery worker for retrains
 and one for the lab's traffic queue, on the embedded default (a SQLite file, a folder broker).
 Simulated traffic started from the lab drives the simulator's client through the API, the
-charts fill with what it did, and a retrain from the lab shows the gate's decisions."""
+charts fill with what it did (the explorer's among them: the demo's defaults are on), a
+retrain from the lab shows the gate's decisions, and an explorer update from the lab shows
+what it counted and the state it saved."""
 
 import re
 import time
@@ -49,9 +51,16 @@ def chart_points(page, canvas_id: str) -> int:
 def test_simulated_traffic_fills_the_charts_and_a_retrain_shows_the_gate(tmp_path, chromium_path):
     stack = Stack(tmp_path)
     world = flat_world(tmp_path / "var" / "world", titles=60, members=10)
-    stack.env.update(HOMEPAGE_LAB_BASE_URL=stack.base_url, HOMEPAGE_CANDIDATES="popularity,mf")
+    stack.env.update(
+        HOMEPAGE_LAB_BASE_URL=stack.base_url,
+        HOMEPAGE_CANDIDATES="popularity,mf",
+        # Impressions final two seconds after they are served, so "update now" counts them.
+        HOMEPAGE_EXPLORATION_ATTRIBUTION_SECONDS="2",
+        HOMEPAGE_EXPLORATION_COMMIT_GRACE_SECONDS="0",
+    )
     stack.manage("migrate", "--noinput")
     stack.manage("seed_world", str(world), "--demo-password", DEMO[1])
+    stack.manage("explorer_on")
     try:
         stack.start_web()
         stack.start_worker()
@@ -84,6 +93,26 @@ def test_simulated_traffic_fills_the_charts_and_a_retrain_shows_the_gate(tmp_pat
                 ".data.some(v => v > 0)",
                 timeout=20000,
             )
+            page.wait_for_function(
+                "Chart.getChart(document.getElementById('chart-explore-share')).data.datasets[0]"
+                ".data.some(v => v > 0)",
+                timeout=20000,
+            )
+            expect(page.locator(".explorer-table")).to_contain_text("epsilon_greedy")
+            expect(page.locator(".explorer-table")).to_contain_text("none yet")
+            page.wait_for_timeout(2500)  # every impression's attribution window closes
+            page.click(".explorer-update")
+            update = page.locator(".explorer-update-status")
+            expect(update).to_contain_text("succeeded", timeout=120000)
+            update_text = update.text_content()
+            expect(page.locator(".explorer-table")).to_contain_text(
+                "v1 (epsilon_greedy", timeout=20000
+            )
+            explorer = {
+                name: chart_points(page, f"chart-{name}")
+                for name in ("explore-share", "explore-propensity", "explore-ctr",
+                             "artwork-share", "artwork-rate")
+            }  # fmt: skip
             page.click(".retrain-button")
             expect(page.locator(".retrain-status")).to_contain_text("done", timeout=300000)
             decisions = page.locator(".retrain-decisions li").all_text_contents()
@@ -108,3 +137,5 @@ def test_simulated_traffic_fills_the_charts_and_a_retrain_shows_the_gate(tmp_pat
     assert console.problems == [] and a11y == []
     assert len(decisions) == 2 and any("promoted" in d for d in decisions), decisions
     assert all(points > 0 for points in charts.values()), charts
+    assert all(points > 0 for points in explorer.values()), explorer
+    assert re.search(r"Slots [1-9]\d* counted → v1", update_text), update_text

@@ -13,6 +13,7 @@ from .exploration import (
 from .homepage import MemberHomepageApi
 from .lab import (
     LabClickThroughApi,
+    LabExplorerApi,
     LabHealthApi,
     LabMemberSimilarApi,
     LabModelListApi,
@@ -32,6 +33,7 @@ __all__ = [
     "ExplorerConfigDetailApi",
     "ExplorerConfigListApi",
     "LabClickThroughApi",
+    "LabExplorerApi",
     "LabHealthApi",
     "LabMemberSimilarApi",
     "LabModelListApi",

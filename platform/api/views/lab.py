@@ -11,6 +11,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exploration.models import Use
+from lab.explorer import explorer_panel
 from lab.models import TrafficRun
 from lab.neighbours import member_neighbours
 from lab.selectors import (
@@ -25,6 +27,7 @@ from lab.selectors import (
 from lab.services import TrafficNotQueued, traffic_start, traffic_stop
 
 from .catalog import VersionRefOutput
+from .exploration import ExplorerConfigOutput
 from .homepage import GateDecisionOutput
 from .validators import CountField, QueryChoiceField
 
@@ -246,3 +249,113 @@ class LabMemberSimilarApi(LabApi):
         if check is None:
             raise NotFound(f"No member {member_id}.")
         return Response(self.Output(check).data)
+
+
+# --- the explorer panel -----------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="LabExplorerState")
+class ExplorerStateOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    version = serializers.IntegerField()
+    policy = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    counted = serializers.IntegerField(help_text="Feedback rows it learned from.")
+    watermark = serializers.IntegerField(help_text="Last impression id it counted.")
+
+
+@extend_schema_serializer(component_name="LabExplorerRun")
+class ExplorerRunOutput(serializers.Serializer):
+    run_id = serializers.IntegerField(source="run.pk")
+    status = serializers.CharField(source="run.status")
+    trigger = serializers.CharField(source="run.trigger")
+    requested_at = serializers.DateTimeField(source="run.requested_at")
+    finished_at = serializers.DateTimeField(source="run.finished_at", allow_null=True)
+    error = serializers.CharField(source="run.error")
+    counts = serializers.DictField(
+        help_text="This use's counts in the run: watermark_before, watermark_after, counted, "
+        "and for a use that learned: rewarded, state, version, from_version ({} if the run "
+        "did not reach it)."
+    )
+
+
+@extend_schema_serializer(component_name="LabExplorerUse")
+class ExplorerUseOutput(serializers.Serializer):
+    use = serializers.ChoiceField(source="config.use", choices=Use.values)
+    config = ExplorerConfigOutput()
+    state = ExplorerStateOutput(allow_null=True, help_text="The newest state; null: none yet.")
+    runs = ExplorerRunOutput(many=True, help_text="The latest update runs, newest first.")
+
+
+@extend_schema_serializer(component_name="LabExplorerSlotPoint")
+class ExplorerSlotPointOutput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    impressions = serializers.IntegerField()
+    explored = serializers.IntegerField()
+    explored_share = serializers.FloatField(allow_null=True)
+    explored_mean_propensity = serializers.FloatField(allow_null=True)
+    explored_plays = serializers.IntegerField()
+    deterministic_plays = serializers.IntegerField()
+    explored_ctr = serializers.FloatField(allow_null=True, help_text="Plays per explored slot.")
+    deterministic_ctr = serializers.FloatField(
+        allow_null=True, help_text="Plays per deterministic slot."
+    )
+
+
+@extend_schema_serializer(component_name="LabExplorerRowOrderPoint")
+class ExplorerRowOrderPointOutput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    pages = serializers.IntegerField()
+    explored_pages = serializers.IntegerField()
+    explored_share = serializers.FloatField(allow_null=True)
+    mean_probability = serializers.FloatField(allow_null=True)
+
+
+class VariantShareOutput(serializers.Serializer):
+    variant = serializers.IntegerField()
+    shown = serializers.IntegerField()
+    share = serializers.FloatField(allow_null=True)
+    plays = serializers.IntegerField()
+    play_rate = serializers.FloatField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="LabExplorerArtworkPoint")
+class ExplorerArtworkPointOutput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    impressions = serializers.IntegerField(help_text="Impressions with a drawn variant.")
+    variants = VariantShareOutput(many=True)
+
+
+class LabExplorerApi(LabApi):
+    """The explorer panel: per use its config, newest state and update runs, and over the
+    window what the explorer did (lab.explorer)."""
+
+    @extend_schema_serializer(component_name="LabExplorer")
+    class Output(serializers.Serializer):
+        window = serializers.CharField()
+        bucket = serializers.CharField()
+        end = serializers.DateTimeField()
+        uses = ExplorerUseOutput(many=True)
+        slots = ExplorerSlotPointOutput(many=True)
+        row_order = ExplorerRowOrderPointOutput(many=True)
+        artwork = ExplorerArtworkPointOutput(many=True)
+
+    @extend_schema(parameters=[WindowInput], responses=Output)
+    def get(self, request):
+        params = WindowInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        window, end = params.validated_data["window"], timezone.now()
+        panel = explorer_panel(end=end, window=window)
+        return Response(
+            self.Output(
+                {
+                    "window": window,
+                    "bucket": WINDOWS[window][1],
+                    "end": end,
+                    "uses": panel.uses,
+                    "slots": panel.slots,
+                    "row_order": panel.row_order,
+                    "artwork": panel.artwork,
+                }
+            ).data
+        )

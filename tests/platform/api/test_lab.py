@@ -11,7 +11,13 @@ from tests.platform.modeling.test_services import clustered_log
 
 pytestmark = pytest.mark.django_db
 
-LAB_GETS = ["/api/v1/lab/models", "/api/v1/lab/health", "/api/v1/lab/clicks", "/api/v1/lab/traffic"]
+LAB_GETS = [
+    "/api/v1/lab/models",
+    "/api/v1/lab/health",
+    "/api/v1/lab/clicks",
+    "/api/v1/lab/traffic",
+    "/api/v1/lab/explorer",
+]
 
 
 @pytest.fixture
