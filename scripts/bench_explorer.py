@@ -24,12 +24,13 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+
+from bench_homepage import plays_seed, positive_int  # noqa: E402  (the same setup as the page bench)
 
 POLICY_SETS = {
     "defaults (make demo)": None,
@@ -49,13 +50,6 @@ POLICY_SETS = {
         "artwork": ("thompson", {}),
     },
 }
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -85,7 +79,6 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
 
     from catalog.models import Title
-    from events.models import Interaction
     from exploration.models import ExplorerConfig
     from exploration.page import (
         artwork_choose,
@@ -109,22 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     members = list(Member.objects.filter(is_kids=False).values_list("pk", flat=True))
     titles = list(Title.objects.values_list("pk", "runtime_minutes"))
     now = datetime.now(UTC)
-    weights = 1.0 / np.arange(1, len(titles) + 1) ** 0.8
-    picks = rng.choice(len(titles), size=args.plays, p=weights / weights.sum())
-    Interaction.objects.bulk_create(
-        [
-            Interaction(
-                event_id=uuid.uuid4(),
-                type=Interaction.Type.PLAY,
-                member_id=members[rng.integers(len(members))],
-                title_id=titles[t][0],
-                watched_seconds=int(60 * titles[t][1] * rng.uniform(0.1, 1.0)),
-                occurred_at=now - timedelta(days=float(rng.uniform(0.01, 28))),
-            )
-            for t in picks
-        ],
-        batch_size=2000,
-    )
+    plays_seed(members=members, titles=titles, plays=args.plays, rng=rng, now=now)
     sample = [Member.objects.get(pk=m) for m in rng.choice(members, size=args.pages)]
     contexts = [page_context_build(member=m, at=now) for m in sample]
     for ctx in contexts:

@@ -28,6 +28,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 
@@ -40,6 +42,36 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
     return value
+
+
+def plays_seed(
+    *,
+    members: list[int],
+    titles: list[tuple[int, int]],
+    plays: int,
+    rng: np.random.Generator,
+    now: datetime,
+) -> None:
+    """Store `plays` plays of the last four weeks: titles ((pk, runtime minutes), in catalogue
+    order) by power-law popularity, members uniformly, watch fractions 0.1-1."""
+    from events.models import Interaction
+
+    weights = 1.0 / np.arange(1, len(titles) + 1) ** 0.8  # power-law popularity
+    picks = rng.choice(len(titles), size=plays, p=weights / weights.sum())
+    Interaction.objects.bulk_create(
+        [
+            Interaction(
+                event_id=uuid.uuid4(),
+                type=Interaction.Type.PLAY,
+                member_id=members[rng.integers(len(members))],
+                title_id=titles[t][0],
+                watched_seconds=int(60 * titles[t][1] * rng.uniform(0.1, 1.0)),
+                occurred_at=now - timedelta(days=float(rng.uniform(0.01, 28))),
+            )
+            for t in picks
+        ],
+        batch_size=2000,
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -71,14 +103,12 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
 
-    import numpy as np
     from django.core.management import call_command
     from django.test import Client
     from django.test.utils import setup_test_environment
 
     from catalog.models import Title
     from catalog.selectors import titles_on_offer
-    from events.models import Interaction
     from events.selectors import play_history
     from homepage.services import homepage_build
     from members.models import Member
@@ -98,22 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     titles = list(Title.objects.values_list("pk", "runtime_minutes"))
     now = datetime.now(UTC)
     start = time.perf_counter()
-    weights = 1.0 / np.arange(1, len(titles) + 1) ** 0.8  # power-law popularity
-    picks = rng.choice(len(titles), size=args.plays, p=weights / weights.sum())
-    Interaction.objects.bulk_create(
-        [
-            Interaction(
-                event_id=uuid.uuid4(),
-                type=Interaction.Type.PLAY,
-                member_id=members[rng.integers(len(members))],
-                title_id=titles[t][0],
-                watched_seconds=int(60 * titles[t][1] * rng.uniform(0.1, 1.0)),
-                occurred_at=now - timedelta(days=float(rng.uniform(0.01, 28))),
-            )
-            for t in picks
-        ],
-        batch_size=2000,
-    )
+    plays_seed(members=members, titles=titles, plays=args.plays, rng=rng, now=now)
     print(
         f"setup: {args.titles} titles, {len(members)} adult members, {args.plays} plays "
         f"({time.perf_counter() - start:.1f} s to write)"
