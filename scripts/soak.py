@@ -5,7 +5,8 @@ Sets up a database of its own (DATABASE_URL's name + "_soak", dropped and re-mad
 simulated world, then runs the stack as compose.yaml does: gunicorn (2 workers x 4 threads),
 a Celery worker on Redis (CELERY_BROKER_URL) and the simulator's HTTP client as live traffic
 (simulator.client --live). Every --every seconds it sends `modeling.tasks.retrain`, and
-`exploration.tasks.update` if the platform has that task. Every --sample seconds it records
+`exploration.tasks.update` (the explorer is on with `make demo`'s defaults, so every page has
+explored slots, a sampled row order and chosen artwork to learn from). Every --sample seconds it records
 the resident memory (RSS) of each web and worker process. At the end it writes
 soak-rss.csv and soak-rss.png to --out and prints errors (failed traffic rounds, 5xx in the
 access log, retrains that failed) and the RSS at the start and end. Usage::
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import os
 import re
 import subprocess
@@ -48,6 +48,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--activity-scale", type=positive_float, default=400.0)
     parser.add_argument("--history-days", type=positive_float, default=3.0, help="before traffic")
     parser.add_argument("--candidates", default="popularity,ease,mf")
+    parser.add_argument(
+        "--attribution-seconds",
+        type=positive_float,
+        default=60.0,
+        help="the explorer's attribution window (live pages close after it)",
+    )
     parser.add_argument("--var-dir", type=Path, default=ROOT / "var" / "soak")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "soak", help="CSV and PNG")
     args = parser.parse_args(argv)
@@ -101,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         HOMEPAGE_CELERY_QUEUE=queue,
         HOMEPAGE_CANDIDATES=args.candidates,
         HOMEPAGE_ANON_RATE="100000/minute",
+        # Live pages are served at wall-clock time: with the default 6-hour attribution window
+        # no page of a 10-minute soak would close, and every update after the first would
+        # count nothing. A minute lets each update learn from the pages of the minutes before.
+        HOMEPAGE_EXPLORATION_ATTRIBUTION_SECONDS=str(args.attribution_seconds),
     )
     manage = [sys.executable, str(ROOT / "manage.py")]
     world = var / "world"
@@ -109,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         [sys.executable, "-m", "simulator.world", "--out", str(world)]
         + ["--titles", str(args.titles), "--members", str(args.members)],
         manage + ["seed_world", str(world)],
+        manage + ["explorer_on"],
     ):
         subprocess.run(step, env=env, cwd=ROOT, check=True, capture_output=True, timeout=900)
     print(f"set-up: {args.titles} titles, {args.members} members, queue {queue}", flush=True)
@@ -118,16 +129,9 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     from config.celery import app
+    from exploration.models import BanditState, UpdateRun
     from modeling.models import RetrainRun
 
-    has_bandit = (
-        importlib.util.find_spec("exploration") is not None
-        and importlib.util.find_spec("exploration.tasks") is not None
-    )
-    print(
-        f"bandit updates: {BANDIT_TASK} "
-        + ("found: sent with every retrain" if has_bandit else "is not on this branch: not sent")
-    )
     port = loadtools.free_port()
     base_url = f"http://127.0.0.1:{port}"
     web_argv = loadtools.gunicorn_argv(port=port, workers=2, worker_class="gthread", threads=4)
@@ -170,8 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                 now = time.monotonic()
                 if now >= next_task and now - start < seconds:
                     app.send_task("modeling.tasks.retrain", queue=queue)
-                    if has_bandit:
-                        app.send_task(BANDIT_TASK, queue=queue)
+                    app.send_task(BANDIT_TASK, queue=queue)
                     sent.append(now - start)
                     next_task += args.every
                 for role, root in (("web", web.pid), ("worker", worker.pid)):
@@ -217,14 +220,23 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(failed)} failed retrains; retrains: {succeeded} succeeded, {len(idle)} found "
         f"nothing new, of {len(runs)} ({len(sent)} sent during traffic)"
     )
-    for line in (failed_rounds + server_errors + failed)[:5]:
+    updates = list(UpdateRun.objects.order_by("id").values_list("status", "error"))
+    failed_updates = [e for s, e in updates if s != "succeeded"]
+    states = BanditState.objects.values_list("use", flat=True)
+    print(
+        f"bandit updates: {len(updates) - len(failed_updates)} succeeded, "
+        f"{len(failed_updates)} failed or unfinished, of {len(updates)}; states saved per use: "
+        + ", ".join(f"{u} {list(states).count(u)}" for u in sorted(set(states)))
+    )
+    for line in (failed_rounds + server_errors + failed + failed_updates)[:5]:
         print(f"    {line}")
     print("RSS (MiB) first / last sample:")
     for role in sorted({r["process"] for r in rows}):
         series = [r["rss_mib"] for r in rows if r["process"] == role]
         print(f"  {role:<16} {series[0]:7.1f} / {series[-1]:7.1f}  (max {max(series):.1f})")
     print(f"wrote {out / 'soak-rss.csv'} and {out / 'soak-rss.png'}")
-    errors = len(failed_rounds) + len(server_errors) + len(failed) + (traffic_rc != 0)
+    errors = len(failed_rounds) + len(server_errors) + len(failed) + len(failed_updates)
+    errors += traffic_rc != 0
     return 0 if errors == 0 else 1
 
 
