@@ -1,7 +1,7 @@
 """``python -m recommender.abtest aa|power``: the A/A and power simulations of docs/experiments.md.
 
     python -m recommender.abtest aa [--seeds 500] [--days 14] [--members 2000] [--out DIR]
-    python -m recommender.abtest power [--effect 0.05] [--members 8000] [--out DIR]
+    python -m recommender.abtest power [--effect 0.1] [--members 8000] [--out DIR]
 
 ``aa`` prints the false-positive rate of A/A tests looked at every day, naive (a
 fixed-horizon test at every look) against sequential (mSPRT), each with its binomial 95%
@@ -25,6 +25,7 @@ from recommender.abtest.aa import (
     cuped_variance_ratio,
     rejection_table,
 )
+from recommender.abtest.stats import DEFAULT_TAU_SD
 
 AA_VARIANTS = [("naive", False), ("sequential", False), ("sequential", True), ("fixed", False)]
 POWER_VARIANTS = [("fixed", False), ("fixed", True), ("sequential", False), ("sequential", True)]
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="{aa,power}")
     for name, help_, seeds, members, effect in (
         ("aa", "false-positive rate of A/A tests peeked at daily", 500, 2000, 0.0),
-        ("power", "power for a planted lift, with and without CUPED", 200, 8000, 0.05),
+        ("power", "power for a planted lift, with and without CUPED", 200, 8000, 0.1),
     ):
         sub = commands.add_parser(name, help=help_, description=help_)
         sub.add_argument(
@@ -87,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
             help="level (default 0.05)",
         )
         sub.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
+        sub.add_argument(
+            "--tau-sd",
+            type=_bounded(float, 0, strict=True, most=100),
+            default=DEFAULT_TAU_SD,
+            help=f"sequential test's mixture scale, in per-member sd (default {DEFAULT_TAU_SD})",
+        )
         sub.add_argument("--out", type=Path, help="also write CSV + PNG into this folder")
         if name == "power":
             sub.add_argument(
@@ -121,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         alpha=args.alpha,
         effect=effect,
         rng_seed=args.seed,
+        tau_sd=args.tau_sd,
     )
     seconds = time.perf_counter() - started
     what = "A/A tests" if args.command == "aa" else f"experiments with a {effect:+.1%} lift"
@@ -167,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_outputs(command: str, table: dict, variants: list, out: Path, alpha: float) -> list[Path]:
-    """``{command}.csv`` (day, analysis, rejected share and its interval) and ``{command}.png``."""
+    """``abtest-{command}.csv`` (day, analysis, share rejected by then, interval) and ``.png``."""
     rows = []
     for variant in variants:
         rejected = table[variant]
@@ -187,12 +195,12 @@ def write_outputs(command: str, table: dict, variants: list, out: Path, alpha: f
                     "high": round(high, 4),
                 }
             )
-    csv_path = out / f"{command}.csv"
+    csv_path = out / f"abtest-{command}.csv"
     with csv_path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    png_path = out / f"{command}.png"
+    png_path = out / f"abtest-{command}.png"
     plot(command, table, variants, png_path, alpha)
     return [csv_path, png_path]
 
