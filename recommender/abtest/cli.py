@@ -39,19 +39,32 @@ LABELS = {
 }
 
 
-def _bounded(kind: type, least: float, *, strict: bool = False, most: float | None = None):
+def _bounded(
+    kind: type,
+    least: float,
+    *,
+    strict: bool = False,
+    most: float | None = None,
+    most_strict: bool = True,
+):
+    """An argparse type: ``kind(text)`` above ``least`` and below ``most`` (strictly or not).
+
+    The error names the value and the rule, so argparse prints e.g.
+    ``argument --seeds: '0' must be >= 1`` and exits with status 2.
+    """
+    rule = f"{'>' if strict else '>='} {least}"
+    if most is not None:
+        rule += f" and {'<' if most_strict else '<='} {most}"
+
     def parse(text: str) -> float:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not a{'n integer' if kind is int else ' number'}"
-            ) from None
-        low_ok = value > least if strict else value >= least
-        if not low_ok or (most is not None and not value < most) or value != value:
-            rule = f"{'>' if strict else '>='} {least}" + (
-                f" and < {most}" if most is not None else ""
-            )
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        above = value > least if strict else value >= least
+        below = most is None or (value < most if most_strict else value <= most)
+        if not (above and below):  # nan fails both comparisons
             raise argparse.ArgumentTypeError(f"{text!r} must be {rule}")
         return value
 
@@ -70,14 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=help_, description=help_)
         sub.add_argument(
-            "--seeds", type=_bounded(int, 1), default=seeds, help=f"experiments (default {seeds})"
+            "--seeds",
+            type=_bounded(int, 1, most=100_000, most_strict=False),
+            default=seeds,
+            help=f"experiments (default {seeds})",
         )
         sub.add_argument(
-            "--days", type=_bounded(int, 1), default=14, help="daily looks (default 14)"
+            "--days",
+            type=_bounded(int, 1, most=365, most_strict=False),
+            default=14,
+            help="daily looks (default 14)",
         )
         sub.add_argument(
             "--members",
-            type=_bounded(int, 20),
+            type=_bounded(int, 20, most=1_000_000, most_strict=False),
             default=members,
             help=f"members per experiment, both arms (default {members})",
         )
@@ -87,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
             default=0.05,
             help="level (default 0.05)",
         )
-        sub.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
+        sub.add_argument(
+            "--seed", type=_bounded(int, 0), default=0, help="base random seed (default 0)"
+        )
         sub.add_argument(
             "--tau-sd",
             type=_bounded(float, 0, strict=True, most=100),

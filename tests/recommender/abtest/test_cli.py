@@ -39,6 +39,8 @@ def test_power_prints_the_cuped_gain(tmp_path, capsys):
         (["aa", "--seeds", "0"], "'0' must be >= 1"),
         (["aa", "--seeds", "many"], "'many' is not an integer"),
         (["aa", "--members", "10"], "'10' must be >= 20"),
+        (["aa", "--members", "5000000"], "'5000000' must be >= 20 and <= 1000000"),
+        (["aa", "--seed", "-3"], "'-3' must be >= 0"),
         (["aa", "--alpha", "1.5"], "'1.5' must be > 0 and < 1"),
         (["aa", "--alpha", "nan"], "'nan' must be > 0 and < 1"),
         (["power", "--effect", "-1"], "'-1' must be > -1"),
