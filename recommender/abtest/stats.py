@@ -426,9 +426,15 @@ def sequential_compare(
     """
     _check_alpha(alpha)
     if isinstance(previous_p, bool) or not isinstance(previous_p, int | float):
-        raise AbtestDataError(f"previous_p must be a number in (0, 1], got {previous_p!r}")
+        raise AbtestDataError(f"previous_p must be a number in [0, 1], got {previous_p!r}")
     if not 0 <= previous_p <= 1:
         raise AbtestDataError(f"previous_p must be in [0, 1], got {previous_p!r}")
+    try:
+        previous_low, previous_high = float(previous_low), float(previous_high)
+    except (TypeError, ValueError):
+        raise AbtestDataError(
+            f"previous interval [{previous_low!r}, {previous_high!r}] is not two numbers"
+        ) from None
     if math.isnan(previous_low) or math.isnan(previous_high) or previous_low > previous_high:
         raise AbtestDataError(
             f"previous interval [{previous_low!r}, {previous_high!r}] is not an interval"

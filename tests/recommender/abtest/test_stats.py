@@ -187,6 +187,12 @@ def test_bad_values_name_the_problem():
         compare([1, 2], [1, 2], alpha=1.5)
     with pytest.raises(AbtestDataError, match="tau"):
         sequential_compare([1, 2], [1, 2], tau=-1.0)
+    with pytest.raises(AbtestDataError, match="previous_p must be in"):
+        sequential_compare([1, 2], [1, 2], previous_p=1.5)
+    with pytest.raises(AbtestDataError, match=r"\[2.0, 1.0\] is not an interval"):
+        sequential_compare([1, 2], [1, 2], previous_low=2.0, previous_high=1.0)
+    with pytest.raises(AbtestDataError, match="not two numbers"):
+        sequential_compare([1, 2], [1, 2], previous_low="low")
 
 
 def test_sequential_look_by_hand():
