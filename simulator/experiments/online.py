@@ -131,6 +131,8 @@ class ModeResult:
     """(days, M) int day each member entered their arm that day's readout counts from."""
     pre_minutes: np.ndarray
     """(M,) each member's minutes per day over the history's last ``pre_days``."""
+    served: np.ndarray
+    """(days, M) bool: the candidate's model served the member's pages that day."""
 
 
 @dataclass
@@ -138,7 +140,9 @@ class OnlineResult:
     """Both modes and the offline metrics of the two models."""
 
     offline: dict[str, dict[str, float]]
-    """Arm -> {"ndcg@10", "recall@10"} on the held-out split."""
+    """Arm -> {"ndcg@10", "recall@10", "l2"} on the held-out split (l2: EASE's lambda)."""
+    history: VisitLog
+    """The logged history the models were trained on (and CUPED's pre-period)."""
     modes: dict[str, ModeResult] = field(default_factory=dict)
 
     @property
@@ -198,7 +202,7 @@ def online_experiment(settings: Settings, online: OnlineSettings | None = None) 
         offline[arm] = {"ndcg@10": scores["ndcg@10"], "recall@10": scores["recall@10"]}
         l2 = getattr(models[arm].config, "l2", None)  # EASE's lambda, as tuned if it was
         offline[arm]["l2"] = float("nan") if l2 is None else float(l2)
-    result = OnlineResult(offline=offline)
+    result = OnlineResult(offline=offline, history=history)
 
     def serve(arm: str, log: VisitLog) -> ExperimentPolicy:
         if ARMS[arm][0] == "random":
@@ -310,7 +314,8 @@ def _run_mode(
     current = assign(mode, online.salt, n, float(state["share"]))  # type: ignore[arg-type]
     entry = np.zeros(n, np.int64)  # the day each member entered their current arm
     minutes, plays, visits = (np.zeros((online.days, n)) for _ in range(3))
-    popular_plays, satisfaction = np.zeros((online.days, n)), np.zeros((online.days, n))
+    popular_plays, search_plays, satisfaction = (np.zeros((online.days, n)) for _ in range(3))
+    served = np.zeros((online.days, n), bool)
     rows: list[dict[str, object]] = []
 
     def end_of_day(day: int, day_log: VisitLog) -> None:
@@ -327,10 +332,12 @@ def _run_mode(
             title = np.concatenate(day_log.played_title[lo:])
             hit = played & popular[np.maximum(title, 0)]
             popular_plays[day] = np.bincount(who, weights=hit, minlength=n)
+            search = np.concatenate(day_log.from_search[lo:])
+            search_plays[day] = np.bincount(who, weights=search, minlength=n)
             satisfaction[day] = np.bincount(
                 who, weights=np.concatenate(day_log.satisfaction[lo:]), minlength=n
             )
-        arms[day], entered[day] = current, entry
+        arms[day], entered[day], served[day] = current, entry, policy.serves == 1
         status, share = str(state["status"]), float(state["share"])  # type: ignore[arg-type]
         row: dict[str, object] = {
             "mode": mode,
@@ -346,7 +353,7 @@ def _run_mode(
                 day, arms, entered, minutes, plays, visits, pre, online, previous
             )
             row |= values | diagnostics(
-                day, arms, entered, plays, visits, popular_plays, satisfaction
+                day, arms, entered, plays, visits, popular_plays, search_plays, satisfaction
             )
             if mode == "canary":
                 step = decide(values, sequential, state, online, day)
@@ -366,7 +373,7 @@ def _run_mode(
 
     policy.serves[:] = current == 1
     run.run(policy, log=log, on_day_end=end_of_day, progress=settings.progress, desc=mode)
-    return ModeResult(mode, rows, log, arms, entered, pre)
+    return ModeResult(mode, rows, log, arms, entered, pre, served)
 
 
 def readout(
@@ -436,11 +443,14 @@ def diagnostics(
     plays: np.ndarray,
     visits: np.ndarray,
     popular_plays: np.ndarray,
+    search_plays: np.ndarray,
     satisfaction: np.ndarray,
 ) -> dict[str, float]:
     """Why the arms differ, per arm since entering (no intervals: explanations, not tests):
     ``popular_share``, the share of plays that went to the history's most played tenth of
-    the catalogue, and ``true_satisfaction`` per visit, which only the simulator knows."""
+    the catalogue; ``search_share``, the share of plays members found by search (the page
+    gave them nothing they wanted); and ``true_satisfaction`` per visit, which only the
+    simulator knows."""
     days = np.arange(plays.shape[0])[:, None]
     since = (days >= entered[day][None, :]) & (days <= day)
     out = {}
@@ -449,9 +459,9 @@ def diagnostics(
         mask = since[:, cols]
         n_plays = float((plays[:, cols] * mask).sum())
         n_visits = float((visits[:, cols] * mask).sum())
-        out[f"{arm}_popular_share"] = (
-            float((popular_plays[:, cols] * mask).sum()) / n_plays if n_plays else float("nan")
-        )
+        for name, counts in (("popular_share", popular_plays), ("search_share", search_plays)):
+            total = float((counts[:, cols] * mask).sum())
+            out[f"{arm}_{name}"] = total / n_plays if n_plays else float("nan")
         out[f"{arm}_true_satisfaction"] = (
             float((satisfaction[:, cols] * mask).sum()) / n_visits if n_visits else float("nan")
         )

@@ -71,19 +71,13 @@ def plot(result: OnlineResult, title: str, path: Path) -> Path:
     for key, label, colour in (
         ("minutes", "fixed-horizon 95%", "tab:gray"),
         ("minutes_cuped", "CUPED 95%", "tab:green"),
-        ("minutes_seq", "always-valid (sequential, CUPED)", "tab:red"),
     ):
-        diff = [float(r[f"{key}_diff"]) for r in ab]
-        ax.plot(days, diff, color=colour, lw=1)
-        ax.fill_between(
-            days,
-            [float(r[f"{key}_low"]) for r in ab],
-            [float(r[f"{key}_high"]) for r in ab],
-            color=colour,
-            alpha=0.18 if key != "minutes_seq" else 0.1,
-            lw=0,
-            label=label,
-        )
+        ax.plot(days, [float(r[f"{key}_diff"]) for r in ab], color=colour, lw=1)
+        low, high = ([float(r[f"{key}_{b}"]) for r in ab] for b in ("low", "high"))
+        ax.fill_between(days, low, high, color=colour, alpha=0.25, lw=0, label=label)
+    for bound in ("low", "high"):
+        ax.plot(days, [float(r[f"minutes_seq_{bound}"]) for r in ab], "--", color="tab:red",
+                lw=1, label="always-valid (sequential, CUPED)" if bound == "low" else None)  # fmt: skip
     ax.axhline(0, color="black", lw=0.7)
     ax.set_title("A/B: candidate - control, minutes per member per day", fontsize=10)
     ax.legend(fontsize=7)
@@ -111,7 +105,8 @@ def plot(result: OnlineResult, title: str, path: Path) -> Path:
     x = np.arange(2)
     for k, arm in enumerate(COLOURS):
         values = [float(first[0][f"{arm}_offline_ndcg"]), float(first[0][f"{arm}_offline_recall"])]
-        ax.bar(x + 0.38 * k, values, width=0.38, color=COLOURS[arm], label=labels[arm])
+        bars = ax.bar(x + 0.38 * k, values, width=0.38, color=COLOURS[arm], label=labels[arm])
+        ax.bar_label(bars, fmt="%.3f", fontsize=7)
     ax.set_xticks(x + 0.19, ["NDCG@10", "recall@10"])
     ax.set_title("offline, on the held-out 20% of the logs", fontsize=10)
     ax.legend(fontsize=7)
