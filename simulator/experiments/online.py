@@ -61,9 +61,11 @@ ARMS: dict[str, tuple[str, dict[str, object]]] = {
     "random": ("random", {}),
 }
 """Arm name -> (recommender kind, config overrides). ``ease`` is EASE at the experiments'
-lambda 50 (``policies.FAST_SETTINGS``); ``ease-l2-500`` the same model ten times more
-regularised, the lambda the recommender's own offline tuner (``tune_l2``) picks on the
-default run's history; ``random`` uniformly random pages (no model), a planted loser."""
+lambda 50 (``policies.FAST_SETTINGS``), production in the default run; ``ease-tuned`` the
+recommender's default EASE, which picks lambda itself by offline NDCG on a validation split
+of its training data (``EASEConfig.tune_l2``: 1000 on the default run's history), the
+default candidate; ``ease-l2-500`` EASE at a fixed, larger lambda; ``random`` uniformly
+random pages (no model), a planted loser."""
 MODES = ("ab", "canary")
 """A plain 50/50 A/B test and a canary rollout."""
 CONTROL, CANDIDATE = "control", "candidate"
