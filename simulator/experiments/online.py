@@ -205,6 +205,11 @@ def online_experiment(settings: Settings, online: OnlineSettings | None = None) 
         l2 = getattr(models[arm].config, "l2", None)  # EASE's lambda, as tuned if it was
         offline[arm]["l2"] = float("nan") if l2 is None else float(l2)
     result = OnlineResult(offline=offline, history=history)
+    index = world.title_index()
+    heldout = np.array([index[i] for i in test.item_ids])
+    constant = _offline_columns(offline, online) | {
+        "heldout_popular_share": float(popular[heldout].mean())
+    }
 
     def serve(arm: str, log: VisitLog) -> ExperimentPolicy:
         if ARMS[arm][0] == "random":
@@ -213,7 +218,7 @@ def online_experiment(settings: Settings, online: OnlineSettings | None = None) 
 
     for mode in online.modes:
         result.modes[mode] = _run_mode(
-            mode, runner, world, online, serve, pre, popular, offline, settings
+            mode, runner, world, online, serve, pre, popular, constant, settings
         )
     return result
 
@@ -294,10 +299,11 @@ def _run_mode(
     serve,  # noqa: ANN001 - (arm, log) -> ExperimentPolicy
     pre: np.ndarray,
     popular: np.ndarray,
-    offline: dict[str, dict[str, float]],
+    constant: dict[str, object],
     settings: Settings,
 ) -> ModeResult:
-    """One mode for ``online.days`` days on a copy of the population after the history."""
+    """One mode for ``online.days`` days on a copy of the population after the history;
+    ``constant`` are the columns every row repeats (the offline metrics)."""
     n = world.n_members
     run = copy.deepcopy(runner)
     run.days = online.days
@@ -370,7 +376,7 @@ def _run_mode(
                     current = np.full(n, NOT_IN, np.int8)
             else:
                 row |= {"action": "continue", "reason": "a fixed 50/50 split all month"}
-        rows.append(row | _offline_columns(offline, online))
+        rows.append(row | constant)
         policy.serves[:] = 1 if state["status"] == "shipped" else (current == 1)
 
     policy.serves[:] = current == 1
