@@ -106,6 +106,7 @@ def rejections(
     cuped: bool = False,
     effect: float = 0.0,
     rng_seed: int = 0,
+    tau_sd: float | None = None,
 ) -> np.ndarray:
     """(seeds, days) bool: whether the experiment has rejected "no difference" by each day."""
     return rejection_table(
@@ -116,6 +117,7 @@ def rejections(
         alpha=alpha,
         effect=effect,
         rng_seed=rng_seed,
+        tau_sd=tau_sd,
     )[(method, cuped)]
 
 
@@ -128,12 +130,14 @@ def rejection_table(
     alpha: float = 0.05,
     effect: float = 0.0,
     rng_seed: int = 0,
+    tau_sd: float | None = None,
 ) -> dict[Variant, np.ndarray]:
     """:func:`rejections` of several analyses of the same simulated experiments at once.
 
     Seed ``s`` draws from ``np.random.default_rng([rng_seed, s])``: every variant (and every
     call with the same arguments) sees the same members and days, so differences between
-    variants are the analyses', not the draws'.
+    variants are the analyses', not the draws'. ``tau_sd`` is the sequential test's mixture
+    scale in per-member sd (default :data:`~recommender.abtest.stats.DEFAULT_TAU_SD`).
     """
     _check(seeds=seeds, days=days, members=members, alpha=alpha, effect=effect)
     for method, _ in variants:
@@ -146,14 +150,16 @@ def rejection_table(
             rng, days=days, members=members, effect=effect, salt=f"aa-{rng_seed}-{s}"
         )
         for variant in variants:
-            day = first_rejection(population, method=variant[0], cuped=variant[1], alpha=alpha)
+            day = first_rejection(
+                population, method=variant[0], cuped=variant[1], alpha=alpha, tau_sd=tau_sd
+            )
             if day is not None:
                 out[variant][s, day:] = True
     return out
 
 
 def first_rejection(
-    population: Population, *, method: str, cuped: bool, alpha: float
+    population: Population, *, method: str, cuped: bool, alpha: float, tau_sd: float | None = None
 ) -> int | None:
     """The first day whose look rejects, or None; looks every day except for "fixed"."""
     days = population.minutes.shape[1]
@@ -173,6 +179,7 @@ def first_rejection(
                 previous_p=previous_p,
                 previous_low=low,
                 previous_high=high,
+                tau_sd=tau_sd,
                 **kwargs,
             )
             previous_p, low, high = look.p_value, look.low, look.high
@@ -194,6 +201,7 @@ def aa_false_positive_rate(
     cuped: bool = False,
     effect: float = 0.0,
     rng_seed: int = 0,
+    tau_sd: float | None = None,
 ) -> float:
     """Share of ``seeds`` simulated experiments in which any daily look rejects.
 
@@ -209,6 +217,7 @@ def aa_false_positive_rate(
         cuped=cuped,
         effect=effect,
         rng_seed=rng_seed,
+        tau_sd=tau_sd,
     )
     return float(rejected[:, -1].mean())
 

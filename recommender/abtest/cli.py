@@ -1,7 +1,7 @@
 """``python -m recommender.abtest aa|power``: the A/A and power simulations of docs/experiments.md.
 
     python -m recommender.abtest aa [--seeds 500] [--days 14] [--members 2000] [--out DIR]
-    python -m recommender.abtest power [--effect 0.05] [--members 8000] [--out DIR]
+    python -m recommender.abtest power [--effect 0.1] [--members 8000] [--out DIR]
 
 ``aa`` prints the false-positive rate of A/A tests looked at every day, naive (a
 fixed-horizon test at every look) against sequential (mSPRT), each with its binomial 95%
@@ -25,6 +25,7 @@ from recommender.abtest.aa import (
     cuped_variance_ratio,
     rejection_table,
 )
+from recommender.abtest.stats import DEFAULT_TAU_SD
 
 AA_VARIANTS = [("naive", False), ("sequential", False), ("sequential", True), ("fixed", False)]
 POWER_VARIANTS = [("fixed", False), ("fixed", True), ("sequential", False), ("sequential", True)]
@@ -38,19 +39,32 @@ LABELS = {
 }
 
 
-def _bounded(kind: type, least: float, *, strict: bool = False, most: float | None = None):
+def _bounded(
+    kind: type,
+    least: float,
+    *,
+    strict: bool = False,
+    most: float | None = None,
+    most_strict: bool = True,
+):
+    """An argparse type: ``kind(text)`` above ``least`` and below ``most`` (strictly or not).
+
+    The error names the value and the rule, so argparse prints e.g.
+    ``argument --seeds: '0' must be >= 1`` and exits with status 2.
+    """
+    rule = f"{'>' if strict else '>='} {least}"
+    if most is not None:
+        rule += f" and {'<' if most_strict else '<='} {most}"
+
     def parse(text: str) -> float:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not a{'n integer' if kind is int else ' number'}"
-            ) from None
-        low_ok = value > least if strict else value >= least
-        if not low_ok or (most is not None and not value < most) or value != value:
-            rule = f"{'>' if strict else '>='} {least}" + (
-                f" and < {most}" if most is not None else ""
-            )
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        above = value > least if strict else value >= least
+        below = most is None or (value < most if most_strict else value <= most)
+        if not (above and below):  # nan fails both comparisons
             raise argparse.ArgumentTypeError(f"{text!r} must be {rule}")
         return value
 
@@ -65,18 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="{aa,power}")
     for name, help_, seeds, members, effect in (
         ("aa", "false-positive rate of A/A tests peeked at daily", 500, 2000, 0.0),
-        ("power", "power for a planted lift, with and without CUPED", 200, 8000, 0.05),
+        ("power", "power for a planted lift, with and without CUPED", 200, 8000, 0.1),
     ):
         sub = commands.add_parser(name, help=help_, description=help_)
         sub.add_argument(
-            "--seeds", type=_bounded(int, 1), default=seeds, help=f"experiments (default {seeds})"
+            "--seeds",
+            type=_bounded(int, 1, most=100_000, most_strict=False),
+            default=seeds,
+            help=f"experiments (default {seeds})",
         )
         sub.add_argument(
-            "--days", type=_bounded(int, 1), default=14, help="daily looks (default 14)"
+            "--days",
+            type=_bounded(int, 1, most=365, most_strict=False),
+            default=14,
+            help="daily looks (default 14)",
         )
         sub.add_argument(
             "--members",
-            type=_bounded(int, 20),
+            type=_bounded(int, 20, most=1_000_000, most_strict=False),
             default=members,
             help=f"members per experiment, both arms (default {members})",
         )
@@ -86,7 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
             default=0.05,
             help="level (default 0.05)",
         )
-        sub.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
+        sub.add_argument(
+            "--seed", type=_bounded(int, 0), default=0, help="base random seed (default 0)"
+        )
+        sub.add_argument(
+            "--tau-sd",
+            type=_bounded(float, 0, strict=True, most=100),
+            default=DEFAULT_TAU_SD,
+            help=f"sequential test's mixture scale, in per-member sd (default {DEFAULT_TAU_SD})",
+        )
         sub.add_argument("--out", type=Path, help="also write CSV + PNG into this folder")
         if name == "power":
             sub.add_argument(
@@ -121,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         alpha=args.alpha,
         effect=effect,
         rng_seed=args.seed,
+        tau_sd=args.tau_sd,
     )
     seconds = time.perf_counter() - started
     what = "A/A tests" if args.command == "aa" else f"experiments with a {effect:+.1%} lift"
@@ -167,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_outputs(command: str, table: dict, variants: list, out: Path, alpha: float) -> list[Path]:
-    """``{command}.csv`` (day, analysis, rejected share and its interval) and ``{command}.png``."""
+    """``abtest-{command}.csv`` (day, analysis, share rejected by then, interval) and ``.png``."""
     rows = []
     for variant in variants:
         rejected = table[variant]
@@ -187,12 +216,12 @@ def write_outputs(command: str, table: dict, variants: list, out: Path, alpha: f
                     "high": round(high, 4),
                 }
             )
-    csv_path = out / f"{command}.csv"
+    csv_path = out / f"abtest-{command}.csv"
     with csv_path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    png_path = out / f"{command}.png"
+    png_path = out / f"abtest-{command}.png"
     plot(command, table, variants, png_path, alpha)
     return [csv_path, png_path]
 
