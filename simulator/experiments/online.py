@@ -249,8 +249,10 @@ def pre_minutes(log: VisitLog, runner: PopulationRunner, n_members: int, days: i
 
 
 class ArmPolicy:
-    """Serves each visit from its member's arm: index 0 production (the control's model),
-    1 the candidate's. ``arm`` (M,) is what the experiment sets before each day."""
+    """Serves each visit from the model its member gets: ``serves`` (M,), which the
+    experiment sets before each day, is 0 for production (the control's model: the control
+    arm and every member in no arm) and 1 for the candidate (its arm; everyone once it
+    ships)."""
 
     def __init__(self, production: ExperimentPolicy, candidate: ExperimentPolicy, n: int) -> None:
         self.policies = (production, candidate)
