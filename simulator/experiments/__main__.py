@@ -12,6 +12,7 @@ Usage::
     python -m simulator.experiments logging-policy [--strengths 0,1,2 --online-days 7]
     python -m simulator.experiments ope-validation [--seeds 12]  (its own arguments: --help)
     python -m simulator.experiments scaling [--preset small --device cpu]  (its own: --help)
+    python -m simulator.experiments online [--preset small --mode ab]  (its own: --help)
 
 Each writes ``<out>/<experiment>.csv`` and ``<out>/<experiment>.png``. ``all`` runs the four
 teaching experiments; the context sweep (which trains SASRec eight times) and the
@@ -318,11 +319,15 @@ def main(argv: list[str] | None = None) -> int:
         from simulator.experiments.scaling_cli import main as scaling
 
         return scaling(argv[1:])
+    if argv[:1] == ["online"]:  # its own arguments: online --help
+        from simulator.experiments.online_cli import main as online
+
+        return online(argv[1:])
     defaults = Settings()
     parser = argparse.ArgumentParser(
         prog="python -m simulator.experiments",
         description="Teaching experiments run in-process; each writes a CSV and a PNG. "
-        "Also: ope-validation and scaling (see their --help).",
+        "Also: ope-validation, scaling and online (see their --help).",
     )
     parser.add_argument("experiment", choices=[*EXPERIMENTS, "all"], help="what to run")
     parser.add_argument("--out", type=Path, default=Path("var/experiments"), help="output dir")
