@@ -37,14 +37,21 @@ Optional, all off by default (docs/models.md, "Optional tools", has their measur
   each objective's loss on any log.
 - **Positions from the start** (``position_from="start"``), which the KV cache of
   :mod:`recommender.sasrec_cache` needs.
+
+Where it runs (``torch_device``, not to be confused with ``use_device``, the member's playback
+device): "cpu" by default; "cuda", "cuda:N" or "auto" fit, and score while the fitted model is
+in memory, on a GPU. Randomness is drawn on the CPU whatever the device, and a checkpoint is
+always CPU tensors that load on the CPU (the platform serves there).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import zlib
 from dataclasses import dataclass, field, replace
-from typing import Self
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 import torch
@@ -168,11 +175,16 @@ class SASRecConfig(SoftmaxTrainingConfig):
     """Learned positions counted back from the newest play ("end", the SASRec default here)
     or from the window's first play ("start": a new play leaves earlier positions alone,
     which the KV cache of :mod:`recommender.sasrec_cache` needs)."""
+    torch_device: str = "cpu"
+    """Where torch fits and scores: "cpu", "cuda", "cuda:N", or "auto" (cuda when torch sees
+    a GPU, else cpu). Not ``use_device``, which reads the member's playback device. A
+    checkpoint is saved as CPU tensors and loads on the CPU whatever this says."""
     extra: dict[str, float] = field(default_factory=dict)
     """Filled by ``fit``: warm-start drift before/after alignment, final training loss."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        resolve_torch_device(self.torch_device)  # raises naming a bad or absent device
         for name in (
             "blocks",
             "heads",
@@ -210,6 +222,34 @@ class SASRecConfig(SoftmaxTrainingConfig):
             )
 
 
+TORCH_DEVICE = re.compile(r"cpu|auto|cuda(:\d+)?")
+"""The ``torch_device`` values SASRecConfig accepts."""
+
+
+def resolve_torch_device(name: str) -> torch.device:
+    """The torch device ``torch_device`` names ("auto": cuda when available, else cpu).
+
+    Raises ValueError naming the value when it is not one of "cpu", "cuda", "cuda:N",
+    "auto", or names a GPU this machine does not have."""
+    if not isinstance(name, str) or not TORCH_DEVICE.fullmatch(name):
+        raise ValueError(f"torch_device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"torch_device={name!r}, but torch sees no CUDA GPU on this machine "
+                "(use 'cpu', or 'auto' for a GPU when there is one)"
+            )
+        index = int(name.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ValueError(
+                f"torch_device={name!r}, but this machine has {torch.cuda.device_count()} "
+                "CUDA GPU(s)"
+            )
+    return torch.device(name)
+
+
 class Block(nn.Module):
     """Pre-LayerNorm causal self-attention and feed-forward, each with a residual."""
 
@@ -242,7 +282,8 @@ class Block(nn.Module):
         q, k, v = self._qkv(x)  # 3 x (B, H, n, D/H)
         m, n = past_k.shape[2], x.shape[1]
         keys, values = torch.cat([past_k, k], 2), torch.cat([past_v, v], 2)  # (B, H, m + n, .)
-        mask = torch.arange(m + n)[None] <= (m + torch.arange(n))[:, None]  # (n, m + n)
+        where = torch.arange(m + n, device=x.device)
+        mask = where[None] <= (m + where[:n])[:, None]  # (n, m + n)
         y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
         return self._out(x, y), k, v
 
@@ -320,14 +361,15 @@ class SASRecNet(nn.Module):
         at: float,
         id_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """(I, D) item vectors at time ``at``; titles where ``id_mask`` is False use metadata."""
+        """(I, D) item vectors at time ``at``; titles where ``id_mask`` is False use metadata.
+        ``features`` and ``id_mask`` may be on the CPU: they are moved to the net's device."""
         ids = self.item_embedding
         if self.tower is None:
             return ids
         meta = self.tower(features, features.numeric(at))  # (I, D)
-        gate = self.tower.gate(features.catalog_days(at))  # (I, 1)
+        gate = self.tower.gate(features.catalog_days(at).to(ids.device))  # (I, 1)
         if id_mask is not None:
-            gate = gate * id_mask[:, None]
+            gate = gate * id_mask.to(ids.device)[:, None]
         return gate * ids + (1 - gate) * meta
 
     def embed(self, table: torch.Tensor, tokens: Tokens, start: int = 0) -> torch.Tensor:
@@ -343,7 +385,7 @@ class SASRecNet(nn.Module):
             x = x + self.position[-t:]
         else:
             pad = (tokens.items < 0).sum(1, keepdim=True)  # (B, 1) left padding
-            where = (start + torch.arange(t)[None] - pad).clamp(min=0)  # (B, T)
+            where = (start + torch.arange(t, device=items.device)[None] - pad).clamp(min=0)
             x = x + F.embedding(where, self.position)
         if self.time_in is not None:
             x = x + self.time_in(tokens.event_time)
@@ -386,6 +428,15 @@ class Tokens:
     def __getitem__(self, index: object) -> Tokens:
         return Tokens(
             self.items[index], self.event_time[index], self.devices[index], self.repeat[index]
+        )
+
+    def to(self, device: torch.device) -> Tokens:
+        """These tokens on ``device`` (themselves when already there)."""
+        return Tokens(
+            self.items.to(device),
+            self.event_time.to(device),
+            self.devices.to(device),
+            self.repeat.to(device),
         )
 
 
@@ -439,9 +490,9 @@ def query_inputs(request: np.ndarray, last: np.ndarray) -> np.ndarray:
 def attention_mask(valid: torch.Tensor) -> torch.Tensor:
     """(B, 1, T, T) bool: causal, no attending to padding; a padded query sees itself only."""
     t = valid.shape[1]
-    causal = torch.ones(t, t, dtype=torch.bool).tril()
+    causal = torch.ones(t, t, dtype=torch.bool, device=valid.device).tril()
     mask = causal[None] & valid[:, None, :]  # (B, T, T)
-    return (mask | torch.eye(t, dtype=torch.bool)[None])[:, None]
+    return (mask | torch.eye(t, dtype=torch.bool, device=valid.device)[None])[:, None]
 
 
 def repeat_inputs(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -611,13 +662,14 @@ class SASRecRecommender(Recommender):
         self.features = self._item_features(items, data.items, interactions.timestamps)
         seed = cfg.seed if rng is None else int(rng.integers(2**63 - 1))
         previous = warm_start if self._can_warm_start(warm_start) else None
-        with torch.random.fork_rng(devices=[]):
+        device = resolve_torch_device(cfg.torch_device)
+        with torch.random.fork_rng(devices=_cuda_indices(device)):
             torch.manual_seed(seed)
-            generator = torch.Generator().manual_seed(seed)
-            net = SASRecNet(len(self.item_ids), cfg)
+            generator = torch.Generator().manual_seed(seed)  # CPU: the same draws on any device
+            net = SASRecNet(len(self.item_ids), cfg)  # initialised on the CPU, then moved
             if previous is not None:
                 self._copy_from(net, previous)
-            self.net = net
+            self.net = net = net.to(device)
             sampler = NegativeSampler.for_data(
                 data.items,
                 data.weights,
@@ -639,7 +691,7 @@ class SASRecRecommender(Recommender):
                 torch.manual_seed(seed)
                 generator = torch.Generator().manual_seed(seed)
                 net = SASRecNet(len(self.item_ids), cfg)
-                self.net = net
+                self.net = net = net.to(device)
                 windows = self._windows(np.ones(len(self._history_items), bool))
                 loss = self._train(windows, sampler, cfg.extra["best_epoch"], 0, generator, None)
         self._set_unplayed_from_metadata(np.bincount(data.items, minlength=len(self.item_ids)))
@@ -768,6 +820,8 @@ class SASRecRecommender(Recommender):
         if len(windows.items) == 0:
             return math.nan
         sampled = n_items > cfg.full_softmax_max_items
+        device = net.item_embedding.device
+        log_q = sampler.log_q.to(device)
         optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         per_epoch = -(-len(windows.items) // cfg.batch_size)
         if validation is None:
@@ -785,8 +839,9 @@ class SASRecRecommender(Recommender):
                 if net.tower is not None and cfg.id_dropout > 0:
                     id_mask = (torch.rand(n_items, generator=generator) >= cfg.id_dropout).float()
                 table = net.table(features, at, id_mask)  # (I, D)
-                negatives = sampler.draw(generator) if sampled else None
-                losses = self._batch_losses(windows, batch, table, negatives, sampler.log_q)
+                # drawn on the CPU from ``generator``, so every device sees the same negatives
+                negatives = sampler.draw(generator).to(device) if sampled else None
+                losses = self._batch_losses(windows, batch, table, negatives, log_q)
                 loss = self._total_loss(losses)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -833,17 +888,20 @@ class SASRecRecommender(Recommender):
         (the token m ahead, m = 2..mtp_k), "watch" (binary cross-entropy of the next token's
         watch fraction, its weight over its play count clipped to [0, 1]) and "genre"
         (cross-entropy of the next title's genre buckets, a title's genres sharing its mass),
-        those that are on."""
+        those that are on. The windows stay on the CPU; the batch moves to the net's device."""
         net = self.net
         assert net is not None and self.features is not None
-        seq = windows.items[batch]  # (B, L + 1)
+        device = table.device
+        seq = windows.items[batch].to(device)  # (B, L + 1)
         valid = seq >= 0
         mask = attention_mask(valid[:, :-1])
-        x = net.embed(table, windows.inputs(batch))
+        x = net.embed(table, windows.inputs(batch).to(device))
         h = net.query(
-            net.encode(x, mask), windows.query_time[batch], windows.devices[batch, 1:]
+            net.encode(x, mask),
+            windows.query_time[batch].to(device),
+            windows.devices[batch, 1:].to(device),
         )  # (B, L, D)
-        w = windows.weights[batch]
+        w = windows.weights[batch].to(device)
         target = seq[:, 1:]  # (B, L)
         out = {"next": self._next_loss(h, table, target, w[:, 1:], negatives, log_q)}
         for m, head in enumerate(net.mtp, start=2):
@@ -853,12 +911,13 @@ class SASRecRecommender(Recommender):
                 out[f"mtp_{m}"] = self._next_loss(hm, table, ahead, w[:, m:], negatives, log_q)
         keep = target >= 0
         if net.watch_head is not None:
-            fraction = (w[:, 1:] / windows.counts[batch, 1:].clamp(min=1))[keep].clamp(0, 1)
+            counts = windows.counts[batch, 1:].to(device)
+            fraction = (w[:, 1:] / counts.clamp(min=1))[keep].clamp(0, 1)
             pair = torch.cat([h[keep], table[target[keep]]], -1)  # (n, 2D)
             logit = net.watch_head(pair)[:, 0]
             out["watch"] = F.binary_cross_entropy_with_logits(logit, fraction)
         if net.genre_head is not None:
-            genres = self._genre_targets()[target[keep]]  # (n, G)
+            genres = self._genre_targets().to(device)[target[keep]]  # (n, G)
             has = genres.sum(1) > 0
             if has.any():
                 logits = net.genre_head(h[keep][has])  # (n, G)
@@ -988,7 +1047,7 @@ class SASRecRecommender(Recommender):
             if pairs:
                 cols, old_cols = (torch.tensor(x) for x in zip(*pairs, strict=True))
                 # raw rows: a version's rotation applies only to the vectors it exports
-                net.item_embedding[cols] = previous.net.item_embedding[old_cols]
+                net.item_embedding[cols] = previous.net.item_embedding.cpu()[old_cols]
             if len(new_cols) and net.tower is not None:
                 meta = net.tower(self.features, self.features.numeric(self.trained_until))
                 net.item_embedding[new_cols] = meta[new_cols]
@@ -1015,7 +1074,7 @@ class SASRecRecommender(Recommender):
         net = self.net
         if net is None or net.tower is None or self.features is None or plays.all():
             return
-        cols = torch.from_numpy(np.flatnonzero(plays == 0))
+        cols = torch.from_numpy(np.flatnonzero(plays == 0)).to(net.item_embedding.device)
         net.eval()
         with torch.no_grad():
             meta = net.tower(self.features, self.features.numeric(self.trained_until))
@@ -1027,7 +1086,7 @@ class SASRecRecommender(Recommender):
         table = self._table(self.trained_until if at is None else at)
         if rotate:
             table = table @ self.net.rotation  # type: ignore[union-attr]
-        return table.numpy()
+        return table.cpu().numpy()
 
     def member_vectors(self, histories: list[Plays | tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """(B, D) float32 hidden states of play histories (each non-empty: :class:`Plays`, or
@@ -1047,7 +1106,7 @@ class SASRecRecommender(Recommender):
             for h in histories
         ]
         h, _ = self._hidden(plays, at=None, devices=np.zeros(len(plays), np.int64))
-        return (h @ self.net.rotation).numpy()
+        return (h @ self.net.rotation).cpu().numpy()
 
     # ---- scoring -------------------------------------------------------------------------
 
@@ -1120,7 +1179,7 @@ class SASRecRecommender(Recommender):
         """(b, I) scores of each history's last ``max_len`` tokens, requested at ``at`` (b,)
         (None: right after the last play) from the device buckets ``devices`` (b,)."""
         h, table = self._hidden(histories, at=at, devices=devices)
-        return (h @ table.T).numpy()  # (B, I); the rotation cancels in h R (V R)^T
+        return (h @ table.T).cpu().numpy()  # (B, I); the rotation cancels in h R (V R)^T
 
     def _hidden(
         self, histories: list[Plays], *, at: np.ndarray | None, devices: np.ndarray
@@ -1145,19 +1204,21 @@ class SASRecRecommender(Recommender):
         last = times[:, -1]
         request = last if at is None else at  # (B,) unknown: right after the last play
         next_times = np.concatenate([times[:, 1:], request[:, None]], 1)
+        table = self._table(float(request.max()))
+        device = table.device  # the net's: built on the CPU, run there
         tokens = Tokens(
             torch.from_numpy(items),
             torch.from_numpy(time_inputs(times, next_times)),  # (B, T, 5)
             torch.from_numpy(devs),
             torch.from_numpy(repeat_inputs(counts, weights)),
-        )
-        query = torch.from_numpy(query_inputs(request, last))  # (B, 5)
-        table = self._table(float(request.max()))
+        ).to(device)
+        query = torch.from_numpy(query_inputs(request, last)).to(device)  # (B, 5)
+        codes = torch.from_numpy(np.asarray(devices, np.int64)).to(device)
         valid = items >= 0
-        mask = None if valid.all() else attention_mask(torch.from_numpy(valid))
+        mask = None if valid.all() else attention_mask(torch.from_numpy(valid).to(device))
         with torch.inference_mode():
             h = self.net.encode(self.net.embed(table, tokens), mask)[:, -1]  # (B, D)
-            h = self.net.query(h, query, torch.from_numpy(np.asarray(devices, np.int64)))
+            h = self.net.query(h, query, codes)
         return h, table
 
     # ---- catalogue growth and checkpoints -------------------------------------------------
@@ -1183,9 +1244,20 @@ class SASRecRecommender(Recommender):
             net.item_embedding = nn.Parameter(torch.cat([net.item_embedding, rows]))
         self._table_cache = None
 
+    @classmethod
+    def _from_checkpoint(cls, checkpoint: dict[str, Any], directory: Path) -> Self:
+        """A checkpoint loads on the CPU whatever ``torch_device`` it was trained with (a
+        model trained on a GPU serves on a machine without one), so the loaded config says
+        "cpu"."""
+        config = checkpoint.get("config")
+        if isinstance(config, dict) and "torch_device" in config:
+            checkpoint = {**checkpoint, "config": {**config, "torch_device": "cpu"}}
+        return super()._from_checkpoint(checkpoint, directory)
+
     def _state_dict(self) -> dict[str, torch.Tensor]:
         assert self.net is not None and self.features is not None
-        state = {f"net.{k}": v.detach().clone() for k, v in self.net.state_dict().items()}
+        # CPU tensors whatever the device it trained on: the platform loads and serves on CPU
+        state = {f"net.{k}": v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
         state.update(self.features.state())
         state["play_devices"] = torch.from_numpy(self._play_devices.copy())
         state["play_weights"] = torch.from_numpy(self._play_weights.copy())
@@ -1209,6 +1281,14 @@ class SASRecRecommender(Recommender):
         net.eval()
         self.net = net
         self._table_cache = None
+
+
+def _cuda_indices(device: torch.device) -> list[int]:
+    """The CUDA devices whose random state ``fork_rng`` keeps (dropout on a GPU draws from
+    the GPU's generator; none on the CPU)."""
+    if device.type != "cuda":
+        return []
+    return [torch.cuda.current_device() if device.index is None else device.index]
 
 
 def procrustes(new: np.ndarray, old: np.ndarray) -> tuple[np.ndarray, float, float]:
