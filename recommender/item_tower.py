@@ -150,15 +150,19 @@ class ItemTower(nn.Module):
         self.gate_offset = nn.Parameter(torch.tensor(-1.0))
 
     def forward(self, features: ItemFeatures, numeric: torch.Tensor) -> torch.Tensor:
-        """(I, D) metadata embeddings of every title in ``features``."""
+        """(I, D) metadata embeddings of every title in ``features``. The features (kept on
+        the CPU, where checkpoints hold them) are moved to the tower's device."""
         bags = (
             (self.genre, features.genre_idx, features.genre_off),
             (self.maturity, features.maturity_idx, features.maturity_off),
             (self.text, features.text_idx, features.text_off),
         )
-        total = self.numeric(numeric)  # (I, D)
+        device = self.genre.device
+        total = self.numeric(numeric.to(device))  # (I, D)
         for weight, idx, off in bags:  # an empty bag contributes zeros
-            total = total + F.embedding_bag(idx, weight, off, mode="mean", include_last_offset=True)
+            total = total + F.embedding_bag(
+                idx.to(device), weight, off.to(device), mode="mean", include_last_offset=True
+            )
         return total + self.mix(total)
 
     def gate(self, days: torch.Tensor) -> torch.Tensor:

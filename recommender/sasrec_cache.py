@@ -85,17 +85,18 @@ class HistoryCache:
         table = model._table(request)
         net = model.net
         assert net is not None
+        where = table.device  # the net's (a loaded checkpoint: the CPU)
         with torch.inference_mode():
             if final > n:  # plays that became final since the last call join the cache
                 new = self._inputs(tokens, counts, n, final, tokens.times[n + 1 : final + 1])
-                self._run(net.embed(table, new, start=n), keep=True)
+                self._run(net.embed(table, new.to(where), start=n), keep=True)
             self._tokens, self._counts = tokens[:final], counts[:final]
             last = self._inputs(tokens, counts, final, final + 1, np.array([request]))
-            h = self._run(net.embed(table, last, start=final), keep=False)[:, -1]  # (1, D)
+            h = self._run(net.embed(table, last.to(where), start=final), keep=False)[:, -1]
             query = torch.from_numpy(query_inputs(np.array([request]), tokens.times[-1:]))
             code = torch.from_numpy(device_codes([device], model.config.device_buckets, 1))
-            h = net.query(h, query, code)
-            return (h @ table.T).numpy()[0]
+            h = net.query(h, query.to(where), code.to(where))  # (1, D)
+            return (h @ table.T).cpu().numpy()[0]
 
     def _same_prefix(self, tokens: Plays, counts: np.ndarray, n: int) -> bool:
         cached = self._tokens
@@ -129,7 +130,7 @@ class HistoryCache:
             if b < len(self._keys):
                 x, k, v = block.forward_cached(x, self._keys[b], self._values[b])
             else:
-                empty = torch.zeros(1, block.heads, 0, x.shape[-1] // block.heads)
+                empty = x.new_zeros(1, block.heads, 0, x.shape[-1] // block.heads)
                 x, k, v = block.forward_cached(x, empty, empty)
             if keep:
                 if b < len(self._keys):

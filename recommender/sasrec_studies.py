@@ -3,6 +3,7 @@
     python -m recommender.sasrec_studies tokenize [--interactions CSV [--items CSV]]
     python -m recommender.sasrec_studies heads [--interactions CSV --items CSV]
     python -m recommender.sasrec_studies chain
+    python -m recommender.sasrec_studies device --interactions CSV --items CSV [--seeds 0,1,2]
 
 ``chain``: the figures of ``tests/recommender/test_sasrec.py``'s chain test (members who
 walk the catalogue in order; SASRec in the test's small config against MF's defaults).
@@ -14,6 +15,13 @@ time split. ``heads``: the same SASRec with and without the watch-fraction and g
 on a synthetic log made here (seeded, :func:`episodic_log`): members walk a chain of titles
 of their liked genre, play each title 1-4 times in a row (episodes) and watch it through
 (weight 0.9), and now and then sample a title of another genre and abandon it early (0.1).
+``device``: SASRec with and without ``use_device`` on a log that records devices, judged
+as the platform's promotion gate judges (time split at 80%, the catalogue as of the cut,
+later titles added before scoring, NDCG@10 per member of :func:`recommender.metrics.evaluate`,
+which passes no request device), and by next-play NDCG@10 with each play's device in the
+history and the request's device (the play's own), as the platform serves
+(:func:`next_play_with_devices`); one fit per seed, paired differences over members.
+
 Fits run on one torch thread.
 """
 
@@ -21,13 +29,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections import defaultdict
 from dataclasses import replace
 
 import numpy as np
 import torch
 
 from recommender.data import Interactions, time_split
-from recommender.evaluate import evaluate
+from recommender.evaluate import catalog_at_cut, evaluate
 from recommender.metadata import ItemMetadata
 from recommender.metrics import evaluate_detailed
 from recommender.mf import MFRecommender
@@ -114,6 +123,92 @@ def gain(row: dict, base: dict, samples: int = 1000) -> str:
     return f"NDCG@10 {diff.mean():+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
+def next_play_with_devices(
+    model: SASRecRecommender,
+    train: Interactions,
+    test: Interactions,
+    *,
+    k: int = 10,
+    max_requests: int = 2000,
+    seed: int = 0,
+) -> np.ndarray:
+    """(R,) NDCG@k of next-play requests with devices: one per test play of a title new to
+    the member (a seeded sample of at most ``max_requests``), scored at its time from the
+    member's training and earlier test plays, each with its device, the request from the
+    play's own device; seen titles excluded, ties in the target's favour."""
+    if train.devices is None or test.devices is None:
+        raise ValueError("next_play_with_devices needs a log with a device column")
+    history: dict[str, list[tuple[str, float, str | None]]] = defaultdict(list)
+    for row in np.lexsort((train.timestamps, train.user_ids.astype(str))):
+        play = (train.item_ids[row], float(train.timestamps[row]), train.devices[row] or None)
+        history[train.user_ids[row]].append(play)
+    requests = []
+    for row in np.lexsort((test.timestamps, test.user_ids.astype(str))):
+        user, item = test.user_ids[row], test.item_ids[row]
+        t, device = float(test.timestamps[row]), test.devices[row] or None
+        before = history[user]
+        if item not in {p[0] for p in before}:
+            requests.append((user, item, t, device, len(before)))
+        before.append((item, t, device))
+    if len(requests) > max_requests:
+        keep = np.random.default_rng(seed).choice(len(requests), max_requests, replace=False)
+        requests = [requests[r] for r in np.sort(keep)]
+    column = {item: col for col, item in enumerate(model.item_ids)}
+    gains = []
+    for start in range(0, len(requests), 256):
+        batch = requests[start : start + 256]
+        plays = [history[user][:n] for user, _, _, _, n in batch]
+        scores = model.score(
+            [r[0] for r in batch],
+            at=np.array([r[2] for r in batch]),
+            histories=plays,
+            devices=[r[3] for r in batch],
+        ).copy()
+        for row, ((_, item, _, _, _), before) in enumerate(zip(batch, plays, strict=True)):
+            scores[row, [column[p[0]] for p in before if p[0] in column]] = -np.inf
+            if item not in column:
+                gains.append(0.0)
+                continue
+            rank = int((scores[row] > scores[row, column[item]]).sum())
+            gains.append(1.0 / np.log2(rank + 2.0) if rank < k else 0.0)
+    return np.asarray(gains, np.float64)
+
+
+def device(data: Interactions, items: ItemMetadata | None, seeds: list[int]) -> int:
+    """The ``device`` study of the module docstring."""
+    train, test = time_split(data)
+    known, arrivals = catalog_at_cut(items, float(test.timestamps.min()))
+    print(f"{len(train)} train / {len(test)} test plays")
+    gate: dict[bool, list[np.ndarray]] = {False: [], True: []}
+    nexts: dict[bool, list[np.ndarray]] = {False: [], True: []}
+    for seed in seeds:
+        for use in (False, True):
+            start = time.perf_counter()
+            model = SASRecRecommender(SASRecConfig(use_device=use)).fit(
+                train, items=known, rng=np.random.default_rng(seed)
+            )  # the platform's trial fit: seeded by rng, the titles known at the cut
+            fit_s = time.perf_counter() - start
+            if arrivals is not None and len(arrivals):
+                model.extend_items(arrivals)
+            gate[use].append(evaluate_detailed(model, train, test, items=items).per_user["ndcg@10"])
+            nexts[use].append(next_play_with_devices(model, train, test))
+            print(
+                f"seed {seed} {'sasrec-device' if use else 'sasrec':<14} gate NDCG@10 "
+                f"{gate[use][-1].mean():.4f}  next-play NDCG@10 with devices "
+                f"{nexts[use][-1].mean():.4f}  fit {fit_s:.0f} s  best epoch "
+                f"{model.config.extra.get('best_epoch', '-')}",
+                flush=True,
+            )
+    for label, figures in (("gate NDCG@10", gate), ("next-play NDCG@10 with devices", nexts)):
+        plain, with_device = (np.mean(figures[use], 0) for use in (False, True))
+        row, base = {"per_member": with_device}, {"per_member": plain}
+        print(
+            f"{label}, mean of {len(seeds)} seeds: sasrec {plain.mean():.4f}, sasrec-device "
+            f"{with_device.mean():.4f}; difference {gain(row, base).removeprefix('NDCG@10 ')}"
+        )
+    return 0
+
+
 def chain() -> int:
     """SASRec against MF where only the order of plays predicts the next one."""
     train, test = time_split(chain_interactions(np.random.default_rng(0)))
@@ -129,14 +224,27 @@ def chain() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("study", choices=("tokenize", "heads", "chain"))
+    parser.add_argument("study", choices=("tokenize", "heads", "chain", "device"))
     parser.add_argument("--interactions", help="a log CSV (default: the synthetic log)")
     parser.add_argument("--items", help="title metadata CSV")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0,1,2", help="device: one fit per seed")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if args.study == "chain":
         return chain()
+    if args.study == "device":
+        if not args.interactions:
+            parser.error("device needs --interactions: a log CSV with a device column")
+        try:
+            seeds = [int(s) for s in args.seeds.split(",")]
+        except ValueError:
+            parser.error(f"--seeds {args.seeds!r}: expected integers separated by commas")
+        data = Interactions.from_csv(args.interactions)
+        if data.devices is None:
+            parser.error(f"--interactions {args.interactions!r} has no device column")
+        items = ItemMetadata.from_csv(args.items) if args.items else None
+        return device(data, items, seeds)
     if args.interactions:
         data = Interactions.from_csv(args.interactions)
         items = ItemMetadata.from_csv(args.items) if args.items else None

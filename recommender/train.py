@@ -1,7 +1,8 @@
 """Train a model from a CSV of interactions, compare it with popularity, save a checkpoint.
 
     python -m recommender.train --interactions data.csv --model mf --out var/models/mf-1 \
-        [--items items.csv] [--warm-start var/models/sasrec-0] [--set sasrec.dim=64]
+        [--items items.csv] [--warm-start var/models/sasrec-0] [--set sasrec.dim=64] \
+        [--device cuda]
 
 Steps: read the CSV; split it at one global time cut; fit the model and a popularity
 baseline on the earlier part; print both evaluated on the later part (full ranking); then
@@ -66,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--epochs", type=int, help="training epochs (models that train)")
     parser.add_argument("--dim", type=int, help="embedding size (models with embeddings)")
+    parser.add_argument(
+        "--device",
+        help="where torch fits: cpu, cuda, cuda:N, or auto (cuda when there is a GPU); models "
+        "with a torch_device setting (sasrec); the checkpoint loads on the CPU either way",
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -152,12 +158,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Any]:
     overrides = {"seed": args.seed} if "seed" in known else {}
     settings = [f"{args.model}.{setting}" for setting in args.set]
     overrides.update(parse_overrides(parser, [args.model], settings)[args.model])
-    for name in ("epochs", "dim"):
-        value = getattr(args, name)
+    for option, name in (("epochs", "epochs"), ("dim", "dim"), ("device", "torch_device")):
+        value = getattr(args, option)
         if value is None:
             continue
         if name not in known:
-            parser.error(f"--{name} does not apply to model {args.model!r}")
+            parser.error(f"--{option} does not apply to model {args.model!r}")
         overrides[name] = value
     try:
         config = config_class(**overrides)

@@ -38,13 +38,14 @@ import itertools
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from recommender import Interactions, ItemMetadata, SASRecConfig, SASRecRecommender, time_split
 from recommender.base import Recommender
 from recommender.runtime import torch_threads
+from recommender.sasrec import resolve_torch_device
 from simulator.experiments.context_sweep import _item_metadata
 from simulator.experiments.runs import Settings
 from simulator.runner import LoggingPolicy
@@ -237,8 +238,10 @@ def scaling(
 ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """Run the protocol of the module docstring: (one row per fit, one row per fitted law).
 
-    On the CPU the fits run on one torch thread: these models are small, and on a shared
-    machine a second thread that competes for a core slows them down many times over."""
+    ``device``: SASRec's ``torch_device`` for every fit and its scoring ("cpu", "cuda",
+    "cuda:N"; resolve "auto" with :func:`resolve_device` first). On the CPU the fits run on
+    one torch thread: these models are small, and on a shared machine a second thread that
+    competes for a core slows them down many times over."""
     if device != "cpu":
         return _scaling(preset, seed=seed, device=device, progress=progress)
     with torch_threads(1):
@@ -251,7 +254,6 @@ def _scaling(
     log, items = simulated_log(preset, seed)
     train, test = time_split(log, holdout_fraction=0.2)
     members = np.array([str(m) for m in range(preset.members)], dtype=object)
-    extra = {"device": device} if device != "cpu" else {}
     rows: list[dict[str, object]] = []
     for size in preset.sizes:
         subset = train.select(np.flatnonzero(np.isin(train.user_ids, members[:size])))
@@ -269,7 +271,7 @@ def _scaling(
                 patience=5,
                 validation_members=min(1000, size),  # every member's last play: less noise
                 seed=seed + repeat,
-                **extra,
+                torch_device=device,
             )
             start = time.perf_counter()
             model = SASRecRecommender(config).fit(
@@ -368,6 +370,8 @@ def _law_row(
     }
 
 
-def has_device_setting() -> bool:
-    """Whether this SASRec takes a ``device`` (added by the transformer-tools work)."""
-    return "device" in {f.name for f in fields(SASRecConfig)}
+def resolve_device(name: str) -> str:
+    """The device SASRec's ``torch_device`` makes of ``name`` ("cpu", "cuda", "cuda:N";
+    "auto": cuda when torch sees a GPU, else cpu); ValueError naming a bad or absent one."""
+    SASRecConfig(torch_device=name)  # the config's own check, so the two never disagree
+    return str(resolve_torch_device(name))

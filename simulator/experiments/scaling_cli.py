@@ -18,8 +18,8 @@ from simulator.experiments.runs import by, write_csv
 from simulator.experiments.scaling import (
     PRESETS,
     fit_offset_power_law,
-    has_device_setting,
     mean_rows,
+    resolve_device,
     scaling,
 )
 
@@ -90,29 +90,28 @@ def main(argv: list[str]) -> int:
                         help="tiny: seconds; small: minutes on CPU; large: for a GPU")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("var/experiments"), help="output dir")
     parser.add_argument("--seed", type=number(int, minimum=0), default=0)
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--device", default="cpu",
+                        help="where SASRec fits and scores: cpu (default), cuda, cuda:N, or "
+                        "auto (cuda when torch sees a GPU, else cpu)")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="print nothing per fit")
     args = parser.parse_args(argv)
-    if args.device != "cpu":
-        if not has_device_setting():
-            parser.error("argument --device: this SASRec has no device setting yet; run on cpu")
-        from recommender.runtime import cuda_available
-
-        if not cuda_available():
-            parser.error("argument --device: cuda is not available on this machine")
+    try:
+        device = resolve_device(args.device)
+    except ValueError as error:
+        parser.error(f"argument --device: {error}")
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         parser.error(f"argument --out: cannot create {str(args.out)!r}: {error.strerror}")
     preset = PRESETS[args.preset]
-    rows, laws = scaling(preset, seed=args.seed, device=args.device, progress=not args.no_progress)
+    rows, laws = scaling(preset, seed=args.seed, device=device, progress=not args.no_progress)
     csv_path, fits_path, png = (
         args.out / f for f in ("scaling.csv", "scaling-fits.csv", "scaling.png")
     )
     write_csv(rows, csv_path)
     if laws:  # 3+ training sizes or model sizes (every preset has both)
         write_csv(laws, fits_path)
-    scale = f"preset {args.preset}: {preset.titles} titles, up to {preset.members} members, {preset.days} days, seed {args.seed}"
+    scale = f"preset {args.preset}: {preset.titles} titles, up to {preset.members} members, {preset.days} days, seed {args.seed}, {device}"
     plot(rows, f"SASRec scaling ({scale})", png)
     for law in laws:
         print(

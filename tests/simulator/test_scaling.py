@@ -7,12 +7,13 @@ import pytest
 
 from recommender import SASRecConfig, SASRecRecommender, time_split
 from recommender.metrics import evaluate_next_play
-from recommender.runtime import torch_threads
+from recommender.runtime import cuda_available, torch_threads
 from simulator.experiments.__main__ import main
 from simulator.experiments.scaling import (
     PRESETS,
     fit_offset_power_law,
     next_play_quality,
+    resolve_device,
     simulated_log,
 )
 
@@ -67,7 +68,25 @@ def test_the_scaling_command_writes_its_tables_and_figure(tmp_path, capsys):
     assert "L_inf" in capsys.readouterr().out
 
 
-def test_the_scaling_command_refuses_a_device_it_cannot_use(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        pytest.param(
+            "cuda",
+            "argument --device: torch_device='cuda', but torch sees no CUDA GPU",
+            marks=pytest.mark.no_gpu,
+        ),
+        ("gpu", "argument --device: torch_device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got 'gpu'"),
+    ],
+)  # fmt: skip
+def test_the_scaling_command_refuses_a_device_it_cannot_use(tmp_path, capsys, device, message):
+    out = tmp_path / "out"
     with pytest.raises(SystemExit) as exit_info:
-        main(["scaling", "--preset", "tiny", "--device", "cuda", "--out", str(tmp_path)])
-    assert exit_info.value.code == 2 and "--device" in capsys.readouterr().err
+        main(["scaling", "--preset", "large", "--device", device, "--out", str(out)])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert not out.exists()  # refused before anything was written
+
+
+def test_auto_is_the_cpu_on_a_machine_without_a_gpu():
+    assert resolve_device("auto") == ("cuda" if cuda_available() else "cpu")
+    assert resolve_device("cpu") == "cpu"

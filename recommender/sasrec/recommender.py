@@ -1,50 +1,12 @@
-"""SASRec with continuous time and a metadata item tower.
-
-The sequence model of Kang and McAuley (*Self-Attentive Sequential Recommendation*, ICDM
-2018): causal self-attention over a member's plays, the output at position j scored against
-every title to predict play j + 1, item embeddings shared between input and output. Added,
-following the lessons of Steck et al. (*Deep Learning for Recommender Systems: A Netflix
-Case Study*, 2021), that deep models win through heterogeneous features, time above all:
-
-- **Continuous time.** Each play carries sin/cos of its time of day and week and
-  ``log1p(hours until the next request)``; the output at j is conditioned on the *request*
-  time t_{j+1} (time of day/week, time since the last play). At serving the request time
-  is ``at``. All from :mod:`recommender.features`, the functions the platform logs with.
-- **Metadata item tower** (:mod:`recommender.item_tower`): each title's vector blends its ID
-  embedding with a metadata embedding through a gate that depends on its days in catalogue,
-  so a title added today ranks by what it is. During training a random ``id_dropout``
-  share of titles is represented by metadata alone, so the tower has to stand on its own.
-- **Sampled softmax with logQ correction** above ``full_softmax_max_items`` titles (Bengio
-  and Senecal 2008; Yi et al. 2019), exact softmax below.
-- **Multi-token prediction** (Gloeckle et al., *Better & Faster Large Language Models via
-  Multi-token Prediction*, 2024): with ``mtp_k > 1``, small extra heads predict plays j + 2 ..
-  j + k from the same hidden state, a denser training signal; serving uses the next-play
-  head only.
-- **Incremental retraining.** ``fit(warm_start=previous)`` starts from the previous
-  version's weights; titles new since then get ID rows initialised from the metadata tower;
-  then an orthogonal Procrustes rotation (Schoenemann 1966) maps the new item space onto the
-  previous one. Rotating queries and items by the same orthogonal R leaves every score
-  unchanged, so alignment costs no accuracy; ``config.extra`` reports the drift it removes.
-
-Optional, all off by default (docs/models.md, "Optional tools", has their measurements):
-
-- **Device** (``use_device``): each play's device and the request's (``score(devices=...)``)
-  as hashed embeddings, the request's conditioning the output as the request time does.
-- **Interaction tokenization** (``merge_repeats``): consecutive plays of one title are one
-  token carrying log play count and log total watch weight (:func:`merge_repeats`).
-- **Auxiliary heads** (``watch_weight``, ``genre_weight``): the next play's watch fraction
-  and genre from the same hidden state; :meth:`SASRecRecommender.objective_losses` reports
-  each objective's loss on any log.
-- **Positions from the start** (``position_from="start"``), which the KV cache of
-  :mod:`recommender.sasrec_cache` needs.
-"""
+"""The recommender: :class:`SASRecRecommender` fits, scores, warm-starts, aligns and saves
+the network of :mod:`recommender.sasrec.net`."""
 
 from __future__ import annotations
 
 import math
-import zlib
-from dataclasses import dataclass, field, replace
-from typing import Self
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 import torch
@@ -53,511 +15,30 @@ from torch import nn
 
 from recommender.base import History, Recommender
 from recommender.data import Interactions
-from recommender.features import N_CYCLIC, cyclic_time, time_since
-from recommender.item_tower import ItemFeatures, ItemTower
-from recommender.losses import (
-    NegativeSampler,
-    Sampler,
-    SoftmaxTrainingConfig,
-    softmax_loss,
-    weighted_mean,
-)
+from recommender.item_tower import ItemFeatures
+from recommender.losses import NegativeSampler, softmax_loss, weighted_mean
 from recommender.metadata import ItemMetadata
 from recommender.popularity import recency_popularity
-
-N_TIME = N_CYCLIC + 1
-"""Per-position time inputs: cyclic time (4) and log hours to the next request (1)."""
-AUTO_MAX_LEN = (50, 200)
-"""Bounds of the history length ``fit`` picks when ``max_len = 0``: 50 was the best fixed
-length on the simulator's logs (24, their 90th percentile, lost 0.012 NDCG@10 there), 200
-the SASRec papers' on MovieLens."""
-MIN_VALIDATION_MEMBERS = 20
-"""Fewer members with 3+ plays than this: no early stopping (the choice would be noise)."""
-
-
-@dataclass
-class SASRecConfig(SoftmaxTrainingConfig):
-    """Settings of :class:`SASRecRecommender`; the defaults adapt to the data ``fit`` gets
-    (history length, and the epoch count by early stopping on each member's last play).
-
-    The fields shared with MF are :class:`~recommender.losses.SoftmaxTrainingConfig`'s;
-    those redeclared here have a different default for the transformer.
-    """
-
-    epochs: int = 20
-    """Passes over the training windows when there is no early stopping (``validation_members
-    = 0``, or too few members to validate on); more when needed to reach ``min_steps``."""
-    min_steps: int = 150
-    """Least optimizer steps in all, so a small log still trains (early stopping too waits)."""
-    max_epochs: int = 200
-    """Most passes with early stopping; ``patience`` usually ends training well before."""
-    patience: int = 10
-    """Epochs without a better validation NDCG@10 before training stops (best weights kept)."""
-    validation_members: int = 1000
-    """Members (a seeded sample of those with 3+ plays) whose last play is held out of
-    training to choose when to stop; 0: no early stopping, train ``epochs`` passes."""
-    refit: bool = True
-    """After early stopping, train again from scratch on all plays, held-out ones included,
-    for the best epoch count, as EASE refits with its chosen lambda: the held-out plays are
-    each member's latest, the most telling (about 1.7x the fit time)."""
-    batch_size: int = 64
-    """Windows (sequences) per optimizer step."""
-    lr: float = 3e-3
-    """AdamW learning rate."""
-    weight_decay: float = 0.01
-    """AdamW decoupled weight decay."""
-    init_std: float = 0.05
-    """Standard deviation of the initial ID embeddings."""
-    full_softmax_max_items: int = 5000
-    """Exact softmax up to this many titles, sampled softmax with logQ correction above (the
-    exact one is far stronger for SASRec: Klenitskiy & Vasilev 2023; Petrov & Macdonald 2023)."""
-    num_negatives: int = 512
-    """Negatives shared by a batch when the softmax is sampled."""
-    negative_sampler: Sampler = "popularity"
-    """Proposal for negatives (popularity: proportional to weighted count + 1)."""
-    prior_half_life_days: float = 7.0
-    """Half-life of the recency-weighted popularity served to members with no history."""
-    seed: int = 0
-    """Seeds initialisation, dropout, shuffling and sampling when ``fit`` gets no ``rng``."""
-    blocks: int = 2
-    """Transformer blocks (causal self-attention + feed-forward, pre-LayerNorm)."""
-    heads: int = 1
-    """Attention heads; must divide ``dim``."""
-    ffn_mult: int = 2
-    """Feed-forward hidden width as a multiple of ``dim``."""
-    max_len: int = 0
-    """Longest history attended to; training cuts longer histories into windows. 0: chosen by
-    ``fit`` from the data (the 90th percentile of history lengths, 50 to 200) and saved."""
-    dropout: float = 0.2
-    """Dropout on embeddings, attention output and feed-forward output."""
-    mtp_k: int = 1
-    """Predict the next ``mtp_k`` plays (1: next play only)."""
-    mtp_weight: float = 0.3
-    """Loss weight of each extra multi-token head."""
-    use_time: bool = True
-    """Feed continuous time features (off: an ablation)."""
-    use_metadata: bool = True
-    """Blend the metadata tower into item vectors (off: ID embeddings only)."""
-    id_dropout: float = 0.25
-    """Share of titles shown to a training step through metadata alone."""
-    genre_buckets: int = 128
-    """Hash buckets of genres."""
-    maturity_buckets: int = 16
-    """Hash buckets of maturity ratings."""
-    text_buckets: int = 2048
-    """Hash buckets of synopsis words."""
-    warm_start_epochs: int = 5
-    """Epochs of a warm-started fit (also subject to ``min_steps // 3``)."""
-    align: bool = True
-    """After a warm start, rotate the item space onto the previous version's."""
-    use_device: bool = False
-    """Embed the device of each play and of the request (the ``device`` column of the log,
-    the ``device`` of ``score``); off by default until it measures better on real logs."""
-    device_buckets: int = 16
-    """Hash buckets of device names (bucket 0 is "unknown" and adds nothing)."""
-    merge_repeats: bool = False
-    """Interaction tokenization: consecutive plays of the same title become one token that
-    carries the play count and total watch time (``log1p`` of each, as inputs)."""
-    watch_weight: float = 0.0
-    """Loss weight of the head that predicts the next play's watch fraction (its weight,
-    clipped to [0, 1]) from the hidden state and that title's vector; 0: no head."""
-    genre_weight: float = 0.0
-    """Loss weight of the head that predicts the next play's genre (softmax over the genre
-    buckets, a title's genres sharing the mass; needs metadata); 0: no head."""
-    position_from: str = "end"
-    """Learned positions counted back from the newest play ("end", the SASRec default here)
-    or from the window's first play ("start": a new play leaves earlier positions alone,
-    which the KV cache of :mod:`recommender.sasrec_cache` needs)."""
-    extra: dict[str, float] = field(default_factory=dict)
-    """Filled by ``fit``: warm-start drift before/after alignment, final training loss."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for name in (
-            "blocks",
-            "heads",
-            "ffn_mult",
-            "max_epochs",
-            "mtp_k",
-            "genre_buckets",
-            "maturity_buckets",
-            "text_buckets",
-            "warm_start_epochs",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_len < 0 or self.patience < 1 or self.validation_members < 0:
-            raise ValueError(
-                f"max_len and validation_members must be >= 0 and patience >= 1, got "
-                f"{self.max_len}, {self.validation_members}, {self.patience}"
-            )
-        if self.device_buckets < 2:
-            raise ValueError(
-                f"device_buckets must be >= 2 (0 is unknown), got {self.device_buckets}"
-            )
-        if self.position_from not in ("end", "start"):
-            raise ValueError(f"position_from must be 'end' or 'start', got {self.position_from!r}")
-        if self.watch_weight < 0 or self.genre_weight < 0:
-            raise ValueError(
-                f"watch_weight and genre_weight must be >= 0, got "
-                f"{self.watch_weight}, {self.genre_weight}"
-            )
-        if self.dim % self.heads:
-            raise ValueError(f"heads={self.heads} must divide dim={self.dim}")
-        if not (0 <= self.dropout < 1 and 0 <= self.id_dropout < 1):
-            raise ValueError(
-                f"dropout and id_dropout must be in [0, 1), got {self.dropout}, {self.id_dropout}"
-            )
-
-
-class Block(nn.Module):
-    """Pre-LayerNorm causal self-attention and feed-forward, each with a residual."""
-
-    def __init__(self, dim: int, heads: int, ffn_mult: int, dropout: float) -> None:
-        super().__init__()
-        self.heads = heads
-        self.ln1 = nn.LayerNorm(dim)
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
-        self.ln2 = nn.LayerNorm(dim)
-        self.ffn = nn.Sequential(
-            nn.Linear(dim, ffn_mult * dim), nn.GELU(), nn.Linear(ffn_mult * dim, dim)
-        )
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        b, t, d = x.shape
-        q, k, v = self._qkv(x)  # 3 x (B, H, T, D/H)
-        if mask is None:  # no padding: plain causal attention, the fast serving path
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        else:
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D/H)
-        return self._out(x, y)
-
-    def forward_cached(
-        self, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``forward`` for n new positions after m cached ones: x (B, n, D), past (B, H, m,
-        D/H); returns the new positions' output and their own keys and values."""
-        q, k, v = self._qkv(x)  # 3 x (B, H, n, D/H)
-        m, n = past_k.shape[2], x.shape[1]
-        keys, values = torch.cat([past_k, k], 2), torch.cat([past_v, v], 2)  # (B, H, m + n, .)
-        mask = torch.arange(m + n)[None] <= (m + torch.arange(n))[:, None]  # (n, m + n)
-        y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
-        return self._out(x, y), k, v
-
-    def _qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        b, t, d = x.shape
-        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)  # 3 x (B, T, D)
-        return tuple(z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
-
-    def _out(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        b, t, d = x.shape
-        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, d)))
-        return x + self.drop(self.ffn(self.ln2(x)))
-
-
-N_REPEAT = 2
-"""Per-token inputs of a merged run of plays: log1p(count), log1p(total watch time)."""
-
-
-class SASRecNet(nn.Module):
-    """Item table (ID embeddings blended with the metadata tower), the causal encoder, and
-    the optional inputs (devices, merged repeats) and heads (multi-token, watch, genre)."""
-
-    def __init__(self, n_items: int, cfg: SASRecConfig) -> None:
-        super().__init__()
-        d = cfg.dim
-        self.position_from = cfg.position_from
-        self.item_embedding = nn.Parameter(torch.randn(n_items, d) * cfg.init_std)
-        self.position = nn.Parameter(torch.randn(cfg.max_len, d) * 0.02)
-        self.time_in = nn.Linear(N_TIME, d) if cfg.use_time else None
-        self.time_query = nn.Linear(N_TIME, d) if cfg.use_time else None
-        self.tower = (
-            ItemTower(
-                d,
-                genre_buckets=cfg.genre_buckets,
-                maturity_buckets=cfg.maturity_buckets,
-                text_buckets=cfg.text_buckets,
-            )
-            if cfg.use_metadata
-            else None
-        )
-        self.blocks = nn.ModuleList(
-            Block(d, cfg.heads, cfg.ffn_mult, cfg.dropout) for _ in range(cfg.blocks)
-        )
-        self.ln_out = nn.LayerNorm(d)
-        self.mtp = nn.ModuleList(nn.Linear(d, d) for _ in range(cfg.mtp_k - 1))
-        self.drop = nn.Dropout(cfg.dropout)
-        self.register_buffer("rotation", torch.eye(d))  # (D, D) alignment, see fit
-        # optional parts: None when off, so older checkpoints load unchanged
-        self.device_in = (
-            nn.Embedding(cfg.device_buckets, d, padding_idx=0) if cfg.use_device else None
-        )
-        self.device_query = (
-            nn.Embedding(cfg.device_buckets, d, padding_idx=0) if cfg.use_device else None
-        )
-        self.repeat_in = nn.Linear(N_REPEAT, d) if cfg.merge_repeats else None
-        self.watch_head = (
-            nn.Sequential(nn.Linear(2 * d, d), nn.GELU(), nn.Linear(d, 1))
-            if cfg.watch_weight > 0
-            else None
-        )
-        self.genre_head = nn.Linear(d, cfg.genre_buckets) if cfg.genre_weight > 0 else None
-        for layer in (self.time_in, self.time_query, self.repeat_in):
-            if layer is not None:  # start as plain SASRec; log-hours would swamp the items
-                nn.init.zeros_(layer.weight)
-                nn.init.zeros_(layer.bias)
-        for table in (self.device_in, self.device_query):
-            if table is not None:
-                nn.init.normal_(table.weight, std=0.02)
-                with torch.no_grad():
-                    table.weight[0].zero_()
-
-    def table(
-        self,
-        features: ItemFeatures,
-        at: float,
-        id_mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """(I, D) item vectors at time ``at``; titles where ``id_mask`` is False use metadata."""
-        ids = self.item_embedding
-        if self.tower is None:
-            return ids
-        meta = self.tower(features, features.numeric(at))  # (I, D)
-        gate = self.tower.gate(features.catalog_days(at))  # (I, 1)
-        if id_mask is not None:
-            gate = gate * id_mask[:, None]
-        return gate * ids + (1 - gate) * meta
-
-    def embed(self, table: torch.Tensor, tokens: Tokens, start: int = 0) -> torch.Tensor:
-        """(B, T, D) inputs of the encoder: item, position, time, device, repeat count.
-
-        With ``position_from = "start"`` token t of a row sits at position ``start + t -
-        (padding of the row)``; with "end" the last token sits at the last position.
-        """
-        items = tokens.items.clamp(min=0)
-        x = F.embedding(items, table)  # (B, T, D)
-        t = items.shape[1]
-        if self.position_from == "end":
-            x = x + self.position[-t:]
-        else:
-            pad = (tokens.items < 0).sum(1, keepdim=True)  # (B, 1) left padding
-            where = (start + torch.arange(t)[None] - pad).clamp(min=0)  # (B, T)
-            x = x + F.embedding(where, self.position)
-        if self.time_in is not None:
-            x = x + self.time_in(tokens.event_time)
-        if self.device_in is not None:
-            x = x + self.device_in(tokens.devices)
-        if self.repeat_in is not None:
-            x = x + self.repeat_in(tokens.repeat)
-        return self.drop(x)
-
-    def encode(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """(B, T, D) hidden states of the encoder inputs ``x`` (``mask``: see attention_mask)."""
-        for block in self.blocks:
-            x = block(x, mask)
-        return self.ln_out(x)
-
-    def query(
-        self, h: torch.Tensor, query_time: torch.Tensor | None, devices: torch.Tensor | None
-    ) -> torch.Tensor:
-        """Condition hidden states (..., D) on the request: its time (..., 5), device (...)."""
-        if self.time_query is not None and query_time is not None:
-            h = h + self.time_query(query_time)
-        if self.device_query is not None and devices is not None:
-            h = h + self.device_query(devices)
-        return h
-
-
-@dataclass
-class Tokens:
-    """Encoder inputs for a batch of sequences, left-padded (item -1)."""
-
-    items: torch.Tensor
-    """(B, T) int64 columns, -1 for padding."""
-    event_time: torch.Tensor
-    """(B, T, 5) time inputs of each token (see :func:`time_inputs`)."""
-    devices: torch.Tensor
-    """(B, T) int64 device bucket of each token (0 unknown)."""
-    repeat: torch.Tensor
-    """(B, T, 2) log1p(count) and log1p(total watch time) of each token."""
-
-    def __getitem__(self, index: object) -> Tokens:
-        return Tokens(
-            self.items[index], self.event_time[index], self.devices[index], self.repeat[index]
-        )
-
-
-def device_codes(devices: np.ndarray | list | None, buckets: int, n: int) -> np.ndarray:
-    """(n,) int64 hashed device buckets 1..buckets-1; 0 for an unknown (blank, None) device."""
-    if devices is None:
-        return np.zeros(n, np.int64)
-    out = np.zeros(len(devices), np.int64)
-    for row, name in enumerate(devices):
-        if name:
-            out[row] = 1 + zlib.crc32(str(name).strip().lower().encode("utf-8")) % (buckets - 1)
-    return out
-
-
-def merge_repeats(
-    offsets: np.ndarray, *columns: np.ndarray, counts: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Merge each member's consecutive plays of one title into one token.
-
-    ``offsets`` (U + 1,) CSR starts of members whose rows are in time order; ``columns`` are
-    (N,) arrays, the first the title columns, the last the watch weights. A token keeps the
-    title, the time and device of the run's last play (the freshest context), the run's
-    total watch weight and its play count. Returns (new offsets, (N',) counts, the merged
-    arrays in the order given).
-    """
-    items, weights = columns[0], columns[-1]
-    n = len(items)
-    counts = np.ones(n, np.float32) if counts is None else counts
-    starts = np.zeros(n, bool)
-    starts[offsets[:-1][offsets[:-1] < n]] = True  # a member's first play opens a token
-    starts[1:] |= items[1:] != items[:-1]
-    first = np.flatnonzero(starts)  # (N',) first row of each token
-    last = np.concatenate([first[1:], [n]]) - 1 if n else first
-    merged = [c[last] for c in columns[:-1]]
-    total = np.add.reduceat(weights, first) if n else weights
-    count = np.add.reduceat(counts, first) if n else counts
-    new_offsets = np.searchsorted(first, offsets).astype(np.int64)
-    return new_offsets, count.astype(np.float32), [*merged, total.astype(weights.dtype)]
-
-
-def time_inputs(times: np.ndarray, next_times: np.ndarray) -> np.ndarray:
-    """(..., 5) float32: the play's cyclic time and log hours until the next request."""
-    return np.concatenate([cyclic_time(times), time_since(next_times, times)[..., None]], -1)
-
-
-def query_inputs(request: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """(..., 5) float32: the request's cyclic time and log hours since the member's last play."""
-    return np.concatenate([cyclic_time(request), time_since(request, last)[..., None]], -1)
-
-
-def attention_mask(valid: torch.Tensor) -> torch.Tensor:
-    """(B, 1, T, T) bool: causal, no attending to padding; a padded query sees itself only."""
-    t = valid.shape[1]
-    causal = torch.ones(t, t, dtype=torch.bool).tril()
-    mask = causal[None] & valid[:, None, :]  # (B, T, T)
-    return (mask | torch.eye(t, dtype=torch.bool)[None])[:, None]
-
-
-def repeat_inputs(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(..., 2) float32: log1p of each token's play count and of its total watch weight."""
-    return np.stack([np.log1p(counts), np.log1p(weights)], -1).astype(np.float32)
-
-
-@dataclass
-class Plays:
-    """One member's plays, oldest first, as the model reads them."""
-
-    columns: np.ndarray
-    """(n,) int64 title columns."""
-    times: np.ndarray
-    """(n,) float64 unix seconds."""
-    devices: np.ndarray
-    """(n,) int64 device buckets (0 unknown)."""
-    weights: np.ndarray
-    """(n,) float32 watch weights (1.0 when unknown)."""
-
-    def __len__(self) -> int:
-        return len(self.columns)
-
-    def __getitem__(self, part: slice) -> Plays:
-        return Plays(self.columns[part], self.times[part], self.devices[part], self.weights[part])
-
-
-@dataclass
-class Windows:
-    """Training sequences: each member's tokens cut into windows of max_len + 1, left-padded."""
-
-    items: torch.Tensor
-    """(W, L + 1) int64 columns, -1 for padding."""
-    weights: torch.Tensor
-    """(W, L + 1) float32 watch weight of each token (0 for padding)."""
-    counts: torch.Tensor
-    """(W, L + 1) float32 plays merged into each token (1 unless ``merge_repeats``)."""
-    devices: torch.Tensor
-    """(W, L + 1) int64 device bucket of each token."""
-    event_time: torch.Tensor
-    """(W, L, 5) time inputs of the first L tokens."""
-    query_time: torch.Tensor
-    """(W, L, 5) request-time inputs for predicting tokens 2..L+1."""
-    end_time: np.ndarray
-    """(W,) float64 time of the window's last token."""
-
-    def inputs(self, batch: torch.Tensor) -> Tokens:
-        """Encoder inputs of the windows ``batch``: their first L tokens."""
-        return Tokens(
-            self.items[batch, :-1],
-            self.event_time[batch],
-            self.devices[batch, :-1],
-            torch.from_numpy(
-                repeat_inputs(self.counts[batch, :-1].numpy(), self.weights[batch, :-1].numpy())
-            ),
-        )
-
-
-@dataclass
-class Validation:
-    """Held-out plays that choose when training stops: one request per member."""
-
-    histories: list[Plays]
-    """Per member, the plays before the held-out one."""
-    targets: np.ndarray
-    """(M,) int64 column of each held-out play."""
-    times: np.ndarray
-    """(M,) float64 time of each held-out play, the request time it is ranked at."""
-    devices: np.ndarray
-    """(M,) int64 device bucket of each held-out play, the request's device."""
-
-
-def make_windows(
-    offsets: np.ndarray,
-    items: np.ndarray,
-    times: np.ndarray,
-    weights: np.ndarray,
-    length: int,
-    devices: np.ndarray | None = None,
-    counts: np.ndarray | None = None,
-) -> Windows:
-    """Cut each member's time-ordered tokens (CSR ``offsets``) into windows, newest first."""
-    devices = np.zeros(len(items), np.int64) if devices is None else devices
-    counts = np.ones(len(items), np.float32) if counts is None else counts
-    rows: list[tuple[int, int]] = []
-    for user in range(len(offsets) - 1):
-        start, stop = int(offsets[user]), int(offsets[user + 1])
-        end = stop
-        while end - start >= 2:
-            rows.append((max(start, end - length - 1), end))
-            end -= length
-    w = len(rows)
-    out_items = np.full((w, length + 1), -1, np.int64)
-    out_weights = np.zeros((w, length + 1), np.float32)
-    out_counts = np.zeros((w, length + 1), np.float32)
-    out_devices = np.zeros((w, length + 1), np.int64)
-    out_times = np.zeros((w, length + 1), np.float64)
-    for r, (a, b) in enumerate(rows):
-        n = b - a
-        out_items[r, -n:] = items[a:b]
-        out_weights[r, -n:] = weights[a:b]
-        out_counts[r, -n:] = counts[a:b]
-        out_devices[r, -n:] = devices[a:b]
-        out_times[r, -n:] = times[a:b]
-        out_times[r, :-n] = times[a]  # padding gets the first play's time: finite features
-    event = time_inputs(out_times[:, :-1], out_times[:, 1:])  # (W, L, 5)
-    query = query_inputs(out_times[:, 1:], out_times[:, :-1])  # (W, L, 5)
-    return Windows(
-        items=torch.from_numpy(out_items),
-        weights=torch.from_numpy(out_weights),
-        counts=torch.from_numpy(out_counts),
-        devices=torch.from_numpy(out_devices),
-        event_time=torch.from_numpy(event),
-        query_time=torch.from_numpy(query),
-        end_time=out_times[:, -1],
-    )
+from recommender.sasrec.config import (
+    AUTO_MAX_LEN,
+    MIN_VALIDATION_MEMBERS,
+    SASRecConfig,
+    _cuda_indices,
+    resolve_torch_device,
+)
+from recommender.sasrec.net import SASRecNet, attention_mask
+from recommender.sasrec.tokens import (
+    Plays,
+    Tokens,
+    Validation,
+    Windows,
+    device_codes,
+    make_windows,
+    merge_repeats,
+    query_inputs,
+    repeat_inputs,
+    time_inputs,
+)
 
 
 class SASRecRecommender(Recommender):
@@ -611,13 +92,14 @@ class SASRecRecommender(Recommender):
         self.features = self._item_features(items, data.items, interactions.timestamps)
         seed = cfg.seed if rng is None else int(rng.integers(2**63 - 1))
         previous = warm_start if self._can_warm_start(warm_start) else None
-        with torch.random.fork_rng(devices=[]):
+        device = resolve_torch_device(cfg.torch_device)
+        with torch.random.fork_rng(devices=_cuda_indices(device)):
             torch.manual_seed(seed)
-            generator = torch.Generator().manual_seed(seed)
-            net = SASRecNet(len(self.item_ids), cfg)
+            generator = torch.Generator().manual_seed(seed)  # CPU: the same draws on any device
+            net = SASRecNet(len(self.item_ids), cfg)  # initialised on the CPU, then moved
             if previous is not None:
                 self._copy_from(net, previous)
-            self.net = net
+            self.net = net = net.to(device)
             sampler = NegativeSampler.for_data(
                 data.items,
                 data.weights,
@@ -639,7 +121,7 @@ class SASRecRecommender(Recommender):
                 torch.manual_seed(seed)
                 generator = torch.Generator().manual_seed(seed)
                 net = SASRecNet(len(self.item_ids), cfg)
-                self.net = net
+                self.net = net = net.to(device)
                 windows = self._windows(np.ones(len(self._history_items), bool))
                 loss = self._train(windows, sampler, cfg.extra["best_epoch"], 0, generator, None)
         self._set_unplayed_from_metadata(np.bincount(data.items, minlength=len(self.item_ids)))
@@ -768,6 +250,8 @@ class SASRecRecommender(Recommender):
         if len(windows.items) == 0:
             return math.nan
         sampled = n_items > cfg.full_softmax_max_items
+        device = net.item_embedding.device
+        log_q = sampler.log_q.to(device)
         optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         per_epoch = -(-len(windows.items) // cfg.batch_size)
         if validation is None:
@@ -785,8 +269,9 @@ class SASRecRecommender(Recommender):
                 if net.tower is not None and cfg.id_dropout > 0:
                     id_mask = (torch.rand(n_items, generator=generator) >= cfg.id_dropout).float()
                 table = net.table(features, at, id_mask)  # (I, D)
-                negatives = sampler.draw(generator) if sampled else None
-                losses = self._batch_losses(windows, batch, table, negatives, sampler.log_q)
+                # drawn on the CPU from ``generator``, so every device sees the same negatives
+                negatives = sampler.draw(generator).to(device) if sampled else None
+                losses = self._batch_losses(windows, batch, table, negatives, log_q)
                 loss = self._total_loss(losses)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -833,17 +318,20 @@ class SASRecRecommender(Recommender):
         (the token m ahead, m = 2..mtp_k), "watch" (binary cross-entropy of the next token's
         watch fraction, its weight over its play count clipped to [0, 1]) and "genre"
         (cross-entropy of the next title's genre buckets, a title's genres sharing its mass),
-        those that are on."""
+        those that are on. The windows stay on the CPU; the batch moves to the net's device."""
         net = self.net
         assert net is not None and self.features is not None
-        seq = windows.items[batch]  # (B, L + 1)
+        device = table.device
+        seq = windows.items[batch].to(device)  # (B, L + 1)
         valid = seq >= 0
         mask = attention_mask(valid[:, :-1])
-        x = net.embed(table, windows.inputs(batch))
+        x = net.embed(table, windows.inputs(batch).to(device))
         h = net.query(
-            net.encode(x, mask), windows.query_time[batch], windows.devices[batch, 1:]
+            net.encode(x, mask),
+            windows.query_time[batch].to(device),
+            windows.devices[batch, 1:].to(device),
         )  # (B, L, D)
-        w = windows.weights[batch]
+        w = windows.weights[batch].to(device)
         target = seq[:, 1:]  # (B, L)
         out = {"next": self._next_loss(h, table, target, w[:, 1:], negatives, log_q)}
         for m, head in enumerate(net.mtp, start=2):
@@ -853,12 +341,13 @@ class SASRecRecommender(Recommender):
                 out[f"mtp_{m}"] = self._next_loss(hm, table, ahead, w[:, m:], negatives, log_q)
         keep = target >= 0
         if net.watch_head is not None:
-            fraction = (w[:, 1:] / windows.counts[batch, 1:].clamp(min=1))[keep].clamp(0, 1)
+            counts = windows.counts[batch, 1:].to(device)
+            fraction = (w[:, 1:] / counts.clamp(min=1))[keep].clamp(0, 1)
             pair = torch.cat([h[keep], table[target[keep]]], -1)  # (n, 2D)
             logit = net.watch_head(pair)[:, 0]
             out["watch"] = F.binary_cross_entropy_with_logits(logit, fraction)
         if net.genre_head is not None:
-            genres = self._genre_targets()[target[keep]]  # (n, G)
+            genres = self._genre_targets().to(device)[target[keep]]  # (n, G)
             has = genres.sum(1) > 0
             if has.any():
                 logits = net.genre_head(h[keep][has])  # (n, G)
@@ -988,7 +477,7 @@ class SASRecRecommender(Recommender):
             if pairs:
                 cols, old_cols = (torch.tensor(x) for x in zip(*pairs, strict=True))
                 # raw rows: a version's rotation applies only to the vectors it exports
-                net.item_embedding[cols] = previous.net.item_embedding[old_cols]
+                net.item_embedding[cols] = previous.net.item_embedding.cpu()[old_cols]
             if len(new_cols) and net.tower is not None:
                 meta = net.tower(self.features, self.features.numeric(self.trained_until))
                 net.item_embedding[new_cols] = meta[new_cols]
@@ -1015,7 +504,7 @@ class SASRecRecommender(Recommender):
         net = self.net
         if net is None or net.tower is None or self.features is None or plays.all():
             return
-        cols = torch.from_numpy(np.flatnonzero(plays == 0))
+        cols = torch.from_numpy(np.flatnonzero(plays == 0)).to(net.item_embedding.device)
         net.eval()
         with torch.no_grad():
             meta = net.tower(self.features, self.features.numeric(self.trained_until))
@@ -1027,7 +516,7 @@ class SASRecRecommender(Recommender):
         table = self._table(self.trained_until if at is None else at)
         if rotate:
             table = table @ self.net.rotation  # type: ignore[union-attr]
-        return table.numpy()
+        return table.cpu().numpy()
 
     def member_vectors(self, histories: list[Plays | tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """(B, D) float32 hidden states of play histories (each non-empty: :class:`Plays`, or
@@ -1047,7 +536,7 @@ class SASRecRecommender(Recommender):
             for h in histories
         ]
         h, _ = self._hidden(plays, at=None, devices=np.zeros(len(plays), np.int64))
-        return (h @ self.net.rotation).numpy()
+        return (h @ self.net.rotation).cpu().numpy()
 
     # ---- scoring -------------------------------------------------------------------------
 
@@ -1120,7 +609,7 @@ class SASRecRecommender(Recommender):
         """(b, I) scores of each history's last ``max_len`` tokens, requested at ``at`` (b,)
         (None: right after the last play) from the device buckets ``devices`` (b,)."""
         h, table = self._hidden(histories, at=at, devices=devices)
-        return (h @ table.T).numpy()  # (B, I); the rotation cancels in h R (V R)^T
+        return (h @ table.T).cpu().numpy()  # (B, I); the rotation cancels in h R (V R)^T
 
     def _hidden(
         self, histories: list[Plays], *, at: np.ndarray | None, devices: np.ndarray
@@ -1145,19 +634,21 @@ class SASRecRecommender(Recommender):
         last = times[:, -1]
         request = last if at is None else at  # (B,) unknown: right after the last play
         next_times = np.concatenate([times[:, 1:], request[:, None]], 1)
+        table = self._table(float(request.max()))
+        device = table.device  # the net's: built on the CPU, run there
         tokens = Tokens(
             torch.from_numpy(items),
             torch.from_numpy(time_inputs(times, next_times)),  # (B, T, 5)
             torch.from_numpy(devs),
             torch.from_numpy(repeat_inputs(counts, weights)),
-        )
-        query = torch.from_numpy(query_inputs(request, last))  # (B, 5)
-        table = self._table(float(request.max()))
+        ).to(device)
+        query = torch.from_numpy(query_inputs(request, last)).to(device)  # (B, 5)
+        codes = torch.from_numpy(np.asarray(devices, np.int64)).to(device)
         valid = items >= 0
-        mask = None if valid.all() else attention_mask(torch.from_numpy(valid))
+        mask = None if valid.all() else attention_mask(torch.from_numpy(valid).to(device))
         with torch.inference_mode():
             h = self.net.encode(self.net.embed(table, tokens), mask)[:, -1]  # (B, D)
-            h = self.net.query(h, query, torch.from_numpy(np.asarray(devices, np.int64)))
+            h = self.net.query(h, query, codes)
         return h, table
 
     # ---- catalogue growth and checkpoints -------------------------------------------------
@@ -1183,9 +674,20 @@ class SASRecRecommender(Recommender):
             net.item_embedding = nn.Parameter(torch.cat([net.item_embedding, rows]))
         self._table_cache = None
 
+    @classmethod
+    def _from_checkpoint(cls, checkpoint: dict[str, Any], directory: Path) -> Self:
+        """A checkpoint loads on the CPU whatever ``torch_device`` it was trained with (a
+        model trained on a GPU serves on a machine without one), so the loaded config says
+        "cpu"."""
+        config = checkpoint.get("config")
+        if isinstance(config, dict) and "torch_device" in config:
+            checkpoint = {**checkpoint, "config": {**config, "torch_device": "cpu"}}
+        return super()._from_checkpoint(checkpoint, directory)
+
     def _state_dict(self) -> dict[str, torch.Tensor]:
         assert self.net is not None and self.features is not None
-        state = {f"net.{k}": v.detach().clone() for k, v in self.net.state_dict().items()}
+        # CPU tensors whatever the device it trained on: the platform loads and serves on CPU
+        state = {f"net.{k}": v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
         state.update(self.features.state())
         state["play_devices"] = torch.from_numpy(self._play_devices.copy())
         state["play_weights"] = torch.from_numpy(self._play_weights.copy())
