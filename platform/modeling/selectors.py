@@ -25,9 +25,18 @@ def production_version() -> ModelVersion | None:
     return decision.candidate if decision else None
 
 
-def serving_version_for(*, member) -> ModelVersion | None:
-    """The model version that serves `member`'s pages: production for every member today.
-    This is the one place that answers it, so online experiments can answer it per arm."""
+def serving_version_for(*, member, assigned: dict | None = None) -> ModelVersion | None:
+    """The model version that serves `member`'s pages: their arm's, when they are in a
+    running online experiment on the model surface with a version of its own (rollouts),
+    else production. This is the one place that answers it. `assigned` is the member's
+    arms (rollouts.serving.assignments_for) when the caller has read them already."""
+    if assigned is None:
+        from rollouts.serving import assignments_for  # rollouts builds on this app
+
+        assigned = assignments_for(member_id=member.pk)
+    served = assigned.get("model")
+    if served is not None and served.model_version is not None:
+        return served.model_version
     return production_version()
 
 
