@@ -246,7 +246,7 @@ class ModelTimeline:
 def model_timeline() -> ModelTimeline:
     """Every version oldest first, and the serving periods the gate's promotions make: a
     promoted version serves from its decision until the next promotion. Two queries."""
-    versions = list(ModelVersion.objects.select_related("decision").order_by("id"))
+    versions = list(ModelVersion.objects.prefetch_related("decisions").order_by("id"))
     promotions = list(
         PromotionDecision.objects.filter(promoted=True)
         .order_by("id")

@@ -43,7 +43,7 @@ def serving_version_for(*, member, assigned: dict | None = None) -> ModelVersion
 def model_version_list() -> list[ModelVersion]:
     """Every version, newest first, each with its gate decision and `is_production` set."""
     production = production_version()
-    versions = list(ModelVersion.objects.select_related("decision").order_by("-id"))
+    versions = list(ModelVersion.objects.prefetch_related("decisions").order_by("-id"))
     for version in versions:
         version.is_production = production is not None and version.pk == production.pk
     return versions
@@ -51,7 +51,7 @@ def model_version_list() -> list[ModelVersion]:
 
 def model_version_get(*, version_id: int) -> ModelVersion | None:
     """One version with its gate decision and `is_production` set, or None."""
-    version = ModelVersion.objects.select_related("decision").filter(pk=version_id).first()
+    version = ModelVersion.objects.prefetch_related("decisions").filter(pk=version_id).first()
     if version is not None:
         production = production_version()
         version.is_production = production is not None and version.pk == production.pk

@@ -226,6 +226,9 @@ HOMEPAGE_ROW_SIZE = int(os.environ.get("HOMEPAGE_ROW_SIZE", 20))
 MODELING_CANDIDATES = os.environ.get("HOMEPAGE_CANDIDATES", "popularity,ease,mf,sasrec").split(",")
 MODELING_HOLDOUT_FRACTION = float(os.environ.get("HOMEPAGE_HOLDOUT_FRACTION", 0.2))
 MODELING_SEED = int(os.environ.get("HOMEPAGE_MODELING_SEED", 0))
+# A candidate that passes the gate against a model in production goes to a canary experiment
+# (rollouts), and serves everyone only if it ships; off: the gate promotes it directly.
+MODELING_PROMOTE_VIA_CANARY = env_bool("HOMEPAGE_PROMOTE_VIA_CANARY", True)
 # Off-policy evaluation in the promotion gate (modeling.ope, docs/ope.md#in-the-promotion-gate):
 # fewer explored impressions than this in the holdout period and the OPE check is skipped.
 MODELING_OPE_MIN_IMPRESSIONS = int(os.environ.get("HOMEPAGE_OPE_MIN_IMPRESSIONS", 200))
