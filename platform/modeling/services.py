@@ -94,6 +94,7 @@ def promotion_decide(
     unfit: str | None = None,
     metric: str = training.GATE_METRIC,
     ope_check: ope.Check | None = None,
+    via_canary: bool = False,
     canary_busy: str | None = None,
 ) -> PromotionDecision:
     """The promotion gate.
@@ -110,14 +111,14 @@ def promotion_decide(
     whose 95% interval lies wholly below production's is not promoted, whatever the offline
     metric says. Both figures are recorded either way; a skipped check records why.
 
-    Production changes here only when there is none yet, or when it cannot be judged (its
-    recipe cannot be rebuilt nor its checkpoint loaded). A candidate that passes against a
-    working production is not promoted: its decision is marked `canary`, and the retrain
-    puts its best such candidate to a canary experiment (rollouts), whose ship or rollback
-    records the decision that counts (`canary_conclude`). With the setting
-    MODELING_PROMOTE_VIA_CANARY off, the gate promotes it directly, as it did before online
-    experiments; `canary_busy` says why no canary can start now (one is running already):
-    the candidate is then not promoted.
+    `via_canary` (the retrain sets it when a model served members as it began, and the
+    setting MODELING_PROMOTE_VIA_CANARY is on): a candidate that passes against a working
+    production is not promoted here; its decision is marked `canary`, and the retrain puts
+    its best such candidate to a canary experiment (rollouts), whose ship or rollback records
+    the decision that counts (`canary_conclude`). `canary_busy` says why no canary can start
+    now (one runs already on the model surface): such a candidate is then not promoted. A
+    production that cannot be judged (its recipe cannot be rebuilt nor its checkpoint
+    loaded) is replaced directly, as is nothing.
     """
     ope_check = ope_check or ope.skipped(0, "no OPE check was run")
     if unfit is not None:
@@ -144,7 +145,7 @@ def promotion_decide(
             f"v{baseline.pk}'s {b.value:.4f} [{b.low:.4f}, {b.high:.4f}] on {ope_check.impressions} explored impressions"
         )[:300]
     canary = False
-    if promoted and baseline_value is not None and settings.MODELING_PROMOTE_VIA_CANARY:
+    if promoted and via_canary and baseline is not None and baseline_value is not None:
         promoted = False
         if canary_busy:
             reason = f"passed the offline gate, but {canary_busy}: not promoted ({reason})"
@@ -349,7 +350,7 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
         )
     horizon = datetime.fromtimestamp(float(data.timestamps.max()), tz=UTC)
     if resuming:  # production as this run found it, and its recipe's value on these facts
-        first = next(iter(done.values())).decision
+        first = min(next(iter(done.values())).decisions.all(), key=lambda d: d.pk)  # the gate's
         production, baseline_value = first.baseline, first.baseline_value
         baseline_ope = _baseline_figure(first)
     else:
@@ -379,7 +380,10 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
         if evaluator is not None and baseline_model is not None:
             baseline_ope = _ope_figure(evaluator, baseline_model)
     promoted, to_canary = None, None
-    canary_busy = _canary_busy()
+    # A model already serving members: what beats it goes to a canary. With none (the first
+    # retrain), the run's best is promoted directly, as each later kind beats the one before.
+    via_canary = settings.MODELING_PROMOTE_VIA_CANARY and production is not None
+    canary_busy = _canary_busy() if via_canary else None
     for kind in settings.MODELING_CANDIDATES:
         version = done.get(kind)
         if version is None:
@@ -393,6 +397,7 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
                 production,
                 baseline_value,
                 ope_gate=(evaluator, baseline_ope, ope_skip, ope_n),
+                via_canary=via_canary,
                 canary_busy=canary_busy,
             )
         decision = version.decision
@@ -523,6 +528,7 @@ def _candidate(
     baseline_value: float | None,
     *,
     ope_gate: tuple = (None, None, "no OPE check was run", 0),
+    via_canary: bool = False,
     canary_busy: str | None = None,
 ) -> ModelVersion:
     """Fit, judge, register and gate one candidate kind (registration and decision in one
@@ -565,6 +571,7 @@ def _candidate(
             refresh=refresh,
             unfit=unfit,
             ope_check=ope_check,
+            via_canary=via_canary,
             canary_busy=canary_busy,
         )
     return ModelVersion.objects.prefetch_related("decisions").get(pk=version.pk)

@@ -7,12 +7,14 @@ module; this one only turns the platform's rows into its arguments.
 
 from collections.abc import Sequence
 
-from recommender.abtest import assignment, canary, stats
+from recommender.abtest import assignment, stats
 from recommender.abtest.assignment import AbtestConfigError
+from recommender.abtest.stats import AbtestDataError
 
 __all__ = [
     "AbtestConfigError",
-    "STEPS",
+    "AbtestDataError",
+    "steps",
     "assigned_arm",
     "canary_step",
     "compare",
@@ -23,7 +25,12 @@ __all__ = [
     "validate_shares",
 ]
 
-STEPS = canary.STEPS
+
+def steps() -> tuple[float, ...]:
+    """The canary's shares, step by step (recommender.abtest.canary.STEPS)."""
+    from recommender.abtest import canary
+
+    return tuple(canary.STEPS)
 
 
 def assigned_arm(experiment, arms: Sequence, member_id: int) -> str | None:
@@ -69,10 +76,14 @@ def srm(counts: Sequence[int], shares: Sequence[float]):
 
 
 def guardrail(name: str, result, *, higher_is_worse: bool, margin: float):
+    from recommender.abtest import canary
+
     return canary.Guardrail(
         name=name, result=result, higher_is_worse=higher_is_worse, margin=margin
     )
 
 
 def canary_step(**kwargs):
+    from recommender.abtest import canary
+
     return canary.canary_step(**kwargs)

@@ -159,3 +159,30 @@ def arm_values(experiment: Experiment, *, day: int) -> dict[str, ArmValues]:
         pre = [r.pre_seconds / 60.0 / pre_days for r in rows] if pre_days > 0 else []
         result[name] = ArmValues(arm, members, values, pre)
     return result
+
+
+def live_metrics(experiment: Experiment) -> dict[str, dict]:
+    """Every arm's metrics now, over the experiment's traffic so far (the day in progress
+    included), each {mean, low, high, n} or null with fewer than 2 units: what the readouts
+    will say, before the day is whole. Empty before the start."""
+    from . import analysis
+
+    if experiment.started_at is None:
+        return {}
+    now = simulated_now()
+    end = now if experiment.stopped_at is None else min(now, experiment.stopped_at)
+    if end is None or end < experiment.started_at:
+        return {}
+    day = math.floor((end - experiment.started_at) / DAY)
+    live = {}
+    for name, arm in arm_values(experiment, day=day).items():
+        figures = {}
+        for metric in METRICS:
+            values = arm.values[metric]
+            if len(values) < 2:
+                figures[metric] = None
+                continue
+            e = analysis.estimate(values, alpha=settings.ROLLOUTS_ALPHA)
+            figures[metric] = {"mean": e.mean, "low": e.low, "high": e.high, "n": e.n}
+        live[name] = {"members": len(arm.members), "day": day, "metrics": figures}
+    return live

@@ -169,7 +169,7 @@ def experiment_create(
             Arm.objects.create(
                 experiment=experiment,
                 name=arm["name"],
-                share=arm.get("share") if kind == Experiment.Kind.AB else analysis.STEPS[-1],
+                share=arm.get("share") if kind == Experiment.Kind.AB else analysis.steps()[-1],
                 is_control=arm.get("is_control", arm["name"] == "control"),
                 model_version_id=arm.get("model_version"),
                 explorer=arm.get("explorer") or {},
@@ -208,7 +208,7 @@ def _start(experiment: Experiment, *, at: datetime | None, by) -> None:
     experiment.started_at = _clock(at)
     fields = ["status", "started_at"]
     if experiment.kind == Experiment.Kind.CANARY:
-        experiment.canary_step, experiment.canary_share = 0, analysis.STEPS[0]
+        experiment.canary_step, experiment.canary_share = 0, analysis.steps()[0]
         experiment.share_since_day = 0
         fields += ["canary_step", "canary_share", "share_since_day"]
     experiment.save(update_fields=fields)
@@ -333,8 +333,6 @@ def _finite(value: float | None) -> float | None:
 def _readout_day(experiment: Experiment, day: int):
     """One day's readout of every arm; returns them, the canary candidate's primary result
     (None: too few members), and its guardrails."""
-    from recommender.abtest.stats import AbtestDataError
-
     values = selectors.arm_values(experiment, day=day)
     arms = list(values.values())
     control = next(v for v in arms if v.arm.is_control)
@@ -350,7 +348,7 @@ def _readout_day(experiment: Experiment, day: int):
         for name in selectors.METRICS:
             try:
                 metrics[name] = _figure(analysis.estimate(arm_values.values[name], alpha=alpha))
-            except AbtestDataError:
+            except analysis.AbtestDataError:
                 metrics[name] = None
         comparison, sequential_p = {}, None
         if arm_values is not control:
@@ -399,8 +397,6 @@ def _compare(control, treatment, prior: Readout | None, alpha: float) -> dict:
     """Treatment against control on each metric: fixed-horizon (CUPED on the primary, with
     each member's pre-experiment minutes), and always valid on the primary and the latency
     guardrail, carrying the previous day's p-value and interval."""
-    from recommender.abtest.stats import AbtestDataError
-
     out: dict = {}
     before = prior.comparison if prior is not None else {}
     for name in selectors.METRICS:
@@ -409,7 +405,7 @@ def _compare(control, treatment, prior: Readout | None, alpha: float) -> dict:
             pre = {"control_pre": control.pre, "treatment_pre": treatment.pre}
         try:
             c = analysis.compare(control.values[name], treatment.values[name], alpha=alpha, **pre)
-        except AbtestDataError:
+        except analysis.AbtestDataError:
             continue
         figure = {
             "diff": c.diff,
@@ -447,7 +443,7 @@ def _alpha() -> float:
 def _canary_step(experiment: Experiment, day: int, primary, guardrails) -> None:
     """Take the canary's step after day `day`'s readout, and record it."""
     at = experiment.started_at + (day + 1) * selectors.DAY
-    steps = analysis.STEPS
+    steps = analysis.steps()
     days_at_share = day - experiment.share_since_day + 1
     if primary is None:  # too few members in an arm to judge anything yet
         last = experiment.canary_step >= len(steps) - 1
@@ -485,3 +481,18 @@ def _canary_step(experiment: Experiment, day: int, primary, guardrails) -> None:
         _end(experiment, ends[action], action, reason, at=at, day=day)
     else:
         _decide(experiment, action, reason, at=at, day=day)
+
+
+def shipped_versions(*, experiment_ids: list[int]) -> list[int]:
+    """The candidate versions of those experiments that shipped on the model surface and
+    have no stored embeddings yet (the task queues them)."""
+    return list(
+        Arm.objects.filter(
+            experiment_id__in=experiment_ids,
+            experiment__status=Experiment.Status.SHIPPED,
+            experiment__surface=Surface.MODEL,
+            name="candidate",
+            model_version__isnull=False,
+            model_version__embedding_set__isnull=True,
+        ).values_list("model_version_id", flat=True)
+    )
