@@ -148,10 +148,10 @@ def promotion_decide(
     if promoted and via_canary and baseline is not None and baseline_value is not None:
         promoted = False
         if canary_busy:
-            reason = f"passed the offline gate, but {canary_busy}: not promoted ({reason})"
+            reason = f"{reason}; passed the offline gate, but {canary_busy}: not promoted"
         else:
             canary = True
-            reason = f"passed the offline gate; a canary experiment decides ({reason})"
+            reason = f"{reason}; passed the offline gate: a canary experiment decides"
         reason = reason[:300]
     c, b = ope_check.candidate, ope_check.baseline
     return PromotionDecision.objects.create(

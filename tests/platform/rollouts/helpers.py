@@ -10,7 +10,8 @@ from django.utils import timezone
 from modeling import training
 from modeling.dataset import plays_as_of
 from modeling.models import ModelVersion
-from modeling.services import promotion_decide
+from modeling.services import canary_conclude, promotion_decide
+from rollouts.models import Experiment
 
 
 def register(kind: str) -> ModelVersion:
@@ -35,3 +36,20 @@ def first_production(kind: str = "popularity") -> ModelVersion:
     )
     assert decision.promoted
     return version
+
+
+def gate_canary(run) -> Experiment:
+    """The canary experiment the gate started for a retrain run."""
+    return Experiment.objects.get(source="gate", gate__run=run.pk)
+
+
+def ship(experiment: Experiment):
+    """Record the canary's ship as its step would (rollouts.services), without the weeks of
+    traffic: for tests of what follows a production change, not of the canary itself."""
+    arms = {arm.name: arm.model_version for arm in experiment.arms.all()}
+    return canary_conclude(
+        candidate=arms["candidate"],
+        control=arms["control"],
+        shipped=True,
+        reason=f"canary experiment {experiment.pk} ({experiment.name}) shipped (test)",
+    )
