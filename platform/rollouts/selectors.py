@@ -170,8 +170,10 @@ def live_metrics(experiment: Experiment) -> dict[str, dict]:
     if experiment.started_at is None:
         return {}
     now = simulated_now()
+    if now is None:
+        return {}
     end = now if experiment.stopped_at is None else min(now, experiment.stopped_at)
-    if end is None or end < experiment.started_at:
+    if end < experiment.started_at:
         return {}
     day = math.floor((end - experiment.started_at) / DAY)
     live = {}
