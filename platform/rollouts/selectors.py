@@ -188,3 +188,44 @@ def live_metrics(experiment: Experiment) -> dict[str, dict]:
             figures[metric] = {"mean": e.mean, "low": e.low, "high": e.high, "n": e.n}
         live[name] = {"members": len(arm.members), "day": day, "metrics": figures}
     return live
+
+
+def experiments_summary(*, limit: int = 5) -> dict:
+    """The lab's view of the newest experiments: each one's canary share over its days and
+    its primary metric per arm per day (mean and interval), and a line saying what runs."""
+    experiments = list(
+        Experiment.objects.prefetch_related("readouts__arm", "decisions").order_by("-id")[:limit]
+    )
+    rows = []
+    for e in experiments:
+        readouts = sorted(e.readouts.all(), key=lambda r: (r.day, r.arm_id))
+        rows.append(
+            {
+                "id": e.pk,
+                "name": e.name,
+                "surface": e.surface,
+                "kind": e.kind,
+                "status": e.status,
+                "canary_share": e.canary_share,
+                "shares": [
+                    {"day": d.day, "share": d.share, "action": d.action}
+                    for d in e.decisions.all()
+                    if d.day is not None
+                ],
+                "primary": [
+                    {"day": r.day, "arm": r.arm.name, **(r.metrics.get(PRIMARY) or {})}
+                    for r in readouts
+                ],
+            }
+        )
+    running = [r for r in rows if r["status"] == Experiment.Status.RUNNING]
+    if running:
+        note = "Running: " + "; ".join(
+            f"experiment {r['id']} {r['name']!r} ({r['kind']} on {r['surface']}"
+            + (f", {r['canary_share']:.0%} of members per arm" if r["kind"] == "canary" else "")
+            + ")"
+            for r in running
+        )
+    else:
+        note = "No experiment runs: every member is served by production."
+    return {"available": True, "note": note, "experiments": rows}

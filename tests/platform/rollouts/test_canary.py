@@ -11,6 +11,7 @@ from modeling.models import ModelVersion, PromotionDecision
 from modeling.selectors import production_version
 from modeling.services import promotion_decide
 from rollouts.models import Experiment, ExperimentDecision
+from rollouts.selectors import experiments_summary
 from rollouts.services import experiment_create
 from tests.factories import MemberFactory, TitleFactory
 from tests.platform.rollouts.canary_log import T0, run_until_decided
@@ -68,6 +69,9 @@ def test_a_candidate_slower_than_the_guardrail_allows_is_rolled_back_by_itself(c
         day + 1
     )
     assert experiment.readouts.count() == 2 * (day + 1)
+    lab = experiments_summary()["experiments"][0]  # what the lab charts
+    assert [s["action"] for s in lab["shares"]][-1] == "rollback" and len(lab["shares"]) == day + 1
+    assert {p["arm"] for p in lab["primary"]} == {"control", "candidate"}
 
 
 def test_a_candidate_that_wins_the_primary_advances_step_by_step_and_ships(canary):
