@@ -170,7 +170,9 @@ def experiment_create(
                 experiment=experiment,
                 name=arm["name"],
                 share=arm.get("share") if kind == Experiment.Kind.AB else analysis.steps()[-1],
-                is_control=arm.get("is_control", arm["name"] == "control"),
+                is_control=arm["name"] == "control"
+                if kind == Experiment.Kind.CANARY
+                else bool(arm.get("is_control")),
                 model_version_id=arm.get("model_version"),
                 explorer=arm.get("explorer") or {},
             )

@@ -153,6 +153,24 @@ def test_a_second_running_experiment_over_the_same_surface_is_refused(staff_api)
     assert staff_api.post("/api/v1/experiments", other_surface, format="json").status_code == 201
 
 
+def test_a_canary_created_through_the_api_has_its_control_arm(staff_api):
+    body = {
+        "name": "canary",
+        "surface": "artwork",
+        "kind": "canary",
+        "arms": [
+            {"name": "control"},
+            {"name": "candidate", "explorer": {"policy": "linucb", "params": {"alpha": 1.0}}},
+        ],
+        "start": True,
+    }
+    response = staff_api.post("/api/v1/experiments", body, format="json")
+    assert response.status_code == 201, response.content
+    arms = {a["name"]: a for a in response.json()["arms"]}
+    assert arms["control"]["is_control"] and not arms["candidate"]["is_control"]
+    assert response.json()["canary_share"] == 0.01
+
+
 def test_readouts_on_demand_run_on_the_worker_and_show_in_the_detail(staff_api, log):  # noqa: F811
     experiment, _ = log
     celery_app.conf.task_always_eager = True  # the task runs in-process, as a worker would
