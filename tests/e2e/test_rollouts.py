@@ -95,9 +95,12 @@ def _canary(stack: Stack, world, url: str) -> None:
     started = datetime.fromisoformat(canary["started_at"])
 
     shares = [canary["canary_share"]]
+    member = next(m["id"] for m in staff.get("/api/v1/me")["members"] if not m["is_kids"])
     for day in range(CANARY_DAYS):
         # one simulated day, and a page just after it: the clock says the day is whole
         _traffic(stack, world, started + timedelta(days=day), 1, seed=10 + day)
+        after = started + timedelta(days=day + 1, minutes=1)
+        staff.get(f"/api/v1/members/{member}/homepage", at=after.isoformat())
         queued = staff.post(f"/api/v1/experiments/{canary['id']}/readouts", expect=202)
         assert queued == {"experiment": canary["id"], "queued": True}
         state = wait_for_readouts(staff, stack, canary["id"], day)
