@@ -12,7 +12,7 @@ from rollouts.services import experiment_create, experiment_start, experiment_st
 from rollouts.tasks import BrokerUnavailable, readouts_enqueue
 
 from ..schema import VALIDATION_ERROR, ErrorOutput
-from .validators import TimeField
+from .validators import IdField, TimeField
 
 
 @extend_schema_serializer(component_name="ExperimentArm")
@@ -100,32 +100,32 @@ BAD_STATE = OpenApiResponse(
 )
 
 
+@extend_schema_serializer(component_name="ExperimentArmInput")
+class ArmInput(serializers.Serializer):
+    name = serializers.RegexField(r"^[a-z0-9_-]{1,40}$", help_text="a-z, 0-9, _ or -.")
+    share = serializers.FloatField(
+        required=False, help_text="A/B: its share of members; the shares sum to 1."
+    )
+    is_control = serializers.BooleanField(required=False, default=False)
+    model_version = IdField(
+        required=False, allow_null=True, help_text="Model surface; null: production."
+    )
+    explorer = serializers.DictField(
+        required=False,
+        help_text="Explorer surfaces: {policy, rate, floor, positions, params}; empty: "
+        "production's.",
+    )
+
+
 class ExperimentListApi(APIView):
     permission_classes = [IsAdminUser]
 
-    class ArmInput(serializers.Serializer):
-        name = serializers.RegexField(r"^[a-z0-9_-]{1,40}$", help_text="a-z, 0-9, _ or -.")
-        share = serializers.FloatField(
-            required=False, help_text="A/B: its share of members; the shares sum to 1."
-        )
-        is_control = serializers.BooleanField(required=False, default=False)
-        model_version = serializers.IntegerField(
-            required=False,
-            allow_null=True,
-            min_value=1,
-            help_text="Model surface; null: production.",
-        )
-        explorer = serializers.DictField(
-            required=False,
-            help_text="Explorer surfaces: {policy, rate, floor, positions, params}; empty: "
-            "production's.",
-        )
-
+    @extend_schema_serializer(component_name="ExperimentCreate")
     class Input(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         surface = serializers.ChoiceField(choices=Surface.values)
         kind = serializers.ChoiceField(choices=Experiment.Kind.values, default="ab")
-        arms = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=10)
+        arms = ArmInput(many=True, min_length=1, max_length=10)
         start = serializers.BooleanField(
             required=False, default=False, help_text="Start it at once."
         )
@@ -140,23 +140,16 @@ class ExperimentListApi(APIView):
     @extend_schema(
         request=Input,
         responses={201: ExperimentDetailOutput},
-        description="Arms: a list of {name, share, is_control, model_version, explorer}.",
     )
     def post(self, request):
         body = self.Input(data=request.data)
         body.is_valid(raise_exception=True)
-        arms = []
-        for index, arm in enumerate(body.validated_data["arms"]):
-            parsed = self.ArmInput(data=arm)
-            if not parsed.is_valid():
-                return Response({"arms": {str(index): parsed.errors}}, status=400)
-            arms.append(parsed.validated_data)
         data = body.validated_data
         experiment = experiment_create(
             name=data["name"],
             surface=data["surface"],
             kind=data["kind"],
-            arms=arms,
+            arms=[dict(arm) for arm in data["arms"]],
             created_by=request.user,
             start=data["start"],
             at=data.get("at"),
@@ -179,6 +172,7 @@ class ExperimentDetailApi(APIView):
 class ExperimentStartApi(APIView):
     permission_classes = [IsAdminUser]
 
+    @extend_schema_serializer(component_name="ExperimentStart")
     class Input(serializers.Serializer):
         at = TimeField(
             required=False, help_text="Simulated start time (default: the latest page served)."
@@ -199,6 +193,7 @@ class ExperimentStartApi(APIView):
 class ExperimentStopApi(APIView):
     permission_classes = [IsAdminUser]
 
+    @extend_schema_serializer(component_name="ExperimentStop")
     class Input(serializers.Serializer):
         at = TimeField(required=False, help_text="Simulated stop time (default: the clock).")
         reason = serializers.CharField(required=False, max_length=300, default="")
