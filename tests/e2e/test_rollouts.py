@@ -23,7 +23,7 @@ from tests.e2e.stack import Api, Stack, make_world, postgres_database
 pytestmark = pytest.mark.e2e
 
 DEMO = ("demo", "demo-password")
-CANARY_DAYS = 4
+CANARY_DAYS = 3
 BEHAVIOUR = BehaviourConfig(activity_scale=6.0)
 
 
@@ -46,7 +46,7 @@ def test_a_retrained_candidate_goes_through_a_canary_read_out_by_the_worker(
 ):
     database_url, broker_url = real_services
     world = tmp_path / "world"
-    make_world(world, titles=50, members=30, seed=4)
+    make_world(world, titles=40, members=24, seed=4)
     with postgres_database(database_url) as url:
         stack = Stack(tmp_path, database_url=url, broker_url=broker_url)
         stack.env["HOMEPAGE_CANDIDATES"] = "popularity"  # a refresh: the gate passes it
@@ -134,6 +134,7 @@ def _canary(stack: Stack, world, url: str) -> None:
     assert not {(a, v) for a, v in by_arm if a == "candidate" and v != arms["candidate"]}
     assert not {(a, v) for a, v in by_arm if a is None and v != production}  # outside: production
 
+    print("canary days:", [(d["day"], d["action"], d["share"], d["reason"]) for d in steps])
     final = detail["status"]
     production_now = [m["id"] for m in staff.get("/api/v1/models") if m["is_production"]]
     if final == "shipped":
