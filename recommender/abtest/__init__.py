@@ -4,7 +4,7 @@ numpy and the standard library only (no Django, no scipy; a test checks it), so 
 rollouts app and the simulator's experiments share one implementation. The contract other
 code relies on is listed per module:
 
-- :mod:`~recommender.abtest.assignment`: ``bucket``, ``arm_for``, ``canary_arm``,
+- :mod:`~recommender.abtest.assignment`: ``bucket``, ``arm_for`` (``arms_for``), ``canary_arm``,
   ``validate_shares`` (stable hash bucketing, independent across salts)
 - :mod:`~recommender.abtest.stats`: ``mean_ci``, ``compare`` (Welch, CUPED), ``srm_check``,
   ``sequential_compare`` (mSPRT always-valid p-value and confidence sequence)
@@ -15,13 +15,16 @@ code relies on is listed per module:
 docs/experiments.md ("Statistics") explains each method and reproduces the figures.
 """
 
+from recommender.abtest.aa import aa_false_positive_rate
 from recommender.abtest.assignment import (
     AbtestConfigError,
     arm_for,
+    arms_for,
     bucket,
     canary_arm,
     validate_shares,
 )
+from recommender.abtest.canary import STEPS, Guardrail, Step, canary_step
 from recommender.abtest.stats import (
     SRM,
     AbtestDataError,
@@ -36,6 +39,12 @@ from recommender.abtest.stats import (
 
 __all__ = [
     "SRM",
+    "STEPS",
+    "Guardrail",
+    "Step",
+    "aa_false_positive_rate",
+    "arms_for",
+    "canary_step",
     "AbtestConfigError",
     "AbtestDataError",
     "Comparison",

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 SHARE_TOLERANCE = 1e-9
 """Slack on "shares sum to at most 1": decimal shares such as 0.1 + 0.2 + 0.7 sum to 1 + 2e-16."""
@@ -45,6 +45,10 @@ def bucket(member_id: int | str, salt: str) -> float:
         raise AbtestConfigError(f"salt must be a non-empty string, got {salt!r}")
     if isinstance(member_id, bool) or not isinstance(member_id, int | str):
         raise AbtestConfigError(f"member_id must be an int or a str, got {member_id!r}")
+    return _bucket(member_id, salt)
+
+
+def _bucket(member_id: int | str, salt: str) -> float:
     digest = hashlib.blake2b(f"{salt}:{member_id}".encode(), digest_size=8).digest()
     return (int.from_bytes(digest, "big") >> 11) / 2.0**53
 
@@ -96,16 +100,28 @@ def arm_for(
     Arm i owns ``[s_0 + ... + s_{i-1}, s_0 + ... + s_i)``. The order of ``arms`` matters:
     reordering them reassigns members, so store it with the experiment.
     """
+    return arms_for([member_id], salt, arms)[0]
+
+
+def arms_for(
+    member_ids: Iterable[int | str],
+    salt: str,
+    arms: Sequence[tuple[str, float]] | Mapping[str, float],
+) -> list[str | None]:
+    """:func:`arm_for` of many members at once (the arms validated once): for readouts and
+    simulations that assign whole populations."""
     pairs = _arm_list(arms)
     validate_shares(pairs)
-    b = bucket(member_id, salt)
-    start = 0.0
-    for name, share in pairs:
-        end = start + share
-        if start <= b < end:
-            return name
-        start = end
-    return None
+    ends, end = [], 0.0
+    for _, share in pairs:
+        end += share
+        ends.append(end)
+    names = [name for name, _ in pairs]
+    out: list[str | None] = []
+    for member_id in member_ids:
+        b = bucket(member_id, salt)
+        out.append(next((n for n, e in zip(names, ends, strict=True) if b < e), None))
+    return out
 
 
 def canary_arm(member_id: int | str, salt: str, share: float) -> str | None:

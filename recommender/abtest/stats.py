@@ -410,6 +410,7 @@ def sequential_compare(
     treatment_pre: object = None,
     previous_low: float = -math.inf,
     previous_high: float = math.inf,
+    tau_sd: float | None = None,
 ) -> Sequential:
     """An always-valid look at ``treatment - control``: mSPRT p-value and confidence sequence.
 
@@ -417,24 +418,38 @@ def sequential_compare(
     look's ``p_value`` (and, to keep the running intersection of the confidence sequence,
     its ``low`` and ``high``): ``p_value = min(previous_p, 1 / Lambda_n)``, so the p-value
     never rises and "reject once p < alpha" holds its level under daily peeking. ``tau``
-    (the mixture's prior sd of the difference, in the values' units) defaults to
-    :data:`DEFAULT_TAU_SD` times the pooled per-member sd of this look. CUPED applies as in
+    (the mixture's prior sd of the difference, in the values' units) defaults to ``tau_sd``
+    (default :data:`DEFAULT_TAU_SD`) times the pooled per-member sd of this look (of the
+    CUPED-adjusted values with CUPED); give one of the two. CUPED applies as in
     :func:`compare`. If the running intersection would be empty (the sequence contradicts
     itself, possible only on the rare runs where it fails), this look's interval is returned.
     """
     _check_alpha(alpha)
     if isinstance(previous_p, bool) or not isinstance(previous_p, int | float):
-        raise AbtestDataError(f"previous_p must be a number in (0, 1], got {previous_p!r}")
+        raise AbtestDataError(f"previous_p must be a number in [0, 1], got {previous_p!r}")
     if not 0 <= previous_p <= 1:
         raise AbtestDataError(f"previous_p must be in [0, 1], got {previous_p!r}")
+    try:
+        previous_low, previous_high = float(previous_low), float(previous_high)
+    except (TypeError, ValueError):
+        raise AbtestDataError(
+            f"previous interval [{previous_low!r}, {previous_high!r}] is not two numbers"
+        ) from None
     if math.isnan(previous_low) or math.isnan(previous_high) or previous_low > previous_high:
         raise AbtestDataError(
             f"previous interval [{previous_low!r}, {previous_high!r}] is not an interval"
         )
     y_c, y_t, theta = _arms(control, treatment, control_pre, treatment_pre)
     diff, variance = _diff_and_variance(y_c, y_t)
+    if tau is not None and tau_sd is not None:
+        raise AbtestDataError(f"give tau ({tau!r}) or tau_sd ({tau_sd!r}), not both")
+    if tau_sd is not None and (
+        isinstance(tau_sd, bool) or not isinstance(tau_sd, int | float) or not 0 < tau_sd < math.inf
+    ):
+        raise AbtestDataError(f"tau_sd must be a finite number > 0, got {tau_sd!r}")
     if tau is None:
-        tau = DEFAULT_TAU_SD * math.sqrt((y_c.var(ddof=1) + y_t.var(ddof=1)) / 2)
+        scale = DEFAULT_TAU_SD if tau_sd is None else tau_sd
+        tau = scale * math.sqrt((y_c.var(ddof=1) + y_t.var(ddof=1)) / 2)
     elif isinstance(tau, bool) or not isinstance(tau, int | float) or not (0 < tau < math.inf):
         raise AbtestDataError(f"tau must be a finite number > 0, got {tau!r}")
     if variance > 0 and tau > 0:

@@ -187,6 +187,12 @@ def test_bad_values_name_the_problem():
         compare([1, 2], [1, 2], alpha=1.5)
     with pytest.raises(AbtestDataError, match="tau"):
         sequential_compare([1, 2], [1, 2], tau=-1.0)
+    with pytest.raises(AbtestDataError, match="previous_p must be in"):
+        sequential_compare([1, 2], [1, 2], previous_p=1.5)
+    with pytest.raises(AbtestDataError, match=r"\[2.0, 1.0\] is not an interval"):
+        sequential_compare([1, 2], [1, 2], previous_low=2.0, previous_high=1.0)
+    with pytest.raises(AbtestDataError, match="not two numbers"):
+        sequential_compare([1, 2], [1, 2], previous_low="low")
 
 
 def test_sequential_look_by_hand():
@@ -227,3 +233,8 @@ def test_default_tau_is_a_tenth_of_the_pooled_sd():
     cuped = sequential_compare(y[0], y[1], control_pre=x[0], treatment_pre=x[1])
     assert cuped.cuped and cuped.tau < plain.tau
     assert cuped.high - cuped.low < 0.6 * (plain.high - plain.low)
+    assert sequential_compare(y[0], y[1], tau_sd=0.2).tau == pytest.approx(2 * plain.tau)
+    with pytest.raises(AbtestDataError, match="not both"):
+        sequential_compare(y[0], y[1], tau=1.0, tau_sd=0.2)
+    with pytest.raises(AbtestDataError, match="tau_sd must be a finite number > 0, got 0"):
+        sequential_compare(y[0], y[1], tau_sd=0)
