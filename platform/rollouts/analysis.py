@@ -59,13 +59,23 @@ def compare(control, treatment, *, alpha: float, control_pre=None, treatment_pre
 
 
 def sequential(
-    control, treatment, *, alpha: float, previous_p: float, control_pre=None, treatment_pre=None
+    control,
+    treatment,
+    *,
+    alpha: float,
+    previous_p: float,
+    previous_low: float,
+    previous_high: float,
+    control_pre=None,
+    treatment_pre=None,
 ):
     return stats.sequential_compare(
         control,
         treatment,
         alpha=alpha,
         previous_p=previous_p,
+        previous_low=previous_low,
+        previous_high=previous_high,
         control_pre=control_pre,
         treatment_pre=treatment_pre,
     )

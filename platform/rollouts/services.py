@@ -398,7 +398,8 @@ SEQUENTIAL = {"minutes_per_day": "_primary", "latency_ms": "_latency"}
 def _compare(control, treatment, prior: Readout | None, alpha: float) -> dict:
     """Treatment against control on each metric: fixed-horizon (CUPED on the primary, with
     each member's pre-experiment minutes), and always valid on the primary and the latency
-    guardrail, carrying the previous day's p-value and interval."""
+    guardrail, carrying the previous day's p-value and confidence sequence (its running
+    intersection)."""
     out: dict = {}
     before = prior.comparison if prior is not None else {}
     for name in selectors.METRICS:
@@ -423,13 +424,20 @@ def _compare(control, treatment, prior: Readout | None, alpha: float) -> dict:
                 control.values[name],
                 treatment.values[name],
                 alpha=alpha,
-                previous_p=last.get("seq_p", 1.0),
+                previous_p=_or(last.get("seq_p"), 1.0),
+                previous_low=_or(last.get("seq_low"), -math.inf),
+                previous_high=_or(last.get("seq_high"), math.inf),
                 **pre,
             )
             figure.update(seq_low=s.low, seq_high=s.high, seq_p=s.p_value)
             out[SEQUENTIAL[name]] = s
         out[name] = {k: (_finite(v) if isinstance(v, float) else v) for k, v in figure.items()}
     return out
+
+
+def _or(value: float | None, default: float) -> float:
+    """A stored figure, or `default` where none was stored (JSON holds no infinity)."""
+    return default if value is None else value
 
 
 def _setting(name: str):

@@ -153,3 +153,31 @@ def test_a_new_whole_day_is_read_out_on_the_next_run_only(log):
         ),
     )
     assert {r.day for r in readouts_compute(experiment_id=experiment.pk)} == {2}
+
+
+def test_an_injected_imbalance_trips_the_sample_ratio_check(settings):
+    """50/50 by the hash, but 40 members logged in control and 10 in treatment (a broken
+    assignment, or a bug that drops one arm's pages): the readout flags it."""
+    title = TitleFactory(added_at=T0 - timedelta(days=30))
+    experiment = experiment_create(
+        name="imbalanced",
+        surface="model",
+        arms=[
+            {"name": "control", "share": 0.5, "is_control": True},
+            {"name": "treatment", "share": 0.5},
+        ],
+        start=True,
+        at=T0,
+    )
+    for i in range(50):
+        arm = "control" if i < 40 else "treatment"
+        member = MemberFactory()
+        PageView.objects.create(
+            member=member, served_at=at(0, 10), experiments={str(experiment.pk): arm}, build_ms=50.0
+        )
+    PageView.objects.create(member=MemberFactory(), served_at=at(1, 1))
+    readouts = readouts_compute(experiment_id=experiment.pk)
+    assert {r.members for r in readouts} == {40, 10}
+    assert all(r.srm_mismatch for r in readouts)
+    assert readouts[0].srm_p == pytest.approx(stats.srm_check([40, 10], [0.5, 0.5]).p_value)
+    assert readouts[0].srm_p < 0.001 and title.pk
