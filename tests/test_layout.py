@@ -28,6 +28,7 @@ BRIDGES = {
     "platform/modeling/features.py",
     "platform/exploration/bandit.py",
     "platform/modeling/ope.py",
+    "platform/rollouts/analysis.py",
 }
 
 

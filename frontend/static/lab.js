@@ -239,7 +239,7 @@ function showModels(data) {
   ui.servingText.textContent = serving
     ? `Model v${serving.id} (${serving.kind}) serves every member since ${when(serving.served_from)} UTC (the gate promoted it: ${serving.decision?.reason ?? 'no reason recorded'}).`
     : 'No model in production yet: pages are served from popularity.';
-  ui.experimentsText.textContent = data.experiments.available ? '' : data.experiments.note;
+  ui.experimentsText.textContent = data.experiments.note;
   const labels = versions.map((v) => `v${v.id} ${v.kind}`);
   const metric = (name) => versions.map((v) => v.metrics?.[name] ?? null);
   const datasets = [

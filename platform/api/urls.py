@@ -78,6 +78,24 @@ urlpatterns = [
         views.ExplorationUpdateDetailApi.as_view(),
         name="exploration-update",
     ),
+    # online experiments (staff only)
+    path("experiments", views.ExperimentListApi.as_view(), name="experiments"),
+    path("experiments/<id:experiment_id>", views.ExperimentDetailApi.as_view(), name="experiment"),
+    path(
+        "experiments/<id:experiment_id>/start",
+        views.ExperimentStartApi.as_view(),
+        name="experiment-start",
+    ),
+    path(
+        "experiments/<id:experiment_id>/stop",
+        views.ExperimentStopApi.as_view(),
+        name="experiment-stop",
+    ),
+    path(
+        "experiments/<id:experiment_id>/readouts",
+        views.ExperimentReadoutsApi.as_view(),
+        name="experiment-readouts",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

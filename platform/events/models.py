@@ -71,6 +71,18 @@ class PageView(AppendOnlyModel):
         help_text="What the explorer saw and chose on this page, for off-policy evaluation "
         "(exploration.page: eligible candidates with scores, choices, propensities, contexts).",
     )
+    experiments = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The online experiments that served this page: experiment id (a string, "
+        "as JSON keys are) -> arm name; empty: production only (rollouts).",
+    )
+    build_ms = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Wall-clock milliseconds the page took to build, before it was written "
+        "(the experiments' latency guardrail); null on pages logged before it was measured.",
+    )
 
     class Meta:
         ordering = ["-served_at"]

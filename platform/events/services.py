@@ -68,6 +68,8 @@ def page_record(
     row_order_state_id: int | None = None,
     row_order_probability: float = 1.0,
     exploration: dict | None = None,
+    experiments: dict[str, str] | None = None,
+    build_ms: float | None = None,
 ) -> PageView:
     """Log a rendered page and every impression on it, in one transaction.
 
@@ -75,7 +77,8 @@ def page_record(
     optionally the explorer's fields of Impression (explored, bandit_state_id, estimated,
     draws, bandit_inputs, artwork, artwork_propensity, artwork_policy, artwork_state_id).
     `device` is the one the request came from (blank: unknown). The page's row-order policy and probability, and what the explorer saw (`exploration`,
-    for off-policy evaluation), are stored on the page. On PostgreSQL the impressions go in
+    for off-policy evaluation), are stored on the page, with the online experiments that
+    served it (`experiments`: experiment id -> arm) and its build time in ms. On PostgreSQL the impressions go in
     with one COPY (a page holds 100-250 of them; see `_impressions_copy`), elsewhere with one
     multi-row INSERT.
     """
@@ -91,6 +94,8 @@ def page_record(
         row_order_state_id=row_order_state_id,
         row_order_probability=row_order_probability,
         exploration=exploration or {},
+        experiments=experiments or {},
+        build_ms=build_ms,
     )
     impressions = [
         Impression(

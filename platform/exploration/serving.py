@@ -53,6 +53,7 @@ _built: dict[str, tuple[tuple, Explorer]] = {}
 def reset_cache() -> None:
     with _lock:
         _built.clear()
+        _arms.clear()
 
 
 def explorers_current() -> dict[str, Explorer]:
@@ -76,6 +77,43 @@ def explorers_current() -> dict[str, Explorer]:
             _built[config.use] = (key, explorer)
         explorers[config.use] = explorer
     return explorers
+
+
+_arms: dict[tuple, Explorer] = {}
+
+
+def explorer_for_arm(
+    *, use: str, spec: dict, key: tuple, production: Explorer | None
+) -> Explorer | None:
+    """The explorer an online experiment's arm serves on `use` (rollouts): its own policy
+    (`spec`: policy, rate, floor, positions, params, checked when the arm was created),
+    starting from the use's newest state when that state was learned under the same policy
+    and config (`production`'s), else fresh. Built once per process per `key` (the arm and
+    that state); None (logged) for a spec the library refuses now: production serves."""
+    state = production.state if production is not None else None
+    key = (*key, state.pk if state is not None else None)
+    with _lock:
+        cached = _arms.get(key)
+    if cached is not None:
+        return cached
+    config = ExplorerConfig(use=use, enabled=True, **spec)
+    try:
+        policy = bandit.config_check(config)
+    except bandit.ExplorerConfigError as exc:
+        logger.error("An experiment's %s explorer is not served: %s", use, exc)
+        return None
+    loaded = None
+    if (
+        state is not None
+        and state.policy == policy.name
+        and state.config == _jsonable(policy.config)
+    ):
+        bandit.state_load(policy, state.state)
+        loaded = state
+    explorer = Explorer(use, config, policy, loaded)
+    with _lock:
+        _arms[key] = explorer
+    return explorer
 
 
 def _build(config: ExplorerConfig) -> Explorer:

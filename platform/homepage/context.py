@@ -93,9 +93,12 @@ def genre_bits(genre_ids: dict[int, frozenset[int]]) -> dict[int, int] | None:
     return bits
 
 
-def page_context_build(*, member: Member, at: datetime, device: str = "") -> PageContext:
+def page_context_build(
+    *, member: Member, at: datetime, device: str = "", assigned: dict | None = None
+) -> PageContext:
     """The context of one request; `device` is the one it came from ("": unknown), which
-    the serving model reads with each play's own device."""
+    the serving model reads with each play's own device. `assigned`: the member's online
+    experiment arms (rollouts.serving.assignments_for), when the caller has read them."""
     offer = titles_on_offer(at=at, kids_only=member.is_kids)
     history = [p for p in play_history(member_id=member.pk, at=at) if p.title_id in offer.titles]
     thumbs = thumbs_latest(member_id=member.pk, at=at)
@@ -104,7 +107,7 @@ def page_context_build(*, member: Member, at: datetime, device: str = "") -> Pag
     }
     trending = trending_counts(at=at, days=TRENDING_DAYS)
     ranking = rank_for_member(
-        version=serving_version_for(member=member),
+        version=serving_version_for(member=member, assigned=assigned),
         member_id=member.pk,
         at=at,
         popularity=trending,

@@ -11,6 +11,7 @@ Each step is its own function, so a new row kind, or a policy that reorders rows
 slots, is a new function rather than an edit of this one.
 """
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,12 +28,13 @@ from exploration.page import (
     rows_order,
     slots_explore,
 )
-from exploration.serving import explorers_current
+from exploration.serving import Explorer, explorer_for_arm, explorers_current
 from members.models import Member
 from modeling.features import context_features, title_features
 from modeling.models import PromotionDecision
 from modeling.ranking import Ranking
 from modeling.selectors import gate_decisions
+from rollouts.serving import ServedArm, assignments_for, page_experiments
 
 from .builders import NON_PERSONAL_KINDS, candidate_rows
 from .context import match_percentiles, page_context_build
@@ -53,6 +55,7 @@ class Homepage:
     gate: list[PromotionDecision]  # the gate's decisions that put the serving version there
     personal: bool  # whether anything on the page depends on this member's own activity
     exploration: PageExploration  # what the explorer did (row order, its probability)
+    experiments: dict[str, ServedArm]  # surface -> the experiment arm that served it
 
 
 def homepage_build(
@@ -63,11 +66,17 @@ def homepage_build(
     page is returned. The explorer's draws come from `rng` (tests), by default from a
     generator seeded with the page's own id, so a logged page says how to replay them.
     `device` is the one the request came from ("": unknown): the serving model reads it and
-    the page records it."""
+    the page records it.
+
+    A member in a running online experiment (rollouts) is served its arm's model version or
+    explorer policy on that experiment's surface, production elsewhere; the page records
+    the experiments and arms, and how long it took to build (their latency guardrail)."""
+    started = time.perf_counter()
     page_id = uuid.uuid4()
     rng = rng if rng is not None else np.random.default_rng(page_id.int)
-    ctx = page_context_build(member=member, at=at, device=device)
-    explorers = explorers_current()
+    assigned = assignments_for(member_id=member.pk)
+    ctx = page_context_build(member=member, at=at, device=device, assigned=assigned)
+    explorers = _arm_explorers(explorers_current(), assigned)
     explore = page_exploration_start(ctx)
     size = settings.HOMEPAGE_ROW_SIZE
     candidates = rows_order(
@@ -92,6 +101,8 @@ def homepage_build(
         row_order_probability=explore.row_order_probability,
         exploration=explore.record,
         slots=_impressions(rows, at=at),
+        experiments=page_experiments(assigned),
+        build_ms=(time.perf_counter() - started) * 1000.0,
     )
     version = ranking.version
     personal = any(row.key in PERSONAL_ROWS for row in rows) or (
@@ -105,7 +116,28 @@ def homepage_build(
         gate=gate_decisions(version=version) if version is not None else [],
         personal=personal,
         exploration=explore,
+        experiments=assigned,
     )
+
+
+def _arm_explorers(
+    explorers: dict[str, Explorer], assigned: dict[str, ServedArm]
+) -> dict[str, Explorer]:
+    """Production's explorers, with each experiment arm's own policy on its surface (an arm
+    without one, a control, serves production's)."""
+    explorers = dict(explorers)
+    for surface, served in assigned.items():
+        if surface == "model" or not served.explorer:
+            continue
+        explorer = explorer_for_arm(
+            use=surface,
+            spec=served.explorer,
+            key=("arm", served.arm_id),
+            production=explorers.get(surface),
+        )
+        if explorer is not None:
+            explorers[surface] = explorer
+    return explorers
 
 
 def _impressions(rows: list[Row], *, at: datetime) -> list[dict]:

@@ -246,7 +246,7 @@ class ModelTimeline:
 def model_timeline() -> ModelTimeline:
     """Every version oldest first, and the serving periods the gate's promotions make: a
     promoted version serves from its decision until the next promotion. Two queries."""
-    versions = list(ModelVersion.objects.select_related("decision").order_by("id"))
+    versions = list(ModelVersion.objects.prefetch_related("decisions").order_by("id"))
     promotions = list(
         PromotionDecision.objects.filter(promoted=True)
         .order_by("id")
@@ -272,15 +272,17 @@ def model_timeline() -> ModelTimeline:
 
 
 def _experiments() -> dict:
-    """Canary share and experiment readouts. The rollouts app (online experiments) is not built
-    yet; until it is installed the lab says so instead of showing an empty chart."""
+    """Canary share and experiment readouts (rollouts.selectors.experiments_summary); without
+    the rollouts app installed the lab says so instead of showing an empty chart."""
     if not apps.is_installed("rollouts"):
         return {
             "available": False,
             "note": "Online experiments and canary rollouts are not built yet "
             "(platform/rollouts); every member is served by production.",
         }
-    return {"available": True, "note": ""}  # pragma: no cover - filled in when rollouts lands
+    from rollouts.selectors import experiments_summary
+
+    return experiments_summary()
 
 
 # --- retraining and traffic -------------------------------------------------------------------

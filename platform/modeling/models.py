@@ -37,13 +37,23 @@ class ModelVersion(models.Model):
             raise ValueError("A registered model version is immutable.")
         super().save(*args, **kwargs)
 
+    @property
+    def decision(self) -> "PromotionDecision | None":
+        """The decision in effect on this version: the gate's, or, for a candidate the gate
+        sent to a canary experiment (rollouts), the one recorded when that canary shipped or
+        rolled back. Read from `prefetch_related("decisions")` when the query did."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("decisions")
+        if prefetched is not None:
+            return max(prefetched, key=lambda d: d.pk, default=None)
+        return self.decisions.order_by("-id").first()
+
 
 class PromotionDecision(models.Model):
-    """The promotion gate's verdict on a candidate. Production = latest promoted decision."""
+    """A verdict on a candidate: the promotion gate's, or a canary experiment's that the gate
+    started (a candidate that passed the offline gate against a model in production serves
+    only if its canary ships). Production = the candidate of the latest promoted decision."""
 
-    candidate = models.OneToOneField(
-        ModelVersion, on_delete=models.PROTECT, related_name="decision"
-    )
+    candidate = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="decisions")
     baseline = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -54,6 +64,11 @@ class PromotionDecision(models.Model):
     )
     baseline_value = models.FloatField(null=True, blank=True)
     reason = models.CharField(max_length=300)
+    canary = models.BooleanField(
+        default=False,
+        help_text="Passed the offline gate against a model in production, so not promoted "
+        "here: the run's best such candidate goes to a canary experiment, which decides.",
+    )
     decided_at = models.DateTimeField(auto_now_add=True)
     # Off-policy evaluation on the explorer's logged pages (modeling.ope): the doubly robust
     # value of the candidate's and of production's target policy per explored slot, each with

@@ -17,6 +17,7 @@ training.
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,8 +58,12 @@ class ServedModel:
 
 
 _lock = threading.Lock()  # loading, extending and scoring share one model between threads
-_served: ServedModel | None = None
+_served: ServedModel | None = None  # the last model loaded or asked for: the last good one
+_loaded: OrderedDict[int, ServedModel] = OrderedDict()  # version id -> model, oldest use first
 _failed: dict[int, str] = {}  # version id -> load error, so a broken checkpoint is not retried
+MAX_LOADED = 3
+"""Models a process keeps loaded: production and the arms of an experiment on the model
+surface (a canary's candidate), so pages of both arms do not reload checkpoints in turn."""
 
 
 def checkpoint_path(version: ModelVersion) -> Path:
@@ -68,10 +73,15 @@ def checkpoint_path(version: ModelVersion) -> Path:
 def _load(version: ModelVersion) -> ServedModel:
     global _served
     with _lock:
-        if _served is not None and _served.version.pk == version.pk:
-            return _served
-        _served = ServedModel(version, Ranker(checkpoint_path(version), key=int))
-        return _served
+        served = _loaded.get(version.pk)
+        if served is None:
+            served = ServedModel(version, Ranker(checkpoint_path(version), key=int))
+            _loaded[version.pk] = served
+            while len(_loaded) > MAX_LOADED:
+                _loaded.popitem(last=False)
+        _loaded.move_to_end(version.pk)
+        _served = served
+        return served
 
 
 def reset_cache() -> None:
@@ -79,6 +89,7 @@ def reset_cache() -> None:
     global _served
     with _lock:
         _served = None
+        _loaded.clear()
         _failed.clear()
 
 

@@ -25,16 +25,25 @@ def production_version() -> ModelVersion | None:
     return decision.candidate if decision else None
 
 
-def serving_version_for(*, member) -> ModelVersion | None:
-    """The model version that serves `member`'s pages: production for every member today.
-    This is the one place that answers it, so online experiments can answer it per arm."""
+def serving_version_for(*, member, assigned: dict | None = None) -> ModelVersion | None:
+    """The model version that serves `member`'s pages: their arm's, when they are in a
+    running online experiment on the model surface with a version of its own (rollouts),
+    else production. This is the one place that answers it. `assigned` is the member's
+    arms (rollouts.serving.assignments_for) when the caller has read them already."""
+    if assigned is None:
+        from rollouts.serving import assignments_for  # rollouts builds on this app
+
+        assigned = assignments_for(member_id=member.pk)
+    served = assigned.get("model")
+    if served is not None and served.model_version is not None:
+        return served.model_version
     return production_version()
 
 
 def model_version_list() -> list[ModelVersion]:
     """Every version, newest first, each with its gate decision and `is_production` set."""
     production = production_version()
-    versions = list(ModelVersion.objects.select_related("decision").order_by("-id"))
+    versions = list(ModelVersion.objects.prefetch_related("decisions").order_by("-id"))
     for version in versions:
         version.is_production = production is not None and version.pk == production.pk
     return versions
@@ -42,7 +51,7 @@ def model_version_list() -> list[ModelVersion]:
 
 def model_version_get(*, version_id: int) -> ModelVersion | None:
     """One version with its gate decision and `is_production` set, or None."""
-    version = ModelVersion.objects.select_related("decision").filter(pk=version_id).first()
+    version = ModelVersion.objects.prefetch_related("decisions").filter(pk=version_id).first()
     if version is not None:
         production = production_version()
         version.is_production = production is not None and version.pk == production.pk

@@ -2,10 +2,12 @@
 
 A retrain reads the fact log as of now, splits it in time, and for each candidate kind: fits
 on the train part, scores the holdout beside the production model, refits on all facts,
-registers the result as an immutable ModelVersion, and lets the gate decide. Only the gate
-changes what is in production, and only for a candidate that beats production on the same
-holdout: a failed or worse candidate never serves, nor does one whose scores are not finite or
-whose checkpoint does not load back.
+registers the result as an immutable ModelVersion, and lets the gate decide. A failed or worse
+candidate never serves, nor does one whose scores are not finite or whose checkpoint does not
+load back. One that beats production on the same holdout does not serve everyone yet: the
+run's best goes to a canary experiment against production (rollouts), and production changes
+only when that canary ships (`canary_conclude`). Only with nothing in production does the
+gate promote directly.
 
 Retrains survive their workers. One runs at a time (modeling.locks); a run whose worker died
 is redelivered (the task acknowledges late) and resumes where it stopped: each kind it already
@@ -92,6 +94,8 @@ def promotion_decide(
     unfit: str | None = None,
     metric: str = training.GATE_METRIC,
     ope_check: ope.Check | None = None,
+    via_canary: bool = False,
+    canary_busy: str | None = None,
 ) -> PromotionDecision:
     """The promotion gate.
 
@@ -106,6 +110,15 @@ def promotion_decide(
     logged pages of the candidate's policy and of production's (modeling.ope): a candidate
     whose 95% interval lies wholly below production's is not promoted, whatever the offline
     metric says. Both figures are recorded either way; a skipped check records why.
+
+    `via_canary` (the retrain sets it when a model served members as it began, and the
+    setting MODELING_PROMOTE_VIA_CANARY is on): a candidate that passes against a working
+    production is not promoted here; its decision is marked `canary`, and the retrain puts
+    its best such candidate to a canary experiment (rollouts), whose ship or rollback records
+    the decision that counts (`canary_conclude`). `canary_busy` says why no canary can start
+    now (one runs already on the model surface): such a candidate is then not promoted. A
+    production that cannot be judged (its recipe cannot be rebuilt nor its checkpoint
+    loaded) is replaced directly, as is nothing.
     """
     ope_check = ope_check or ope.skipped(0, "no OPE check was run")
     if unfit is not None:
@@ -131,11 +144,21 @@ def promotion_decide(
             f"off-policy DR {c.value:.4f} [{c.low:.4f}, {c.high:.4f}] lies below production "
             f"v{baseline.pk}'s {b.value:.4f} [{b.low:.4f}, {b.high:.4f}] on {ope_check.impressions} explored impressions"
         )[:300]
+    canary = False
+    if promoted and via_canary and baseline is not None and baseline_value is not None:
+        promoted = False
+        if canary_busy:
+            reason = f"{reason}; passed the offline gate, but {canary_busy}: not promoted"
+        else:
+            canary = True
+            reason = f"{reason}; passed the offline gate: a canary experiment decides"
+        reason = reason[:300]
     c, b = ope_check.candidate, ope_check.baseline
     return PromotionDecision.objects.create(
         candidate=candidate,
         baseline=baseline,
         promoted=promoted,
+        canary=canary,
         metric=metric,
         candidate_value=candidate_value,
         baseline_value=baseline_value,
@@ -317,7 +340,7 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
     # The kinds this run registered before its worker was lost, with their decisions.
     done = {
         version.kind: version
-        for version in run.candidates.select_related("decision__baseline").order_by("id")
+        for version in run.candidates.prefetch_related("decisions__baseline").order_by("id")
     }
     resuming = bool(done)
     data = training.to_interactions(plays_as_of(at=at))
@@ -327,7 +350,7 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
         )
     horizon = datetime.fromtimestamp(float(data.timestamps.max()), tz=UTC)
     if resuming:  # production as this run found it, and its recipe's value on these facts
-        first = next(iter(done.values())).decision
+        first = min(next(iter(done.values())).decisions.all(), key=lambda d: d.pk)  # the gate's
         production, baseline_value = first.baseline, first.baseline_value
         baseline_ope = _baseline_figure(first)
     else:
@@ -356,7 +379,11 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
         baseline_ope = None
         if evaluator is not None and baseline_model is not None:
             baseline_ope = _ope_figure(evaluator, baseline_model)
-    promoted = None
+    promoted, to_canary = None, None
+    # A model already serving members: what beats it goes to a canary. With none (the first
+    # retrain), the run's best is promoted directly, as each later kind beats the one before.
+    via_canary = settings.MODELING_PROMOTE_VIA_CANARY and production is not None
+    canary_busy = _canary_busy() if via_canary else None
     for kind in settings.MODELING_CANDIDATES:
         version = done.get(kind)
         if version is None:
@@ -370,13 +397,69 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
                 production,
                 baseline_value,
                 ope_gate=(evaluator, baseline_ope, ope_skip, ope_n),
+                via_canary=via_canary,
+                canary_busy=canary_busy,
             )
         decision = version.decision
         logger.info("Candidate v%s (%s): %s", version.pk, kind, decision.reason)
-        if decision.promoted:
-            production, baseline_value, promoted = version, decision.candidate_value, version
+        if decision.promoted or decision.canary:
+            # The next kinds must beat it: the run's best goes to production or its canary.
+            production, baseline_value = version, decision.candidate_value
             baseline_ope = _candidate_figure(decision)
+            promoted, to_canary = (version, None) if decision.promoted else (promoted, version)
+    if to_canary is not None:
+        _canary_start(run, to_canary)
     return promoted
+
+
+def _canary_busy() -> str | None:
+    """Why the gate cannot start a canary now (an experiment runs on the model surface)."""
+    from rollouts.selectors import model_surface_busy  # rollouts builds on this app
+
+    return model_surface_busy()
+
+
+def _canary_start(run: RetrainRun, candidate: ModelVersion) -> None:
+    """The run's best candidate against production, as a canary experiment (once per run:
+    a resumed run finds the one it started)."""
+    from rollouts.services import gate_canary_start
+
+    experiment = gate_canary_start(run_id=run.pk, candidate=candidate, control=production_version())
+    logger.info("Candidate v%s goes to canary experiment %s", candidate.pk, experiment.pk)
+
+
+def canary_conclude(
+    *, candidate: ModelVersion, control: ModelVersion | None, shipped: bool, reason: str
+) -> PromotionDecision:
+    """Record the verdict of a canary experiment on `candidate` (rollouts calls it when the
+    canary ships or rolls back): shipped, it is the latest promoted decision, so production
+    from now on; rolled back, production stays. The offline figures are the gate's, copied
+    from its decision on the candidate, so the record reads whole."""
+    gate = candidate.decisions.order_by("id").first()
+    return PromotionDecision.objects.create(
+        candidate=candidate,
+        baseline=control,
+        promoted=shipped,
+        metric=gate.metric if gate else training.GATE_METRIC,
+        candidate_value=gate.candidate_value if gate else None,
+        baseline_value=gate.baseline_value if gate else None,
+        reason=reason[:300],
+        **{f: getattr(gate, f) for f in OPE_FIELDS} if gate else {},
+    )
+
+
+OPE_FIELDS = (
+    "ope_impressions",
+    "ope_candidate_value",
+    "ope_candidate_low",
+    "ope_candidate_high",
+    "ope_candidate_ess",
+    "ope_baseline_value",
+    "ope_baseline_low",
+    "ope_baseline_high",
+    "ope_baseline_ess",
+    "ope_note",
+)
 
 
 def _ope_evaluator(*, since: datetime, until: datetime):
@@ -445,6 +528,8 @@ def _candidate(
     baseline_value: float | None,
     *,
     ope_gate: tuple = (None, None, "no OPE check was run", 0),
+    via_canary: bool = False,
+    canary_busy: str | None = None,
 ) -> ModelVersion:
     """Fit, judge, register and gate one candidate kind (registration and decision in one
     transaction, so a worker killed in between leaves neither)."""
@@ -486,5 +571,7 @@ def _candidate(
             refresh=refresh,
             unfit=unfit,
             ope_check=ope_check,
+            via_canary=via_canary,
+            canary_busy=canary_busy,
         )
-    return ModelVersion.objects.select_related("decision").get(pk=version.pk)
+    return ModelVersion.objects.prefetch_related("decisions").get(pk=version.pk)

@@ -4,6 +4,13 @@ they serve. Each module nests its views' Input and Output serializers."""
 from .auth import TokenCreateApi
 from .catalog import TitleDetailApi, TitleListApi, TitleSearchApi, TitleSimilarApi
 from .events import EventCreateApi, MemberPlayListApi
+from .experiments import (
+    ExperimentDetailApi,
+    ExperimentListApi,
+    ExperimentReadoutsApi,
+    ExperimentStartApi,
+    ExperimentStopApi,
+)
 from .exploration import (
     ExplorationUpdateApi,
     ExplorationUpdateDetailApi,
@@ -28,6 +35,11 @@ from .profiles import MemberCreateApi, MemberDetailApi
 
 __all__ = [
     "EventCreateApi",
+    "ExperimentDetailApi",
+    "ExperimentListApi",
+    "ExperimentReadoutsApi",
+    "ExperimentStartApi",
+    "ExperimentStopApi",
     "ExplorationUpdateApi",
     "ExplorationUpdateDetailApi",
     "ExplorerConfigDetailApi",

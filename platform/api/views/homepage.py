@@ -79,6 +79,13 @@ class RowOrderOutput(serializers.Serializer):
     )
 
 
+class PageExperimentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    surface = serializers.CharField(help_text="model, slots, row_order or artwork.")
+    arm = serializers.CharField(help_text="The arm this member is in.")
+
+
 class HomepageOutput(serializers.Serializer):
     page_id = serializers.UUIDField()
     member = serializers.IntegerField()
@@ -95,6 +102,14 @@ class HomepageOutput(serializers.Serializer):
         "the serving version in production: why it serves rather than another.",
     )
     row_order = RowOrderOutput()
+    experiment = PageExperimentOutput(
+        allow_null=True,
+        help_text="The online experiment and arm that served this page (on the model surface "
+        "if the member is in one there, else the oldest); null: production only.",
+    )
+    experiments = PageExperimentOutput(
+        many=True, help_text="Every online experiment that served this page, one per surface."
+    )
     rows = HomepageRowOutput(many=True)
 
 
@@ -105,6 +120,7 @@ def homepage_payload(
     (`title_json` for orjson; the Title itself to feed the serializer, as the test does)."""
     version = page.ranking.version
     match = page.match
+    experiments = page_experiment_list(page)
     return {
         "page_id": str(page.page.page_id),
         "member": member_id,
@@ -129,6 +145,8 @@ def homepage_payload(
             "policy": page.exploration.row_order_policy,
             "probability": float(page.exploration.row_order_probability),
         },
+        "experiment": experiments[0] if experiments else None,
+        "experiments": experiments,
         "rows": [
             {
                 "key": row.key,
@@ -154,6 +172,17 @@ def homepage_payload(
             for row in page.rows
         ],
     }
+
+
+def page_experiment_list(page: Homepage) -> list[dict]:
+    """The page's experiments, the model surface's first, then by experiment id."""
+    served = sorted(
+        page.experiments.values(), key=lambda s: (s.surface != "model", s.experiment_id)
+    )
+    return [
+        {"id": s.experiment_id, "name": s.experiment_name, "surface": s.surface, "arm": s.arm}
+        for s in served
+    ]
 
 
 class MemberHomepageApi(APIView):

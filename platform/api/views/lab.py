@@ -67,8 +67,8 @@ class LabModelListApi(LabApi):
         production = serializers.IntegerField(allow_null=True)
         versions = LabModelOutput(many=True)
         experiments = serializers.DictField(
-            help_text="Canary share and experiment readouts; `available` is false until "
-            "online experiments are built."
+            help_text="available, note (what runs now), and experiments: the newest, each "
+            "with its canary share per day and its primary metric per arm per day."
         )
 
     @extend_schema(responses=Output)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "api",
     "lab",
     "exploration",
+    "rollouts",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,9 @@ RETRAIN_INTERVAL_SECONDS = float(os.environ.get("HOMEPAGE_RETRAIN_INTERVAL_SECON
 EXPLORATION_UPDATE_INTERVAL_SECONDS = float(
     os.environ.get("HOMEPAGE_EXPLORATION_UPDATE_INTERVAL_SECONDS", 600)
 )
+ROLLOUTS_READOUT_INTERVAL_SECONDS = float(
+    os.environ.get("HOMEPAGE_ROLLOUTS_READOUT_INTERVAL_SECONDS", 300)
+)
 CELERY_BEAT_SCHEDULE = {
     "retrain-periodically": {
         "task": "modeling.tasks.retrain",
@@ -207,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
     "exploration-update-periodically": {
         "task": "exploration.tasks.update",
         "schedule": EXPLORATION_UPDATE_INTERVAL_SECONDS,
+    },
+    "rollouts-readouts-periodically": {
+        "task": "rollouts.tasks.readouts",
+        "schedule": ROLLOUTS_READOUT_INTERVAL_SECONDS,
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -218,6 +226,9 @@ HOMEPAGE_ROW_SIZE = int(os.environ.get("HOMEPAGE_ROW_SIZE", 20))
 MODELING_CANDIDATES = os.environ.get("HOMEPAGE_CANDIDATES", "popularity,ease,mf,sasrec").split(",")
 MODELING_HOLDOUT_FRACTION = float(os.environ.get("HOMEPAGE_HOLDOUT_FRACTION", 0.2))
 MODELING_SEED = int(os.environ.get("HOMEPAGE_MODELING_SEED", 0))
+# A candidate that passes the gate against a model in production goes to a canary experiment
+# (rollouts), and serves everyone only if it ships; off: the gate promotes it directly.
+MODELING_PROMOTE_VIA_CANARY = env_bool("HOMEPAGE_PROMOTE_VIA_CANARY", True)
 # Off-policy evaluation in the promotion gate (modeling.ope, docs/ope.md#in-the-promotion-gate):
 # fewer explored impressions than this in the holdout period and the OPE check is skipped.
 MODELING_OPE_MIN_IMPRESSIONS = int(os.environ.get("HOMEPAGE_OPE_MIN_IMPRESSIONS", 200))
@@ -245,6 +256,20 @@ EXPLORATION_COMMIT_GRACE_SECONDS = float(
 )
 # Feedback rows one update reads at most per use (the rest wait for the next run).
 EXPLORATION_UPDATE_BATCH = int(os.environ.get("HOMEPAGE_EXPLORATION_UPDATE_BATCH", 20000))
+
+# --- online experiments (platform/rollouts, docs/rollouts.md) -----------------------------
+# Days are simulated days: the pages' clock (served_at), from each experiment's start.
+# Retention on day d: of the members first seen before day d - N, the share seen since.
+ROLLOUTS_RETENTION_DAYS = int(os.environ.get("HOMEPAGE_ROLLOUTS_RETENTION_DAYS", 7))
+# CUPED's covariate: each member's streaming minutes per day over this many days before the start.
+ROLLOUTS_PRE_DAYS = int(os.environ.get("HOMEPAGE_ROLLOUTS_PRE_DAYS", 14))
+ROLLOUTS_ALPHA = float(os.environ.get("HOMEPAGE_ROLLOUTS_ALPHA", 0.05))
+# A canary holds each share this many days before it advances, and gives up ("no winner")
+# after this many days in all; a candidate's page latency more than this fraction above
+# control's (always-valid interval) is a breached guardrail.
+ROLLOUTS_CANARY_MIN_DAYS = int(os.environ.get("HOMEPAGE_ROLLOUTS_CANARY_MIN_DAYS", 1))
+ROLLOUTS_CANARY_MAX_DAYS = int(os.environ.get("HOMEPAGE_ROLLOUTS_CANARY_MAX_DAYS", 28))
+ROLLOUTS_LATENCY_MARGIN = float(os.environ.get("HOMEPAGE_ROLLOUTS_LATENCY_MARGIN", 0.10))
 
 # --- the lab (staff only, /lab) --------------------------------------------------------------
 # Simulated traffic runs the simulator's HTTP client against this base URL, on the world in

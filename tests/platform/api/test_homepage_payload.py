@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from api.renderers import ORJSONRenderer
-from api.views.homepage import HomepageOutput, homepage_payload
+from api.views.homepage import HomepageOutput, homepage_payload, page_experiment_list
 from events.models import Interaction
 from homepage.services import homepage_build
 from members.models import MyListEntry
@@ -40,6 +40,8 @@ def serializer_payload(page, *, member_id, at) -> dict:
             "policy": page.exploration.row_order_policy,
             "probability": page.exploration.row_order_probability,
         },
+        "experiment": page_experiment_list(page)[0] if page.experiments else None,
+        "experiments": page_experiment_list(page),
         "rows": [
             {
                 "key": row.key,

@@ -125,7 +125,9 @@ def test_model_timeline_has_serving_periods_from_the_gate():
     assert points[loser.pk].served_from is None and not points[loser.pk].decision.promoted
     assert points[second.pk].is_production and points[second.pk].served_until is None
     assert points[first.pk].ope == {"ips": {"value": 0.2, "low": 0.1, "high": 0.3}}
-    assert timeline.experiments["available"] is False
+    assert timeline.experiments["available"] is True
+    assert timeline.experiments["experiments"] == []  # none yet
+    assert "every member is served by production" in timeline.experiments["note"]
 
 
 def test_visits_per_member_day_follows_the_time_of_day(log):

@@ -12,12 +12,13 @@ from config import celery_app
 from events.models import Interaction
 from modeling import training
 from modeling.embeddings import embedding_matrix, embeddings_store
-from modeling.models import Embedding, EmbeddingSet, ModelVersion
+from modeling.models import Embedding, EmbeddingSet, ModelVersion, RetrainRun
 from modeling.ranking import checkpoint_path
 from modeling.selectors import production_version
 from modeling.tasks import retrain
 from recommender.embeddings import drift, export_embeddings
 from tests.platform.modeling.test_services import clustered_log
+from tests.platform.rollouts.helpers import gate_canary, ship
 
 pytestmark = pytest.mark.django_db
 
@@ -76,8 +77,11 @@ def test_stored_embeddings_stay_aligned_across_versions(eager, settings):
     first = production_version()
     more_plays(members, titles)
     settings.MODELING_SEED = 1  # a refit that lands in another rotation of the space
-    retrain.apply().get()
-    second = production_version()
+    result = retrain.apply().get()
+    assert result["promoted"] is None  # it goes to a canary first; say it ships:
+    second = ship(gate_canary(RetrainRun.objects.get(pk=result["run_id"]))).candidate
+    assert production_version() == second
+    embeddings_store(version_id=second.pk)  # as the readouts task queues it on a ship
     assert second.pk > first.pk and second.kind == "mf"
     embedding_set = second.embedding_set
     assert embedding_set.aligned_to == first and embedding_set.shared_titles == len(titles)

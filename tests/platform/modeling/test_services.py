@@ -15,7 +15,9 @@ from modeling.models import ModelVersion, PromotionDecision, RetrainRun
 from modeling.selectors import production_version
 from modeling.services import promotion_decide, retrain_execute, retrain_run_create
 from recommender import serving
+from rollouts.services import experiment_stop
 from tests.factories import MemberFactory, TitleFactory
+from tests.platform.rollouts.helpers import gate_canary, ship
 
 pytestmark = pytest.mark.django_db
 
@@ -184,10 +186,12 @@ def test_new_promotion_is_picked_up_without_restart(client_for):
     add_recent_plays(members, titles)  # new facts after production's horizon
     run = retrain_execute(run_id=retrain_run_create().pk)
     assert run.status == RetrainRun.Status.SUCCEEDED, run.error
-    if run.promoted is None:
-        pytest.fail(f"no candidate promoted: {[v.decision.reason for v in run.candidates.all()]}")
+    assert run.promoted is None  # a model serves: what beats it goes to a canary first
+    experiment = gate_canary(run)
+    experiment_stop(experiment_id=experiment.pk)  # its members see production again
+    promoted = ship(experiment).candidate
     body = api.get(f"/api/v1/members/{member.pk}/homepage").json()
-    assert body["model_version"]["id"] == run.promoted.pk != first.pk
+    assert body["model_version"]["id"] == promoted.pk != first.pk
 
 
 def test_dataset_reads_facts_as_of_a_time_with_watched_weights():
@@ -243,7 +247,7 @@ def add_recent_plays(members, titles, minutes_ago=30):
             )
 
 
-def test_refresh_of_production_recipe_is_promoted_and_a_new_recipe_must_beat_it(settings):
+def test_a_refresh_passes_a_new_recipe_must_beat_it_and_the_best_goes_to_a_canary(settings):
     members, titles = clustered_log()
     settings.MODELING_CANDIDATES = ["popularity"]
     first = retrain_execute(run_id=retrain_run_create().pk).promoted
@@ -255,14 +259,25 @@ def test_refresh_of_production_recipe_is_promoted_and_a_new_recipe_must_beat_it(
     assert run.status == RetrainRun.Status.SUCCEEDED, run.error
     by_kind = {v.kind: v for v in run.candidates.all()}
     refresh = by_kind["popularity"].decision
-    assert refresh.promoted and refresh.reason.startswith(f"refresh of production v{first.pk}")
+    assert refresh.canary and refresh.reason.startswith(f"refresh of production v{first.pk}")
     assert refresh.candidate_value == refresh.baseline_value  # same recipe, same facts
     challenger = by_kind["mf"].decision
     assert challenger.baseline == by_kind["popularity"]
     # On two clear taste clusters a personalized recipe beats popularity on the same facts
-    # (measured 0.80 vs 0.62 NDCG@10), so it is promoted and serves.
-    assert challenger.promoted and challenger.candidate_value > challenger.baseline_value + 0.05
-    assert production_version() == by_kind["mf"]
+    # (measured 0.80 vs 0.62 NDCG@10), so it passes the gate, and, being the run's best,
+    # goes to a canary against production; nothing is promoted until that canary ships.
+    assert challenger.canary and challenger.candidate_value > challenger.baseline_value + 0.05
+    assert not refresh.promoted and not challenger.promoted and run.promoted is None
+    assert production_version() == first
+    experiment = gate_canary(run)
+    assert experiment.status == "running" and experiment.kind == "canary"
+    arms = {arm.name: arm.model_version for arm in experiment.arms.all()}
+    assert arms == {"control": first, "candidate": by_kind["mf"]}
+    # a second retrain while that canary runs cannot start another: nothing passes into one
+    add_recent_plays(members, titles)
+    again = retrain_execute(run_id=retrain_run_create().pk)
+    assert not any(v.decision.canary or v.decision.promoted for v in again.candidates.all())
+    assert production_version() == first
 
 
 def test_a_new_recipe_worse_than_production_is_kept_out_and_production_stays(settings):

@@ -15,7 +15,7 @@ class Command(BaseCommand):
         run = retrain_run_create(trigger="command")
         self.stdout.write(f"retrain run {run.pk}: training candidates on the fact log ...")
         run = retrain_execute(run_id=run.pk)
-        for version in run.candidates.select_related("decision").order_by("id"):
+        for version in run.candidates.prefetch_related("decisions").order_by("id"):
             decision = version.decision
             self.stdout.write(
                 f"  v{version.pk} {version.kind:<10} ndcg@10={version.metrics.get('ndcg@10', 0):.4f} "
