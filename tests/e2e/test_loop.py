@@ -271,6 +271,10 @@ def loop_stack(tmp_path, **urls) -> Stack:
     # personalized model, EASE, which scores a member from their plays as of the request
     # (the gate between kinds is tested in tests/platform).
     stack.env["HOMEPAGE_CANDIDATES"] = "ease"
+    # And it checks that the second retrain's model serves at once: the gate promotes directly
+    # here. The path production takes by default (a candidate that passes the gate serves a
+    # canary, which alone can promote it) is tests/e2e/test_rollouts.py's.
+    stack.env["HOMEPAGE_PROMOTE_VIA_CANARY"] = "0"
     return stack
 
 
