@@ -44,6 +44,8 @@ a style, shared by every title, which is what lets a never-shown variant be chos
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -66,6 +68,15 @@ def layout(taste_dims: int = TASTE) -> str:
     return f"member:{','.join(MEMBER_ENTRIES)},taste*{taste_dims}"
 
 
+@functools.lru_cache(maxsize=32)
+def _projection(width: int, dims: int, seed: int) -> np.ndarray:
+    """(width, dims) the fixed Gaussian projection of :func:`taste`, drawn once per shape
+    (read-only: it is shared by every call)."""
+    projection = np.random.default_rng(seed).standard_normal((width, dims))
+    projection.flags.writeable = False
+    return projection
+
+
 def taste(embedding: ArrayLike | None, dims: int = TASTE, seed: int = 0) -> np.ndarray:
     """(..., dims) a member embedding (..., E) projected by a fixed Gaussian matrix, unit length.
 
@@ -74,8 +85,7 @@ def taste(embedding: ArrayLike | None, dims: int = TASTE, seed: int = 0) -> np.n
     if embedding is None:
         return np.zeros(dims)
     e = np.asarray(embedding, np.float64)
-    projection = np.random.default_rng(seed).standard_normal((e.shape[-1], dims))
-    projected = e @ projection
+    projected = e @ _projection(e.shape[-1], dims, seed)
     norm = np.linalg.norm(projected, axis=-1, keepdims=True)
     return np.divide(projected, norm, out=np.zeros_like(projected), where=norm > 0)
 

@@ -210,6 +210,91 @@ def sequential(
     return chosen, probabilities
 
 
+def remaining_rows(n: int, index: np.ndarray) -> np.ndarray:
+    """(k, n) bool: row ``j`` marks the indices still remaining at position ``j`` of the
+    ranking ``index`` (k,), i.e. those not in ``index[:j]`` (``index[j]`` itself included)."""
+    k = len(index)
+    placed_at = np.full(n, k)
+    placed_at[index] = np.arange(k)
+    return placed_at >= np.arange(k)[:, None]
+
+
+def first_remaining(values: np.ndarray, remaining: np.ndarray) -> np.ndarray:
+    """(k,) for each row of ``remaining`` (k, n), the index of the largest of ``values`` (n,)
+    among that row's indices; ties go to the first index (``argmax_remaining`` row by row)."""
+    return np.argmax(np.where(remaining, values, -np.inf), axis=1)
+
+
+def with_floor(q: np.ndarray, remaining: np.ndarray, floor: float) -> np.ndarray:
+    """(k, n) the logged distribution at each position: the policy's own ``q`` (k, n) over
+    each row's remaining indices mixed with the floor (module docstring), 0 elsewhere."""
+    left = np.count_nonzero(remaining, axis=1)[:, None]
+    return np.where(remaining, floor + (1.0 - floor * left) * q, 0.0)
+
+
+def report(p: np.ndarray, q: np.ndarray, index: np.ndarray, floor: float) -> np.ndarray:
+    """(k,) what a ranking logs: ``p[j, index[j]]``, the chosen index's probability at its
+    position given those above. (``q`` and ``floor`` are unused here; the propensity tests
+    replace this function with wrong formulas of them, to check that the chi-square test
+    rejects each, tests/recommender/bandits/broken.py.)"""
+    return p[np.arange(len(index)), index]
+
+
+def rank_greedy_or_uniform(
+    order: np.ndarray, share: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """(k,) a ranking of ``k = len(share)`` of the indices in ``order`` (all n, best first).
+
+    Position ``j`` takes, with probability ``share[j]``, one of the remaining indices
+    uniformly at random, and otherwise the first remaining one in ``order``. This is the
+    sampler behind every ranking whose per-position distribution is "the best remaining,
+    or uniform": epsilon-greedy and LinUCB over their scores (``order`` the stable
+    descending sort, so ties go to the first index as ``np.argmax`` breaks them), and
+    Plackett-Luce over Gumbel-perturbed logits (:mod:`recommender.bandits.softmax`: the
+    first remaining by ``logit + Gumbel`` is a Plackett-Luce draw over the remaining, given
+    any picks above it). Two uniform draws per position in one call; when no position
+    draws uniformly (the usual case at small floors) the ranking is ``order[:k]``, else a
+    short loop over the k positions on a Python list."""
+    k = len(share)
+    u = rng.random((2, k))
+    uniform = u[0] < share
+    if not uniform.any():
+        return order[:k].astype(np.int64, copy=True)
+    remaining = order.tolist()
+    picks = u[1].tolist()
+    index = np.empty(k, np.int64)
+    for j, at_random in enumerate(uniform.tolist()):
+        if at_random:
+            left = len(remaining)
+            index[j] = remaining.pop(min(int(picks[j] * left), left - 1))
+        else:
+            index[j] = remaining.pop(0)
+    return index
+
+
+def greedy_ranking(
+    values: np.ndarray, k: int, epsilon: float, floor: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(k,) indices, and (k, n) ``p`` and ``q`` at each of their positions: at each position the best remaining
+    by ``values`` (ties: the first index) with probability ``1 - epsilon``, else uniform,
+    mixed with the floor (:mod:`recommender.bandits.epsilon_greedy`; LinUCB is ``epsilon=0`` over its bounds).
+
+    Drawn in one go: the mixture puts a position on a uniform pick with probability
+    ``share = floor * n + (1 - floor * n) * epsilon`` (``n`` remaining), which is exactly
+    ``p``: ``share / n`` for every remaining action plus ``1 - share`` for the best one.
+    The propensities (``report``) are then every position's ``q`` and ``p`` as (k, n)
+    rows at once, exactly the old position-by-position ``own`` and floor."""
+    values = np.where(np.isnan(values), np.inf, values)  # np.argmax's rule: NaN is the largest
+    n = len(values)
+    left = n - np.arange(k)
+    share = floor * left + (1.0 - floor * left) * epsilon
+    index = rank_greedy_or_uniform(np.argsort(-values, kind="stable"), share, rng)
+    remaining = remaining_rows(n, index)
+    q = remaining * (epsilon / left)[:, None]
+    q[np.arange(k), first_remaining(values, remaining)] += 1.0 - epsilon
+    return index, with_floor(q, remaining, floor), q
+
+
 def draw_rows(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(G,) one index per row of ``p`` (G, V), drawn with that row's probabilities."""
     cumulative = np.cumsum(p, axis=1)

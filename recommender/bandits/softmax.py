@@ -27,8 +27,11 @@ from recommender.bandits.params import (
     ConfiguredPolicy,
     Param,
     check_feedback,
+    rank_greedy_or_uniform,
+    remaining_rows,
+    report,
     scores_of,
-    sequential,
+    with_floor,
 )
 
 
@@ -53,14 +56,16 @@ class Softmax(ConfiguredPolicy):
         """``k`` distinct actions; ``context`` is unused (the scores already carry it)."""
         candidates, k = self._candidates(candidates, k)
         logits = scores_of(self.name, candidates) / self.temperature
-
-        def own(remaining: np.ndarray) -> np.ndarray:
-            shifted = np.where(remaining, logits - logits[remaining].max(), -np.inf)
-            weights = np.exp(shifted)
-            return weights / weights.sum()
-
-        index, p = sequential(len(candidates), k, self.floor, rng, own)
-        return self._choice(candidates, index, p)
+        n, floor = len(logits), self.floor
+        keys = logits + rng.gumbel(size=n)  # first by key: a Plackett-Luce ranking
+        index = rank_greedy_or_uniform(np.argsort(-keys), floor * (n - np.arange(k)), rng)
+        remaining = remaining_rows(n, index)
+        top = np.where(remaining, logits, -np.inf).max(axis=1, keepdims=True)
+        weights = np.exp(np.where(remaining, logits - top, -np.inf))
+        q = weights / weights.sum(axis=1, keepdims=True)
+        return self._choice(
+            candidates, index, report(with_floor(q, remaining, floor), q, index, floor)
+        )
 
     def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:
         logits = scores_of(self.name, candidates).reshape(-1, size) / self.temperature

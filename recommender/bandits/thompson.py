@@ -72,6 +72,36 @@ def _masked_argmax_shares_loop(scores: np.ndarray, index: np.ndarray) -> np.ndar
     return q
 
 
+def _rank_by_rows(deciding: np.ndarray, share: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(k,) a ranking of k of the n columns of ``deciding`` (k, n): position j takes, with
+    probability ``share[j]``, one of the remaining columns uniformly, else the argmax over
+    the remaining ones of row j (ties: the first column, NaN the largest, as ``np.argmax``).
+
+    Each row is sorted once (stable, descending); row j's argmax over the remaining is the
+    first of its order not placed above, which is among its first j + 1 entries, so only
+    the first k columns of the orders are read, on Python lists."""
+    k, n = deciding.shape
+    u = rng.random((2, k))
+    uniform = (u[0] < share).tolist()
+    if np.isnan(deciding).any():
+        deciding = np.where(np.isnan(deciding), np.inf, deciding)
+    orders = np.argsort(-deciding, axis=1, kind="stable")[:, :k].tolist()
+    free = list(range(n)) if any(uniform) else None
+    placed: set[int] = set()
+    index = np.empty(k, np.int64)
+    for j, at_random in enumerate(uniform):
+        if at_random:
+            left = len(free)
+            i = free[min(int(u[1, j] * left), left - 1)]
+        else:
+            i = next(c for c in orders[j] if c not in placed)
+        if free is not None:
+            free.remove(i)
+        placed.add(i)
+        index[j] = i
+    return index
+
+
 class Thompson(LinearPolicy):
     """Disjoint linear Thompson sampling with Monte Carlo propensities (module docstring)."""
 
@@ -120,7 +150,7 @@ class Thompson(LinearPolicy):
         """(draws, n) float32 scores, each row one independent posterior draw of them all."""
         u, mean, sd = self.parts(context, candidates)
         eps = rng.standard_normal((draws, len(mean)), dtype=np.float32)
-        scores = (mean + sd * eps).astype(np.float32)
+        scores = mean.astype(np.float32) + sd.astype(np.float32) * eps
         if u is not None:
             scores += self.model.betas(self.scale, draws, rng) @ u.T  # (D, k) @ (k, n)
         return scores
@@ -137,15 +167,7 @@ class Thompson(LinearPolicy):
         n = len(candidates)
         scores = self.sample(context, candidates, k + self.draws, rng)
         deciding, estimating = scores[:k], scores[k:]  # (k, n), (D, n)
-        remaining = np.ones(n, bool)
-        index = np.empty(k, np.int64)
-        for j in range(k):
-            if rng.random() < self.floor * (n - j):
-                i = int(rng.choice(np.flatnonzero(remaining)))
-            else:
-                i = int(np.argmax(np.where(remaining, deciding[j], -np.inf)))
-            index[j] = i
-            remaining[i] = False
+        index = _rank_by_rows(deciding, self.floor * (n - np.arange(k)), rng)
         q = _masked_argmax_shares(estimating, index)
         p = self.floor + (1 - self.floor * (n - np.arange(k))) * q
         return self._choice(candidates, index, p, estimated=True, draws=self.draws)

@@ -1,31 +1,24 @@
 """Broken variants for the propensity tests: sample like the policy, report a wrong formula.
 
-``sequential_reporting(wrong)`` is :func:`recommender.bandits.params.sequential` drawing
-exactly as the real one does but logging ``wrong(p, q, i, floor, left)`` instead of
-``p[i]``; a test patches it into a policy's module and checks the chi-square rejects.
+``reporting(wrong)`` replaces :func:`recommender.bandits.params.report` (what a ranking
+logs: ``p[j, index[j]]``) with ``wrong(p[j], q[j], index[j], floor, left)`` at each
+position ``j``, where ``p[j]`` and ``q[j]`` are the logged and the policy's own
+distribution over the ``left`` actions remaining there (0 elsewhere). The policy draws
+exactly as the real one does; a test patches it into a policy's module and checks the
+chi-square rejects.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from recommender.bandits.params import draw
 
+def reporting(wrong):
+    def report(p, q, index, floor):
+        n = p.shape[1]  # row j is position j: n - j actions remain there
+        return np.array([wrong(p[j], q[j], int(i), floor, n - j) for j, i in enumerate(index)])
 
-def sequential_reporting(wrong):
-    def sequential(n, k, floor, rng, own):
-        remaining = np.ones(n, bool)
-        chosen, reported = np.empty(k, np.int64), np.empty(k)
-        for j in range(k):
-            left = n - j
-            q = own(remaining)
-            p = np.where(remaining, floor + (1.0 - floor * left) * q, 0.0)
-            i = draw(p, rng)
-            chosen[j], reported[j] = i, wrong(p, q, i, floor, left)
-            remaining[i] = False
-        return chosen, reported
-
-    return sequential
+    return report
 
 
 def forget_floor(p, q, i, floor, left):
