@@ -2,14 +2,18 @@
 
 Builds a throw-away platform in a temporary folder (SQLite), seeds a simulated world of
 --titles titles and writes --plays plays, then for members chosen at random builds each
-page's context once and times, on that same context and in the same run:
+page's context once and times, on that same context and in the same run, for each set of
+policies below:
 
 - ``plain``: the candidate rows filled into rows (the page without the explorer),
 - ``explored``: the same with the explorer's three seams (row order, exploration slots and
-  Something different, the artwork of every slot), for each set of policies below.
+  Something different, the artwork of every slot),
 
-The difference of the medians is the explorer's cost per page (the page's query for the
-configs and the wider impression rows are not in it; bench_homepage.py times whole pages).
+one right after the other for every page (--repeat times over the pages), so the machine's
+load, which on a shared box moves every figure, reaches both sides of the difference
+alike. The difference of the medians is the explorer's cost per page (the page's query for
+the configs and the wider impression rows are not in it; bench_homepage.py times whole
+pages).
 
 Usage::
 
@@ -58,6 +62,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--members", type=positive_int, default=200, help="simulated members")
     parser.add_argument("--plays", type=positive_int, default=10000, help="plays in the log")
     parser.add_argument("--pages", type=positive_int, default=50, help="pages timed per set")
+    parser.add_argument(
+        "--repeat", type=positive_int, default=1, help="times each page is timed per set"
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -116,14 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
     )
 
-    plain, plain_cpu = [], []
-    for ctx in contexts:
-        t0, c0 = time.perf_counter(), time.thread_time()
-        rows_fill(candidate_rows(ctx), size=size)
-        plain.append(time.perf_counter() - t0)
-        plain_cpu.append(time.thread_time() - c0)
-    base, base_cpu = statistics.median(plain) * 1000, statistics.median(plain_cpu) * 1000
-    print(f"{'plain':<22} median {base:7.2f} ms  cpu {base_cpu:7.2f} ms")
+    every_plain, every_plain_cpu, lines = [], [], []
     for name, policies in POLICY_SETS.items():
         ExplorerConfig.objects.all().delete()
         explorer_defaults_install(enabled=True)
@@ -132,29 +132,44 @@ def main(argv: list[str] | None = None) -> int:
             ExplorerConfig.objects.filter(use=use).update(policy=policy, params=params, floor=floor)
         reset_cache()
         explorers = explorers_current()
-        times, cpu, slots = [], [], 0
-        for i, ctx in enumerate(contexts):
-            draw = np.random.default_rng(i)
-            t0, c0 = time.perf_counter(), time.thread_time()
-            page = page_exploration_start(ctx)
-            ordered = rows_order(
-                candidate_rows(ctx), explorer=explorers.get("row_order"), rng=draw, page=page
-            )
-            rows = rows_fill(ordered, size=size)
-            rows = slots_explore(
-                ctx, rows, explorer=explorers.get("slots"), rng=draw, page=page, size=size
-            )
-            artwork_choose(ctx, rows, explorer=explorers.get("artwork"), rng=draw, page=page)
-            times.append(time.perf_counter() - t0)
-            cpu.append(time.thread_time() - c0)
-            slots += sum(len(r.slots) for r in rows)
-        ms, ms_cpu = statistics.median(times) * 1000, statistics.median(cpu) * 1000
+        plain, plain_cpu, times, cpu, slots = [], [], [], [], 0
+        for _ in range(args.repeat):
+            for i, ctx in enumerate(contexts):
+                # the page without the explorer, then with it, on the same context: a
+                # change in the machine's load reaches both sides alike
+                t0, c0 = time.perf_counter(), time.thread_time()
+                rows_fill(candidate_rows(ctx), size=size)
+                plain.append(time.perf_counter() - t0)
+                plain_cpu.append(time.thread_time() - c0)
+                draw = np.random.default_rng(i)
+                t0, c0 = time.perf_counter(), time.thread_time()
+                page = page_exploration_start(ctx)
+                ordered = rows_order(
+                    candidate_rows(ctx), explorer=explorers.get("row_order"), rng=draw, page=page
+                )
+                rows = rows_fill(ordered, size=size)
+                rows = slots_explore(
+                    ctx, rows, explorer=explorers.get("slots"), rng=draw, page=page, size=size
+                )
+                artwork_choose(ctx, rows, explorer=explorers.get("artwork"), rng=draw, page=page)
+                times.append(time.perf_counter() - t0)
+                cpu.append(time.thread_time() - c0)
+                slots += sum(len(r.slots) for r in rows)
+        every_plain += plain
+        every_plain_cpu += plain_cpu
+        base, base_cpu = (statistics.median(x) * 1000 for x in (plain, plain_cpu))
+        ms, ms_cpu = (statistics.median(x) * 1000 for x in (times, cpu))
         labels = ", ".join(f"{u}={e.policy.name}" for u, e in sorted(explorers.items()))
-        print(
+        lines.append(
             f"{name:<22} median {ms:7.2f} ms  cpu {ms_cpu:7.2f} ms  (+{ms - base:.2f} ms, "
-            f"cpu +{ms_cpu - base_cpu:.2f} ms; {slots / len(contexts):.0f} "
-            f"slots a page; {labels})"
+            f"cpu +{ms_cpu - base_cpu:.2f} ms, against plain {base:.2f} ms in the same loop; "
+            f"{slots / len(times):.0f} slots a page; {labels})"
         )
+    base, base_cpu = (statistics.median(x) * 1000 for x in (every_plain, every_plain_cpu))
+    print(f"{'plain':<22} median {base:7.2f} ms  cpu {base_cpu:7.2f} ms  (every loop)")
+    for line in lines:
+        print(line)
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
 
 

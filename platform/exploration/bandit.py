@@ -7,6 +7,7 @@ context and action-feature vectors of each use (the library's own context functi
 the same time and title features the models use).
 """
 
+import functools
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -189,13 +190,20 @@ def artwork_candidates(title_ids: list[int], n_variants: int) -> Candidates:
     """Every variant of every title, grouped by title (for ``choose_each``): action
     ``title * n_variants + variant``, features the one-hot style."""
     titles = np.asarray(title_ids, np.int64)
-    variants = np.tile(np.arange(n_variants), len(titles))
+    variants, features, scores = _artwork_layout(len(titles), n_variants)
     ids = np.repeat(titles, n_variants) * n_variants + variants
-    return Candidates(
-        ids=ids,
-        features=bandit_contexts.one_hot(variants, n_variants),
-        scores=np.zeros(len(ids)),
-    )
+    return Candidates(ids=ids, features=features, scores=scores)
+
+
+@functools.lru_cache(maxsize=16)
+def _artwork_layout(n_titles: int, n_variants: int) -> tuple[np.ndarray, ...]:
+    """The variant of each artwork action, its one-hot features and zero scores: the same
+    for every page with as many slots, so built once (read-only, shared by those pages)."""
+    variants = np.tile(np.arange(n_variants), n_titles)
+    arrays = (variants, bandit_contexts.one_hot(variants, n_variants), np.zeros(len(variants)))
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
 
 
 def artwork_action(title_id: int, variant: int, n_variants: int) -> int:

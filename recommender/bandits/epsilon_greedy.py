@@ -60,8 +60,8 @@ class EpsilonGreedy(ConfiguredPolicy):
         """``k`` distinct actions; ``context`` is unused (the scores already carry it)."""
         candidates, k = self._candidates(candidates, k)
         scores, eps = scores_of(self.name, candidates), self.epsilon
-        index, p, q = greedy_ranking(scores, k, eps, self.floor, rng)
-        return self._choice(candidates, index, report(p, q, index, self.floor))
+        index, p, q, left = greedy_ranking(scores, k, eps, self.floor, rng)
+        return self._choice(candidates, index, report(p, q, index, self.floor, left))
 
     def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:
         scores = scores_of(self.name, candidates).reshape(-1, size)

@@ -50,8 +50,8 @@ class LinUCB(LinearPolicy):
         """``k`` distinct actions, by bound, each position mixed with the floor."""
         candidates, k = self._candidates(candidates, k)
         ucb = self.bounds(context, candidates)
-        index, p, q = greedy_ranking(ucb, k, 0.0, self.floor, rng)
-        return self._choice(candidates, index, report(p, q, index, self.floor))
+        index, p, q, left = greedy_ranking(ucb, k, 0.0, self.floor, rng)
+        return self._choice(candidates, index, report(p, q, index, self.floor, left))
 
     def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:
         ucb = self.bounds(context, candidates).reshape(-1, size)

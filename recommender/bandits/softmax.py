@@ -56,15 +56,16 @@ class Softmax(ConfiguredPolicy):
         """``k`` distinct actions; ``context`` is unused (the scores already carry it)."""
         candidates, k = self._candidates(candidates, k)
         logits = scores_of(self.name, candidates) / self.temperature
-        n, floor = len(logits), self.floor
+        n, floor, rows = len(logits), self.floor, np.arange(k)
         keys = logits + rng.gumbel(size=n)  # first by key: a Plackett-Luce ranking
-        index = rank_greedy_or_uniform(np.argsort(-keys), floor * (n - np.arange(k)), rng)
-        remaining = remaining_rows(n, index)
+        left = n - rows
+        index, _ = rank_greedy_or_uniform(np.argsort(-keys), floor * left, rng)
+        remaining = remaining_rows(n, index)  # (k, n): each position's q over its remaining
         top = np.where(remaining, logits, -np.inf).max(axis=1, keepdims=True)
         weights = np.exp(np.where(remaining, logits - top, -np.inf))
-        q = weights / weights.sum(axis=1, keepdims=True)
+        q = weights[rows, index] / weights.sum(axis=1)
         return self._choice(
-            candidates, index, report(with_floor(q, remaining, floor), q, index, floor)
+            candidates, index, report(with_floor(q, left, floor), q, index, floor, left)
         )
 
     def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:

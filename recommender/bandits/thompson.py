@@ -198,8 +198,9 @@ class Thompson(LinearPolicy):
             betas = self.model.betas(self.scale, groups, rng)  # (G, k): one draw per group
             deciding += np.einsum("gk,gvk->gv", betas, u.reshape(groups, size, -1))
         index = np.argmax(deciding, axis=1)
-        uniform = rng.random(groups) < self.floor * size
-        index[uniform] = rng.integers(size, size=int(uniform.sum()))
+        at_random = rng.random((2, groups))  # a uniform pick (floor * size), of which variant
+        uniform = at_random[0] < self.floor * size
+        index[uniform] = np.minimum((at_random[1, uniform] * size).astype(np.int64), size - 1)
         # estimating draws laid out (D, V, G): the max over a group's V actions is then an
         # elementwise max of V contiguous (D, G) blocks
         mean_v, sd_v = (
@@ -212,7 +213,10 @@ class Thompson(LinearPolicy):
             betas = self.model.betas(self.scale, self.draws, rng)
             estimating += (betas @ u_by_variant.T).reshape(self.draws, size, groups)
         picked = estimating[:, index, rows]  # (D, G): each group's pick in every draw
-        q = np.mean(picked >= estimating.max(axis=1), axis=0)  # share of draws it wins
+        best = estimating[:, 0]  # (D, G): the max over the V variants, slice by slice
+        for v in range(1, size):
+            best = np.maximum(best, estimating[:, v])
+        q = np.count_nonzero(picked >= best, axis=0) / self.draws  # share of draws it wins
         p = self.floor + (1 - self.floor * size) * q
         actions = candidates.ids.reshape(groups, size)[rows, index]
         return Choice(actions, p, self.name, estimated=True, draws=self.draws)

@@ -35,8 +35,8 @@ def test_chi_square_rejects_eps_instead_of_eps_over_n(monkeypatch):
     epsilon = 0.3
 
     def wrong(p, q, i, floor, left):
-        is_best = q[i] > epsilon / left + 1e-12
-        return p[i] if is_best else floor + (1 - floor * left) * epsilon
+        is_best = q > epsilon / left + 1e-12
+        return p if is_best else floor + (1 - floor * left) * epsilon
 
     monkeypatch.setattr(module, "report", reporting(wrong))
     choices = run(make_policy("epsilon_greedy", epsilon=epsilon), n=5000)
