@@ -9,11 +9,12 @@ policies below:
 - ``explored``: the same with the explorer's three seams (row order, exploration slots and
   Something different, the artwork of every slot),
 
-one right after the other for every page (--repeat times over the pages), so the machine's
-load, which on a shared box moves every figure, reaches both sides of the difference
-alike. The difference of the medians is the explorer's cost per page (the page's query for
-the configs and the wider impression rows are not in it; bench_homepage.py times whole
-pages).
+back to back for every page, in turn first (--repeat times over the pages), so the
+machine's load, which on a shared box moves every figure, reaches both sides alike. The
+difference of the medians is the explorer's cost per page, and beside it the median of
+each page's own difference (explored minus plain, the pair timed together), which a load
+that changes between pages moves least (the page's query for the configs and the wider
+impression rows are not in it; bench_homepage.py times whole pages).
 
 Usage::
 
@@ -133,36 +134,47 @@ def main(argv: list[str] | None = None) -> int:
         reset_cache()
         explorers = explorers_current()
         plain, plain_cpu, times, cpu, slots = [], [], [], [], 0
-        for _ in range(args.repeat):
+        for rep in range(args.repeat):
             for i, ctx in enumerate(contexts):
-                # the page without the explorer, then with it, on the same context: a
-                # change in the machine's load reaches both sides alike
-                t0, c0 = time.perf_counter(), time.thread_time()
-                rows_fill(candidate_rows(ctx), size=size)
-                plain.append(time.perf_counter() - t0)
-                plain_cpu.append(time.thread_time() - c0)
-                draw = np.random.default_rng(i)
-                t0, c0 = time.perf_counter(), time.thread_time()
-                page = page_exploration_start(ctx)
-                ordered = rows_order(
-                    candidate_rows(ctx), explorer=explorers.get("row_order"), rng=draw, page=page
-                )
-                rows = rows_fill(ordered, size=size)
-                rows = slots_explore(
-                    ctx, rows, explorer=explorers.get("slots"), rng=draw, page=page, size=size
-                )
-                artwork_choose(ctx, rows, explorer=explorers.get("artwork"), rng=draw, page=page)
-                times.append(time.perf_counter() - t0)
-                cpu.append(time.thread_time() - c0)
-                slots += sum(len(r.slots) for r in rows)
+                # the page without the explorer and with it, on the same context, back to
+                # back (in turn first): a change in the machine's load reaches both alike
+                for explored in (False, True) if (i + rep) % 2 else (True, False):
+                    if not explored:
+                        t0, c0 = time.perf_counter(), time.thread_time()
+                        rows_fill(candidate_rows(ctx), size=size)
+                        plain.append(time.perf_counter() - t0)
+                        plain_cpu.append(time.thread_time() - c0)
+                        continue
+                    draw = np.random.default_rng(i)
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    page = page_exploration_start(ctx)
+                    ordered = rows_order(
+                        candidate_rows(ctx),
+                        explorer=explorers.get("row_order"),
+                        rng=draw,
+                        page=page,
+                    )
+                    rows = rows_fill(ordered, size=size)
+                    rows = slots_explore(
+                        ctx, rows, explorer=explorers.get("slots"), rng=draw, page=page, size=size
+                    )
+                    artwork_choose(
+                        ctx, rows, explorer=explorers.get("artwork"), rng=draw, page=page
+                    )
+                    times.append(time.perf_counter() - t0)
+                    cpu.append(time.thread_time() - c0)
+                    slots += sum(len(r.slots) for r in rows)
         every_plain += plain
         every_plain_cpu += plain_cpu
         base, base_cpu = (statistics.median(x) * 1000 for x in (plain, plain_cpu))
         ms, ms_cpu = (statistics.median(x) * 1000 for x in (times, cpu))
+        paired = statistics.median(e - p for e, p in zip(times, plain, strict=True)) * 1000
+        paired_cpu = statistics.median(e - p for e, p in zip(cpu, plain_cpu, strict=True)) * 1000
         labels = ", ".join(f"{u}={e.policy.name}" for u, e in sorted(explorers.items()))
         lines.append(
             f"{name:<22} median {ms:7.2f} ms  cpu {ms_cpu:7.2f} ms  (+{ms - base:.2f} ms, "
             f"cpu +{ms_cpu - base_cpu:.2f} ms, against plain {base:.2f} ms in the same loop; "
+            f"median of the page pairs' differences +{paired:.2f} ms, cpu +{paired_cpu:.2f} ms; "
             f"{slots / len(times):.0f} slots a page; {labels})"
         )
     base, base_cpu = (statistics.median(x) * 1000 for x in (every_plain, every_plain_cpu))

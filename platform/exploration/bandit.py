@@ -182,8 +182,21 @@ def slot_candidates(
 def row_candidates(*, kind_ids: list[int], prior: list[float], n_kinds: int) -> Candidates:
     """Row kinds eligible on this page; features one-hot over every kind, scores the prior
     (the builders' registry order, so a greedy row policy starts from the usual page)."""
-    features = bandit_contexts.one_hot(kind_ids, n_kinds)
-    return Candidates(ids=np.asarray(kind_ids), features=features, scores=np.asarray(prior))
+    return _row_candidates(tuple(kind_ids), tuple(prior), n_kinds)
+
+
+@functools.lru_cache(maxsize=256)
+def _row_candidates(kind_ids: tuple[int, ...], prior: tuple[float, ...], n_kinds: int):
+    """`row_candidates`, built once per set of eligible kinds (pages mostly share a few):
+    read-only arrays, shared by the pages."""
+    candidates = Candidates(
+        ids=np.asarray(kind_ids),
+        features=bandit_contexts.one_hot(kind_ids, n_kinds),
+        scores=np.asarray(prior, np.float64),
+    )
+    for array in (candidates.ids, candidates.features, candidates.scores):
+        array.flags.writeable = False
+    return candidates
 
 
 def artwork_candidates(title_ids: list[int], n_variants: int) -> Candidates:

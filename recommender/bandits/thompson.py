@@ -201,21 +201,32 @@ class Thompson(LinearPolicy):
         at_random = rng.random((2, groups))  # a uniform pick (floor * size), of which variant
         uniform = at_random[0] < self.floor * size
         index[uniform] = np.minimum((at_random[1, uniform] * size).astype(np.int64), size - 1)
-        # estimating draws laid out (D, V, G): the max over a group's V actions is then an
-        # elementwise max of V contiguous (D, G) blocks
+        # the estimating draws variant by variant, each a (D, G) block of every group's
+        # draws of that variant: the max over a group's V actions is then an elementwise
+        # max of V blocks, and the (D, V, G) draws are never held at once
         mean_v, sd_v = (
             np.ascontiguousarray(a.reshape(groups, size).T, np.float32) for a in (mean, sd)
         )  # (V, G)
-        shared_eps = rng.standard_normal((self.draws, size, 1), dtype=np.float32)
-        estimating = mean_v + sd_v * shared_eps  # (D, V, G), C-contiguous
+        shared_eps = rng.standard_normal((self.draws, size), dtype=np.float32)
+        extra = None
         if u is not None:
             u_by_variant = u.reshape(groups, size, -1).transpose(1, 0, 2).reshape(n, -1)
             betas = self.model.betas(self.scale, self.draws, rng)
-            estimating += (betas @ u_by_variant.T).reshape(self.draws, size, groups)
-        picked = estimating[:, index, rows]  # (D, G): each group's pick in every draw
-        best = estimating[:, 0]  # (D, G): the max over the V variants, slice by slice
-        for v in range(1, size):
-            best = np.maximum(best, estimating[:, v])
+            extra = (betas @ u_by_variant.T).reshape(self.draws, size, groups)
+        best = np.empty((self.draws, groups), np.float32)
+        block = np.empty_like(best)
+        for v in range(size):
+            np.multiply(sd_v[v], shared_eps[:, v : v + 1], out=block)
+            block += mean_v[v]
+            if extra is not None:
+                block += extra[:, v]
+            if v:
+                np.maximum(best, block, out=best)
+            else:
+                best, block = block, best
+        picked = sd_v[index, rows] * shared_eps[:, index] + mean_v[index, rows]  # (D, G)
+        if extra is not None:
+            picked += extra[:, index, rows]
         q = np.count_nonzero(picked >= best, axis=0) / self.draws  # share of draws it wins
         p = self.floor + (1 - self.floor * size) * q
         actions = candidates.ids.reshape(groups, size)[rows, index]
