@@ -14,7 +14,9 @@ machine's load, which on a shared box moves every figure, reaches both sides ali
 difference of the medians is the explorer's cost per page, and beside it the median of
 each page's own difference (explored minus plain, the pair timed together), which a load
 that changes between pages moves least (the page's query for the configs and the wider
-impression rows are not in it; bench_homepage.py times whole pages).
+impression rows are not in it; bench_homepage.py times whole pages). Under each line, the
+median wall time of each of the explorer's own steps (the page context vector and the
+three seams) on the explored pages.
 
 Usage::
 
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             ExplorerConfig.objects.filter(use=use).update(policy=policy, params=params, floor=floor)
         reset_cache()
         explorers = explorers_current()
-        plain, plain_cpu, times, cpu, slots = [], [], [], [], 0
+        plain, plain_cpu, times, cpu, seams, slots = [], [], [], [], [], 0
         for rep in range(args.repeat):
             for i, ctx in enumerate(contexts):
                 # the page without the explorer and with it, on the same context, back to
@@ -148,21 +150,26 @@ def main(argv: list[str] | None = None) -> int:
                     draw = np.random.default_rng(i)
                     t0, c0 = time.perf_counter(), time.thread_time()
                     page = page_exploration_start(ctx)
+                    t1 = time.perf_counter()
+                    built = candidate_rows(ctx)
+                    t2 = time.perf_counter()
                     ordered = rows_order(
-                        candidate_rows(ctx),
-                        explorer=explorers.get("row_order"),
-                        rng=draw,
-                        page=page,
+                        built, explorer=explorers.get("row_order"), rng=draw, page=page
                     )
+                    t3 = time.perf_counter()
                     rows = rows_fill(ordered, size=size)
+                    t4 = time.perf_counter()
                     rows = slots_explore(
                         ctx, rows, explorer=explorers.get("slots"), rng=draw, page=page, size=size
                     )
+                    t5 = time.perf_counter()
                     artwork_choose(
                         ctx, rows, explorer=explorers.get("artwork"), rng=draw, page=page
                     )
-                    times.append(time.perf_counter() - t0)
+                    t6 = time.perf_counter()
+                    times.append(t6 - t0)
                     cpu.append(time.thread_time() - c0)
+                    seams.append((t1 - t0, t3 - t2, t5 - t4, t6 - t5))
                     slots += sum(len(r.slots) for r in rows)
         every_plain += plain
         every_plain_cpu += plain_cpu
@@ -176,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
             f"cpu +{ms_cpu - base_cpu:.2f} ms, against plain {base:.2f} ms in the same loop; "
             f"median of the page pairs' differences +{paired:.2f} ms, cpu +{paired_cpu:.2f} ms; "
             f"{slots / len(times):.0f} slots a page; {labels})"
+        )
+        split = (statistics.median(column) * 1000 for column in zip(*seams, strict=True))
+        lines.append(
+            "    seams, median ms: page context {:.2f}, row order {:.2f}, slots {:.2f}, "
+            "artwork {:.2f}".format(*split)
         )
     base, base_cpu = (statistics.median(x) * 1000 for x in (every_plain, every_plain_cpu))
     print(f"{'plain':<22} median {base:7.2f} ms  cpu {base_cpu:7.2f} ms  (every loop)")
