@@ -149,8 +149,9 @@ class Thompson(LinearPolicy):
     ) -> np.ndarray:
         """(draws, n) float32 scores, each row one independent posterior draw of them all."""
         u, mean, sd = self.parts(context, candidates)
-        eps = rng.standard_normal((draws, len(mean)), dtype=np.float32)
-        scores = mean.astype(np.float32) + sd.astype(np.float32) * eps
+        scores = rng.standard_normal((draws, len(mean)), dtype=np.float32)
+        scores *= sd.astype(np.float32)  # in place: mean + sd * eps, float32 as before
+        scores += mean.astype(np.float32)
         if u is not None:
             scores += self.model.betas(self.scale, draws, rng) @ u.T  # (D, k) @ (k, n)
         return scores
