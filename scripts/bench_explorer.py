@@ -2,14 +2,21 @@
 
 Builds a throw-away platform in a temporary folder (SQLite), seeds a simulated world of
 --titles titles and writes --plays plays, then for members chosen at random builds each
-page's context once and times, on that same context and in the same run:
+page's context once and times, on that same context and in the same run, for each set of
+policies below:
 
 - ``plain``: the candidate rows filled into rows (the page without the explorer),
 - ``explored``: the same with the explorer's three seams (row order, exploration slots and
-  Something different, the artwork of every slot), for each set of policies below.
+  Something different, the artwork of every slot),
 
-The difference of the medians is the explorer's cost per page (the page's query for the
-configs and the wider impression rows are not in it; bench_homepage.py times whole pages).
+back to back for every page, in turn first (--repeat times over the pages), so the
+machine's load, which on a shared box moves every figure, reaches both sides alike. The
+difference of the medians is the explorer's cost per page, and beside it the median of
+each page's own difference (explored minus plain, the pair timed together), which a load
+that changes between pages moves least (the page's query for the configs and the wider
+impression rows are not in it; bench_homepage.py times whole pages). Under each line, the
+median wall time of each of the explorer's own steps (the page context vector and the
+three seams) on the explored pages.
 
 Usage::
 
@@ -58,6 +65,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--members", type=positive_int, default=200, help="simulated members")
     parser.add_argument("--plays", type=positive_int, default=10000, help="plays in the log")
     parser.add_argument("--pages", type=positive_int, default=50, help="pages timed per set")
+    parser.add_argument(
+        "--repeat", type=positive_int, default=1, help="times each page is timed per set"
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -116,14 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
     )
 
-    plain, plain_cpu = [], []
-    for ctx in contexts:
-        t0, c0 = time.perf_counter(), time.thread_time()
-        rows_fill(candidate_rows(ctx), size=size)
-        plain.append(time.perf_counter() - t0)
-        plain_cpu.append(time.thread_time() - c0)
-    base, base_cpu = statistics.median(plain) * 1000, statistics.median(plain_cpu) * 1000
-    print(f"{'plain':<22} median {base:7.2f} ms  cpu {base_cpu:7.2f} ms")
+    every_plain, every_plain_cpu, lines = [], [], []
     for name, policies in POLICY_SETS.items():
         ExplorerConfig.objects.all().delete()
         explorer_defaults_install(enabled=True)
@@ -132,29 +135,65 @@ def main(argv: list[str] | None = None) -> int:
             ExplorerConfig.objects.filter(use=use).update(policy=policy, params=params, floor=floor)
         reset_cache()
         explorers = explorers_current()
-        times, cpu, slots = [], [], 0
-        for i, ctx in enumerate(contexts):
-            draw = np.random.default_rng(i)
-            t0, c0 = time.perf_counter(), time.thread_time()
-            page = page_exploration_start(ctx)
-            ordered = rows_order(
-                candidate_rows(ctx), explorer=explorers.get("row_order"), rng=draw, page=page
-            )
-            rows = rows_fill(ordered, size=size)
-            rows = slots_explore(
-                ctx, rows, explorer=explorers.get("slots"), rng=draw, page=page, size=size
-            )
-            artwork_choose(ctx, rows, explorer=explorers.get("artwork"), rng=draw, page=page)
-            times.append(time.perf_counter() - t0)
-            cpu.append(time.thread_time() - c0)
-            slots += sum(len(r.slots) for r in rows)
-        ms, ms_cpu = statistics.median(times) * 1000, statistics.median(cpu) * 1000
+        plain, plain_cpu, times, cpu, seams, slots = [], [], [], [], [], 0
+        for rep in range(args.repeat):
+            for i, ctx in enumerate(contexts):
+                # the page without the explorer and with it, on the same context, back to
+                # back (in turn first): a change in the machine's load reaches both alike
+                for explored in (False, True) if (i + rep) % 2 else (True, False):
+                    if not explored:
+                        t0, c0 = time.perf_counter(), time.thread_time()
+                        rows_fill(candidate_rows(ctx), size=size)
+                        plain.append(time.perf_counter() - t0)
+                        plain_cpu.append(time.thread_time() - c0)
+                        continue
+                    draw = np.random.default_rng(i)
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    page = page_exploration_start(ctx)
+                    t1 = time.perf_counter()
+                    built = candidate_rows(ctx)
+                    t2 = time.perf_counter()
+                    ordered = rows_order(
+                        built, explorer=explorers.get("row_order"), rng=draw, page=page
+                    )
+                    t3 = time.perf_counter()
+                    rows = rows_fill(ordered, size=size)
+                    t4 = time.perf_counter()
+                    rows = slots_explore(
+                        ctx, rows, explorer=explorers.get("slots"), rng=draw, page=page, size=size
+                    )
+                    t5 = time.perf_counter()
+                    artwork_choose(
+                        ctx, rows, explorer=explorers.get("artwork"), rng=draw, page=page
+                    )
+                    t6 = time.perf_counter()
+                    times.append(t6 - t0)
+                    cpu.append(time.thread_time() - c0)
+                    seams.append((t1 - t0, t3 - t2, t5 - t4, t6 - t5))
+                    slots += sum(len(r.slots) for r in rows)
+        every_plain += plain
+        every_plain_cpu += plain_cpu
+        base, base_cpu = (statistics.median(x) * 1000 for x in (plain, plain_cpu))
+        ms, ms_cpu = (statistics.median(x) * 1000 for x in (times, cpu))
+        paired = statistics.median(e - p for e, p in zip(times, plain, strict=True)) * 1000
+        paired_cpu = statistics.median(e - p for e, p in zip(cpu, plain_cpu, strict=True)) * 1000
         labels = ", ".join(f"{u}={e.policy.name}" for u, e in sorted(explorers.items()))
-        print(
+        lines.append(
             f"{name:<22} median {ms:7.2f} ms  cpu {ms_cpu:7.2f} ms  (+{ms - base:.2f} ms, "
-            f"cpu +{ms_cpu - base_cpu:.2f} ms; {slots / len(contexts):.0f} "
-            f"slots a page; {labels})"
+            f"cpu +{ms_cpu - base_cpu:.2f} ms, against plain {base:.2f} ms in the same loop; "
+            f"median of the page pairs' differences +{paired:.2f} ms, cpu +{paired_cpu:.2f} ms; "
+            f"{slots / len(times):.0f} slots a page; {labels})"
         )
+        split = (statistics.median(column) * 1000 for column in zip(*seams, strict=True))
+        lines.append(
+            "    seams, median ms: page context {:.2f}, row order {:.2f}, slots {:.2f}, "
+            "artwork {:.2f}".format(*split)
+        )
+    base, base_cpu = (statistics.median(x) * 1000 for x in (every_plain, every_plain_cpu))
+    print(f"{'plain':<22} median {base:7.2f} ms  cpu {base_cpu:7.2f} ms  (every loop)")
+    for line in lines:
+        print(line)
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
 
 

@@ -7,6 +7,7 @@ context and action-feature vectors of each use (the library's own context functi
 the same time and title features the models use).
 """
 
+import functools
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -181,21 +182,41 @@ def slot_candidates(
 def row_candidates(*, kind_ids: list[int], prior: list[float], n_kinds: int) -> Candidates:
     """Row kinds eligible on this page; features one-hot over every kind, scores the prior
     (the builders' registry order, so a greedy row policy starts from the usual page)."""
-    features = bandit_contexts.one_hot(kind_ids, n_kinds)
-    return Candidates(ids=np.asarray(kind_ids), features=features, scores=np.asarray(prior))
+    return _row_candidates(tuple(kind_ids), tuple(prior), n_kinds)
+
+
+@functools.lru_cache(maxsize=256)
+def _row_candidates(kind_ids: tuple[int, ...], prior: tuple[float, ...], n_kinds: int):
+    """`row_candidates`, built once per set of eligible kinds (pages mostly share a few):
+    read-only arrays, shared by the pages."""
+    candidates = Candidates(
+        ids=np.asarray(kind_ids),
+        features=bandit_contexts.one_hot(kind_ids, n_kinds),
+        scores=np.asarray(prior, np.float64),
+    )
+    for array in (candidates.ids, candidates.features, candidates.scores):
+        array.flags.writeable = False
+    return candidates
 
 
 def artwork_candidates(title_ids: list[int], n_variants: int) -> Candidates:
     """Every variant of every title, grouped by title (for ``choose_each``): action
     ``title * n_variants + variant``, features the one-hot style."""
     titles = np.asarray(title_ids, np.int64)
-    variants = np.tile(np.arange(n_variants), len(titles))
+    variants, features, scores = _artwork_layout(len(titles), n_variants)
     ids = np.repeat(titles, n_variants) * n_variants + variants
-    return Candidates(
-        ids=ids,
-        features=bandit_contexts.one_hot(variants, n_variants),
-        scores=np.zeros(len(ids)),
-    )
+    return Candidates(ids=ids, features=features, scores=scores)
+
+
+@functools.lru_cache(maxsize=16)
+def _artwork_layout(n_titles: int, n_variants: int) -> tuple[np.ndarray, ...]:
+    """The variant of each artwork action, its one-hot features and zero scores: the same
+    for every page with as many slots, so built once (read-only, shared by those pages)."""
+    variants = np.tile(np.arange(n_variants), n_titles)
+    arrays = (variants, bandit_contexts.one_hot(variants, n_variants), np.zeros(len(variants)))
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
 
 
 def artwork_action(title_id: int, variant: int, n_variants: int) -> int:

@@ -23,7 +23,10 @@ What each record holds (the page's `exploration` JSON, docs/api.md):
   context and the variant's propensity are on its impression).
 """
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 
 import numpy as np
 from django.conf import settings
@@ -48,12 +51,9 @@ class PageExploration:
 
 
 def _genre_counts(ctx: PageContext) -> dict[int, int]:
-    """Genre id -> how many of the member's plays were of that genre."""
-    counts: dict[int, int] = {}
-    for play in ctx.history:
-        for genre in ctx.genre_ids.get(play.title_id, ()):
-            counts[genre] = counts.get(genre, 0) + 1
-    return counts
+    """Genre id -> how many of the member's plays were of that genre (counted in C)."""
+    genres = map(ctx.genre_ids.get, (play.title_id for play in ctx.history), repeat(()))
+    return Counter(chain.from_iterable(genres))
 
 
 def page_exploration_start(ctx: PageContext) -> PageExploration:
@@ -62,7 +62,7 @@ def page_exploration_start(ctx: PageContext) -> PageExploration:
 
 def _floats(values) -> list[float]:
     """Exact: the logged numbers are the ones the policy used (JSON keeps a float's digits)."""
-    return [float(v) for v in values]
+    return np.asarray(values, np.float64).tolist()
 
 
 def rows_order(
@@ -144,17 +144,21 @@ def _choose_titles(
     index = {pk: i for i, pk in enumerate(pks)}
     features = candidates.features.tolist() if candidates.features is not None else None
     context = _floats(page.context)
+    label, state_id = explorer.label, explorer.state_id
+    model_scores = [scores.get(pk) for pk in pks]
     slots = []
-    for action, propensity in zip(choice.actions.tolist(), choice.propensities, strict=True):
+    for action, propensity in zip(
+        choice.actions.tolist(), choice.propensities.tolist(), strict=True
+    ):
         i = index[action]
         slots.append(
             Slot(
                 pool[i],
-                scores.get(action),
-                propensity=float(propensity),
+                model_scores[i],
+                propensity=propensity,
                 explored=True,
-                policy=explorer.label,
-                state_id=explorer.state_id,
+                policy=label,
+                state_id=state_id,
                 estimated=choice.estimated,
                 draws=choice.draws,
                 inputs={
@@ -165,7 +169,7 @@ def _choose_titles(
         )
     page.record[name] = {
         **extra,
-        "eligible": [[pk, scores.get(pk)] for pk in pks],
+        "eligible": [[pk, score] for pk, score in zip(pks, model_scores, strict=True)],
         "chosen": [int(a) for a in choice.actions],
         "propensities": _floats(choice.propensities),
         "estimated": choice.estimated,
@@ -175,48 +179,66 @@ def _choose_titles(
     return slots
 
 
-def _first(keys: tuple[np.ndarray, ...], among: np.ndarray, limit: int) -> np.ndarray:
-    """The indices in `among` of the `limit` first by `keys` (np.lexsort's order: the last
-    key first), as one full sort would give them.
+def _first(
+    primary: np.ndarray,
+    among: np.ndarray,
+    limit: int,
+    others: Callable[[np.ndarray], tuple[np.ndarray, ...]],
+) -> np.ndarray:
+    """The indices in `among` of the `limit` first by their keys, as one full sort would
+    give them: `primary` (one per index of `among`) first, then `others(indices)`, the
+    further keys of some of them (np.lexsort's order: the last key first).
 
-    An argpartition on the primary key keeps only the rows at most as large as the
-    `limit`-th one (every tie of it included), and only those are sorted by every key:
-    some 50 rows of 5,000, so a page sorts 50 titles, not the catalogue."""
-    primary = keys[-1][among]
+    A partition on the primary key keeps only the rows at most as large as the `limit`-th
+    one (every tie of it included), and only those get their other keys and are sorted by
+    every key: some 50 rows of 5,000, so a page sorts 50 titles, not the catalogue."""
     if len(among) > limit:
-        bound = primary[np.argpartition(primary, limit - 1)[limit - 1]]
+        bound = np.partition(primary, limit - 1)[limit - 1]
         if not np.isnan(bound):  # NaN sorts last: with one among the first, keep all
             keep = primary <= bound
             among, primary = among[keep], primary[keep]
-    order = np.lexsort(tuple(k[among] for k in keys[:-1]) + (primary,))
-    return among[order[:limit]]
+    return among[np.lexsort((*others(among), primary))[:limit]]
 
 
 def _best_by_score(ctx: PageContext, among: np.ndarray, limit: int) -> np.ndarray:
     """The `limit` titles (indices into `ctx.candidates`) of `among` the serving model
     scores highest (unscored last, then newest first, then by id)."""
     c = ctx.candidates
-    unknown = np.isnan(c.scores)
+    scores = c.scores[among]
     # (unknown, -score) folded into one primary key: unscored titles are +inf, and a title
     # scored -inf that ties with them is still put first by the full sort below
-    primary = np.where(unknown, np.inf, -c.scores)
-    return _first((c.ids, -c.added, -np.where(unknown, 0.0, c.scores), primary), among, limit)
+    primary = np.where(np.isnan(scores), np.inf, -scores)
+
+    def others(kept: np.ndarray) -> tuple[np.ndarray, ...]:
+        known = c.scores[kept]
+        return c.ids[kept], -c.added[kept], -np.where(np.isnan(known), 0.0, known)
+
+    return _first(primary, among, limit, others)
 
 
 def _least_known(ctx: PageContext, among: np.ndarray, limit: int) -> np.ndarray:
     """The `limit` titles (indices into `ctx.candidates`) of `among` the recommendations
     know least: newest arrivals first, then the least played this week, then by id. This
     week's plays are read for the newest titles only (the ties of the `limit`-th included)."""
-    c = ctx.candidates
-    when = -c.added[among]
-    if len(among) > limit:
-        bound = when[np.argpartition(when, limit - 1)[limit - 1]]
-        if not np.isnan(bound):
-            among = among[when <= bound]
-    trending = ctx.trending
-    ids = c.ids[among]
-    plays = np.fromiter((trending.get(pk, 0.0) for pk in ids.tolist()), np.float64, len(ids))
-    return among[np.lexsort((ids, plays, -c.added[among]))[:limit]]
+    c, trending = ctx.candidates, ctx.trending
+
+    def others(kept: np.ndarray) -> tuple[np.ndarray, ...]:
+        ids = c.ids[kept]
+        plays = np.fromiter((trending.get(pk, 0.0) for pk in ids.tolist()), np.float64, len(ids))
+        return ids, plays
+
+    return _first(-c.added[among], among, limit, others)
+
+
+def _indices_of(ids: np.ndarray, wanted: list[int], ordered: bool) -> np.ndarray:
+    """The indices in `ids` of the `wanted` ids that are in it. `ctx.candidates` holds the
+    unplayed titles by id (`ordered`: `ids` ascending), so a binary search per wanted id
+    does it (121 of them, against an `np.isin` over the 5,000 candidates)."""
+    wanted = np.asarray(wanted, np.int64)
+    if ordered:
+        at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        return at[ids[at] == wanted]
+    return np.flatnonzero(np.isin(ids, wanted))
 
 
 def slots_explore(
@@ -234,8 +256,11 @@ def slots_explore(
         return rows
     limit = settings.EXPLORATION_CANDIDATES
     c = ctx.candidates
-    on_page = np.fromiter({slot.title.id for row in rows for slot in row.slots}, np.int64)
-    pool = np.flatnonzero(~np.isin(c.ids, on_page))  # indices into ctx.candidates
+    ordered = len(c.ids) > 0 and bool((c.ids[1:] > c.ids[:-1]).all())
+    free = np.ones(len(c.ids), bool)  # not on the page yet, by index into ctx.candidates
+    on_page = [slot.title.id for row in rows for slot in row.slots]
+    free[_indices_of(c.ids, on_page, ordered)] = False
+    pool = np.flatnonzero(free)
     top = next((row for row in rows if row.key == "top_picks"), None)
     if top is not None:
         positions = explored_positions(explorer.config.positions, len(top.slots))
@@ -253,8 +278,8 @@ def slots_explore(
             )
             for position, slot in zip(positions, chosen, strict=True):
                 top.slots[position] = slot
-            taken = np.fromiter((slot.title.id for slot in chosen), np.int64, len(chosen))
-            pool = pool[~np.isin(c.ids[pool], taken)]
+            free[_indices_of(c.ids, [slot.title.id for slot in chosen], ordered)] = False
+            pool = np.flatnonzero(free)
     unsure = _least_known(ctx, pool, limit)
     if not len(unsure):
         return rows
@@ -302,13 +327,17 @@ def artwork_choose(
     slots = [slot for row in rows for slot in row.slots]
     if not slots:
         return
-    candidates = bandit.artwork_candidates([slot.title.pk for slot in slots], n)
+    candidates = bandit.artwork_candidates([slot.title.id for slot in slots], n)
     choice = explorer.policy.choose_each(page.context, candidates, n, rng)
-    for slot, action, propensity in zip(slots, choice.actions, choice.propensities, strict=True):
-        slot.artwork = int(action) % n
-        slot.artwork_propensity = float(propensity)
-        slot.artwork_policy = explorer.label
-        slot.artwork_state_id = explorer.state_id
+    label, state_id = explorer.label, explorer.state_id
+    variants = (choice.actions % n).tolist()
+    for slot, variant, propensity in zip(
+        slots, variants, choice.propensities.tolist(), strict=True
+    ):
+        slot.artwork = variant
+        slot.artwork_propensity = propensity
+        slot.artwork_policy = label
+        slot.artwork_state_id = state_id
         if choice.estimated:
             slot.inputs = {**slot.inputs, "artwork_draws": choice.draws}
     page.record["artwork"] = {

@@ -58,7 +58,8 @@ class Candidates:
         ids = np.asarray(self.ids, np.int64).reshape(-1)
         object.__setattr__(self, "ids", ids)
         n = len(ids)
-        if len(np.unique(ids)) != n:
+        ordered = np.sort(ids)  # (a sort is several times cheaper than np.unique here)
+        if (ordered[1:] == ordered[:-1]).any():
             raise ValueError("candidate ids must be unique")
         if self.features is not None:
             features = np.asarray(self.features, np.float64)

@@ -44,6 +44,8 @@ a style, shared by every title, which is what lets a never-shown variant be chos
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -66,6 +68,15 @@ def layout(taste_dims: int = TASTE) -> str:
     return f"member:{','.join(MEMBER_ENTRIES)},taste*{taste_dims}"
 
 
+@functools.lru_cache(maxsize=32)
+def _projection(width: int, dims: int, seed: int) -> np.ndarray:
+    """(width, dims) the fixed Gaussian projection of :func:`taste`, drawn once per shape
+    (read-only: it is shared by every call)."""
+    projection = np.random.default_rng(seed).standard_normal((width, dims))
+    projection.flags.writeable = False
+    return projection
+
+
 def taste(embedding: ArrayLike | None, dims: int = TASTE, seed: int = 0) -> np.ndarray:
     """(..., dims) a member embedding (..., E) projected by a fixed Gaussian matrix, unit length.
 
@@ -74,9 +85,8 @@ def taste(embedding: ArrayLike | None, dims: int = TASTE, seed: int = 0) -> np.n
     if embedding is None:
         return np.zeros(dims)
     e = np.asarray(embedding, np.float64)
-    projection = np.random.default_rng(seed).standard_normal((e.shape[-1], dims))
-    projected = e @ projection
-    norm = np.linalg.norm(projected, axis=-1, keepdims=True)
+    projected = e @ _projection(e.shape[-1], dims, seed)
+    norm = np.sqrt(np.add.reduce(projected * projected, axis=-1, keepdims=True))  # as linalg.norm
     return np.divide(projected, norm, out=np.zeros_like(projected), where=norm > 0)
 
 
@@ -88,11 +98,12 @@ def member_context(
     ``t`` is unix seconds (UTC) of the page; ``embedding`` the member's model embedding
     (..., E), or None.
     """
-    time = cyclic_time(t).astype(np.float64)  # (..., 4)
-    bias = np.ones((*time.shape[:-1], 1))
-    tastes = taste(embedding, dims, seed)
-    tastes = np.broadcast_to(tastes, (*time.shape[:-1], dims))
-    return np.concatenate([bias, time, tastes], axis=-1)
+    time = cyclic_time(t)  # (..., 4) float32
+    out = np.empty((*time.shape[:-1], MEMBER_BASE + dims))  # filled in place: one a page
+    out[..., 0] = 1.0
+    out[..., 1:MEMBER_BASE] = time
+    out[..., MEMBER_BASE:] = taste(embedding, dims, seed)
+    return out
 
 
 def title_features(
@@ -110,15 +121,17 @@ def title_features(
     """
     s = np.asarray(scores, np.float64).reshape(-1)
     n = len(s)
+    out = np.empty((n, TITLE_FEATURES))  # filled column by column: a page builds two a page
+    out[:, 0] = 1.0
     sd = s.std() if n else 0.0
-    standardized = (s - s.mean()) / sd if sd > 0 else np.zeros(n)
+    out[:, 1] = (s - s.mean()) / sd if sd > 0 else 0.0
     days = days_in_catalog(t, np.asarray(added_at, np.float64)).astype(np.float64)
-    known = ~np.isnan(days)
-    new = np.where(known & (days <= new_days), 1.0, 0.0)
-    catalog = np.where(known, np.minimum(np.log1p(np.where(known, days, 0)) / np.log1p(3650), 1), 1)
+    out[:, 2] = days <= new_days  # False for NaN (unknown): not new
+    # np.fmin ignores NaN: an unknown time in the catalogue reads as 1 (old)
+    out[:, 3] = np.fmin(np.log1p(days) / np.log1p(3650), 1.0)
     age = release_age(t, np.asarray(year, np.float64)).astype(np.float64)
-    age = np.where(np.isnan(age), 0.5, np.clip(age / 50.0, 0.0, 1.0))
-    return np.stack([np.ones(n), standardized, new, catalog, age], axis=1)
+    out[:, 4] = np.where(np.isnan(age), 0.5, np.clip(age / 50.0, 0.0, 1.0))
+    return out
 
 
 def one_hot(index: ArrayLike, size: int) -> np.ndarray:

@@ -25,10 +25,10 @@ from recommender.bandits.base import Candidates, Choice, Feedback, State
 from recommender.bandits.params import (
     ConfiguredPolicy,
     Param,
-    argmax_remaining,
     check_feedback,
+    greedy_ranking,
+    report,
     scores_of,
-    sequential,
 )
 
 
@@ -59,15 +59,9 @@ class EpsilonGreedy(ConfiguredPolicy):
     ) -> Choice:
         """``k`` distinct actions; ``context`` is unused (the scores already carry it)."""
         candidates, k = self._candidates(candidates, k)
-        scores, n, eps = scores_of(self.name, candidates), len(candidates), self.epsilon
-
-        def own(remaining: np.ndarray) -> np.ndarray:
-            q = remaining * (eps / remaining.sum())
-            q[argmax_remaining(scores, remaining)] += 1.0 - eps
-            return q
-
-        index, p = sequential(n, k, self.floor, rng, own)
-        return self._choice(candidates, index, p)
+        scores, eps = scores_of(self.name, candidates), self.epsilon
+        index, p, q, left = greedy_ranking(scores, k, eps, self.floor, rng)
+        return self._choice(candidates, index, report(p, q, index, self.floor, left))
 
     def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:
         scores = scores_of(self.name, candidates).reshape(-1, size)

@@ -23,7 +23,7 @@ import numpy as np
 
 from recommender.bandits.base import Candidates, Choice
 from recommender.bandits.linear import IMPORTANCE_WEIGHTED, L2, LinearPolicy
-from recommender.bandits.params import FLOOR, Param, argmax_remaining, sequential
+from recommender.bandits.params import FLOOR, Param, greedy_ranking, report
 
 ALPHA = Param("alpha", float, 1.0, "width of the confidence bound (exploration); >= 0", 0.0)
 
@@ -50,14 +50,8 @@ class LinUCB(LinearPolicy):
         """``k`` distinct actions, by bound, each position mixed with the floor."""
         candidates, k = self._candidates(candidates, k)
         ucb = self.bounds(context, candidates)
-
-        def own(remaining: np.ndarray) -> np.ndarray:
-            q = np.zeros(len(remaining))
-            q[argmax_remaining(ucb, remaining)] = 1.0
-            return q
-
-        index, p = sequential(len(candidates), k, self.floor, rng, own)
-        return self._choice(candidates, index, p)
+        index, p, q, left = greedy_ranking(ucb, k, 0.0, self.floor, rng)
+        return self._choice(candidates, index, report(p, q, index, self.floor, left))
 
     def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:
         ucb = self.bounds(context, candidates).reshape(-1, size)

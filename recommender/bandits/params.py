@@ -1,4 +1,4 @@
-"""Validated policy parameters, the floor, and the position-by-position sampler they share.
+"""Validated policy parameters, the floor, and the ranking samplers the policies share.
 
 Every policy declares its parameters as a tuple of :class:`Param` (name, type, default,
 allowed range, one line of doc). The same declaration validates a constructor call, gives
@@ -20,7 +20,7 @@ needs ``floor * n <= 1``, which only the candidate count at choose time can tell
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -175,39 +175,85 @@ def check_feedback(batch: Feedback) -> None:
         raise ValueError("feedback rewards and contexts must be finite")
 
 
-def draw(p: np.ndarray, rng: np.random.Generator) -> int:
-    """An index drawn with probabilities ``p`` (an index with p == 0 is never drawn)."""
-    cumulative = np.cumsum(p)
-    i = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
-    if i >= len(p) or p[i] <= 0:  # u * total rounded up to total: the last positive entry
-        i = int(np.flatnonzero(p > 0)[-1])
-    return i
+def remaining_rows(n: int, index: np.ndarray) -> np.ndarray:
+    """(k, n) bool: row ``j`` marks the indices still remaining at position ``j`` of the
+    ranking ``index`` (k,), i.e. those not in ``index[:j]`` (``index[j]`` itself included)."""
+    k = len(index)
+    placed_at = np.full(n, k)
+    placed_at[index] = np.arange(k)
+    return placed_at >= np.arange(k)[:, None]
 
 
-def sequential(
-    n: int,
-    k: int,
-    floor: float,
-    rng: np.random.Generator,
-    own: Callable[[np.ndarray], np.ndarray],
+def with_floor(q: np.ndarray, left: np.ndarray, floor: float) -> np.ndarray:
+    """The logged probability of actions whose own probability is ``q`` at positions where
+    ``left`` actions remain: the floor mixed in (module docstring)."""
+    return floor + (1.0 - floor * left) * q
+
+
+def report(
+    p: np.ndarray, q: np.ndarray, index: np.ndarray, floor: float, left: np.ndarray
+) -> np.ndarray:
+    """(k,) what a ranking logs: ``p``, the probability of ``index[j]`` at position ``j``
+    given those above (``q``: the policy's own probability of it there, before the floor;
+    ``left``: how many actions remained there).
+
+    Returns ``p`` itself; it is a seam for the propensity tests, which replace it with
+    wrong formulas of the others (tests/recommender/bandits/broken.py) to check that the
+    chi-square test rejects each."""
+    return p
+
+
+def rank_greedy_or_uniform(
+    order: np.ndarray, share: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Choose ``k`` of ``n`` indices position by position, with exact propensities.
+    """A ranking of ``k = len(share)`` of the indices in ``order`` (all n, best first):
+    (k,) the indices and (k,) bool, whether each was the first remaining in ``order``.
 
-    ``own(remaining)`` gives the policy's distribution over the indices (0 outside the
-    boolean mask ``remaining``, summing to 1 over it); it is mixed with the floor (module
-    docstring) and one index drawn; that index leaves ``remaining``. Returns the indices
-    and, for each, its probability at its position given the positions before.
-    """
-    remaining = np.ones(n, bool)
-    chosen = np.empty(k, np.int64)
-    probabilities = np.empty(k, np.float64)
-    for j in range(k):
-        left = n - j
-        p = np.where(remaining, floor + (1.0 - floor * left) * own(remaining), 0.0)
-        i = draw(p, rng)
-        chosen[j], probabilities[j] = i, p[i]
-        remaining[i] = False
-    return chosen, probabilities
+    Position ``j`` takes, with probability ``share[j]``, one of the remaining indices
+    uniformly at random, and otherwise the first remaining one in ``order``. This is the
+    sampler behind every ranking whose per-position distribution is "the best remaining,
+    or uniform": epsilon-greedy and LinUCB over their scores (``order`` the stable
+    descending sort, so ties go to the first index as ``np.argmax`` breaks them), and
+    Plackett-Luce over Gumbel-perturbed logits (:mod:`recommender.bandits.softmax`: the
+    first remaining by ``logit + Gumbel`` is a Plackett-Luce draw over the remaining, given
+    any picks above it). Two uniform draws per position in one call; when no position
+    draws uniformly (the usual case at small floors) the ranking is ``order[:k]``, else a
+    short loop over the k positions on a Python list."""
+    k = len(share)
+    u = rng.random((2, k))
+    uniform = u[0] < share
+    if not uniform.any():
+        return order[:k].astype(np.int64, copy=True), np.ones(k, bool)
+    remaining = order.tolist()
+    picks = u[1].tolist()
+    index = np.empty(k, np.int64)
+    first = np.ones(k, bool)
+    for j, at_random in enumerate(uniform.tolist()):
+        at = min(int(picks[j] * len(remaining)), len(remaining) - 1) if at_random else 0
+        index[j], first[j] = remaining.pop(at), at == 0
+    return index, first
+
+
+def greedy_ranking(
+    values: np.ndarray, k: int, epsilon: float, floor: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(k,) indices, their (k,) logged probabilities ``p`` and (k,) own probabilities
+    ``q`` at their positions, and (k,) how many actions remained there: at each position the best remaining by ``values`` (ties:
+    the first index, NaN the largest, as ``np.argmax``) with probability ``1 - epsilon``,
+    else uniform over the ``n`` remaining, mixed with the floor
+    (:mod:`recommender.bandits.epsilon_greedy`; LinUCB is ``epsilon=0`` over its bounds).
+
+    Drawn in one go: the mixture puts a position on a uniform pick with probability
+    ``share = floor * n + (1 - floor * n) * epsilon``, which is exactly ``p``: ``share /
+    n`` for every remaining action plus ``1 - share`` for the best one. The sampler says
+    which picks were the best remaining, so ``q = epsilon / n + (1 - epsilon) * best``
+    and ``p = floor + (1 - floor * n) * q`` are closed forms, computed as before."""
+    values = np.where(np.isnan(values), np.inf, values)
+    left = len(values) - np.arange(k)
+    share = floor * left + (1.0 - floor * left) * epsilon
+    index, best = rank_greedy_or_uniform(np.argsort(-values, kind="stable"), share, rng)
+    q = epsilon / left + np.where(best, 1.0 - epsilon, 0.0)
+    return index, with_floor(q, left, floor), q, left
 
 
 def draw_rows(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -221,11 +267,6 @@ def draw_rows(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         positive = p[bad] > 0
         index[bad] = p.shape[1] - 1 - np.argmax(positive[:, ::-1], axis=1)
     return index
-
-
-def argmax_remaining(values: np.ndarray, remaining: np.ndarray) -> int:
-    """Index of the largest value among ``remaining``; ties go to the first index."""
-    return int(np.argmax(np.where(remaining, values, -np.inf)))
 
 
 class ConfiguredPolicy:

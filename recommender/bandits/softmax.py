@@ -27,8 +27,11 @@ from recommender.bandits.params import (
     ConfiguredPolicy,
     Param,
     check_feedback,
+    rank_greedy_or_uniform,
+    remaining_rows,
+    report,
     scores_of,
-    sequential,
+    with_floor,
 )
 
 
@@ -53,14 +56,17 @@ class Softmax(ConfiguredPolicy):
         """``k`` distinct actions; ``context`` is unused (the scores already carry it)."""
         candidates, k = self._candidates(candidates, k)
         logits = scores_of(self.name, candidates) / self.temperature
-
-        def own(remaining: np.ndarray) -> np.ndarray:
-            shifted = np.where(remaining, logits - logits[remaining].max(), -np.inf)
-            weights = np.exp(shifted)
-            return weights / weights.sum()
-
-        index, p = sequential(len(candidates), k, self.floor, rng, own)
-        return self._choice(candidates, index, p)
+        n, floor, rows = len(logits), self.floor, np.arange(k)
+        keys = logits + rng.gumbel(size=n)  # first by key: a Plackett-Luce ranking
+        left = n - rows
+        index, _ = rank_greedy_or_uniform(np.argsort(-keys), floor * left, rng)
+        remaining = remaining_rows(n, index)  # (k, n): each position's q over its remaining
+        top = np.where(remaining, logits, -np.inf).max(axis=1, keepdims=True)
+        weights = np.exp(np.where(remaining, logits - top, -np.inf))
+        q = weights[rows, index] / weights.sum(axis=1)
+        return self._choice(
+            candidates, index, report(with_floor(q, left, floor), q, index, floor, left)
+        )
 
     def _own_each(self, context: np.ndarray, candidates: Candidates, size: int) -> np.ndarray:
         logits = scores_of(self.name, candidates).reshape(-1, size) / self.temperature

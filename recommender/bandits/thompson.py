@@ -72,6 +72,36 @@ def _masked_argmax_shares_loop(scores: np.ndarray, index: np.ndarray) -> np.ndar
     return q
 
 
+def _rank_by_rows(deciding: np.ndarray, share: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(k,) a ranking of k of the n columns of ``deciding`` (k, n): position j takes, with
+    probability ``share[j]``, one of the remaining columns uniformly, else the argmax over
+    the remaining ones of row j (ties: the first column, NaN the largest, as ``np.argmax``).
+
+    Each row is sorted once (stable, descending); row j's argmax over the remaining is the
+    first of its order not placed above, which is among its first j + 1 entries, so only
+    the first k columns of the orders are read, on Python lists."""
+    k, n = deciding.shape
+    u = rng.random((2, k))
+    uniform = (u[0] < share).tolist()
+    if np.isnan(deciding).any():
+        deciding = np.where(np.isnan(deciding), np.inf, deciding)
+    orders = np.argsort(-deciding, axis=1, kind="stable")[:, :k].tolist()
+    free = list(range(n)) if any(uniform) else None
+    placed: set[int] = set()
+    index = np.empty(k, np.int64)
+    for j, at_random in enumerate(uniform):
+        if at_random:
+            left = len(free)
+            i = free[min(int(u[1, j] * left), left - 1)]
+        else:
+            i = next(c for c in orders[j] if c not in placed)
+        if free is not None:
+            free.remove(i)
+        placed.add(i)
+        index[j] = i
+    return index
+
+
 class Thompson(LinearPolicy):
     """Disjoint linear Thompson sampling with Monte Carlo propensities (module docstring)."""
 
@@ -119,8 +149,9 @@ class Thompson(LinearPolicy):
     ) -> np.ndarray:
         """(draws, n) float32 scores, each row one independent posterior draw of them all."""
         u, mean, sd = self.parts(context, candidates)
-        eps = rng.standard_normal((draws, len(mean)), dtype=np.float32)
-        scores = (mean + sd * eps).astype(np.float32)
+        scores = rng.standard_normal((draws, len(mean)), dtype=np.float32)
+        scores *= sd.astype(np.float32)  # in place: mean + sd * eps, float32 as before
+        scores += mean.astype(np.float32)
         if u is not None:
             scores += self.model.betas(self.scale, draws, rng) @ u.T  # (D, k) @ (k, n)
         return scores
@@ -137,15 +168,7 @@ class Thompson(LinearPolicy):
         n = len(candidates)
         scores = self.sample(context, candidates, k + self.draws, rng)
         deciding, estimating = scores[:k], scores[k:]  # (k, n), (D, n)
-        remaining = np.ones(n, bool)
-        index = np.empty(k, np.int64)
-        for j in range(k):
-            if rng.random() < self.floor * (n - j):
-                i = int(rng.choice(np.flatnonzero(remaining)))
-            else:
-                i = int(np.argmax(np.where(remaining, deciding[j], -np.inf)))
-            index[j] = i
-            remaining[i] = False
+        index = _rank_by_rows(deciding, self.floor * (n - np.arange(k)), rng)
         q = _masked_argmax_shares(estimating, index)
         p = self.floor + (1 - self.floor * (n - np.arange(k))) * q
         return self._choice(candidates, index, p, estimated=True, draws=self.draws)
@@ -176,21 +199,36 @@ class Thompson(LinearPolicy):
             betas = self.model.betas(self.scale, groups, rng)  # (G, k): one draw per group
             deciding += np.einsum("gk,gvk->gv", betas, u.reshape(groups, size, -1))
         index = np.argmax(deciding, axis=1)
-        uniform = rng.random(groups) < self.floor * size
-        index[uniform] = rng.integers(size, size=int(uniform.sum()))
-        # estimating draws laid out (D, V, G): the max over a group's V actions is then an
-        # elementwise max of V contiguous (D, G) blocks
+        at_random = rng.random((2, groups))  # a uniform pick (floor * size), of which variant
+        uniform = at_random[0] < self.floor * size
+        index[uniform] = np.minimum((at_random[1, uniform] * size).astype(np.int64), size - 1)
+        # the estimating draws variant by variant, each a (D, G) block of every group's
+        # draws of that variant: the max over a group's V actions is then an elementwise
+        # max of V blocks, and the (D, V, G) draws are never held at once
         mean_v, sd_v = (
             np.ascontiguousarray(a.reshape(groups, size).T, np.float32) for a in (mean, sd)
         )  # (V, G)
-        shared_eps = rng.standard_normal((self.draws, size, 1), dtype=np.float32)
-        estimating = mean_v + sd_v * shared_eps  # (D, V, G), C-contiguous
+        shared_eps = rng.standard_normal((self.draws, size), dtype=np.float32)
+        extra = None
         if u is not None:
             u_by_variant = u.reshape(groups, size, -1).transpose(1, 0, 2).reshape(n, -1)
             betas = self.model.betas(self.scale, self.draws, rng)
-            estimating += (betas @ u_by_variant.T).reshape(self.draws, size, groups)
-        picked = estimating[:, index, rows]  # (D, G): each group's pick in every draw
-        q = np.mean(picked >= estimating.max(axis=1), axis=0)  # share of draws it wins
+            extra = (betas @ u_by_variant.T).reshape(self.draws, size, groups)
+        best = np.empty((self.draws, groups), np.float32)
+        block = np.empty_like(best)
+        for v in range(size):
+            np.multiply(sd_v[v], shared_eps[:, v : v + 1], out=block)
+            block += mean_v[v]
+            if extra is not None:
+                block += extra[:, v]
+            if v:
+                np.maximum(best, block, out=best)
+            else:
+                best, block = block, best
+        picked = sd_v[index, rows] * shared_eps[:, index] + mean_v[index, rows]  # (D, G)
+        if extra is not None:
+            picked += extra[:, index, rows]
+        q = np.count_nonzero(picked >= best, axis=0) / self.draws  # share of draws it wins
         p = self.floor + (1 - self.floor * size) * q
         actions = candidates.ids.reshape(groups, size)[rows, index]
         return Choice(actions, p, self.name, estimated=True, draws=self.draws)

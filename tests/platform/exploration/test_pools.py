@@ -1,5 +1,5 @@
 """The explorer's eligible pools are the first titles by their documented keys: the
-argpartition shortcut (exploration.page._first) keeps exactly what one full sort of every
+partition shortcut (exploration.page._first) keeps exactly what one full sort of every
 unplayed title would, ties at the cut and unscored titles included."""
 
 from types import SimpleNamespace

@@ -1,38 +1,32 @@
 """Broken variants for the propensity tests: sample like the policy, report a wrong formula.
 
-``sequential_reporting(wrong)`` is :func:`recommender.bandits.params.sequential` drawing
-exactly as the real one does but logging ``wrong(p, q, i, floor, left)`` instead of
-``p[i]``; a test patches it into a policy's module and checks the chi-square rejects.
+``reporting(wrong)`` replaces :func:`recommender.bandits.params.report` (what a ranking
+logs: ``p[j]``, the chosen action's probability at position ``j`` given those above) with
+``wrong(p[j], q[j], index[j], floor, left)`` at each position, ``q[j]`` the policy's own
+probability of that action there (before the floor) and ``left`` the actions remaining
+there. The policy draws exactly as the real one does; a test patches it into a policy's
+module and checks the chi-square rejects.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from recommender.bandits.params import draw
 
+def reporting(wrong):
+    def report(p, q, index, floor, left):
+        return np.array(
+            [wrong(p[j], q[j], int(index[j]), floor, int(left[j])) for j in range(len(index))]
+        )
 
-def sequential_reporting(wrong):
-    def sequential(n, k, floor, rng, own):
-        remaining = np.ones(n, bool)
-        chosen, reported = np.empty(k, np.int64), np.empty(k)
-        for j in range(k):
-            left = n - j
-            q = own(remaining)
-            p = np.where(remaining, floor + (1.0 - floor * left) * q, 0.0)
-            i = draw(p, rng)
-            chosen[j], reported[j] = i, wrong(p, q, i, floor, left)
-            remaining[i] = False
-        return chosen, reported
-
-    return sequential
+    return report
 
 
 def forget_floor(p, q, i, floor, left):
     """Report the policy's own probability, as if there were no floor."""
-    return q[i]
+    return q
 
 
 def floor_over_all(n):
     """Mix the floor as if all ``n`` candidates remained at every position."""
-    return lambda p, q, i, floor, left: floor + (1.0 - floor * n) * q[i]
+    return lambda p, q, i, floor, left: floor + (1.0 - floor * n) * q

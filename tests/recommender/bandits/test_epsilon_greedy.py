@@ -5,7 +5,7 @@ import pytest
 
 from recommender.bandits import BanditConfigError, Candidates, Feedback, make_policy
 from recommender.bandits import epsilon_greedy as module
-from tests.recommender.bandits.broken import forget_floor, sequential_reporting
+from tests.recommender.bandits.broken import forget_floor, reporting
 from tests.recommender.bandits.chisquare import chi_square, draws
 
 # ties on purpose: ids 11 and 13 share the top score; the first (11) must win every time
@@ -35,16 +35,16 @@ def test_chi_square_rejects_eps_instead_of_eps_over_n(monkeypatch):
     epsilon = 0.3
 
     def wrong(p, q, i, floor, left):
-        is_best = q[i] > epsilon / left + 1e-12
-        return p[i] if is_best else floor + (1 - floor * left) * epsilon
+        is_best = q > epsilon / left + 1e-12
+        return p if is_best else floor + (1 - floor * left) * epsilon
 
-    monkeypatch.setattr(module, "sequential", sequential_reporting(wrong))
+    monkeypatch.setattr(module, "report", reporting(wrong))
     choices = run(make_policy("epsilon_greedy", epsilon=epsilon), n=5000)
     assert chi_square(choices)[2] < 1e-6
 
 
 def test_chi_square_rejects_a_forgotten_floor(monkeypatch):
-    monkeypatch.setattr(module, "sequential", sequential_reporting(forget_floor))
+    monkeypatch.setattr(module, "report", reporting(forget_floor))
     choices = run(make_policy("epsilon_greedy", epsilon=0.2, floor=0.05), n=5000)
     assert chi_square(choices)[2] < 1e-6
 

@@ -11,7 +11,7 @@ from recommender.bandits.linear import Hybrid
 from tests.recommender.bandits.broken import (
     floor_over_all,
     forget_floor,
-    sequential_reporting,
+    reporting,
 )
 from tests.recommender.bandits.chisquare import chi_square, draws
 
@@ -57,7 +57,7 @@ def test_linucb_propensities_match_frequencies(name):
     "wrong", [forget_floor, floor_over_all(N)], ids=["no-floor", "floor-over-all-n"]
 )
 def test_chi_square_rejects_a_wrong_linucb_formula(monkeypatch, wrong):
-    monkeypatch.setattr(linucb_module, "sequential", sequential_reporting(wrong))
+    monkeypatch.setattr(linucb_module, "report", reporting(wrong))
     assert chi_square(run(trained("linucb", floor=0.06), 5000))[2] < 1e-6
 
 

@@ -8,7 +8,7 @@ from recommender.bandits import softmax as module
 from tests.recommender.bandits.broken import (
     floor_over_all,
     forget_floor,
-    sequential_reporting,
+    reporting,
 )
 from tests.recommender.bandits.chisquare import chi_square, draws
 
@@ -28,7 +28,7 @@ def test_logged_propensities_match_frequencies(temperature, floor):
 
 @pytest.mark.parametrize("wrong", [forget_floor, floor_over_all(5)], ids=["no-floor", "floor-n"])
 def test_chi_square_rejects_a_wrong_floor(monkeypatch, wrong):
-    monkeypatch.setattr(module, "sequential", sequential_reporting(wrong))
+    monkeypatch.setattr(module, "report", reporting(wrong))
     choices = run(make_policy("softmax", floor=0.1), n=5000)
     assert chi_square(choices)[2] < 1e-6
 
@@ -37,9 +37,7 @@ def test_chi_square_rejects_softmax_over_all_candidates(monkeypatch):
     """Forgetting to renormalize over the remaining actions at positions after the first."""
     logits = np.asarray(CANDIDATES.scores)
     full = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
-    monkeypatch.setattr(
-        module, "sequential", sequential_reporting(lambda p, q, i, floor, left: full[i])
-    )
+    monkeypatch.setattr(module, "report", reporting(lambda p, q, i, floor, left: full[i]))
     assert chi_square(run(make_policy("softmax", floor=0.0), n=5000))[2] < 1e-6
 
 
