@@ -6,6 +6,9 @@ from .models import Impression, Interaction, PageView
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """An admin that shows records and changes none: the fact log's, and the other apps'
+    immutable records (bandit states, update runs, experiments' readouts and decisions)."""
+
     def has_add_permission(self, request):
         return False
 

@@ -4,23 +4,14 @@ read-only records."""
 
 from django.contrib import admin
 
+from events.admin import ReadOnlyAdmin
+
 from .models import BanditState, ExplorerConfig, UpdateRun, Watermark
 
 
 @admin.register(ExplorerConfig)
 class ExplorerConfigAdmin(admin.ModelAdmin):
     list_display = ["use", "enabled", "policy", "rate", "floor", "positions", "updated_at"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(BanditState)

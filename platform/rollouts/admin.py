@@ -4,18 +4,9 @@ read, with its arms, readouts and decisions."""
 
 from django.contrib import admin
 
+from events.admin import ReadOnlyAdmin
+
 from .models import Arm, Experiment, ExperimentDecision, Readout
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ArmInline(admin.TabularInline):
