@@ -38,7 +38,13 @@ DRAWS = 200
 """Default number of Monte Carlo draws behind each estimated propensity."""
 
 
-def _masked_argmax_shares(scores: np.ndarray, index: np.ndarray) -> np.ndarray:
+SMALL = 16
+"""Up to this many candidates, `_masked_argmax_shares` reorders every column at once."""
+
+
+def _masked_argmax_shares(
+    scores: np.ndarray, index: np.ndarray | list[int], nan: bool | None = None
+) -> np.ndarray:
     """(k,) for each position j, the share of the rows of ``scores`` (D, n) whose argmax
     over the actions not in ``index[:j]`` is ``index[j]``: the estimate of ``q`` at every
     position in one pass, instead of k masked argmaxes over (D, n).
@@ -47,19 +53,41 @@ def _masked_argmax_shares(scores: np.ndarray, index: np.ndarray) -> np.ndarray:
     placed below it (a suffix maximum of the placed columns) and those never placed (one
     maximum over the other columns). An exact tie there is broken by ``np.argmax``'s rule
     (the lower action index), which the rows with one go through as before: continuous
-    draws practically never tie, so that path is for exactness, not speed."""
+    draws practically never tie, so that path is for exactness, not speed. ``nan``: whether
+    ``scores`` holds a NaN, when the caller knows (NaN goes through that path too).
+
+    Up to `SMALL` candidates (the row order's 7 kinds) every column is put in ranking order
+    at once, the placed first, and one running maximum from the right bounds every position
+    (the last action of a full ranking is the only one left, so it always wins): some ten
+    numpy calls, where the time of so few candidates goes (docs/benchmarks.md, the
+    explorer's cost per page). Over more, the unplaced columns are reduced to one maximum
+    first, so the running maximum is over the k placed ones only."""
     draws, n = scores.shape
-    k = len(index)
-    placed = scores[:, index]  # (D, k)
-    unplaced = np.ones(n, bool)
-    unplaced[index] = False
-    rest = scores[:, unplaced].max(axis=1) if k < n else np.full(draws, -np.inf, scores.dtype)
-    below = np.maximum.accumulate(placed[:, ::-1], axis=1)[:, ::-1]  # max of placed[:, j:]
-    after = np.concatenate([below[:, 1:], np.full((draws, 1), -np.inf, scores.dtype)], axis=1)
-    after = np.maximum(after, rest[:, None])
-    if np.isnan(scores).any() or (placed == after).any():
-        return _masked_argmax_shares_loop(scores, index)
-    return np.count_nonzero(placed > after, axis=0) / draws
+    placed = index.tolist() if isinstance(index, np.ndarray) else list(index)
+    k = len(placed)
+    if nan is None:
+        nan = bool(np.isnan(scores).any())
+    if nan:
+        return _masked_argmax_shares_loop(scores, np.asarray(placed, np.int64))
+    if n <= SMALL:
+        taken = set(placed)
+        ordered = scores[:, placed + [c for c in range(n) if c not in taken]]  # (D, n)
+        bound = np.maximum.accumulate(ordered[:, :0:-1], axis=1)[:, ::-1]  # of ordered[:, j+1:]
+        m = min(k, n - 1)  # positions with an action left below them
+        head, after = ordered[:, :m], bound[:, :m]
+    else:
+        head = scores[:, placed]  # (D, k)
+        unplaced = np.ones(n, bool)
+        unplaced[placed] = False
+        rest = scores[:, unplaced].max(axis=1) if k < n else np.full(draws, -np.inf, scores.dtype)
+        below = np.maximum.accumulate(head[:, ::-1], axis=1)[:, ::-1]  # max of head[:, j:]
+        after = np.concatenate([below[:, 1:], np.full((draws, 1), -np.inf, scores.dtype)], axis=1)
+        after = np.maximum(after, rest[:, None])
+        m = k
+    if (head == after).any():
+        return _masked_argmax_shares_loop(scores, np.asarray(placed, np.int64))
+    wins = (head > after).sum(axis=0)
+    return np.concatenate([wins / draws, np.ones(k - m)]) if m < k else wins / draws
 
 
 def _masked_argmax_shares_loop(scores: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -72,33 +100,40 @@ def _masked_argmax_shares_loop(scores: np.ndarray, index: np.ndarray) -> np.ndar
     return q
 
 
-def _rank_by_rows(deciding: np.ndarray, share: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(k,) a ranking of k of the n columns of ``deciding`` (k, n): position j takes, with
+def _rank_by_rows(
+    deciding: np.ndarray,
+    share: np.ndarray | list[float],
+    rng: np.random.Generator,
+    nan: bool | None = None,
+) -> list[int]:
+    """A ranking of k of the n columns of ``deciding`` (k, n): position j takes, with
     probability ``share[j]``, one of the remaining columns uniformly, else the argmax over
     the remaining ones of row j (ties: the first column, NaN the largest, as ``np.argmax``).
 
     Each row is sorted once (stable, descending); row j's argmax over the remaining is the
     first of its order not placed above, which is among its first j + 1 entries, so only
-    the first k columns of the orders are read, on Python lists."""
+    the first k columns of the orders are read, on Python lists, as are the k uniform
+    decisions. ``nan``: whether ``deciding`` holds a NaN, when the caller knows."""
     k, n = deciding.shape
-    u = rng.random((2, k))
-    uniform = (u[0] < share).tolist()
-    if np.isnan(deciding).any():
+    u, picks = rng.random((2, k)).tolist()
+    share = share.tolist() if isinstance(share, np.ndarray) else share
+    uniform = [a < b for a, b in zip(u, share, strict=True)]
+    if nan or (nan is None and np.isnan(deciding).any()):
         deciding = np.where(np.isnan(deciding), np.inf, deciding)
     orders = np.argsort(-deciding, axis=1, kind="stable")[:, :k].tolist()
     free = list(range(n)) if any(uniform) else None
     placed: set[int] = set()
-    index = np.empty(k, np.int64)
+    index = []
     for j, at_random in enumerate(uniform):
         if at_random:
             left = len(free)
-            i = free[min(int(u[1, j] * left), left - 1)]
+            i = free[min(int(picks[j] * left), left - 1)]
         else:
             i = next(c for c in orders[j] if c not in placed)
         if free is not None:
             free.remove(i)
         placed.add(i)
-        index[j] = i
+        index.append(i)
     return index
 
 
@@ -165,12 +200,15 @@ class Thompson(LinearPolicy):
     ) -> Choice:
         """``k`` distinct actions, position by position, propensities estimated."""
         candidates, k = self._candidates(candidates, k)
-        n = len(candidates)
+        n, floor = len(candidates), self.floor
         scores = self.sample(context, candidates, k + self.draws, rng)
+        nan = bool(np.isnan(scores).any())
+        left = range(n, n - k, -1)  # actions remaining at each position
         deciding, estimating = scores[:k], scores[k:]  # (k, n), (D, n)
-        index = _rank_by_rows(deciding, self.floor * (n - np.arange(k)), rng)
-        q = _masked_argmax_shares(estimating, index)
-        p = self.floor + (1 - self.floor * (n - np.arange(k))) * q
+        index = _rank_by_rows(deciding, [floor * m for m in left], rng, nan)
+        q = _masked_argmax_shares(estimating, index, nan).tolist()
+        # the floor mixed in on Python floats: k numbers, the same arithmetic as numpy's
+        p = np.array([floor + (1 - floor * m) * s for m, s in zip(left, q, strict=True)])
         return self._choice(candidates, index, p, estimated=True, draws=self.draws)
 
     def choose_each(
