@@ -24,6 +24,17 @@ at least ``floor`` when no draw picked the chosen action, which is why the floor
 
 ``choose_each`` (one variant per title) gives every group its own deciding draw and shares
 the ``draws`` estimating draws across groups.
+
+**One block of estimating normals for several decisions** (:class:`SharedNormals`). A
+page makes several decisions (the row order, the explored slots, the artwork), each with
+its own Monte Carlo estimate. Given ``normals=``, a decision takes its estimating noise
+``eps`` from a block the decisions share (decision over n actions: the block's first n
+columns) instead of drawing its own. Each estimate is still the share of ``draws``
+independent posterior draws of its own actions, and the estimating draws play no part in
+any choice (the deciding draws stay fresh for every decision), so every logged
+probability means what it meant; only the errors of different decisions' estimates are
+correlated, as ``choose_each``'s groups' are. A page then draws the normals of its widest
+decision once, not of every decision.
 """
 
 from __future__ import annotations
@@ -137,6 +148,33 @@ def _rank_by_rows(
     return index
 
 
+class SharedNormals:
+    """Standard normals for the Monte Carlo estimates of several decisions (module
+    docstring): one for each page, never reused by another page (its estimates would then
+    all err alike). Grown with fresh draws from the decision's generator when a decision
+    needs more draws or more actions than the block holds so far."""
+
+    def __init__(self) -> None:
+        self._block = np.empty((0, 0), np.float32)
+
+    def take(self, draws: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(draws, n) float32 standard normals, read-only: the block's first ``draws`` rows
+        and ``n`` columns, each entry independent of the others."""
+        have_draws, have_n = self._block.shape
+        if draws > have_draws or n > have_n:
+            rows, columns = max(draws, have_draws), max(n, have_n)
+            block = np.empty((rows, columns), np.float32)
+            block[:have_draws, :have_n] = self._block
+            if columns > have_n:
+                block[:have_draws, have_n:] = rng.standard_normal(
+                    (have_draws, columns - have_n), dtype=np.float32
+                )
+            block[have_draws:] = rng.standard_normal((rows - have_draws, columns), dtype=np.float32)
+            block.flags.writeable = False
+            self._block = block
+        return self._block[:draws, :n]
+
+
 class Thompson(LinearPolicy):
     """Disjoint linear Thompson sampling with Monte Carlo propensities (module docstring)."""
 
@@ -180,11 +218,24 @@ class Thompson(LinearPolicy):
         return None, mean, self.scale * np.sqrt(var)
 
     def sample(
-        self, context: np.ndarray, candidates: Candidates, draws: int, rng: np.random.Generator
+        self,
+        context: np.ndarray,
+        candidates: Candidates,
+        draws: int,
+        rng: np.random.Generator,
+        normals: SharedNormals | None = None,
     ) -> np.ndarray:
-        """(draws, n) float32 scores, each row one independent posterior draw of them all."""
+        """(draws, n) float32 scores, each row one independent posterior draw of them all.
+
+        ``normals``: the last ``self.draws`` rows (the estimating ones) take their noise
+        from this shared block (module docstring), the rows above it fresh from ``rng``."""
         u, mean, sd = self.parts(context, candidates)
-        scores = rng.standard_normal((draws, len(mean)), dtype=np.float32)
+        n = len(mean)
+        if normals is None:
+            scores = rng.standard_normal((draws, n), dtype=np.float32)
+        else:
+            fresh = rng.standard_normal((draws - self.draws, n), dtype=np.float32)
+            scores = np.concatenate([fresh, normals.take(self.draws, n, rng)])
         scores *= sd.astype(np.float32)  # in place: mean + sd * eps, float32 as before
         scores += mean.astype(np.float32)
         if u is not None:
@@ -197,11 +248,16 @@ class Thompson(LinearPolicy):
         candidates: Candidates | np.ndarray,
         k: int,
         rng: np.random.Generator,
+        *,
+        normals: SharedNormals | None = None,
     ) -> Choice:
-        """``k`` distinct actions, position by position, propensities estimated."""
+        """``k`` distinct actions, position by position, propensities estimated.
+
+        ``normals``: the estimating noise from this block shared with the page's other
+        decisions (module docstring); None: drawn for this decision alone."""
         candidates, k = self._candidates(candidates, k)
         n, floor = len(candidates), self.floor
-        scores = self.sample(context, candidates, k + self.draws, rng)
+        scores = self.sample(context, candidates, k + self.draws, rng, normals)
         nan = bool(np.isnan(scores).any())
         left = range(n, n - k, -1)  # actions remaining at each position
         deciding, estimating = scores[:k], scores[k:]  # (k, n), (D, n)
@@ -217,6 +273,8 @@ class Thompson(LinearPolicy):
         candidates: Candidates | np.ndarray,
         group_size: int,
         rng: np.random.Generator,
+        *,
+        normals: SharedNormals | None = None,
     ) -> Choice:
         """One action per group (see ``ConfiguredPolicy.choose_each``), estimated.
 
@@ -225,7 +283,8 @@ class Thompson(LinearPolicy):
         per-action noise too (``(draws, group_size)`` normals, not ``(draws, n)``): each
         group's estimate is still the mean over ``draws`` independent posterior draws of
         its own actions, which is all a marginal propensity needs; only the estimates'
-        errors in different groups are correlated.
+        errors in different groups are correlated. ``normals``: that noise from the page's
+        shared block (module docstring).
         """
         candidates = self._groups(candidates, group_size)
         u, mean, sd = self.parts(context, candidates)
@@ -246,7 +305,10 @@ class Thompson(LinearPolicy):
         mean_v, sd_v = (
             np.ascontiguousarray(a.reshape(groups, size).T, np.float32) for a in (mean, sd)
         )  # (V, G)
-        shared_eps = rng.standard_normal((self.draws, size), dtype=np.float32)
+        if normals is None:
+            shared_eps = rng.standard_normal((self.draws, size), dtype=np.float32)
+        else:
+            shared_eps = normals.take(self.draws, size, rng)
         extra = None
         if u is not None:
             u_by_variant = u.reshape(groups, size, -1).transpose(1, 0, 2).reshape(n, -1)
