@@ -21,6 +21,8 @@ from recommender.bandits import (
     Choice,
     Feedback,
     Policy,
+    SharedNormals,
+    Thompson,
     make_policy,
     policy_params,
 )
@@ -39,8 +41,11 @@ __all__ = [
     "ExplorerConfigError",
     "Feedback",
     "Policy",
+    "SharedNormals",
     "artwork_candidates",
     "artwork_action",
+    "choose",
+    "choose_each",
     "config_check",
     "one_hot",
     "page_context",
@@ -132,6 +137,37 @@ def config_check(config) -> Policy:
         floor=config.floor,
         params=config.params or {},
     )
+
+
+def choose(
+    policy: Policy,
+    context: np.ndarray,
+    candidates: Candidates,
+    k: int,
+    rng: np.random.Generator,
+    normals: SharedNormals,
+) -> Choice:
+    """``policy.choose``; Thompson sampling takes its Monte Carlo noise from the page's
+    shared block (recommender.bandits.thompson: every estimate still averages its own
+    ``draws`` independent posterior draws; the page draws the normals once, not per
+    decision)."""
+    if isinstance(policy, Thompson):
+        return policy.choose(context, candidates, k, rng, normals=normals)
+    return policy.choose(context, candidates, k, rng)
+
+
+def choose_each(
+    policy: Policy,
+    context: np.ndarray,
+    candidates: Candidates,
+    group_size: int,
+    rng: np.random.Generator,
+    normals: SharedNormals,
+) -> Choice:
+    """``policy.choose_each``, with the page's shared normals for Thompson (`choose`)."""
+    if isinstance(policy, Thompson):
+        return policy.choose_each(context, candidates, group_size, rng, normals=normals)
+    return policy.choose_each(context, candidates, group_size, rng)
 
 
 def state_dump(policy: Policy) -> bytes:

@@ -48,6 +48,9 @@ class PageExploration:
     row_order_state_id: int | None = None
     row_order_probability: float = 1.0
     record: dict = field(default_factory=dict)
+    normals: bandit.SharedNormals = field(default_factory=bandit.SharedNormals)
+    """The Monte Carlo noise the page's Thompson decisions share (bandit.choose); this
+    page's own, never another's."""
 
 
 def _genre_counts(ctx: PageContext) -> dict[int, int]:
@@ -83,11 +86,13 @@ def rows_order(
         return candidates
     kinds = [ROW_KINDS[c.key] for c in eligible]
     prior = [-float(i) for i in range(len(eligible))]
-    choice = explorer.policy.choose(
+    choice = bandit.choose(
+        explorer.policy,
         page.context,
         bandit.row_candidates(kind_ids=kinds, prior=prior, n_kinds=len(ROW_KINDS)),
         min(len(eligible), settings.EXPLORATION_MAX_ROWS),
         rng,
+        page.normals,
     )
     by_kind = dict(zip(kinds, eligible, strict=True))
     page.row_order_policy = explorer.label
@@ -139,7 +144,7 @@ def _choose_titles(
         added_at=c.added[among],
         years=[t.release_date.year for t in pool],
     )
-    choice = explorer.policy.choose(page.context, candidates, k, rng)
+    choice = bandit.choose(explorer.policy, page.context, candidates, k, rng, page.normals)
     pks = ids.tolist()
     index = {pk: i for i, pk in enumerate(pks)}
     features = candidates.features.tolist() if candidates.features is not None else None
@@ -328,7 +333,7 @@ def artwork_choose(
     if not slots:
         return
     candidates = bandit.artwork_candidates([slot.title.id for slot in slots], n)
-    choice = explorer.policy.choose_each(page.context, candidates, n, rng)
+    choice = bandit.choose_each(explorer.policy, page.context, candidates, n, rng, page.normals)
     label, state_id = explorer.label, explorer.state_id
     variants = (choice.actions % n).tolist()
     for slot, variant, propensity in zip(

@@ -19,7 +19,7 @@ from recommender.bandits.linucb_hybrid import LinUCBHybrid
 from recommender.bandits.params import Param
 from recommender.bandits.registry import POLICIES, make_policy, policy_params, validate_params
 from recommender.bandits.softmax import Softmax
-from recommender.bandits.thompson import Thompson
+from recommender.bandits.thompson import SharedNormals, Thompson
 from recommender.bandits.thompson_hybrid import ThompsonHybrid
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "LinUCBHybrid",
     "Param",
     "Policy",
+    "SharedNormals",
     "Softmax",
     "State",
     "Thompson",

@@ -24,6 +24,17 @@ at least ``floor`` when no draw picked the chosen action, which is why the floor
 
 ``choose_each`` (one variant per title) gives every group its own deciding draw and shares
 the ``draws`` estimating draws across groups.
+
+**One block of estimating normals for several decisions** (:class:`SharedNormals`). A
+page makes several decisions (the row order, the explored slots, the artwork), each with
+its own Monte Carlo estimate. Given ``normals=``, a decision takes its estimating noise
+``eps`` from a block the decisions share (decision over n actions: the block's first n
+columns) instead of drawing its own. Each estimate is still the share of ``draws``
+independent posterior draws of its own actions, and the estimating draws play no part in
+any choice (the deciding draws stay fresh for every decision), so every logged
+probability means what it meant; only the errors of different decisions' estimates are
+correlated, as ``choose_each``'s groups' are. A page then draws the normals of its widest
+decision once, not of every decision.
 """
 
 from __future__ import annotations
@@ -38,7 +49,13 @@ DRAWS = 200
 """Default number of Monte Carlo draws behind each estimated propensity."""
 
 
-def _masked_argmax_shares(scores: np.ndarray, index: np.ndarray) -> np.ndarray:
+SMALL = 16
+"""Up to this many candidates, `_masked_argmax_shares` reorders every column at once."""
+
+
+def _masked_argmax_shares(
+    scores: np.ndarray, index: np.ndarray | list[int], nan: bool | None = None
+) -> np.ndarray:
     """(k,) for each position j, the share of the rows of ``scores`` (D, n) whose argmax
     over the actions not in ``index[:j]`` is ``index[j]``: the estimate of ``q`` at every
     position in one pass, instead of k masked argmaxes over (D, n).
@@ -47,19 +64,41 @@ def _masked_argmax_shares(scores: np.ndarray, index: np.ndarray) -> np.ndarray:
     placed below it (a suffix maximum of the placed columns) and those never placed (one
     maximum over the other columns). An exact tie there is broken by ``np.argmax``'s rule
     (the lower action index), which the rows with one go through as before: continuous
-    draws practically never tie, so that path is for exactness, not speed."""
+    draws practically never tie, so that path is for exactness, not speed. ``nan``: whether
+    ``scores`` holds a NaN, when the caller knows (NaN goes through that path too).
+
+    Up to `SMALL` candidates (the row order's 7 kinds) every column is put in ranking order
+    at once, the placed first, and one running maximum from the right bounds every position
+    (the last action of a full ranking is the only one left, so it always wins): some ten
+    numpy calls, where the time of so few candidates goes (docs/benchmarks.md, the
+    explorer's cost per page). Over more, the unplaced columns are reduced to one maximum
+    first, so the running maximum is over the k placed ones only."""
     draws, n = scores.shape
-    k = len(index)
-    placed = scores[:, index]  # (D, k)
-    unplaced = np.ones(n, bool)
-    unplaced[index] = False
-    rest = scores[:, unplaced].max(axis=1) if k < n else np.full(draws, -np.inf, scores.dtype)
-    below = np.maximum.accumulate(placed[:, ::-1], axis=1)[:, ::-1]  # max of placed[:, j:]
-    after = np.concatenate([below[:, 1:], np.full((draws, 1), -np.inf, scores.dtype)], axis=1)
-    after = np.maximum(after, rest[:, None])
-    if np.isnan(scores).any() or (placed == after).any():
-        return _masked_argmax_shares_loop(scores, index)
-    return np.count_nonzero(placed > after, axis=0) / draws
+    placed = index.tolist() if isinstance(index, np.ndarray) else list(index)
+    k = len(placed)
+    if nan is None:
+        nan = bool(np.isnan(scores).any())
+    if nan:
+        return _masked_argmax_shares_loop(scores, np.asarray(placed, np.int64))
+    if n <= SMALL:
+        taken = set(placed)
+        ordered = scores[:, placed + [c for c in range(n) if c not in taken]]  # (D, n)
+        bound = np.maximum.accumulate(ordered[:, :0:-1], axis=1)[:, ::-1]  # of ordered[:, j+1:]
+        m = min(k, n - 1)  # positions with an action left below them
+        head, after = ordered[:, :m], bound[:, :m]
+    else:
+        head = scores[:, placed]  # (D, k)
+        unplaced = np.ones(n, bool)
+        unplaced[placed] = False
+        rest = scores[:, unplaced].max(axis=1) if k < n else np.full(draws, -np.inf, scores.dtype)
+        below = np.maximum.accumulate(head[:, ::-1], axis=1)[:, ::-1]  # max of head[:, j:]
+        after = np.concatenate([below[:, 1:], np.full((draws, 1), -np.inf, scores.dtype)], axis=1)
+        after = np.maximum(after, rest[:, None])
+        m = k
+    if (head == after).any():
+        return _masked_argmax_shares_loop(scores, np.asarray(placed, np.int64))
+    wins = (head > after).sum(axis=0)
+    return np.concatenate([wins / draws, np.ones(k - m)]) if m < k else wins / draws
 
 
 def _masked_argmax_shares_loop(scores: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -72,34 +111,68 @@ def _masked_argmax_shares_loop(scores: np.ndarray, index: np.ndarray) -> np.ndar
     return q
 
 
-def _rank_by_rows(deciding: np.ndarray, share: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(k,) a ranking of k of the n columns of ``deciding`` (k, n): position j takes, with
+def _rank_by_rows(
+    deciding: np.ndarray,
+    share: np.ndarray | list[float],
+    rng: np.random.Generator,
+    nan: bool | None = None,
+) -> list[int]:
+    """A ranking of k of the n columns of ``deciding`` (k, n): position j takes, with
     probability ``share[j]``, one of the remaining columns uniformly, else the argmax over
     the remaining ones of row j (ties: the first column, NaN the largest, as ``np.argmax``).
 
     Each row is sorted once (stable, descending); row j's argmax over the remaining is the
     first of its order not placed above, which is among its first j + 1 entries, so only
-    the first k columns of the orders are read, on Python lists."""
+    the first k columns of the orders are read, on Python lists, as are the k uniform
+    decisions. ``nan``: whether ``deciding`` holds a NaN, when the caller knows."""
     k, n = deciding.shape
-    u = rng.random((2, k))
-    uniform = (u[0] < share).tolist()
-    if np.isnan(deciding).any():
+    u, picks = rng.random((2, k)).tolist()
+    share = share.tolist() if isinstance(share, np.ndarray) else share
+    uniform = [a < b for a, b in zip(u, share, strict=True)]
+    if nan or (nan is None and np.isnan(deciding).any()):
         deciding = np.where(np.isnan(deciding), np.inf, deciding)
     orders = np.argsort(-deciding, axis=1, kind="stable")[:, :k].tolist()
     free = list(range(n)) if any(uniform) else None
     placed: set[int] = set()
-    index = np.empty(k, np.int64)
+    index = []
     for j, at_random in enumerate(uniform):
         if at_random:
             left = len(free)
-            i = free[min(int(u[1, j] * left), left - 1)]
+            i = free[min(int(picks[j] * left), left - 1)]
         else:
             i = next(c for c in orders[j] if c not in placed)
         if free is not None:
             free.remove(i)
         placed.add(i)
-        index[j] = i
+        index.append(i)
     return index
+
+
+class SharedNormals:
+    """Standard normals for the Monte Carlo estimates of several decisions (module
+    docstring): one for each page, never reused by another page (its estimates would then
+    all err alike). Grown with fresh draws from the decision's generator when a decision
+    needs more draws or more actions than the block holds so far."""
+
+    def __init__(self) -> None:
+        self._block = np.empty((0, 0), np.float32)
+
+    def take(self, draws: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(draws, n) float32 standard normals, read-only: the block's first ``draws`` rows
+        and ``n`` columns, each entry independent of the others."""
+        have_draws, have_n = self._block.shape
+        if draws > have_draws or n > have_n:
+            rows, columns = max(draws, have_draws), max(n, have_n)
+            block = np.empty((rows, columns), np.float32)
+            block[:have_draws, :have_n] = self._block
+            if columns > have_n:
+                block[:have_draws, have_n:] = rng.standard_normal(
+                    (have_draws, columns - have_n), dtype=np.float32
+                )
+            block[have_draws:] = rng.standard_normal((rows - have_draws, columns), dtype=np.float32)
+            block.flags.writeable = False
+            self._block = block
+        return self._block[:draws, :n]
 
 
 class Thompson(LinearPolicy):
@@ -145,11 +218,24 @@ class Thompson(LinearPolicy):
         return None, mean, self.scale * np.sqrt(var)
 
     def sample(
-        self, context: np.ndarray, candidates: Candidates, draws: int, rng: np.random.Generator
+        self,
+        context: np.ndarray,
+        candidates: Candidates,
+        draws: int,
+        rng: np.random.Generator,
+        normals: SharedNormals | None = None,
     ) -> np.ndarray:
-        """(draws, n) float32 scores, each row one independent posterior draw of them all."""
+        """(draws, n) float32 scores, each row one independent posterior draw of them all.
+
+        ``normals``: the last ``self.draws`` rows (the estimating ones) take their noise
+        from this shared block (module docstring), the rows above it fresh from ``rng``."""
         u, mean, sd = self.parts(context, candidates)
-        scores = rng.standard_normal((draws, len(mean)), dtype=np.float32)
+        n = len(mean)
+        if normals is None:
+            scores = rng.standard_normal((draws, n), dtype=np.float32)
+        else:
+            fresh = rng.standard_normal((draws - self.draws, n), dtype=np.float32)
+            scores = np.concatenate([fresh, normals.take(self.draws, n, rng)])
         scores *= sd.astype(np.float32)  # in place: mean + sd * eps, float32 as before
         scores += mean.astype(np.float32)
         if u is not None:
@@ -162,15 +248,23 @@ class Thompson(LinearPolicy):
         candidates: Candidates | np.ndarray,
         k: int,
         rng: np.random.Generator,
+        *,
+        normals: SharedNormals | None = None,
     ) -> Choice:
-        """``k`` distinct actions, position by position, propensities estimated."""
+        """``k`` distinct actions, position by position, propensities estimated.
+
+        ``normals``: the estimating noise from this block shared with the page's other
+        decisions (module docstring); None: drawn for this decision alone."""
         candidates, k = self._candidates(candidates, k)
-        n = len(candidates)
-        scores = self.sample(context, candidates, k + self.draws, rng)
+        n, floor = len(candidates), self.floor
+        scores = self.sample(context, candidates, k + self.draws, rng, normals)
+        nan = bool(np.isnan(scores).any())
+        left = range(n, n - k, -1)  # actions remaining at each position
         deciding, estimating = scores[:k], scores[k:]  # (k, n), (D, n)
-        index = _rank_by_rows(deciding, self.floor * (n - np.arange(k)), rng)
-        q = _masked_argmax_shares(estimating, index)
-        p = self.floor + (1 - self.floor * (n - np.arange(k))) * q
+        index = _rank_by_rows(deciding, [floor * m for m in left], rng, nan)
+        q = _masked_argmax_shares(estimating, index, nan).tolist()
+        # the floor mixed in on Python floats: k numbers, the same arithmetic as numpy's
+        p = np.array([floor + (1 - floor * m) * s for m, s in zip(left, q, strict=True)])
         return self._choice(candidates, index, p, estimated=True, draws=self.draws)
 
     def choose_each(
@@ -179,6 +273,8 @@ class Thompson(LinearPolicy):
         candidates: Candidates | np.ndarray,
         group_size: int,
         rng: np.random.Generator,
+        *,
+        normals: SharedNormals | None = None,
     ) -> Choice:
         """One action per group (see ``ConfiguredPolicy.choose_each``), estimated.
 
@@ -187,7 +283,8 @@ class Thompson(LinearPolicy):
         per-action noise too (``(draws, group_size)`` normals, not ``(draws, n)``): each
         group's estimate is still the mean over ``draws`` independent posterior draws of
         its own actions, which is all a marginal propensity needs; only the estimates'
-        errors in different groups are correlated.
+        errors in different groups are correlated. ``normals``: that noise from the page's
+        shared block (module docstring).
         """
         candidates = self._groups(candidates, group_size)
         u, mean, sd = self.parts(context, candidates)
@@ -208,7 +305,10 @@ class Thompson(LinearPolicy):
         mean_v, sd_v = (
             np.ascontiguousarray(a.reshape(groups, size).T, np.float32) for a in (mean, sd)
         )  # (V, G)
-        shared_eps = rng.standard_normal((self.draws, size), dtype=np.float32)
+        if normals is None:
+            shared_eps = rng.standard_normal((self.draws, size), dtype=np.float32)
+        else:
+            shared_eps = normals.take(self.draws, size, rng)
         extra = None
         if u is not None:
             u_by_variant = u.reshape(groups, size, -1).transpose(1, 0, 2).reshape(n, -1)

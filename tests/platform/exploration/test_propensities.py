@@ -12,7 +12,7 @@ import pytest
 from events.models import Impression, PageView
 from exploration.rowkinds import ROW_KINDS, SOMETHING_DIFFERENT
 from homepage.services import homepage_build
-from recommender.bandits import POLICIES
+from recommender.bandits import POLICIES, SharedNormals
 from tests.factories import NOW, MemberFactory, TitleFactory
 
 from .conftest import configure
@@ -174,3 +174,27 @@ def test_a_kids_page_first_does_not_break_the_next_grown_up_page(world):
     page = homepage_build(member=world["member"], at=NOW, rng=np.random.default_rng(1))
     assert Impression.objects.filter(page=kids_page.page).exists()
     assert Impression.objects.filter(page=page.page, explored=True).exists()
+
+
+def test_a_pages_thompson_decisions_share_one_block_of_normals(world, monkeypatch, settings):
+    """Row order, slots and artwork on Thompson sampling take their Monte Carlo noise from
+    one block per page (bandit.choose): every decision's noise from the same block, a new
+    block for every page."""
+    settings.EXPLORATION_ARTWORK_VARIANTS = 4
+    for use in ("row_order", "slots", "artwork"):
+        configure(use, policy="thompson", rate=0.0, floor=0.01, positions=1)
+    taken = []
+    honest = SharedNormals.take
+
+    def take(self, draws, n, rng):
+        taken.append((self, draws))  # the block itself, kept: ids are not reused
+        return honest(self, draws, n, rng)
+
+    monkeypatch.setattr(SharedNormals, "take", take)
+    pages = build_pages(world["member"], n=2)
+    uses = ["row_order", "top_picks", SOMETHING_DIFFERENT]
+    assert all(use in page.page.exploration for page in pages for use in uses)
+    # row order, Top Picks, Something different, the artwork: four decisions a page
+    assert len(taken) == 8 and {draws for _, draws in taken} == {200}
+    assert len({id(block) for block, _ in taken[:4]}) == 1
+    assert len({id(block) for block, _ in taken}) == 2
