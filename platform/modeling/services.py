@@ -360,6 +360,12 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
             f"No plays newer than production v{production.pk}'s data "
             f"({production.trained_as_of:%Y-%m-%d %H:%M}): nothing new to learn from."
         )
+    judged = None if resuming else _newest_judged()
+    if judged is not None and horizon <= judged.trained_as_of:
+        raise RetrainError(
+            f"No plays newer than the data of v{judged.pk}, which the gate has judged "
+            f"({judged.trained_as_of:%Y-%m-%d %H:%M}): nothing new to learn from."
+        )
     items = item_metadata(title_available(at=at))  # the catalogue as it was at `at`
     split = training.split_for_gate(
         data, items, holdout_fraction=settings.MODELING_HOLDOUT_FRACTION
@@ -417,6 +423,14 @@ def _canary_busy() -> str | None:
     from rollouts.selectors import model_surface_busy  # rollouts builds on this app
 
     return model_surface_busy()
+
+
+def _newest_judged() -> ModelVersion | None:
+    """The version trained on the newest facts. Production is not always it: a candidate
+    that passed the gate may be in its canary, or waiting behind another canary. A retrain
+    on no newer facts would only train and judge the same candidates again (fits are
+    deterministic), so it refuses, as it does against production."""
+    return ModelVersion.objects.order_by("-trained_as_of", "-id").first()
 
 
 def _canary_start(run: RetrainRun, candidate: ModelVersion) -> None:
