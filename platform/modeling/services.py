@@ -355,16 +355,13 @@ def _retrain(run: RetrainRun, *, at: datetime) -> ModelVersion | None:
         baseline_ope = _baseline_figure(first)
     else:
         production = production_version()
-    if production is not None and horizon <= production.trained_as_of:
+    # A resumed run's own candidates are the newest judged versions: it goes on with them.
+    newest = None if resuming else _newest_judged()
+    if newest is not None and horizon <= newest.trained_as_of:
+        role = "production" if production and newest.pk == production.pk else "judged by the gate"
         raise RetrainError(
-            f"No plays newer than production v{production.pk}'s data "
-            f"({production.trained_as_of:%Y-%m-%d %H:%M}): nothing new to learn from."
-        )
-    judged = None if resuming else _newest_judged()
-    if judged is not None and horizon <= judged.trained_as_of:
-        raise RetrainError(
-            f"No plays newer than the data of v{judged.pk}, which the gate has judged "
-            f"({judged.trained_as_of:%Y-%m-%d %H:%M}): nothing new to learn from."
+            f"No plays newer than the data of v{newest.pk}, {role} "
+            f"({newest.trained_as_of:%Y-%m-%d %H:%M}): nothing new to learn from."
         )
     items = item_metadata(title_available(at=at))  # the catalogue as it was at `at`
     split = training.split_for_gate(
@@ -429,7 +426,7 @@ def _newest_judged() -> ModelVersion | None:
     """The version trained on the newest facts. Production is not always it: a candidate
     that passed the gate may be in its canary, or waiting behind another canary. A retrain
     on no newer facts would only train and judge the same candidates again (fits are
-    deterministic), so it refuses, as it does against production."""
+    deterministic), so it refuses."""
     return ModelVersion.objects.order_by("-trained_as_of", "-id").first()
 
 

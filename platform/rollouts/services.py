@@ -169,7 +169,7 @@ def experiment_create(
             Arm.objects.create(
                 experiment=experiment,
                 name=arm["name"],
-                share=arm.get("share") if kind == Experiment.Kind.AB else analysis.steps()[-1],
+                share=arm.get("share") if kind == Experiment.Kind.AB else analysis.STEPS[-1],
                 is_control=arm["name"] == "control"
                 if kind == Experiment.Kind.CANARY
                 else bool(arm.get("is_control")),
@@ -210,7 +210,7 @@ def _start(experiment: Experiment, *, at: datetime | None, by) -> None:
     experiment.started_at = _clock(at)
     fields = ["status", "started_at"]
     if experiment.kind == Experiment.Kind.CANARY:
-        experiment.canary_step, experiment.canary_share = 0, analysis.steps()[0]
+        experiment.canary_step, experiment.canary_share = 0, analysis.STEPS[0]
         experiment.share_since_day = 0
         fields += ["canary_step", "canary_share", "share_since_day"]
     experiment.save(update_fields=fields)
@@ -378,9 +378,9 @@ def _readout_day(experiment: Experiment, day: int):
             latency = comparison.get("_latency")
             if latency is not None:
                 guardrails.append(
-                    analysis.guardrail(
-                        "latency_ms",
-                        latency,
+                    analysis.Guardrail(
+                        name="latency_ms",
+                        result=latency,
                         higher_is_worse=True,
                         margin=_setting("ROLLOUTS_LATENCY_MARGIN"),
                     )
@@ -453,7 +453,7 @@ def _alpha() -> float:
 def _canary_step(experiment: Experiment, day: int, primary, guardrails) -> None:
     """Take the canary's step after day `day`'s readout, and record it."""
     at = experiment.started_at + (day + 1) * selectors.DAY
-    steps = analysis.steps()
+    steps = analysis.STEPS
     days_at_share = day - experiment.share_since_day + 1
     if primary is None:  # too few members in an arm to judge anything yet
         last = experiment.canary_step >= len(steps) - 1

@@ -104,7 +104,7 @@ def test_second_retrain_without_new_facts_cannot_judge_and_keeps_production():
     production = production_version()
     run = retrain_execute(run_id=retrain_run_create().pk)
     assert run.status == RetrainRun.Status.FAILED
-    assert f"No plays newer than production v{production.pk}" in run.error
+    assert f"No plays newer than the data of v{production.pk}, production" in run.error
     assert production_version() == production
 
 
@@ -278,6 +278,24 @@ def test_a_refresh_passes_a_new_recipe_must_beat_it_and_the_best_goes_to_a_canar
     again = retrain_execute(run_id=retrain_run_create().pk)
     assert not any(v.decision.canary or v.decision.promoted for v in again.candidates.all())
     assert production_version() == first
+
+
+def test_a_retrain_on_no_facts_newer_than_a_waiting_candidate_refuses(settings):
+    """Production is not the newest judged version while a candidate waits on its canary;
+    a retrain on no newer facts than the candidate's would judge the same candidates again."""
+    members, titles = clustered_log()
+    settings.MODELING_CANDIDATES = ["popularity"]
+    first = retrain_execute(run_id=retrain_run_create().pk).promoted
+    add_recent_plays(members, titles)
+    settings.MODELING_CANDIDATES = ["popularity", "mf"]
+    run = retrain_execute(run_id=retrain_run_create().pk)
+    assert run.status == RetrainRun.Status.SUCCEEDED and production_version() == first
+    newest = max(run.candidates.all(), key=lambda v: (v.trained_as_of, v.pk))
+    assert newest.trained_as_of > first.trained_as_of
+    again = retrain_execute(run_id=retrain_run_create().pk)
+    assert again.status == RetrainRun.Status.FAILED
+    assert f"No plays newer than the data of v{newest.pk}, judged by the gate" in again.error
+    assert not again.candidates.exists() and production_version() == first
 
 
 def test_a_new_recipe_worse_than_production_is_kept_out_and_production_stays(settings):
