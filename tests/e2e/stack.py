@@ -145,6 +145,22 @@ class Stack:
             ],
         )
 
+    @contextmanager
+    def running(self, *names: str):
+        """Start the processes `names` ("web", "worker", "beat"), in that order, and stop
+        every process of the stack on the way out; if the body fails, print their logs first
+        (pytest shows a failing test's output)."""
+        try:
+            for name in names:
+                getattr(self, f"start_{name}")()
+            yield self
+        except BaseException:
+            for name in self.processes:
+                print(f"--- {name} log ---\n{self.log(name)}")
+            raise
+        finally:
+            self.stop()
+
     def _check_alive(self, name: str) -> None:
         process = self.processes[name]
         if process.poll() is not None:

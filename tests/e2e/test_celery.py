@@ -38,8 +38,7 @@ def test_a_retrain_request_travels_through_redis_to_a_real_worker(tmp_path, real
     database_url, broker_url = real_services
     with postgres_database(database_url) as url:
         stack = seeded_stack(tmp_path, database_url=url, broker_url=broker_url)
-        stack.start_web()
-        try:
+        with stack.running("web"):
             api = Api(stack.base_url, "demo", "demo-password")
             run = api.post("/api/v1/models/retrain", expect=202)
             time.sleep(2)  # no worker yet: the task waits in Redis
@@ -50,23 +49,16 @@ def test_a_retrain_request_travels_through_redis_to_a_real_worker(tmp_path, real
             # The worker ran the service: with no plays logged it refuses, and says why.
             assert done["status"] == "failed" and "plays in the fact log" in done["error"]
             assert "modeling.tasks.retrain" in stack.log("worker")
-        finally:
-            stack.stop()
 
 
 def test_beat_starts_scheduled_retrains_that_a_worker_runs(tmp_path):
     """On the embedded default (SQLite, the folder broker), as `make demo` runs it."""
     stack = seeded_stack(tmp_path)
     stack.env["HOMEPAGE_RETRAIN_INTERVAL_SECONDS"] = "1"
-    stack.start_web()
-    stack.start_worker()
-    stack.start_beat()
-    try:
+    with stack.running("web", "worker", "beat"):
         api = Api(stack.base_url, "demo", "demo-password")
         first = wait_for_run(api, stack, 1, timeout=180)
         assert first is not None, f"no scheduled run:\n{stack.log('beat')}\n{stack.log('worker')}"
         assert first["trigger"] == "schedule" and first["status"] == "failed"
         assert wait_for_run(api, stack, 2, timeout=60) is not None  # and again, on schedule
         assert "Scheduler: Sending due task retrain-periodically" in stack.log("beat")
-    finally:
-        stack.stop()

@@ -58,16 +58,8 @@ def test_explored_pages_learn_on_a_real_worker_and_the_new_state_serves(tmp_path
         stack.env["HOMEPAGE_EXPLORATION_COMMIT_GRACE_SECONDS"] = "0"
         stack.manage("migrate", "--noinput")
         stack.manage("seed_world", str(world), "--demo-password", DEMO[1])
-        stack.start_web()
-        stack.start_worker()
-        try:
+        with stack.running("web", "worker"):
             _explore(stack, world, url)
-        except Exception:
-            print("--- web log ---\n" + stack.log("web"))
-            print("--- worker log ---\n" + stack.log("worker"))
-            raise
-        finally:
-            stack.stop()
 
 
 def _explore(stack: Stack, world, url: str) -> None:

@@ -103,16 +103,8 @@ def run_loop(stack: Stack, tmp_path) -> None:
     make_world(world, titles=160, members=36, seed=3)
     stack.manage("migrate", "--noinput")
     stack.manage("seed_world", str(world), "--demo-password", DEMO[1])
-    try:
-        stack.start_web()
-        stack.start_worker()
+    with stack.running("web", "worker"):
         _loop(stack, world)
-    except Exception:
-        print("--- web log ---\n" + stack.log("web"))
-        print("--- worker log ---\n" + stack.log("worker"))
-        raise
-    finally:
-        stack.stop()
 
 
 def loop_clock() -> datetime:

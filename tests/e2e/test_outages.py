@@ -41,8 +41,7 @@ def test_broker_down_homepage_serves_the_model_and_retrain_is_503(tmp_path):
     stack.env["HOMEPAGE_CANDIDATES"] = "popularity"
     stack.manage("migrate", "--noinput")
     stack.manage("seed_world", str(world), "--demo-password", "demo-password")
-    stack.start_web()
-    try:
+    with stack.running("web"):
         api = Api(stack.base_url, "demo", "demo-password")
         members = [m["id"] for m in api.get("/api/v1/me")["members"] if not m["is_kids"]]
         kids = [m["id"] for m in api.get("/api/v1/me")["members"] if m["is_kids"]]
@@ -70,5 +69,3 @@ def test_broker_down_homepage_serves_the_model_and_retrain_is_503(tmp_path):
         run = response.json()
         assert run["status"] == "failed" and "broker is unreachable" in run["error"]
         assert api.get(f"/api/v1/models/retrain/{run['run_id']}")["status"] == "failed"
-    finally:
-        stack.stop()

@@ -52,16 +52,8 @@ def test_a_retrained_candidate_goes_through_a_canary_read_out_by_the_worker(
         stack.env["HOMEPAGE_CANDIDATES"] = "popularity"  # a refresh: the gate passes it
         stack.manage("migrate", "--noinput")
         stack.manage("seed_world", str(world), "--demo-password", DEMO[1])
-        stack.start_web()
-        stack.start_worker()
-        try:
+        with stack.running("web", "worker"):
             _canary(stack, world, url)
-        except Exception:
-            print("--- web log ---\n" + stack.log("web"))
-            print("--- worker log ---\n" + stack.log("worker"))
-            raise
-        finally:
-            stack.stop()
 
 
 def _traffic(stack, world, start, days, seed):

@@ -3,6 +3,8 @@
 Every endpoint reads one selector of `lab.selectors` (or calls one service of
 `lab.services`); the numbers are computed there, not here."""
 
+from datetime import datetime
+
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
@@ -42,6 +44,13 @@ class WindowInput(serializers.Serializer):
         default="24h",
         help_text="How far back to look: 1h (minute buckets), 24h (hours), 7d or 30d (days).",
     )
+
+
+def window_of(request) -> tuple[str, datetime]:
+    """The request's validated `window` and the moment it ends: now (400 for a bad window)."""
+    params = WindowInput(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return params.validated_data["window"], timezone.now()
 
 
 @extend_schema_serializer(component_name="LabModelVersion")
@@ -100,9 +109,7 @@ class LabHealthApi(LabApi):
 
     @extend_schema(parameters=[WindowInput], responses=Output)
     def get(self, request):
-        params = WindowInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        window, end = params.validated_data["window"], timezone.now()
+        window, end = window_of(request)
         points = loop_health(end=end, window=window)
         return Response(
             self.Output(
@@ -127,10 +134,8 @@ class LabClickThroughApi(LabApi):
 
     @extend_schema(parameters=[WindowInput], responses=Output)
     def get(self, request):
-        params = WindowInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        window = params.validated_data["window"]
-        clicks = click_through(end=timezone.now(), window=window)
+        window, end = window_of(request)
+        clicks = click_through(end=end, window=window)
         return Response(
             self.Output(
                 {"window": window, "by_position": clicks.by_position, "by_row": clicks.by_row}
@@ -342,9 +347,7 @@ class LabExplorerApi(LabApi):
 
     @extend_schema(parameters=[WindowInput], responses=Output)
     def get(self, request):
-        params = WindowInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        window, end = params.validated_data["window"], timezone.now()
+        window, end = window_of(request)
         panel = explorer_panel(end=end, window=window)
         return Response(
             self.Output(
