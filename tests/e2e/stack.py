@@ -97,6 +97,14 @@ class Stack:
             )
         return result.stdout
 
+    def seed(self, world: Path, *, demo_password: str = "demo-password") -> None:
+        """Migrate the stack's database and seed it with the simulated world in `world`.
+        Both skip Django's system checks, which import every view and so torch: seconds of
+        CPU a command, twice for each of a dozen stacks a run. The checks themselves are
+        tests/platform/config's."""
+        self.manage("migrate", "--noinput", "--skip-checks")
+        self.manage("seed_world", str(world), "--demo-password", demo_password, "--skip-checks")
+
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = open(self.workdir / f"{name}.log", "w")  # noqa: SIM115 - closed in stop()
         self.processes[name] = subprocess.Popen(

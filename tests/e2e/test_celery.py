@@ -14,8 +14,7 @@ def seeded_stack(tmp_path, **urls) -> Stack:
     world = tmp_path / "world"
     make_world(world, titles=30, members=4)
     stack = Stack(tmp_path, **urls)
-    stack.manage("migrate", "--noinput")
-    stack.manage("seed_world", str(world), "--demo-password", "demo-password")
+    stack.seed(world)
     return stack
 
 

@@ -56,8 +56,7 @@ def test_explored_pages_learn_on_a_real_worker_and_the_new_state_serves(tmp_path
     with postgres_database(database_url) as url:
         stack = Stack(tmp_path, database_url=url, broker_url=broker_url)
         stack.env["HOMEPAGE_EXPLORATION_COMMIT_GRACE_SECONDS"] = "0"
-        stack.manage("migrate", "--noinput")
-        stack.manage("seed_world", str(world), "--demo-password", DEMO[1])
+        stack.seed(world, demo_password=DEMO[1])
         with stack.running("web", "worker"):
             _explore(stack, world, url)
 

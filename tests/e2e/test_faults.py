@@ -126,8 +126,7 @@ def stack(tmp_path_factory):
     with postgres_database(found[0]) as database_url:
         stack = FaultStack(workdir, database_url=database_url, redis=redis)
         stack.redis, stack.world = redis, world
-        stack.manage("migrate", "--noinput")
-        stack.manage("seed_world", str(world), "--demo-password", DEMO[1])
+        stack.seed(world, demo_password=DEMO[1])
         stack.start_web()
         try:
             yield stack

@@ -39,8 +39,7 @@ def test_broker_down_homepage_serves_the_model_and_retrain_is_503(tmp_path):
     make_world(world, titles=40, members=6)
     stack = Stack(tmp_path, broker_url=NOBODY_LISTENS)
     stack.env["HOMEPAGE_CANDIDATES"] = "popularity"
-    stack.manage("migrate", "--noinput")
-    stack.manage("seed_world", str(world), "--demo-password", "demo-password")
+    stack.seed(world)
     with stack.running("web"):
         api = Api(stack.base_url, "demo", "demo-password")
         members = [m["id"] for m in api.get("/api/v1/me")["members"] if not m["is_kids"]]

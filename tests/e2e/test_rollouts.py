@@ -50,8 +50,7 @@ def test_a_retrained_candidate_goes_through_a_canary_read_out_by_the_worker(
     with postgres_database(database_url) as url:
         stack = Stack(tmp_path, database_url=url, broker_url=broker_url)
         stack.env["HOMEPAGE_CANDIDATES"] = "popularity"  # a refresh: the gate passes it
-        stack.manage("migrate", "--noinput")
-        stack.manage("seed_world", str(world), "--demo-password", DEMO[1])
+        stack.seed(world, demo_password=DEMO[1])
         with stack.running("web", "worker"):
             _canary(stack, world, url)
 

@@ -76,8 +76,7 @@ def test_two_web_processes_and_two_workers_answer_as_one_of_each(tmp_path, real_
     with postgres_database(database_url) as url:
         stack = ScaleStack(tmp_path, database_url=url, broker_url=broker_url)
         stack.env["HOMEPAGE_CANDIDATES"] = CANDIDATES
-        stack.manage("migrate", "--noinput")
-        stack.manage("seed_world", str(world), "--demo-password", "demo-password")
+        stack.seed(world)
         stack.start_web()
         stack.start_worker()
         try:

@@ -58,8 +58,7 @@ def test_simulated_traffic_fills_the_charts_and_a_retrain_shows_the_gate(tmp_pat
         HOMEPAGE_EXPLORATION_ATTRIBUTION_SECONDS="2",
         HOMEPAGE_EXPLORATION_COMMIT_GRACE_SECONDS="0",
     )
-    stack.manage("migrate", "--noinput")
-    stack.manage("seed_world", str(world), "--demo-password", DEMO[1])
+    stack.seed(world, demo_password=DEMO[1])
     stack.manage("explorer_on")
     try:
         stack.start_web()
