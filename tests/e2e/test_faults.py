@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.services]
 DEMO = ("demo", "demo-password")
 SLOW_CANDIDATES = "popularity,sasrec"
 VISIBILITY_TIMEOUT_S = 5  # a killed worker's task is back on the queue after this
+EXPLORED_SLOTS = {"enabled": True, "policy": "epsilon_greedy", "rate": 0.3, "positions": 2}
 
 
 class OwnRedis:
@@ -69,6 +70,8 @@ class FaultStack(Stack):
         self.database_url = database_url
         self.env["HOMEPAGE_CANDIDATES"] = SLOW_CANDIDATES
         self.env["HOMEPAGE_BROKER_VISIBILITY_TIMEOUT"] = str(VISIBILITY_TIMEOUT_S)
+        # Short rows leave titles of the small world off the page, for the explorer to pick.
+        self.env["HOMEPAGE_ROW_SIZE"] = "5"
         self.env.pop("DJANGO_DEBUG")  # the settings as `make demo` runs them, defaults and all
 
     def start_celery(self, name: str, *, pool: str = "solo", beat: bool = False, **env) -> None:
@@ -353,14 +356,27 @@ def test_two_workers_retraining_at_once_do_the_work_once(stack):
     stack.kill("second")
 
 
-def test_with_the_broker_down_pages_and_events_are_served_and_retraining_catches_up(stack):
+def test_with_the_broker_down_pages_and_events_are_served_and_retraining_and_bandits_catch_up(
+    stack,
+):
     members = Members(stack)
     staff = Api(stack.base_url, *DEMO)
     if "worker" in stack.processes:
         stack.kill("worker")
-    # A quick retrain on a short schedule: beat keeps asking while the broker is away.
+    # The explorer fills two Top Picks positions of every page (the web reads its config per
+    # request); its update counts a page's slots once their attribution window (here a
+    # second) has closed.
+    staff.put("/api/v1/exploration/configs/slots", EXPLORED_SLOTS)
+    # A quick retrain and bandit update on a short schedule: beat keeps asking while the
+    # broker is away.
     stack.start_celery(
-        "worker", beat=True, HOMEPAGE_CANDIDATES="popularity", HOMEPAGE_RETRAIN_INTERVAL_SECONDS="3"
+        "worker",
+        beat=True,
+        HOMEPAGE_CANDIDATES="popularity",
+        HOMEPAGE_RETRAIN_INTERVAL_SECONDS="3",
+        HOMEPAGE_EXPLORATION_UPDATE_INTERVAL_SECONDS="3",
+        HOMEPAGE_EXPLORATION_ATTRIBUTION_SECONDS="1",
+        HOMEPAGE_EXPLORATION_COMMIT_GRACE_SECONDS="0",
     )
     member = members.profiles[0]
 
@@ -369,6 +385,10 @@ def test_with_the_broker_down_pages_and_events_are_served_and_retraining_catches
     api, member_id = member
     page = api.get(f"/api/v1/members/{member_id}/homepage")
     assert page["rows"], page
+    ((explored_up_to,),) = stack.sql(
+        "SELECT max(id) FROM events_impression WHERE explored AND page_id = %s", page["page_id"]
+    )
+    assert explored_up_to is not None, page  # the page served with the broker down explored
     posted = members.play(per_member=1, since=down_since, seed=5)
     started = time.monotonic()
     refused = requests.post(
@@ -376,7 +396,7 @@ def test_with_the_broker_down_pages_and_events_are_served_and_retraining_catches
     )
     assert time.monotonic() - started < 30
     assert refused.status_code == 503 and "broker is unreachable" in refused.json()["error"]
-    time.sleep(4)  # a scheduled retrain falls due while the broker is away
+    time.sleep(4)  # a scheduled retrain and update fall due while the broker is away
 
     stack.redis.start()  # the same port: workers and beat reconnect by themselves
 
@@ -389,4 +409,12 @@ def test_with_the_broker_down_pages_and_events_are_served_and_retraining_catches
     version = wait_for(caught_up, timeout=120, every=1, what="a retrain on the outage's plays")
     assert version["kind"] == "popularity"
     assert posted >= len(members.profiles)
+
+    def learned():  # a state of the slots' bandit that counted the outage's page
+        ((watermark,),) = stack.sql(
+            "SELECT max(watermark) FROM exploration_banditstate WHERE use = 'slots'"
+        )
+        return watermark is not None and watermark >= explored_up_to
+
+    wait_for(learned, timeout=120, every=1, what="a bandit update counting the outage's page")
     stack.kill("worker")

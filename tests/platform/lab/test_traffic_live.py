@@ -26,7 +26,7 @@ def test_a_run_drives_simulated_members_through_the_api_and_stops(
     queue = redis.Redis.from_url(broker)
     queue.delete(settings.LAB_TRAFFIC_QUEUE)
     try:
-        finished = traffic_start(members=8, rate=0.5, duration_s=75)
+        finished = traffic_start(members=8, rate=0.5, duration_s=50)
         assert queue.llen(settings.LAB_TRAFFIC_QUEUE) == 1
         finished = traffic_execute(run_id=finished.pk, poll_s=0.5)
         assert finished.status == TrafficRun.Status.FINISHED, finished.log_tail
