@@ -51,7 +51,8 @@ class Homepage:
     page: PageView
     ranking: Ranking
     rows: list[Row]
-    match: dict[int, int]  # title id -> percentile of its score for this member (no entry: none)
+    match: dict[int, int]  # title id on the page -> percentile of its score for this member
+    # (no entry: none)
     gate: list[PromotionDecision]  # the gate's decisions that put the serving version there
     personal: bool  # whether anything on the page depends on this member's own activity
     exploration: PageExploration  # what the explorer did (row order, its probability)
@@ -112,7 +113,7 @@ def homepage_build(
         page=page,
         ranking=ranking,
         rows=rows,
-        match=match_percentiles(ctx),
+        match=match_percentiles(ctx, [slot.title.pk for row in rows for slot in row.slots]),
         gate=gate_decisions(version=version) if version is not None else [],
         personal=personal,
         exploration=explore,

@@ -110,3 +110,21 @@ def test_the_context_holds_what_the_builders_read():
     assert [t.pk for t in ctx.unplayed] == [titles[0].pk, titles[2].pk, titles[3].pk]
     assert ctx.trending == {titles[1].pk: 1.0}
     assert ctx.ranking.fallback and ctx.ranking.version is None
+
+
+def test_trending_ranks_the_unplayed_titles_by_this_weeks_plays_then_by_id():
+    member, others = MemberFactory(), MemberFactory.create_batch(3)
+    titles = TitleFactory.create_batch(6)
+    plays = {titles[4]: 3, titles[1]: 2, titles[2]: 2, titles[0]: 1, titles[5]: 3}
+    for title, n in plays.items():
+        for other in others[:n]:
+            play(other, title, 60)
+    play(others[0], titles[3], 60 * 24 * 8)  # last week's: not trending
+    play(member, titles[5], 30)  # played by the member: left out
+    row = builders.trending_now(page_context_build(member=member, at=NOW))
+    assert [(t.pk, score) for t, score in row.ranked] == [
+        (titles[4].pk, 3.0),
+        (titles[1].pk, 2.0),
+        (titles[2].pk, 2.0),
+        (titles[0].pk, 1.0),
+    ]
