@@ -153,18 +153,25 @@ def genre_bits(genre_ids: dict[int, frozenset[int]]) -> dict[int, int] | None:
 
 
 def page_context_build(
-    *, member: Member, at: datetime, device: str = "", assigned: dict | None = None
+    *,
+    member: Member,
+    at: datetime,
+    device: str = "",
+    assigned: dict | None = None,
+    decisions: tuple | None = None,
 ) -> PageContext:
     """The context of one request; `device` is the one it came from ("": unknown), which
     the serving model reads with each play's own device. `assigned`: the member's online
-    experiment arms (rollouts.serving.assignments_for), when the caller has read them."""
+    experiment arms (rollouts.serving.assignments_for), when the caller has read them;
+    `decisions`: the gate's decisions stamp (modeling.selectors.decisions_stamp), when the
+    caller has read it."""
     offer = titles_on_offer(at=at, kids_only=member.is_kids)
     history = [p for p in play_history(member_id=member.pk, at=at) if p.title_id in offer.titles]
     thumbs = thumbs_latest(member_id=member.pk, at=at)
     arrays = offer_arrays(offer.titles, offer.genre_ids)
     trending = trending_counts(at=at, days=TRENDING_DAYS)
     ranking = rank_for_member(
-        version=serving_version_for(member=member, assigned=assigned),
+        version=serving_version_for(member=member, assigned=assigned, stamp=decisions),
         member_id=member.pk,
         at=at,
         popularity=trending,

@@ -18,6 +18,7 @@ from datetime import datetime
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 
 from events.models import PageView
 from events.services import page_record
@@ -28,13 +29,18 @@ from exploration.page import (
     rows_order,
     slots_explore,
 )
-from exploration.serving import Explorer, explorer_for_arm, explorers_current
+from exploration.serving import (
+    Explorer,
+    explorer_for_arm,
+    explorers_current,
+    explorers_stamp_sql,
+)
 from members.models import Member
 from modeling.features import context_features, title_features
 from modeling.models import PromotionDecision
 from modeling.ranking import Ranking
-from modeling.selectors import gate_decisions
-from rollouts.serving import ServedArm, assignments_for, page_experiments
+from modeling.selectors import decisions_stamp_sql, gate_decisions
+from rollouts.serving import ServedArm, assignments_for, experiments_stamp_sql, page_experiments
 
 from .builders import NON_PERSONAL_KINDS, candidate_rows
 from .context import match_percentiles, page_context_build
@@ -75,9 +81,12 @@ def homepage_build(
     started = time.perf_counter()
     page_id = uuid.uuid4()
     rng = rng if rng is not None else np.random.default_rng(page_id.int)
-    assigned = assignments_for(member_id=member.pk)
-    ctx = page_context_build(member=member, at=at, device=device, assigned=assigned)
-    explorers = _arm_explorers(explorers_current(), assigned)
+    experiments, decisions, explorer = serving_stamps()
+    assigned = assignments_for(member_id=member.pk, stamp=experiments)
+    ctx = page_context_build(
+        member=member, at=at, device=device, assigned=assigned, decisions=decisions
+    )
+    explorers = _arm_explorers(explorers_current(stamp=explorer), assigned)
     explore = page_exploration_start(ctx)
     size = settings.HOMEPAGE_ROW_SIZE
     candidates = rows_order(
@@ -114,11 +123,31 @@ def homepage_build(
         ranking=ranking,
         rows=rows,
         match=match_percentiles(ctx, [slot.title.pk for row in rows for slot in row.slots]),
-        gate=gate_decisions(version=version) if version is not None else [],
+        gate=gate_decisions(version=version, stamp=decisions) if version is not None else [],
         personal=personal,
         exploration=explore,
         experiments=assigned,
     )
+
+
+def serving_stamps() -> tuple[tuple, tuple, tuple]:
+    """The stamps of the running experiments, the gate's decisions and the explorer's
+    configs and states, in one query: each says whether this process's copy of what serves
+    (experiment arms, production and its gate evidence, the explorers) is still current, so
+    a page asks the database once instead of three or four times, and a start, a stop, a
+    promotion or a new bandit state serves from the next page on."""
+    parts = [experiments_stamp_sql(), decisions_stamp_sql(), explorers_stamp_sql()]
+    sql = "SELECT * FROM " + ", ".join(
+        f"({query}) AS stamp{i}" for i, (query, _) in enumerate(parts)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    stamps, start = [], 0
+    for _, width in parts:
+        stamps.append(tuple(row[start : start + width]))
+        start += width
+    return tuple(stamps)
 
 
 def _arm_explorers(
