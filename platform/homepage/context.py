@@ -159,13 +159,14 @@ def page_context_build(
     device: str = "",
     assigned: dict | None = None,
     decisions: tuple | None = None,
+    catalogue: tuple | None = None,
 ) -> PageContext:
     """The context of one request; `device` is the one it came from ("": unknown), which
     the serving model reads with each play's own device. `assigned`: the member's online
     experiment arms (rollouts.serving.assignments_for), when the caller has read them;
-    `decisions`: the gate's decisions stamp (modeling.selectors.decisions_stamp), when the
-    caller has read it."""
-    offer = titles_on_offer(at=at, kids_only=member.is_kids)
+    `decisions` and `catalogue`: the gate's decisions and the catalogue stamps
+    (homepage.services.serving_stamps), when the caller has read them."""
+    offer = titles_on_offer(at=at, kids_only=member.is_kids, stamp=catalogue)
     history = [p for p in play_history(member_id=member.pk, at=at) if p.title_id in offer.titles]
     thumbs = thumbs_latest(member_id=member.pk, at=at)
     arrays = offer_arrays(offer.titles, offer.genre_ids)

@@ -20,6 +20,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
+from catalog.selectors import catalog_stamp_sql
 from events.models import PageView
 from events.services import page_record
 from exploration.page import (
@@ -81,10 +82,15 @@ def homepage_build(
     started = time.perf_counter()
     page_id = uuid.uuid4()
     rng = rng if rng is not None else np.random.default_rng(page_id.int)
-    experiments, decisions, explorer = serving_stamps()
+    experiments, decisions, explorer, catalogue = serving_stamps()
     assigned = assignments_for(member_id=member.pk, stamp=experiments)
     ctx = page_context_build(
-        member=member, at=at, device=device, assigned=assigned, decisions=decisions
+        member=member,
+        at=at,
+        device=device,
+        assigned=assigned,
+        decisions=decisions,
+        catalogue=catalogue,
     )
     explorers = _arm_explorers(explorers_current(stamp=explorer), assigned)
     explore = page_exploration_start(ctx)
@@ -130,13 +136,19 @@ def homepage_build(
     )
 
 
-def serving_stamps() -> tuple[tuple, tuple, tuple]:
-    """The stamps of the running experiments, the gate's decisions and the explorer's
-    configs and states, in one query: each says whether this process's copy of what serves
-    (experiment arms, production and its gate evidence, the explorers) is still current, so
-    a page asks the database once instead of three or four times, and a start, a stop, a
-    promotion or a new bandit state serves from the next page on."""
-    parts = [experiments_stamp_sql(), decisions_stamp_sql(), explorers_stamp_sql()]
+def serving_stamps() -> tuple[tuple, tuple, tuple, tuple]:
+    """The stamps of the running experiments, the gate's decisions, the explorer's configs
+    and states, and the catalogue, in one query: each says whether this process's copy of
+    what serves (experiment arms, production and its gate evidence, the explorers, the
+    catalogue snapshot) is still current, so a page asks the database once instead of four
+    or five times, and a start, a stop, a promotion, a new bandit state or a new title
+    serves from the next page on."""
+    parts = [
+        experiments_stamp_sql(),
+        decisions_stamp_sql(),
+        explorers_stamp_sql(),
+        catalog_stamp_sql(),
+    ]
     sql = "SELECT * FROM " + ", ".join(
         f"({query}) AS stamp{i}" for i, (query, _) in enumerate(parts)
     )

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from exploration.models import BanditState
 from exploration.services import explorer_config_set
 from exploration.serving import explorers_current
+from homepage.context import page_context_build
 from homepage.services import homepage_build, serving_stamps
 from modeling.models import ModelVersion, PromotionDecision
 from modeling.selectors import gate_decisions, serving_version_for
@@ -84,3 +85,17 @@ def test_a_page_reads_the_serving_stamps_in_one_query_and_nothing_else_of_them()
     assert not [q for q in sql if "exploration_explorerconfig" in q and q not in stamps]
     assert not [q for q in sql if "modeling_promotiondecision" in q and q not in stamps]
     assert page.page.pk
+
+
+def test_the_catalogue_snapshot_is_read_again_when_a_title_is_added_or_changed():
+    member = MemberFactory()
+    first = TitleFactory()
+    ctx = page_context_build(member=member, at=NOW, catalogue=serving_stamps()[3])
+    assert set(ctx.titles) == {first.pk}
+    added = TitleFactory()
+    ctx = page_context_build(member=member, at=NOW, catalogue=serving_stamps()[3])
+    assert set(ctx.titles) == {first.pk, added.pk}
+    added.name = "Renamed"
+    added.save()
+    ctx = page_context_build(member=member, at=NOW, catalogue=serving_stamps()[3])
+    assert ctx.titles[added.pk].name == "Renamed"
