@@ -37,7 +37,7 @@ from exploration.serving import (
     explorers_stamp_sql,
 )
 from members.models import Member
-from modeling.features import context_features, title_features
+from modeling.features import context_features, title_features_each
 from modeling.models import PromotionDecision
 from modeling.ranking import Ranking
 from modeling.selectors import decisions_stamp_sql, gate_decisions
@@ -188,16 +188,18 @@ def _impressions(rows: list[Row], *, at: datetime) -> list[dict]:
     probability is a Monte Carlo estimate), the artwork variant and its probability, and the
     features serving used (the models' own feature functions; the bandits' inputs apart)."""
     context = context_features(at=at)
+    titles = [slot.title for row in rows for slot in row.slots]
+    each = iter(
+        title_features_each(
+            added_at=[t.added_at for t in titles],
+            release_date=[t.release_date for t in titles],
+            at=at,
+        )
+    )
     impressions = []
     for row_index, row in enumerate(rows):
         for position, slot in enumerate(row.slots):
-            features = {
-                **context,
-                **title_features(
-                    added_at=slot.title.added_at, release_date=slot.title.release_date, at=at
-                ),
-                "score": slot.score,
-            }
+            features = {**context, **next(each), "score": slot.score}
             impressions.append(
                 {
                     "row_key": row.key,

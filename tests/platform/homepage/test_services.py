@@ -2,7 +2,7 @@
 rows filled without repeats, and a fixed number of queries per page."""
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -13,6 +13,7 @@ from homepage import builders
 from homepage.context import page_context_build
 from homepage.rows import CandidateRow, rows_fill
 from homepage.services import homepage_build
+from modeling.features import title_features
 from tests.factories import NOW, MemberFactory, TitleFactory
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +129,21 @@ def test_trending_ranks_the_unplayed_titles_by_this_weeks_plays_then_by_id():
         (titles[2].pk, 2.0),
         (titles[0].pk, 1.0),
     ]
+
+
+def test_every_impression_logs_its_own_titles_features():
+    """The page's title features come from one call over all its slots: each impression must
+    still hold what `title_features` gives its own title."""
+    member = MemberFactory()
+    for i in range(12):
+        TitleFactory(
+            added_at=NOW - timedelta(days=3 + 17 * i, minutes=i),
+            release_date=date(1990 + 2 * i, 1 + i % 12, 1),
+        )
+    page = homepage_build(member=member, at=NOW)
+    stored = list(Impression.objects.filter(page=page.page).select_related("title"))
+    assert len(stored) >= 10
+    for impression in stored:
+        title = impression.title
+        expected = title_features(added_at=title.added_at, release_date=title.release_date, at=NOW)
+        assert {k: impression.features[k] for k in expected} == expected
