@@ -265,6 +265,8 @@ def py_spy(pids: list[int], seconds: float, out: Path) -> list[subprocess.Popen]
     spy = loadtools.BIN / "py-spy"
     if not spy.exists():
         raise SystemExit("py-spy is not installed: pip install -r requirements-dev.txt")
+    for old in out.glob("py-spy-*.txt"):  # an earlier run's workers: not this run's samples
+        old.unlink()
     return [
         subprocess.Popen(
             [str(spy), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate"]
