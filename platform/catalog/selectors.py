@@ -40,30 +40,36 @@ _snapshot_lock = threading.Lock()
 _snapshot: _Snapshot | None = None
 
 
-def _catalog_stamp() -> tuple:
-    """Titles (count, last change) and genre links (count, last id), in one query: a genre
-    relinked without saving its title changes the links."""
+def catalog_stamp_sql() -> tuple[str, int]:
+    """A query of one row, titles (count, last change) and genre links (count, last id), and
+    its number of columns: a genre relinked without saving its title changes the links."""
     quote = connection.ops.quote_name
     titles, links = Title._meta.db_table, Title.genres.through._meta.db_table
+    return (
+        f"SELECT COUNT(*), MAX({quote('updated_at')}), (SELECT COUNT(*) FROM {quote(links)}), "
+        f"(SELECT MAX({quote('id')}) FROM {quote(links)}) FROM {quote(titles)}",
+        4,
+    )
+
+
+def _catalog_stamp() -> tuple:
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*), MAX({quote('updated_at')}), (SELECT COUNT(*) FROM {quote(links)}), "
-            f"(SELECT MAX({quote('id')}) FROM {quote(links)}) FROM {quote(titles)}"
-        )
+        cursor.execute(catalog_stamp_sql()[0])
         return tuple(cursor.fetchone())
 
 
-def _catalog_snapshot() -> _Snapshot:
+def _catalog_snapshot(stamp: tuple | None = None) -> _Snapshot:
     """Every title with its genres, loaded once per process and reloaded when the catalogue
     changes (a title added, removed or saved, or its genres relinked).
 
     Page construction needs the whole catalogue on every request; at 5,000 titles reading it
     from the database with its genres costs about half a second (docs/benchmarks.md), while
     checking that nothing changed is one aggregate query. The titles are shared between
-    requests, so callers must treat them as read-only.
+    requests, so callers must treat them as read-only. `stamp`: `catalog_stamp_sql`'s row,
+    when the caller has read it (the homepage, with its other stamps in one query).
     """
     global _snapshot
-    stamp = _catalog_stamp()
+    stamp = stamp if stamp is not None else _catalog_stamp()
     current = _snapshot
     if current is not None and current.stamp == stamp:
         return current
@@ -89,13 +95,16 @@ class TitlesOnOffer:
     genre_ids: dict[int, frozenset[int]]
 
 
-def titles_on_offer(*, at: datetime, kids_only: bool = False) -> TitlesOnOffer:
+def titles_on_offer(
+    *, at: datetime, kids_only: bool = False, stamp: tuple | None = None
+) -> TitlesOnOffer:
     """What `title_available` selects, served from the in-process catalogue snapshot.
 
     What is on offer changes only when `at` passes a title's added_at, so the selection is
     kept per (kids_only, number of titles added by `at`): a request finds it by bisection
-    instead of filtering the whole catalogue. Callers must not change the dict."""
-    snapshot = _catalog_snapshot()
+    instead of filtering the whole catalogue. Callers must not change the dict. `stamp`: as
+    for `_catalog_snapshot`."""
+    snapshot = _catalog_snapshot(stamp)
     key = (kids_only, bisect_right(snapshot.added, at))
     offer = snapshot.offers.get(key)
     if offer is None:

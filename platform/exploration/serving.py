@@ -1,7 +1,8 @@
 """The explorers a page is served with: each enabled use's policy, at its newest state.
 
 Every page asks once (`explorers_current`, one query: the configs, each with the id of its
-use's newest BanditState). A process keeps the policy it built for a (config, state) pair
+use's newest BanditState; none while a stamp of the configs and states, which the homepage
+reads with the other serving stamps in one query, is unchanged). A process keeps the policy it built for a (config, state) pair
 and rebuilds it only when either changed, so a new state saved by an update, or a config
 edited in the admin, serves from the next page on without a restart.
 
@@ -14,6 +15,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import OuterRef, Subquery
 
 from . import bandit
@@ -48,16 +50,48 @@ class Explorer:
 
 _lock = threading.Lock()
 _built: dict[str, tuple[tuple, Explorer]] = {}
+_current: tuple[tuple, dict[str, Explorer]] | None = None  # (stamp, explorers_current's answer)
 
 
 def reset_cache() -> None:
+    global _current
     with _lock:
         _built.clear()
         _arms.clear()
+        _current = None
 
 
-def explorers_current() -> dict[str, Explorer]:
-    """The enabled uses' explorers, by use. One query when nothing changed."""
+def explorers_stamp_sql() -> tuple[str, int]:
+    """A query of one row that changes whenever what `explorers_current` answers may (the
+    configs' number and newest save, the states' number and newest id: states are only
+    added), and its number of columns."""
+    quote = connection.ops.quote_name
+    configs = quote(ExplorerConfig._meta.db_table)
+    states = quote(BanditState._meta.db_table)
+    return (
+        f"SELECT COUNT(*), MAX({quote('updated_at')}), (SELECT COUNT(*) FROM {states}), "
+        f"(SELECT MAX({quote('id')}) FROM {states}) FROM {configs}",
+        4,
+    )
+
+
+def explorers_current(*, stamp: tuple | None = None) -> dict[str, Explorer]:
+    """The enabled uses' explorers, by use. One query when nothing changed; none with the
+    `stamp` (`explorers_stamp_sql`, read by the caller) this process answered last. Callers
+    must not change the dict."""
+    global _current
+    if stamp is not None:
+        with _lock:
+            if _current is not None and _current[0] == stamp:
+                return _current[1]
+    explorers = _explorers_read()
+    if stamp is not None:
+        with _lock:
+            _current = (stamp, explorers)
+    return explorers
+
+
+def _explorers_read() -> dict[str, Explorer]:
     newest = BanditState.objects.filter(use=OuterRef("use")).order_by("-id").values("id")[:1]
     configs = ExplorerConfig.objects.filter(enabled=True).annotate(newest=Subquery(newest))
     explorers = {}

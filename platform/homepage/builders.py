@@ -8,8 +8,9 @@ Titles the member turned down (a thumb down) are left out of every row the servi
 only My List, the member's own choice, shows what the member put there.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from itertools import repeat
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from catalog.models import Title
 from modeling.features import WATCHED_COMPLETE, watched_fraction
 
 from .context import TRENDING_DAYS, PageContext, genre_bits
-from .rows import CandidateRow, jaccard
+from .rows import CandidateRow, RankedTitles, jaccard
 
 NEW_RELEASE_DAYS = 60
 NON_PERSONAL_KINDS = frozenset({"popularity"})
@@ -33,36 +34,27 @@ def _ranker(ctx: PageContext) -> str:
     return f"model v{version.pk} ({version.kind})"
 
 
-def _best_by_score(ctx: PageContext, titles: list[Title]) -> Title:
-    """The serving model's top-scored title; if it scores none, the newest (then lowest id).
-    One pass (no sort): builders run over the whole catalogue on every request."""
-    scores = ctx.ranking.scores
-
-    def key(t: Title):
-        score = scores.get(t.id)
-        return (score is None, -(score or 0.0), -t.added_at.timestamp(), t.id)
-
-    return min(titles, key=key)
-
-
 def billboard(ctx: PageContext) -> CandidateRow | None:
     """One title at the top of the page: of the new releases the member has not played, the
-    one the serving model scores highest (if nothing is new, its top pick overall). Titles on
-    the member's list are left for My List."""
-    saved = set(ctx.my_list)
-    pool = [t for t in ctx.unplayed if t.id not in saved]
-    recent = ctx.at - timedelta(days=NEW_RELEASE_DAYS)
-    fresh = [t for t in pool if t.added_at >= recent]
-    if fresh:
+    one the serving model scores highest (if nothing is new, its top pick overall; unscored
+    titles last, then the newest, then the lowest id). Titles on the member's list are left
+    for My List."""
+    c = ctx.candidates
+    pool = ~np.isin(c.ids, np.asarray(ctx.my_list, np.int64))
+    recent = (ctx.at - timedelta(days=NEW_RELEASE_DAYS)).timestamp()
+    fresh = np.flatnonzero(pool & (c.added >= recent))
+    if len(fresh):
         policy, among = (
             "billboard:new_release_top_score",
             f"titles added in the last {NEW_RELEASE_DAYS} days",
         )
-    elif pool:
-        fresh, policy, among = pool, "billboard:top_score", "everything on offer"
+    elif pool.any():
+        fresh, policy, among = np.flatnonzero(pool), "billboard:top_score", "everything on offer"
     else:
         return None
-    best = _best_by_score(ctx, fresh)
+    missing = np.isnan(c.scores[fresh])
+    score = np.where(missing, 0.0, c.scores[fresh])
+    best = ctx.unplayed[int(fresh[np.lexsort((c.ids[fresh], -c.added[fresh], -score, missing))[0]])]
     return CandidateRow(
         "billboard",
         f"Featured for {ctx.member.name}",
@@ -128,13 +120,13 @@ def top_picks(ctx: PageContext) -> CandidateRow:
     missing = np.isnan(c.scores)
     order = np.lexsort((c.ids, -np.where(missing, 0.0, c.scores), missing))
     unplayed, scores = ctx.unplayed, ranking.scores
-    scored = [(unplayed[i], scores.get(unplayed[i].id)) for i in order.tolist()]
+    scored = RankedTitles(unplayed, order, lambda i: scores.get(unplayed[i].id))
     return CandidateRow(
         "top_picks", f"Top Picks for {ctx.member.name}", why, ranking.policy, scored
     )
 
 
-def _alike(ctx: PageContext, anchor: Title) -> list[tuple[Title, float]]:
+def _alike(ctx: PageContext, anchor: Title) -> Sequence[tuple[Title, float]]:
     """Unplayed titles sharing genres with `anchor`, most alike first (ties by the model's
     score); the score is the genre overlap."""
     c, unplayed = ctx.candidates, ctx.unplayed
@@ -158,7 +150,7 @@ def _alike(ctx: PageContext, anchor: Title) -> list[tuple[Title, float]]:
     keep = np.flatnonzero((overlap > 0) & (c.ids != anchor.id))
     score = np.nan_to_num(c.scores[keep], nan=0.0)
     order = keep[np.lexsort((c.ids[keep], -score, -overlap[keep]))]
-    return [(unplayed[i], round(float(overlap[i]), 4)) for i in order.tolist()]
+    return RankedTitles(unplayed, order, lambda i: round(float(overlap[i]), 4))
 
 
 def because_you_watched(ctx: PageContext) -> CandidateRow | None:
@@ -192,15 +184,17 @@ def because_you_liked(ctx: PageContext) -> CandidateRow | None:
 
 
 def trending_now(ctx: PageContext) -> CandidateRow:
-    """Unplayed titles by plays this week; the score is the play count."""
-    trending = ctx.trending
-    hot = sorted((-trending[t.id], t.id, t) for t in ctx.unplayed if trending.get(t.id))
+    """Unplayed titles by plays this week (then by id); the score is the play count."""
+    trending, c, unplayed = ctx.trending, ctx.candidates, ctx.unplayed
+    counts = np.fromiter(map(trending.get, c.ids.tolist(), repeat(0.0)), np.float64, len(c.ids))
+    hot = np.flatnonzero(counts)
+    order = hot[np.lexsort((c.ids[hot], -counts[hot]))]
     return CandidateRow(
         "trending_now",
         "Trending Now",
         f"Most played by everyone in the last {TRENDING_DAYS} days.",
         "trending_now",
-        [(t, -count) for count, _, t in hot],
+        RankedTitles(unplayed, order, lambda i: trending[unplayed[i].id]),
     )
 
 

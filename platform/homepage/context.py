@@ -1,8 +1,11 @@
 """The page context: everything the row builders read, gathered once per request."""
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from itertools import repeat
 
 import numpy as np
 
@@ -62,16 +65,72 @@ class Candidates:
 
     @classmethod
     def build(cls, ctx: "PageContext") -> "Candidates":
-        titles, scores, n = ctx.unplayed, ctx.ranking.scores, len(ctx.unplayed)
-        bits = genre_bits(ctx.genre_ids)
+        offer = offer_arrays(ctx.titles, ctx.genre_ids)
+        keep = offer.unplayed(hidden_titles(ctx.history, ctx.thumbs))
+        ids = offer.ids[keep]
         return cls(
-            ids=np.fromiter((t.id for t in titles), np.int64, n),
-            scores=np.fromiter((scores.get(t.id, np.nan) for t in titles), np.float64, n),
-            added=np.fromiter((t.added_at.timestamp() for t in titles), np.float64, n),
-            genres=None
-            if bits is None
-            else np.fromiter((bits[t.id] for t in titles), np.uint64, n),
+            ids=ids,
+            scores=np.fromiter(
+                map(ctx.ranking.scores.get, ids.tolist(), repeat(np.nan)), np.float64, len(ids)
+            ),
+            added=offer.added[keep],
+            genres=None if offer.genres is None else offer.genres[keep],
         )
+
+
+@dataclass(frozen=True)
+class OfferArrays:
+    """The titles on offer as arrays, in the offer's order: what every page of the same offer
+    would otherwise convert again, title by title."""
+
+    titles: np.ndarray  # (n,) object: the Title objects
+    ids: np.ndarray  # (n,) int64
+    added: np.ndarray  # (n,) float64 added_at as Unix seconds
+    genres: np.ndarray | None  # (n,) uint64 genre bit masks (None: over 64 genres)
+
+    def unplayed(self, hidden: set[int]) -> np.ndarray:
+        """Boolean mask of the titles not in `hidden`."""
+        if not hidden:
+            return np.ones(len(self.ids), bool)
+        return ~np.isin(self.ids, np.fromiter(hidden, np.int64, len(hidden)))
+
+
+_offers_lock = threading.Lock()
+_offers: OrderedDict[int, tuple[dict, OfferArrays]] = OrderedDict()
+OFFER_ARRAYS_KEPT = 8
+
+
+def offer_arrays(titles: dict[int, Title], genre_ids: dict[int, frozenset[int]]) -> OfferArrays:
+    """`titles` (an offer of `catalog.selectors.titles_on_offer`, which keeps one dict per
+    offer and catalogue snapshot) as arrays, kept for that dict: a new snapshot or offer is
+    a new dict, so what is kept is never stale."""
+    with _offers_lock:
+        kept = _offers.get(id(titles))
+        if kept is not None and kept[0] is titles:
+            _offers.move_to_end(id(titles))
+            return kept[1]
+    n = len(titles)
+    objects = np.empty(n, object)
+    objects[:] = list(titles.values())
+    bits = genre_bits(genre_ids)
+    arrays = OfferArrays(
+        titles=objects,
+        ids=np.fromiter(titles, np.int64, n),
+        added=np.fromiter((t.added_at.timestamp() for t in titles.values()), np.float64, n),
+        genres=None if bits is None else np.fromiter(map(bits.get, titles), np.uint64, n),
+    )
+    with _offers_lock:
+        _offers[id(titles)] = (titles, arrays)
+        while len(_offers) > OFFER_ARRAYS_KEPT:
+            _offers.popitem(last=False)
+    return arrays
+
+
+def hidden_titles(history: list[PlayRecord], thumbs: dict[int, str]) -> set[int]:
+    """Titles the builders that rank the catalogue leave out: played, or turned down."""
+    return {p.title_id for p in history} | {
+        pk for pk, verdict in thumbs.items() if verdict == "thumb_down"
+    }
 
 
 _bits: tuple[object, dict[int, int] | None] = (None, None)
@@ -94,20 +153,26 @@ def genre_bits(genre_ids: dict[int, frozenset[int]]) -> dict[int, int] | None:
 
 
 def page_context_build(
-    *, member: Member, at: datetime, device: str = "", assigned: dict | None = None
+    *,
+    member: Member,
+    at: datetime,
+    device: str = "",
+    assigned: dict | None = None,
+    decisions: tuple | None = None,
+    catalogue: tuple | None = None,
 ) -> PageContext:
     """The context of one request; `device` is the one it came from ("": unknown), which
     the serving model reads with each play's own device. `assigned`: the member's online
-    experiment arms (rollouts.serving.assignments_for), when the caller has read them."""
-    offer = titles_on_offer(at=at, kids_only=member.is_kids)
+    experiment arms (rollouts.serving.assignments_for), when the caller has read them;
+    `decisions` and `catalogue`: the gate's decisions and the catalogue stamps
+    (homepage.services.serving_stamps), when the caller has read them."""
+    offer = titles_on_offer(at=at, kids_only=member.is_kids, stamp=catalogue)
     history = [p for p in play_history(member_id=member.pk, at=at) if p.title_id in offer.titles]
     thumbs = thumbs_latest(member_id=member.pk, at=at)
-    hidden = {p.title_id for p in history} | {
-        pk for pk, verdict in thumbs.items() if verdict == "thumb_down"
-    }
+    arrays = offer_arrays(offer.titles, offer.genre_ids)
     trending = trending_counts(at=at, days=TRENDING_DAYS)
     ranking = rank_for_member(
-        version=serving_version_for(member=member, assigned=assigned),
+        version=serving_version_for(member=member, assigned=assigned, stamp=decisions),
         member_id=member.pk,
         at=at,
         popularity=trending,
@@ -121,7 +186,7 @@ def page_context_build(
         titles=offer.titles,
         genre_ids=offer.genre_ids,
         history=history,
-        unplayed=[t for pk, t in offer.titles.items() if pk not in hidden],
+        unplayed=arrays.titles[arrays.unplayed(hidden_titles(history, thumbs))].tolist(),
         ranking=ranking,
         trending=trending,
         thumbs=thumbs,
@@ -129,19 +194,23 @@ def page_context_build(
     )
 
 
-def match_percentiles(ctx: PageContext) -> dict[int, int]:
-    """Title id -> its "match" for this member: the percentile of its score among the scores
-    the serving model gave the titles on offer (100: the model's top pick; 0: its last; tied
-    titles share the mean of their ranks). Titles the model could not score have no match.
-    One sort per page, no query."""
-    titles = ctx.titles
-    scored = [(pk, s) for pk, s in ctx.ranking.scores.items() if pk in titles]
-    if len(scored) <= 1:
-        return {pk: 100 for pk, _ in scored}
-    values = np.fromiter((s for _, s in scored), dtype=np.float64, count=len(scored))
-    ordered = np.sort(values)
+def match_percentiles(ctx: PageContext, title_ids: list[int]) -> dict[int, int]:
+    """Title id -> its "match" for this member, for each of `title_ids` the model scored:
+    the percentile of its score among the scores the serving model gave the titles on offer
+    (100: the model's top pick; 0: its last; tied titles share the mean of their ranks).
+    Titles the model could not score have no match. One sort per page, no query; only the
+    titles asked for (the page's) are ranked in it."""
+    titles, scores = ctx.titles, ctx.ranking.scores
+    keys = np.fromiter(scores.keys(), np.int64, len(scores))
+    values = np.fromiter(scores.values(), np.float64, len(scores))
+    on_offer = np.isin(keys, offer_arrays(titles, ctx.genre_ids).ids)
+    ordered = np.sort(values[on_offer])
+    wanted = [pk for pk in title_ids if pk in titles and pk in scores]
+    if len(ordered) <= 1:
+        return dict.fromkeys(wanted, 100)
+    mine = np.fromiter(map(scores.__getitem__, wanted), np.float64, len(wanted))
     rank = (
-        np.searchsorted(ordered, values, "left") + np.searchsorted(ordered, values, "right") - 1
+        np.searchsorted(ordered, mine, "left") + np.searchsorted(ordered, mine, "right") - 1
     ) / 2
     percent = np.round(100 * rank / (len(ordered) - 1)).astype(np.int64).tolist()
-    return {pk: p for (pk, _), p in zip(scored, percent, strict=True)}
+    return dict(zip(wanted, percent, strict=True))

@@ -7,7 +7,10 @@ twice on a page. Whatever reorders rows or replaces slots (the explorer, later) 
 candidate rows before they are filled, or on the filled rows before the page is recorded.
 """
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from catalog.models import Title
 
@@ -23,7 +26,31 @@ class CandidateRow:
     title: str
     explanation: str
     policy: str
-    ranked: list[tuple[Title, float | None]]
+    ranked: Sequence[tuple[Title, float | None]]
+
+
+class RankedTitles(Sequence):
+    """A builder's ranking of many titles as (title, score) pairs made as they are read:
+    `titles[i]` with `score(i)` for each index i of `order`. A builder that ranks the whole
+    catalogue proposes 5,000 titles, of which `rows_fill` reads the first few dozen."""
+
+    def __init__(self, titles: list[Title], order: np.ndarray, score: Callable[[int], object]):
+        self._titles, self._order, self._score = titles, order, score
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._pair(i) for i in self._order[index].tolist()]
+        return self._pair(int(self._order[index]))
+
+    def __iter__(self) -> Iterator[tuple[Title, object]]:
+        for i in self._order.tolist():
+            yield self._titles[i], self._score(i)
+
+    def _pair(self, i: int) -> tuple[Title, object]:
+        return self._titles[i], self._score(i)
 
 
 @dataclass

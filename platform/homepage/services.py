@@ -18,7 +18,9 @@ from datetime import datetime
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 
+from catalog.selectors import catalog_stamp_sql
 from events.models import PageView
 from events.services import page_record
 from exploration.page import (
@@ -28,13 +30,18 @@ from exploration.page import (
     rows_order,
     slots_explore,
 )
-from exploration.serving import Explorer, explorer_for_arm, explorers_current
+from exploration.serving import (
+    Explorer,
+    explorer_for_arm,
+    explorers_current,
+    explorers_stamp_sql,
+)
 from members.models import Member
-from modeling.features import context_features, title_features
+from modeling.features import context_features, title_features_each
 from modeling.models import PromotionDecision
 from modeling.ranking import Ranking
-from modeling.selectors import gate_decisions
-from rollouts.serving import ServedArm, assignments_for, page_experiments
+from modeling.selectors import decisions_stamp_sql, gate_decisions
+from rollouts.serving import ServedArm, assignments_for, experiments_stamp_sql, page_experiments
 
 from .builders import NON_PERSONAL_KINDS, candidate_rows
 from .context import match_percentiles, page_context_build
@@ -51,7 +58,8 @@ class Homepage:
     page: PageView
     ranking: Ranking
     rows: list[Row]
-    match: dict[int, int]  # title id -> percentile of its score for this member (no entry: none)
+    match: dict[int, int]  # title id on the page -> percentile of its score for this member
+    # (no entry: none)
     gate: list[PromotionDecision]  # the gate's decisions that put the serving version there
     personal: bool  # whether anything on the page depends on this member's own activity
     exploration: PageExploration  # what the explorer did (row order, its probability)
@@ -74,9 +82,17 @@ def homepage_build(
     started = time.perf_counter()
     page_id = uuid.uuid4()
     rng = rng if rng is not None else np.random.default_rng(page_id.int)
-    assigned = assignments_for(member_id=member.pk)
-    ctx = page_context_build(member=member, at=at, device=device, assigned=assigned)
-    explorers = _arm_explorers(explorers_current(), assigned)
+    experiments, decisions, explorer, catalogue = serving_stamps()
+    assigned = assignments_for(member_id=member.pk, stamp=experiments)
+    ctx = page_context_build(
+        member=member,
+        at=at,
+        device=device,
+        assigned=assigned,
+        decisions=decisions,
+        catalogue=catalogue,
+    )
+    explorers = _arm_explorers(explorers_current(stamp=explorer), assigned)
     explore = page_exploration_start(ctx)
     size = settings.HOMEPAGE_ROW_SIZE
     candidates = rows_order(
@@ -112,12 +128,38 @@ def homepage_build(
         page=page,
         ranking=ranking,
         rows=rows,
-        match=match_percentiles(ctx),
-        gate=gate_decisions(version=version) if version is not None else [],
+        match=match_percentiles(ctx, [slot.title.pk for row in rows for slot in row.slots]),
+        gate=gate_decisions(version=version, stamp=decisions) if version is not None else [],
         personal=personal,
         exploration=explore,
         experiments=assigned,
     )
+
+
+def serving_stamps() -> tuple[tuple, tuple, tuple, tuple]:
+    """The stamps of the running experiments, the gate's decisions, the explorer's configs
+    and states, and the catalogue, in one query: each says whether this process's copy of
+    what serves (experiment arms, production and its gate evidence, the explorers, the
+    catalogue snapshot) is still current, so a page asks the database once instead of four
+    or five times, and a start, a stop, a promotion, a new bandit state or a new title
+    serves from the next page on."""
+    parts = [
+        experiments_stamp_sql(),
+        decisions_stamp_sql(),
+        explorers_stamp_sql(),
+        catalog_stamp_sql(),
+    ]
+    sql = "SELECT * FROM " + ", ".join(
+        f"({query}) AS stamp{i}" for i, (query, _) in enumerate(parts)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    stamps, start = [], 0
+    for _, width in parts:
+        stamps.append(tuple(row[start : start + width]))
+        start += width
+    return tuple(stamps)
 
 
 def _arm_explorers(
@@ -146,16 +188,18 @@ def _impressions(rows: list[Row], *, at: datetime) -> list[dict]:
     probability is a Monte Carlo estimate), the artwork variant and its probability, and the
     features serving used (the models' own feature functions; the bandits' inputs apart)."""
     context = context_features(at=at)
+    titles = [slot.title for row in rows for slot in row.slots]
+    each = iter(
+        title_features_each(
+            added_at=[t.added_at for t in titles],
+            release_date=[t.release_date for t in titles],
+            at=at,
+        )
+    )
     impressions = []
     for row_index, row in enumerate(rows):
         for position, slot in enumerate(row.slots):
-            features = {
-                **context,
-                **title_features(
-                    added_at=slot.title.added_at, release_date=slot.title.release_date, at=at
-                ),
-                "score": slot.score,
-            }
+            features = {**context, **next(each), "score": slot.score}
             impressions.append(
                 {
                     "row_key": row.key,

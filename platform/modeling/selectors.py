@@ -1,9 +1,11 @@
 """Reads of the model registry, and "More like this" from the stored embeddings."""
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from django.db import connection
 from django.utils import timezone
 
 from catalog.models import Title
@@ -25,11 +27,60 @@ def production_version() -> ModelVersion | None:
     return decision.candidate if decision else None
 
 
-def serving_version_for(*, member, assigned: dict | None = None) -> ModelVersion | None:
+def decisions_stamp_sql() -> tuple[str, int]:
+    """A query of one row that changes whenever the gate's decisions do (the newest decision
+    and their number; decisions are only ever added), and its number of columns: what tells
+    a process's copy of production and the gate's evidence is still current."""
+    quote = connection.ops.quote_name
+    table = quote(PromotionDecision._meta.db_table)
+    return f"SELECT MAX({quote('id')}), COUNT(*) FROM {table}", 2
+
+
+def decisions_stamp() -> tuple:
+    with connection.cursor() as cursor:
+        cursor.execute(decisions_stamp_sql()[0])
+        return tuple(cursor.fetchone())
+
+
+@dataclass
+class _Registry:
+    """Production and the gate's evidence, as of one decisions stamp."""
+
+    stamp: tuple
+    production: ModelVersion | None
+    gates: dict[int, list[PromotionDecision]] = field(default_factory=dict)
+
+
+_registry_lock = threading.Lock()
+_registry: _Registry | None = None
+
+
+def reset_cache() -> None:
+    global _registry
+    with _registry_lock:
+        _registry = None
+
+
+def _registry_for(stamp: tuple) -> _Registry:
+    global _registry
+    with _registry_lock:
+        if _registry is not None and _registry.stamp == stamp:
+            return _registry
+    registry = _Registry(stamp, production_version())
+    with _registry_lock:
+        _registry = registry
+    return registry
+
+
+def serving_version_for(
+    *, member, assigned: dict | None = None, stamp: tuple | None = None
+) -> ModelVersion | None:
     """The model version that serves `member`'s pages: their arm's, when they are in a
     running online experiment on the model surface with a version of its own (rollouts),
     else production. This is the one place that answers it. `assigned` is the member's
-    arms (rollouts.serving.assignments_for) when the caller has read them already."""
+    arms (rollouts.serving.assignments_for) when the caller has read them already; with
+    `stamp` (`decisions_stamp`, read by the caller), production comes from this process's
+    copy, read again only when the stamp changed (a promotion), so no query."""
     if assigned is None:
         from rollouts.serving import assignments_for  # rollouts builds on this app
 
@@ -37,6 +88,8 @@ def serving_version_for(*, member, assigned: dict | None = None) -> ModelVersion
     served = assigned.get("model")
     if served is not None and served.model_version is not None:
         return served.model_version
+    if stamp is not None:
+        return _registry_for(stamp).production
     return production_version()
 
 
@@ -62,10 +115,25 @@ def retrain_run_get(*, run_id: int) -> RetrainRun | None:
     return RetrainRun.objects.prefetch_related("candidates").filter(pk=run_id).first()
 
 
-def gate_decisions(*, version: ModelVersion) -> list[PromotionDecision]:
+def gate_decisions(*, version: ModelVersion, stamp: tuple | None = None) -> list[PromotionDecision]:
     """The promotion gate's decisions on every candidate of the retrain that registered
     `version`, in the order the gate judged them (candidates with them): the evidence for
-    why this version serves rather than another. One query."""
+    why this version serves rather than another. One query; none with `stamp` (as for
+    `serving_version_for`) while this process has read them under the same stamp. Callers
+    must not change the list."""
+    if stamp is None:
+        return _gate_decisions(version)
+    registry = _registry_for(stamp)
+    with _registry_lock:
+        kept = registry.gates.get(version.pk)
+    if kept is None:
+        kept = _gate_decisions(version)
+        with _registry_lock:
+            registry.gates[version.pk] = kept
+    return kept
+
+
+def _gate_decisions(version: ModelVersion) -> list[PromotionDecision]:
     if version.run_id is None:  # registered outside a retrain run (by hand, in a test)
         return list(PromotionDecision.objects.filter(candidate=version).select_related("candidate"))
     return list(

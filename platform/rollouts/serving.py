@@ -1,7 +1,7 @@
 """Which experiments and arms serve a member's page.
 
 Every page asks once (`assignments_for`): one cheap query (the experiments' newest change
-and count) tells whether this process's copy of the running experiments, with their arms
+and count; the homepage reads it with the other serving stamps in one) tells whether this process's copy of the running experiments, with their arms
 and model versions, is still current; only when something changed (an experiment created,
 started, stopped, or a canary's share moved) are they read again. A member's arm is then a
 hash of their id and the experiment's salt (rollouts.analysis): no row per member.
@@ -12,7 +12,8 @@ A member in no running experiment of a surface sees production on it.
 import threading
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Prefetch
+from django.db import connection
+from django.db.models import Prefetch
 
 from . import analysis
 from .models import Arm, Experiment
@@ -51,11 +52,23 @@ def reset_cache() -> None:
         _cache = None
 
 
-def running_experiments() -> list[RunningExperiment]:
-    """The running experiments, oldest first. One query when nothing changed."""
+def experiments_stamp_sql() -> tuple[str, int]:
+    """A query of one row, the experiments' newest change and their number, and its number
+    of columns: `running_experiments`' change check."""
+    quote = connection.ops.quote_name
+    table = quote(Experiment._meta.db_table)
+    return f"SELECT MAX({quote('updated_at')}), COUNT(*) FROM {table}", 2
+
+
+def running_experiments(*, stamp: tuple | None = None) -> list[RunningExperiment]:
+    """The running experiments, oldest first. One query when nothing changed, none when the
+    caller read the stamp (`experiments_stamp_sql`) already."""
     global _cache
-    marker = Experiment.objects.aggregate(newest=Max("updated_at"), n=Count("id"))
-    key = (marker["newest"], marker["n"])
+    if stamp is None:
+        with connection.cursor() as cursor:
+            cursor.execute(experiments_stamp_sql()[0])
+            stamp = tuple(cursor.fetchone())
+    key = stamp
     with _lock:
         if _cache is not None and _cache[0] == key:
             return _cache[1]
@@ -71,12 +84,12 @@ def running_experiments() -> list[RunningExperiment]:
     return running
 
 
-def assignments_for(*, member_id: int) -> dict[str, ServedArm]:
+def assignments_for(*, member_id: int, stamp: tuple | None = None) -> dict[str, ServedArm]:
     """The arm serving `member_id` on each surface that has a running experiment they are in
     (no entry: production). At most one experiment runs per surface (the services refuse a
-    second); were there two, the older one would serve."""
+    second); were there two, the older one would serve. `stamp`: as `running_experiments`."""
     served: dict[str, ServedArm] = {}
-    for running in running_experiments():
+    for running in running_experiments(stamp=stamp):
         experiment = running.experiment
         if experiment.surface in served:
             continue

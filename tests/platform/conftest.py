@@ -2,19 +2,29 @@ import pytest
 from rest_framework.test import APIClient
 
 from events.selectors import trending_reset
-from modeling import ranking
+from exploration import serving as exploration_serving
+from modeling import ranking, selectors
+from rollouts import serving as rollouts_serving
 from tests.factories import MemberFactory
 
 
 @pytest.fixture(autouse=True)
 def _isolated_models(settings, tmp_path):
-    """Each test gets its own checkpoint folder and an empty model cache."""
+    """Each test gets its own checkpoint folder and empty serving caches (a rolled-back test
+    leaves ids that SQLite hands out again, so a stamp could repeat)."""
     settings.MODEL_DIR = tmp_path / "models"
-    ranking.reset_cache()
-    trending_reset()
+    caches = (
+        ranking.reset_cache,
+        trending_reset,
+        selectors.reset_cache,
+        exploration_serving.reset_cache,
+        rollouts_serving.reset_cache,
+    )
+    for reset in caches:
+        reset()
     yield
-    ranking.reset_cache()
-    trending_reset()
+    for reset in caches:
+        reset()
 
 
 @pytest.fixture
