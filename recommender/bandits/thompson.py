@@ -49,6 +49,8 @@ decision once, not of every decision.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from recommender.bandits.base import Candidates, Choice
@@ -278,11 +280,10 @@ class Thompson(LinearPolicy):
         deciding += mean
         if extra is not None:
             deciding += extra[:k]
-        # finite means and sds (their sum finite: sd >= 0) and shared parts give no NaN,
-        # at worst an overflow to inf; an overflowing sum only sends it through the loop
-        finite = bool(np.isfinite(mean + sd).all()) and (
-            extra is None or bool(np.isfinite(extra).all())
-        )
+        # finite means, sds and shared parts give no NaN, at worst an overflow to inf. One
+        # product tells: an inf or NaN in either makes it inf or NaN (inf * 0 is NaN), and
+        # one that overflows from finite entries only sends the decision through the loop
+        finite = math.isfinite(mean @ sd) and (extra is None or bool(np.isfinite(extra).all()))
         left = range(n, n - k, -1)  # actions remaining at each position
         index = _rank_by_rows(deciding, [floor * m for m in left], rng, not finite)
         q = None
@@ -291,12 +292,11 @@ class Thompson(LinearPolicy):
             # "Computing the estimate in one pass")
             taken = set(index)
             order = index + [a for a in range(n) if a not in taken] if k < n else index
-            ordered = eps.T[order]  # (n, D)
-            ordered *= sd[order, None]
-            ordered += mean[order, None]
+            ordered = eps.T * sd[:, None]  # (n, D)
+            ordered += mean[:, None]
             if extra is not None:
-                ordered += extra[k:].T[order]
-            q = _ordered_shares(ordered, k)
+                ordered += extra[k:].T
+            q = _ordered_shares(ordered[order], k)
         if q is None:  # a tie or a NaN: the masked argmaxes, position by position
             scores = eps * sd
             scores += mean
