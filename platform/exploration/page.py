@@ -129,9 +129,10 @@ def _choose_titles(
     page: PageExploration,
     name: str,
     extra: dict,
-) -> list[Slot]:
+) -> tuple[list[Slot], np.ndarray]:
     """k slots chosen by the slots policy out of the titles `among` (indices into
-    `ctx.candidates`, in the pool's order), recorded under `name`."""
+    `ctx.candidates`, in the pool's order), recorded under `name`, and the chosen titles'
+    indices into `ctx.candidates`."""
     c, scores = ctx.candidates, ctx.ranking.scores
     pool = [ctx.unplayed[i] for i in among.tolist()]
     ids, pool_scores = c.ids[among], c.scores[among]
@@ -147,15 +148,19 @@ def _choose_titles(
     choice = bandit.choose(explorer.policy, page.context, candidates, k, rng, page.normals)
     pks = ids.tolist()
     index = {pk: i for i, pk in enumerate(pks)}
-    features = candidates.features.tolist() if candidates.features is not None else None
+    chosen = [index[action] for action in choice.actions.tolist()]
+    features = (
+        candidates.features[chosen].tolist()  # the chosen titles' only: those are logged
+        if candidates.features is not None
+        else [[] for _ in chosen]
+    )
     context = _floats(page.context)
     label, state_id = explorer.label, explorer.state_id
     model_scores = [scores.get(pk) for pk in pks]
     slots = []
-    for action, propensity in zip(
-        choice.actions.tolist(), choice.propensities.tolist(), strict=True
+    for i, propensity, title_features in zip(
+        chosen, choice.propensities.tolist(), features, strict=True
     ):
-        i = index[action]
         slots.append(
             Slot(
                 pool[i],
@@ -166,10 +171,7 @@ def _choose_titles(
                 state_id=state_id,
                 estimated=choice.estimated,
                 draws=choice.draws,
-                inputs={
-                    "context": list(context),
-                    "features": features[i] if features is not None else [],
-                },
+                inputs={"context": list(context), "features": title_features},
             )
         )
     page.record[name] = {
@@ -181,7 +183,7 @@ def _choose_titles(
         "draws": choice.draws,
         "context": list(context),
     }
-    return slots
+    return slots, among[chosen]
 
 
 def _first(
@@ -235,6 +237,19 @@ def _least_known(ctx: PageContext, among: np.ndarray, limit: int) -> np.ndarray:
     return _first(-c.added[among], among, limit, others)
 
 
+def _least_known_but(
+    ctx: PageContext, among: np.ndarray, limit: int, dropped: np.ndarray
+) -> np.ndarray:
+    """`_least_known` of `among` without the titles `dropped` (indices into
+    `ctx.candidates`, all in `among`): the first `limit` + len(`dropped`) of `among`, those
+    dropped. One order ranks both (the ids break every tie), so these are the same titles
+    in the same order, and `among` is not rebuilt without them."""
+    first = _least_known(ctx, among, limit + len(dropped))
+    if not len(dropped):
+        return first
+    return first[(first[:, None] != dropped).all(axis=1)][:limit]
+
+
 def _indices_of(ids: np.ndarray, wanted: list[int], ordered: bool) -> np.ndarray:
     """The indices in `ids` of the `wanted` ids that are in it. `ctx.candidates` holds the
     unplayed titles by id (`ordered`: `ids` ascending), so a binary search per wanted id
@@ -267,11 +282,12 @@ def slots_explore(
     free[_indices_of(c.ids, on_page, ordered)] = False
     pool = np.flatnonzero(free)
     top = next((row for row in rows if row.key == "top_picks"), None)
+    explored = np.empty(0, np.int64)  # Top Picks' explored titles, by index
     if top is not None:
         positions = explored_positions(explorer.config.positions, len(top.slots))
         best = _best_by_score(ctx, pool, limit)
         if positions and len(best) >= len(positions):
-            chosen = _choose_titles(
+            chosen, explored = _choose_titles(
                 ctx,
                 best,
                 len(positions),
@@ -283,12 +299,10 @@ def slots_explore(
             )
             for position, slot in zip(positions, chosen, strict=True):
                 top.slots[position] = slot
-            free[_indices_of(c.ids, [slot.title.id for slot in chosen], ordered)] = False
-            pool = np.flatnonzero(free)
-    unsure = _least_known(ctx, pool, limit)
+    unsure = _least_known_but(ctx, pool, limit, explored)
     if not len(unsure):
         return rows
-    slots = _choose_titles(
+    slots, _ = _choose_titles(
         ctx,
         unsure,
         min(size, len(unsure)),

@@ -45,6 +45,7 @@ a style, shared by every title, which is what lets a never-shown variant be chos
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -123,15 +124,29 @@ def title_features(
     n = len(s)
     out = np.empty((n, TITLE_FEATURES))  # filled column by column: a page builds two a page
     out[:, 0] = 1.0
-    sd = s.std() if n else 0.0
-    out[:, 1] = (s - s.mean()) / sd if sd > 0 else 0.0
+    # the mean and sd as ndarray.mean and .std reduce them (bit for bit), in fewer calls:
+    # the page's explorer builds these features twice a page, where numpy's per-call cost
+    # is most of their time
+    if n:
+        deviation = s - np.add.reduce(s) / n
+        sd = math.sqrt(np.add.reduce(deviation * deviation) / n)
+    else:
+        sd = 0.0
+    out[:, 1] = deviation / sd if sd > 0 else 0.0
     days = days_in_catalog(t, np.asarray(added_at, np.float64)).astype(np.float64)
     out[:, 2] = days <= new_days  # False for NaN (unknown): not new
     # np.fmin ignores NaN: an unknown time in the catalogue reads as 1 (old)
-    out[:, 3] = np.fmin(np.log1p(days) / np.log1p(3650), 1.0)
+    out[:, 3] = np.fmin(np.log1p(days) / _LOG1P_10_YEARS, 1.0)
     age = release_age(t, np.asarray(year, np.float64)).astype(np.float64)
-    out[:, 4] = np.where(np.isnan(age), 0.5, np.clip(age / 50.0, 0.0, 1.0))
+    age /= 50.0
+    np.maximum(age, 0.0, out=age)  # as np.clip(age, 0, 1); NaN stays NaN, then 0.5
+    np.minimum(age, 1.0, out=age)
+    out[:, 4] = np.where(np.isnan(age), 0.5, age)
     return out
+
+
+_LOG1P_10_YEARS = np.log1p(3650.0)
+"""The ``catalog`` entry's scale: ten years in the catalogue read as 1."""
 
 
 def one_hot(index: ArrayLike, size: int) -> np.ndarray:

@@ -22,6 +22,16 @@ at least ``floor`` when no draw picked the chosen action, which is why the floor
 > 0 here. The :class:`~recommender.bandits.base.Choice` says ``estimated=True`` and
 ``draws``.
 
+**Computing the estimate in one pass.** Each action's ``draws`` estimating draws are laid
+out as one row, the rows in ranking order (the placed actions first, the never placed ones
+reduced to their maximum): position j's action wins a draw when it beats the running
+maximum of the rows below it, so every position's ``q_hat`` takes a few numpy calls, each
+vectorized over the draws. The same numbers, drawn in the same order, as in
+:meth:`Thompson.sample`'s (deciding + ``draws``, n) array, and the same comparisons:
+the choices and propensities are those of ranking and estimating that array masked
+argmax by masked argmax (a test checks it). An exact tie, or a NaN, goes through that
+masked argmax loop, which keeps ``np.argmax``'s rules (the lower index wins a tie).
+
 ``choose_each`` (one variant per title) gives every group its own deciding draw and shares
 the ``draws`` estimating draws across groups.
 
@@ -39,6 +49,8 @@ decision once, not of every decision.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from recommender.bandits.base import Candidates, Choice
@@ -49,60 +61,42 @@ DRAWS = 200
 """Default number of Monte Carlo draws behind each estimated propensity."""
 
 
-SMALL = 16
-"""Up to this many candidates, `_masked_argmax_shares` reorders every column at once."""
+def _ordered_shares(ordered: np.ndarray, k: int) -> np.ndarray | None:
+    """(k,) for each position j of a ranking, the share of the D draws in which its action
+    beats every action left below it: the estimate of ``q`` at every position in one pass,
+    instead of k masked argmaxes over (D, n).
 
+    ``ordered`` (n, D) holds one row of draws per action, in ranking order: the k placed
+    actions first, then the never placed ones (in any order). Row j wins draw d when it
+    beats the maximum of the rows below it, which is one running maximum from the bottom
+    once the never placed rows are reduced to their maximum (written into row k: the array
+    is the caller's scratch). A full ranking's last action is the only one left, so it
+    wins every draw. Every reduction runs along the rows of the contiguous (n, D) layout,
+    each one vectorized over the D draws, where a (D, n) layout reduced n-wide rows one at
+    a time (docs/benchmarks.md, the explorer's cost per page).
 
-def _masked_argmax_shares(
-    scores: np.ndarray, index: np.ndarray | list[int], nan: bool | None = None
-) -> np.ndarray:
-    """(k,) for each position j, the share of the rows of ``scores`` (D, n) whose argmax
-    over the actions not in ``index[:j]`` is ``index[j]``: the estimate of ``q`` at every
-    position in one pass, instead of k masked argmaxes over (D, n).
-
-    ``index[j]`` wins row d at j when it beats every action still left after it: the ones
-    placed below it (a suffix maximum of the placed columns) and those never placed (one
-    maximum over the other columns). An exact tie there is broken by ``np.argmax``'s rule
-    (the lower action index), which the rows with one go through as before: continuous
-    draws practically never tie, so that path is for exactness, not speed. ``nan``: whether
-    ``scores`` holds a NaN, when the caller knows (NaN goes through that path too).
-
-    Up to `SMALL` candidates (the row order's 7 kinds) every column is put in ranking order
-    at once, the placed first, and one running maximum from the right bounds every position
-    (the last action of a full ranking is the only one left, so it always wins): some ten
-    numpy calls, where the time of so few candidates goes (docs/benchmarks.md, the
-    explorer's cost per page). Over more, the unplaced columns are reduced to one maximum
-    first, so the running maximum is over the k placed ones only."""
-    draws, n = scores.shape
-    placed = index.tolist() if isinstance(index, np.ndarray) else list(index)
-    k = len(placed)
-    if nan is None:
-        nan = bool(np.isnan(scores).any())
-    if nan:
-        return _masked_argmax_shares_loop(scores, np.asarray(placed, np.int64))
-    if n <= SMALL:
-        taken = set(placed)
-        ordered = scores[:, placed + [c for c in range(n) if c not in taken]]  # (D, n)
-        bound = np.maximum.accumulate(ordered[:, :0:-1], axis=1)[:, ::-1]  # of ordered[:, j+1:]
-        m = min(k, n - 1)  # positions with an action left below them
-        head, after = ordered[:, :m], bound[:, :m]
-    else:
-        head = scores[:, placed]  # (D, k)
-        unplaced = np.ones(n, bool)
-        unplaced[placed] = False
-        rest = scores[:, unplaced].max(axis=1) if k < n else np.full(draws, -np.inf, scores.dtype)
-        below = np.maximum.accumulate(head[:, ::-1], axis=1)[:, ::-1]  # max of head[:, j:]
-        after = np.concatenate([below[:, 1:], np.full((draws, 1), -np.inf, scores.dtype)], axis=1)
-        after = np.maximum(after, rest[:, None])
-        m = k
-    if (head == after).any():
-        return _masked_argmax_shares_loop(scores, np.asarray(placed, np.int64))
-    wins = (head > after).sum(axis=0)
-    return np.concatenate([wins / draws, np.ones(k - m)]) if m < k else wins / draws
+    None when an exact tie decides some draw: ``np.argmax`` breaks it by the lower action
+    index, which `_masked_argmax_shares_loop` reproduces; continuous draws practically
+    never tie, so that path is for exactness, not speed. ``ordered`` holds no NaN (the
+    caller sends NaN through the loop too)."""
+    n, draws = ordered.shape
+    last = min(k, n - 1)  # positions with an action left below them
+    if last == 0:
+        return np.ones(k)
+    if k < n - 1:
+        ordered[k] = ordered[k:].max(axis=0)
+    head = ordered[:last]
+    below = np.maximum.accumulate(ordered[last:0:-1], axis=0)[::-1]  # max of rows j+1..last
+    if (head == below).any():
+        return None
+    wins = np.count_nonzero(head > below, axis=1)
+    return np.concatenate([wins / draws, np.ones(k - last)]) if last < k else wins / draws
 
 
 def _masked_argmax_shares_loop(scores: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """`_masked_argmax_shares` position by position (ties and NaN as ``np.argmax`` has them)."""
+    """(k,) for each position j, the share of the rows of ``scores`` (D, n) whose argmax
+    over the actions not in ``index[:j]`` is ``index[j]``, position by position (ties and
+    NaN as ``np.argmax`` has them): the reference `_ordered_shares` equals."""
     scores = scores.copy()
     q = np.empty(len(index))
     for j, i in enumerate(index.tolist()):
@@ -121,18 +115,23 @@ def _rank_by_rows(
     probability ``share[j]``, one of the remaining columns uniformly, else the argmax over
     the remaining ones of row j (ties: the first column, NaN the largest, as ``np.argmax``).
 
-    Each row is sorted once (stable, descending); row j's argmax over the remaining is the
-    first of its order not placed above, which is among its first j + 1 entries, so only
-    the first k columns of the orders are read, on Python lists, as are the k uniform
-    decisions. ``nan``: whether ``deciding`` holds a NaN, when the caller knows."""
+    Each row that decides by its argmax is sorted once (stable, descending), all in one
+    call; row j's argmax over the remaining is the first of its order not placed above,
+    which is among its first j + 1 entries, so only the first k columns of the orders are
+    read, on Python lists, as are the k uniform decisions. ``nan``: whether ``deciding``
+    holds a NaN, when the caller knows."""
     k, n = deciding.shape
     u, picks = rng.random((2, k)).tolist()
     share = share.tolist() if isinstance(share, np.ndarray) else share
     uniform = [a < b for a, b in zip(u, share, strict=True)]
-    if nan or (nan is None and np.isnan(deciding).any()):
-        deciding = np.where(np.isnan(deciding), np.inf, deciding)
-    orders = np.argsort(-deciding, axis=1, kind="stable")[:, :k].tolist()
-    free = list(range(n)) if any(uniform) else None
+    greedy = [j for j, at_random in enumerate(uniform) if not at_random]
+    orders = iter(())
+    if greedy:
+        rows = deciding if len(greedy) == k else deciding[greedy]
+        if nan or (nan is None and np.isnan(rows).any()):
+            rows = np.where(np.isnan(rows), np.inf, rows)
+        orders = iter(np.argsort(-rows, axis=1, kind="stable")[:, :k].tolist())
+    free = list(range(n)) if len(greedy) < k else None
     placed: set[int] = set()
     index = []
     for j, at_random in enumerate(uniform):
@@ -140,7 +139,9 @@ def _rank_by_rows(
             left = len(free)
             i = free[min(int(picks[j] * left), left - 1)]
         else:
-            i = next(c for c in orders[j] if c not in placed)
+            for i in next(orders):
+                if i not in placed:
+                    break
         if free is not None:
             free.remove(i)
         placed.add(i)
@@ -152,27 +153,35 @@ class SharedNormals:
     """Standard normals for the Monte Carlo estimates of several decisions (module
     docstring): one for each page, never reused by another page (its estimates would then
     all err alike). Grown with fresh draws from the decision's generator when a decision
-    needs more draws or more actions than the block holds so far."""
+    needs more draws or more actions than the block holds so far.
+
+    Held one row per action, (n, draws): a decision reads an action's draws as one
+    contiguous row (`Thompson.choose` lays its estimating draws out by action). The
+    normals are drawn in the (draws, n) order `take` returns them in, so a block holds the
+    same numbers, in the same places, as one kept (draws, n)."""
 
     def __init__(self) -> None:
-        self._block = np.empty((0, 0), np.float32)
+        self._rows = np.empty((0, 0), np.float32)  # (n, draws)
 
     def take(self, draws: int, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(draws, n) float32 standard normals, read-only: the block's first ``draws`` rows
-        and ``n`` columns, each entry independent of the others."""
-        have_draws, have_n = self._block.shape
+        """(draws, n) float32 standard normals, read-only: the block's first ``draws``
+        draws of its first ``n`` actions, each entry independent of the others (a
+        transposed view: ``.T`` is (n, draws), each action's draws contiguous)."""
+        have_n, have_draws = self._rows.shape
         if draws > have_draws or n > have_n:
-            rows, columns = max(draws, have_draws), max(n, have_n)
-            block = np.empty((rows, columns), np.float32)
-            block[:have_draws, :have_n] = self._block
+            columns, rows = max(n, have_n), max(draws, have_draws)
+            block = np.empty((columns, rows), np.float32)
+            block[:have_n, :have_draws] = self._rows
             if columns > have_n:
-                block[:have_draws, have_n:] = rng.standard_normal(
+                block[have_n:, :have_draws] = rng.standard_normal(
                     (have_draws, columns - have_n), dtype=np.float32
-                )
-            block[have_draws:] = rng.standard_normal((rows - have_draws, columns), dtype=np.float32)
+                ).T
+            block[:, have_draws:] = rng.standard_normal(
+                (rows - have_draws, columns), dtype=np.float32
+            ).T
             block.flags.writeable = False
-            self._block = block
-        return self._block[:draws, :n]
+            self._rows = block
+        return self._rows[:n, :draws].T
 
 
 class Thompson(LinearPolicy):
@@ -256,16 +265,47 @@ class Thompson(LinearPolicy):
         ``normals``: the estimating noise from this block shared with the page's other
         decisions (module docstring); None: drawn for this decision alone."""
         candidates, k = self._candidates(candidates, k)
-        n, floor = len(candidates), self.floor
-        scores = self.sample(context, candidates, k + self.draws, rng, normals)
-        nan = bool(np.isnan(scores).any())
+        n, floor, draws = len(candidates), self.floor, self.draws
+        u, mean, sd = self.parts(context, candidates)
+        mean, sd = mean.astype(np.float32), sd.astype(np.float32)
+        # the normals in the order `sample` draws them: the deciding rows, the estimating
+        # ones (fresh or the page's block), the hybrid's shared weights for both
+        deciding = rng.standard_normal((k, n), dtype=np.float32)
+        if normals is None:
+            eps = rng.standard_normal((draws, n), dtype=np.float32)
+        else:
+            eps = normals.take(draws, n, rng)
+        extra = None if u is None else self.model.betas(self.scale, k + draws, rng) @ u.T
+        deciding *= sd  # in place: mean + sd * eps (+ u . beta), float32 as `sample` has it
+        deciding += mean
+        if extra is not None:
+            deciding += extra[:k]
+        # finite means, sds and shared parts give no NaN, at worst an overflow to inf. One
+        # product tells: an inf or NaN in either makes it inf or NaN (inf * 0 is NaN), and
+        # one that overflows from finite entries only sends the decision through the loop
+        finite = math.isfinite(mean @ sd) and (extra is None or bool(np.isfinite(extra).all()))
         left = range(n, n - k, -1)  # actions remaining at each position
-        deciding, estimating = scores[:k], scores[k:]  # (k, n), (D, n)
-        index = _rank_by_rows(deciding, [floor * m for m in left], rng, nan)
-        q = _masked_argmax_shares(estimating, index, nan).tolist()
+        index = _rank_by_rows(deciding, [floor * m for m in left], rng, not finite)
+        q = None
+        if finite:
+            # the estimating draws one row per action, in ranking order (module docstring,
+            # "Computing the estimate in one pass")
+            taken = set(index)
+            order = index + [a for a in range(n) if a not in taken] if k < n else index
+            ordered = eps.T * sd[:, None]  # (n, D)
+            ordered += mean[:, None]
+            if extra is not None:
+                ordered += extra[k:].T
+            q = _ordered_shares(ordered[order], k)
+        if q is None:  # a tie or a NaN: the masked argmaxes, position by position
+            scores = eps * sd
+            scores += mean
+            if extra is not None:
+                scores += extra[k:]
+            q = _masked_argmax_shares_loop(scores, np.asarray(index, np.int64))
         # the floor mixed in on Python floats: k numbers, the same arithmetic as numpy's
-        p = np.array([floor + (1 - floor * m) * s for m, s in zip(left, q, strict=True)])
-        return self._choice(candidates, index, p, estimated=True, draws=self.draws)
+        p = np.array([floor + (1 - floor * m) * s for m, s in zip(left, q.tolist(), strict=True)])
+        return self._choice(candidates, index, p, estimated=True, draws=draws)
 
     def choose_each(
         self,

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from exploration.page import _best_by_score, _least_known
+from exploration.page import _best_by_score, _least_known, _least_known_but
 from homepage.context import Candidates
 
 
@@ -50,3 +50,18 @@ def test_pools_are_the_first_by_their_keys(seed, limit):
     among = np.flatnonzero(np.random.default_rng(seed + 1000).random(n) < 0.8)
     assert _best_by_score(ctx, among, limit).tolist() == _best_by_score_sorted(ctx, among, limit)
     assert _least_known(ctx, among, limit).tolist() == _least_known_sorted(ctx, among, limit)
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("limit", [1, 5, 50])
+def test_least_known_but_the_dropped_is_the_pool_without_them(seed, limit):
+    """Something different's pool, after Top Picks took some titles of the same pool."""
+    n = [3, 30, 200][seed % 3]
+    ctx = _context(seed, n)
+    rng = np.random.default_rng(seed + 2000)
+    among = np.flatnonzero(rng.random(n) < 0.8)
+    dropped = rng.permutation(among)[: int(rng.integers(0, min(len(among), 4) + 1))]
+    rest = np.setdiff1d(among, dropped)
+    assert _least_known_but(ctx, among, limit, dropped).tolist() == _least_known_sorted(
+        ctx, rest, limit
+    )
