@@ -32,13 +32,12 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 
-from bench_homepage import plays_seed, positive_int  # noqa: E402  (the same setup as the page bench)
+from bench_homepage import bench_world, positive_int  # noqa: E402  (the same setup as the page bench)
 
 SEAMS = ("page context", "row order", "slots", "artwork")
 
@@ -81,10 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
     from django.conf import settings
-    from django.core.management import call_command
 
     import recommender.bandits.thompson as this_thompson
-    from catalog.models import Title
     from exploration import page as this_page
     from exploration.models import ExplorerConfig
     from exploration.services import explorer_defaults_install
@@ -93,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     from homepage.context import page_context_build
     from homepage.rows import rows_fill
     from members.models import Member
-    from simulator.world import World
 
     base_thompson = _load("base_thompson", base_root / "recommender/bandits/thompson.py")
     base_contexts = _load("base_contexts", base_root / "recommender/bandits/contexts.py")
@@ -108,15 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     base_page.bandit = base_bandit
 
-    call_command("migrate", verbosity=0)
-    world = World.generate(n_titles=args.titles, n_members=args.members, seed=args.seed)
-    world.save(workdir / "world")
-    call_command("seed_world", str(workdir / "world"), demo_password="bench-password", verbosity=0)
-    rng = np.random.default_rng(args.seed)
-    members = list(Member.objects.filter(is_kids=False).values_list("pk", flat=True))
-    titles = list(Title.objects.values_list("pk", "runtime_minutes"))
-    now = datetime.now(UTC)
-    plays_seed(members=members, titles=titles, plays=args.plays, rng=rng, now=now)
+    rng, members, now = bench_world(args, workdir)
     sample = [Member.objects.get(pk=m) for m in rng.choice(members, size=args.pages)]
     contexts = [page_context_build(member=m, at=now) for m in sample]
     for ctx in contexts:

@@ -74,6 +74,33 @@ def plays_seed(
     )
 
 
+def bench_world(args, workdir: Path) -> tuple[np.random.Generator, list[int], datetime]:
+    """The benches' shared set-up, in the configured (empty) database: migrated, a simulated
+    world of `args.titles` titles and `args.members` members seeded, and `args.plays` plays
+    stored (`plays_seed`). Returns the seeded generator, the adult members' ids and "now"."""
+    from django.core.management import call_command
+
+    from catalog.models import Title
+    from members.models import Member
+    from simulator.world import World
+
+    call_command("migrate", verbosity=0)
+    world = World.generate(n_titles=args.titles, n_members=args.members, seed=args.seed)
+    world.save(workdir / "world")
+    call_command("seed_world", str(workdir / "world"), demo_password="bench-password", verbosity=0)
+    rng = np.random.default_rng(args.seed)
+    members = list(Member.objects.filter(is_kids=False).values_list("pk", flat=True))
+    titles = list(Title.objects.values_list("pk", "runtime_minutes"))
+    now = datetime.now(UTC)
+    start = time.perf_counter()
+    plays_seed(members=members, titles=titles, plays=args.plays, rng=rng, now=now)
+    print(
+        f"setup: {args.titles} titles, {len(members)} adult members, {args.plays} plays "
+        f"({time.perf_counter() - start:.1f} s to write)"
+    )
+    return rng, members, now
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--titles", type=positive_int, default=5000, help="catalogue size")
@@ -103,11 +130,9 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
 
-    from django.core.management import call_command
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from catalog.models import Title
     from catalog.selectors import titles_on_offer
     from events.selectors import play_history
     from homepage.services import homepage_build
@@ -115,24 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     from modeling.ranking import rank_for_member
     from modeling.selectors import production_version
     from modeling.services import retrain_execute, retrain_run_create
-    from simulator.world import World
 
     setup_test_environment()
-    call_command("migrate", verbosity=0)
-    world = World.generate(n_titles=args.titles, n_members=args.members, seed=args.seed)
-    world.save(workdir / "world")
-    call_command("seed_world", str(workdir / "world"), demo_password="bench-password", verbosity=0)
-
-    rng = np.random.default_rng(args.seed)
-    members = list(Member.objects.filter(is_kids=False).values_list("pk", flat=True))
-    titles = list(Title.objects.values_list("pk", "runtime_minutes"))
-    now = datetime.now(UTC)
-    start = time.perf_counter()
-    plays_seed(members=members, titles=titles, plays=args.plays, rng=rng, now=now)
-    print(
-        f"setup: {args.titles} titles, {len(members)} adult members, {args.plays} plays "
-        f"({time.perf_counter() - start:.1f} s to write)"
-    )
+    rng, members, now = bench_world(args, workdir)
 
     start = time.perf_counter()
     run = retrain_execute(run_id=retrain_run_create(trigger="bench").pk, at=now)
