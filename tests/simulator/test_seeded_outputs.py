@@ -1,14 +1,14 @@
 """The behaviour engine and the visit schedule, pinned: a fixed seed gives exactly what the
 code gave before the simulator was split into packages (recorded from that code); and a
 population visiting with context (devices, the return gap, shows in progress), recorded
-when Homepage-v2 introduced it and again when Homepage-v3 added artwork variants (with the
-artwork's appeal off, v3 gives exactly v2's visits).
+when Homepage-v3 added artwork variants (on another machine: see RECORDED_AGREEMENT).
 
 A change here is a change of the simulator's dynamics: bump the env's version
 (``simulator.HOMEPAGE_ENV_ID`` and the Version History of ``HomepageEnv``) and record the
 new values. (numpy does not promise the same random streams across feature releases, so a
 numpy upgrade may also move them; then only the recording is redone.) Only integers and
-rounded hours are pinned: they do not depend on the last bits of a float computation.
+rounded hours are pinned: the engine's and the schedule's do not depend on the last bits of
+a float computation; a population's visits go through matrix products (RECORDED_AGREEMENT).
 """
 
 import numpy as np
@@ -104,11 +104,12 @@ def test_schedule_gives_the_recorded_hours():
     ]
 
 
-def population_run(**config: object) -> dict[str, list]:
+def population_run(*, artwork_seed: int | None = None, **config: object) -> dict[str, list]:
     """Homepage-v2's context on: a small world's members visit from drawn devices at drawn
     times over six rounds, so the daypart, the device, the return gap and shows in progress
     all act (through Population, the path of the runner, the env and the client); pages show
-    artwork variant 0 (``config``: more BehaviourConfig fields)."""
+    artwork variant 0, or variants drawn by a generator of their own seeded `artwork_seed`
+    (``config``: more BehaviourConfig fields)."""
     from datetime import UTC, datetime
 
     from simulator.behaviour import Population
@@ -123,27 +124,16 @@ def population_run(**config: object) -> dict[str, list]:
         at = 1_767_000_000.0 + round_ * 2.5 * 86400 + rng.uniform(0, 86400, size=len(members))
         devices = population.draw_devices(members, at, rng)
         pages = np.stack([rng.permutation(world.n_titles)[:20].reshape(4, 5) for _ in members])
-        batch = population.visit(members, pages, rng, at=np.floor(at), devices=devices)
+        artwork = None
+        if artwork_seed is not None:
+            shown = np.random.default_rng(artwork_seed + round_)
+            artwork = shown.integers(0, world.n_artwork_variants, size=pages.shape)
+        batch = population.visit(
+            members, pages, rng, at=np.floor(at), devices=devices, artwork=artwork
+        )
         out["devices"].append(devices.tolist())
         out["played_title"].append(batch.played_title.tolist())
     return out
-
-
-POPULATION_PINNED_V2 = {
-    "devices": [
-        [3, 0, 0, 2, 2, 1, 3, 1, 3, 1, 2, 0], [2, 2, 1, 1, 3, 0, 1, 1, 3, 1, 3, 1],
-        [0, 2, 2, 1, 0, 0, 2, 2, 3, 1, 3, 1], [1, 2, 1, 1, 1, 3, 1, 1, 1, 2, 0, 0],
-        [0, 0, 0, 2, 1, 1, 3, 1, 1, 2, 1, 1], [2, 0, 1, 0, 1, 0, 3, 0, 1, 2, 2, 0],
-    ],
-    "played_title": [
-        [-1, -1, 34, 58, 48, 47, 15, 3, 57, 20, -1, 32],
-        [-1, 4, 6, 37, -1, 21, 16, 39, -1, -1, 57, 36],
-        [36, 15, -1, -1, 43, 8, 48, 23, 15, 16, 8, 6],
-        [-1, 37, 8, 42, 15, 53, 57, -1, 6, 48, -1, 31],
-        [33, 42, 28, 40, 16, 33, -1, -1, 1, 36, 2, 9],
-        [21, -1, 47, 43, -1, 38, 54, 15, 39, 36, 25, 9],
-    ],
-}  # fmt: skip
 
 
 POPULATION_PINNED = {
@@ -163,15 +153,45 @@ POPULATION_PINNED = {
 }  # fmt: skip
 
 
+def agreement(a: dict[str, list], b: dict[str, list]) -> float:
+    """The share of visits that played the same title (or nothing) in both runs."""
+    return float((np.array(a["played_title"]) == np.array(b["played_title"])).mean())
+
+
+# The share of the recorded visits a machine other than the recording one reproduces. The
+# engine's matrix products go through the BLAS that numpy loads, whose kernels depend on the
+# CPU (OpenBLAS picks them at start: OPENBLAS_CORETYPE), so a utility can differ in its last
+# bits, and a visit whose draw lies that close to a threshold plays another title: measured
+# 0.92 on an AVX2 machine against the AVX-512 machine that recorded them, where each
+# mechanism switched off leaves 0.17-0.53 (below). The same machine reproduces them exactly.
+RECORDED_AGREEMENT = 0.85
+
+
 def test_population_with_context_gives_the_recorded_visits():
-    """Recorded from the code that introduced Homepage-v3; each of the artwork's appeal, the
-    series pull, device tastes, the return gap and the daypart tastes, switched off, changes
-    these visits."""
-    assert population_run() == POPULATION_PINNED
+    """Recorded from the code that introduced Homepage-v3, on its machine: the devices
+    exactly (no float near a threshold decides them), the visits all but the few a BLAS
+    kernel's last bits decide; a run is exactly the same run again in one process."""
+    run = population_run()
+    assert run == population_run()
+    assert run["devices"] == POPULATION_PINNED["devices"]
+    assert agreement(run, POPULATION_PINNED) >= RECORDED_AGREEMENT, run
 
 
-def test_with_the_artwork_appeal_off_v3_gives_exactly_the_v2_visits():
-    """Artwork variants came with a stream of their own (the world's other draws are those
-    of v2) and take no draws in the engine, so switching their appeal off gives back the
-    visits recorded from the code that introduced Homepage-v2."""
-    assert population_run(artwork_taste=0.0) == POPULATION_PINNED_V2
+@pytest.mark.parametrize("mechanism", ["artwork_taste", "device_taste", "daypart_taste"])
+def test_each_context_mechanism_switched_off_moves_the_recorded_visits(mechanism):
+    """Each of the artwork's appeal, the device tastes and the daypart tastes, switched off,
+    moves the visits far past what a BLAS kernel does (measured 0.17, 0.51 and 0.26 of
+    visits kept). The return gap's and the series' pulls act on a few visits of this small
+    run (0.92-1.0 kept), which the recorded agreement cannot tell from a kernel's bits;
+    tests/simulator/test_mechanisms.py checks them on their own."""
+    assert agreement(population_run(**{mechanism: 0.0}), POPULATION_PINNED) < 0.6
+
+
+def test_with_the_artwork_appeal_off_the_variants_shown_change_nothing():
+    """Artwork variants came with a stream of their own and take no draws in the engine, so
+    with their appeal off the variants a page shows leave every visit as it was (as v3 with
+    the appeal off gives back v2's visits), and with it on they move them."""
+    off = population_run(artwork_taste=0.0)
+    assert population_run(artwork_taste=0.0, artwork_seed=7) == off
+    # (no churn: a member who churns on one side would not visit on the other)
+    assert population_run(artwork_seed=7, churn_rate=0.0) != population_run(churn_rate=0.0)
