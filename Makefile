@@ -43,7 +43,7 @@ chromium:
 	fi
 
 test: $(STAMP) $(NPM_STAMP) chromium
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) scripts/run_tests.py $(PYTEST_ARGS)
 
 demo: $(STAMP) $(NPM_STAMP)
 	$(PY) scripts/demo.py --port $(DEMO_PORT)
