@@ -30,14 +30,13 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 
-from bench_homepage import bench_world, positive_int  # noqa: E402  (the same setup as the page bench)
+from bench_homepage import bench_django, bench_world, positive_int  # noqa: E402  (the same setup as the page bench)
 
 POLICY_SETS = {
     "defaults (make demo)": None,
@@ -74,15 +73,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-explorer-"))
-    os.environ["HOMEPAGE_VAR_DIR"] = str(workdir)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
-    os.environ["DJANGO_DEBUG"] = "0"
-    os.environ.pop("DATABASE_URL", None)
-
-    import django
-
-    django.setup()
+    workdir = bench_django("bench-explorer-")
 
     import numpy as np
     from django.conf import settings

@@ -30,14 +30,13 @@ import importlib.util
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 
-from bench_homepage import bench_world, positive_int  # noqa: E402  (the same setup as the page bench)
+from bench_homepage import bench_django, bench_world, positive_int  # noqa: E402  (the same setup as the page bench)
 
 SEAMS = ("page context", "row order", "slots", "artwork")
 
@@ -68,15 +67,7 @@ def _load(name: str, path: Path, package: str | None = None):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     base_root = args.base.resolve()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-explorer-ab-"))
-    os.environ["HOMEPAGE_VAR_DIR"] = str(workdir)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
-    os.environ["DJANGO_DEBUG"] = "0"
-    os.environ.pop("DATABASE_URL", None)
-
-    import django
-
-    django.setup()
+    workdir = bench_django("bench-explorer-ab-")
 
     import numpy as np
     from django.conf import settings

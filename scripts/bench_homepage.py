@@ -74,6 +74,23 @@ def plays_seed(
     )
 
 
+def bench_django(prefix: str, *, sqlite: bool = True, **env: str) -> Path:
+    """Django set up for a bench in-process: a fresh scratch folder (returned) as the var
+    folder, the local settings, DEBUG off, `env` set; an empty SQLite database there, or,
+    with `sqlite` False, DATABASE_URL's when it is set."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ.update(env, HOMEPAGE_VAR_DIR=str(workdir))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    os.environ["DJANGO_DEBUG"] = "0"  # DEBUG records every query: not what serving does
+    if sqlite:
+        os.environ.pop("DATABASE_URL", None)
+
+    import django
+
+    django.setup()
+    return workdir
+
+
 def bench_world(args, workdir: Path) -> tuple[np.random.Generator, list[int], datetime]:
     """The benches' shared set-up, in the configured (empty) database: migrated, a simulated
     world of `args.titles` titles and `args.members` members seeded, and `args.plays` plays
@@ -120,16 +137,9 @@ def report(name: str, seconds: list[float]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-homepage-"))
-    os.environ["HOMEPAGE_VAR_DIR"] = str(workdir)
-    os.environ["HOMEPAGE_CANDIDATES"] = args.candidates
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
-    os.environ["DJANGO_DEBUG"] = "0"  # DEBUG records every query: not what serving does
+    workdir = bench_django("bench-homepage-", sqlite=False, HOMEPAGE_CANDIDATES=args.candidates)
 
-    import django
-
-    django.setup()
-
+    from django.db import connection
     from django.test import Client
     from django.test.utils import setup_test_environment
 
@@ -185,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         if response.status_code != 200:
             print(f"GET homepage answered {response.status_code}: {response.content[:300]!r}")
             return 1
-    print(f"load average {os.getloadavg()[0]:.2f}, database {django.db.connection.vendor}")
+    print(f"load average {os.getloadavg()[0]:.2f}, database {connection.vendor}")
     for name, seconds in timings.items():
         report(name, seconds)
     return 0
