@@ -9,13 +9,16 @@ def _reset_pools() -> None:
 
 
 @pytest.fixture
-def memory_broker():
+def memory_broker(settings):
     """Celery on kombu's in-memory transport: a real broker, in this process, so a test can
-    read what was queued (and nothing lands in var/broker)."""
+    read what was queued (and nothing lands in var/broker). The transport's queues live as
+    long as the process, so the lab's queue is drained first: a run an earlier test queued
+    and left there is not this test's."""
     conf = celery_app.conf
     saved = conf.broker_url, conf.broker_transport_options
     conf.broker_url, conf.broker_transport_options = "memory://", {}
     _reset_pools()
+    queued(celery_app, settings.LAB_TRAFFIC_QUEUE)
     yield celery_app
     conf.broker_url, conf.broker_transport_options = saved
     _reset_pools()
