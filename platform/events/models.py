@@ -99,17 +99,47 @@ class PageView(AppendOnlyModel):
 
 
 class Impression(AppendOnlyModel):
-    """One title shown in one slot of one page, with how and why it was chosen."""
+    """One title shown in one slot of one page, with how and why it was chosen.
 
-    page = models.ForeignKey(PageView, on_delete=models.PROTECT, related_name="impressions")
-    member = models.ForeignKey("members.Member", on_delete=models.PROTECT)
+    **Keys the database does not check.** A page writes 100-250 of these rows in one
+    transaction, right after its `PageView` row. Their page, member and model version are
+    that page's (written once per page, `events.services.page_record`), and the page row
+    holds the same member and model version under checked foreign keys; their bandit states
+    are the explorer states the request served from, rows that are never deleted. A
+    foreign key constraint on each of those would look up the parent row once per
+    impression (a trigger per key per row: 540 lookups a page), and a single-column index
+    on each would be updated once per impression, for keys no query filters on alone (the
+    page's and the member's are the first column of `impression_slot_unique` and of the
+    (member, served_at) index). Measured on PostgreSQL, the page's record cost about a
+    third less database CPU without them (docs/benchmarks.md, "Load"). So these keys are
+    declared to Django (joins, and `PROTECT` still refuses to delete a member, page, model
+    version or state that impressions refer to) but not enforced by the database, as a
+    data warehouse's fact table keeps its keys. The title is the one key a page row does
+    not carry: it keeps its constraint and index.
+    """
+
+    page = models.ForeignKey(
+        PageView,
+        on_delete=models.PROTECT,
+        related_name="impressions",
+        db_constraint=False,
+        db_index=False,
+    )
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.PROTECT, db_constraint=False, db_index=False
+    )
     served_at = models.DateTimeField()
     row_key = models.CharField(max_length=40)
     row_index = models.PositiveSmallIntegerField()
     position = models.PositiveSmallIntegerField()
     title = models.ForeignKey("catalog.Title", on_delete=models.PROTECT)
     model_version = models.ForeignKey(
-        "modeling.ModelVersion", null=True, blank=True, on_delete=models.PROTECT
+        "modeling.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,
     )
     policy = models.CharField(max_length=60)
     propensity = models.FloatField(help_text="Probability the policy shows this title here.")
@@ -125,6 +155,8 @@ class Impression(AppendOnlyModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_constraint=False,
+        db_index=False,
         help_text="The explorer's state it chose from (none: deterministic, or a fresh policy).",
     )
     estimated = models.BooleanField(
@@ -145,6 +177,8 @@ class Impression(AppendOnlyModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:

@@ -106,3 +106,74 @@ def test_a_slot_naming_no_field_is_refused_and_nothing_of_the_page_is_stored():
             slots=[{**bad, "policy": "p", "propensty": 0.5}],
         )
     assert not PageView.objects.exists() and not Impression.objects.exists()
+
+
+def _page(member, titles, **slot) -> PageView:
+    return page_record(
+        member=member,
+        served_at=NOW,
+        model_version_id=slot.pop("model_version_id", None),
+        fallback=True,
+        fallback_reason="",
+        slots=[
+            {
+                "row_key": "top_picks",
+                "row_index": 0,
+                "position": i,
+                "title_id": title.pk,
+                "policy": "p",
+                "propensity": 1.0,
+                **slot,
+            }
+            for i, title in enumerate(titles)
+        ],
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_impression_of_a_title_that_does_not_exist_is_refused_and_nothing_of_the_page_is_stored():
+    """The title is the one key of an impression that its page row does not carry, so the
+    database still checks it (events.models.Impression), on COPY's path and on the INSERT's;
+    the check runs when the page's transaction commits, and the whole page goes."""
+    from django.db import IntegrityError, transaction
+
+    member, title = MemberFactory(), TitleFactory()
+    missing = type("Missing", (), {"pk": title.pk + 1000})()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _page(member, [title, missing])
+    assert not PageView.objects.exists() and not Impression.objects.exists()
+    _page(member, [title])  # and the same page with real titles only is stored
+    assert Impression.objects.count() == 1
+
+
+def test_what_impressions_refer_to_cannot_be_deleted():
+    """Their page, member, model version and bandit states are not checked by the database
+    (events.models.Impression: the page row carries them), but Django's PROTECT still
+    refuses to delete any of them while an impression refers to it."""
+    from django.db.models import ProtectedError
+
+    from modeling.models import ModelVersion
+
+    member, titles = MemberFactory(), TitleFactory.create_batch(2)
+    version = ModelVersion.objects.create(
+        kind="popularity", checkpoint="v", trained_as_of=NOW, n_train_events=0
+    )
+    slots_state, artwork_state = (
+        BanditState.objects.create(use=use, version=1, policy="p", config={}, state=b"")
+        for use in ("slots", "artwork")
+    )
+    page = _page(
+        member,
+        titles,
+        model_version_id=version.pk,
+        bandit_state_id=slots_state.pk,
+        artwork_state_id=artwork_state.pk,
+    )
+    for referred in (member, version, slots_state, artwork_state, page):
+        with pytest.raises(ProtectedError):
+            referred.delete()
+    stored = Impression.objects.filter(page=page)
+    assert stored.count() == 2
+    assert {
+        (i.member_id, i.model_version_id, i.bandit_state_id, i.artwork_state_id) for i in stored
+    } == {(member.pk, version.pk, slots_state.pk, artwork_state.pk)}
