@@ -415,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         fixture = json.loads(stored.read_text())
         print(f"set-up: reusing {stored} ({fixture['titles']} titles, model {fixture['model']})")
     else:
+        if args.reuse:  # the set-up is kept in the var folder of the checkout that made it
+            print(f"set-up: --reuse found no {stored}; making a new set-up", flush=True)
         fixture = prepare(args)
     print(page_shape(fixture), flush=True)
     if args.cprofile:
