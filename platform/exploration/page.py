@@ -134,7 +134,6 @@ def _choose_titles(
     `ctx.candidates`, in the pool's order), recorded under `name`, and the chosen titles'
     indices into `ctx.candidates`."""
     c, scores = ctx.candidates, ctx.ranking.scores
-    pool = [ctx.unplayed[i] for i in among.tolist()]
     ids, pool_scores = c.ids[among], c.scores[among]
     known = ~np.isnan(pool_scores)
     missing = float(pool_scores[known].min()) - 1.0 if known.any() else 0.0
@@ -143,7 +142,7 @@ def _choose_titles(
         ids=ids,
         scores=np.where(known, pool_scores, missing),
         added_at=c.added[among],
-        years=[t.release_date.year for t in pool],
+        years=c.years[among],
     )
     choice = bandit.choose(explorer.policy, page.context, candidates, k, rng, page.normals)
     pks = ids.tolist()
@@ -157,13 +156,15 @@ def _choose_titles(
     context = _floats(page.context)
     label, state_id = explorer.label, explorer.state_id
     model_scores = [scores.get(pk) for pk in pks]
+    picked = among[chosen]  # indices into ctx.candidates, whose titles are ctx.unplayed
+    unplayed = ctx.unplayed
     slots = []
-    for i, propensity, title_features in zip(
-        chosen, choice.propensities.tolist(), features, strict=True
+    for i, j, propensity, title_features in zip(
+        chosen, picked.tolist(), choice.propensities.tolist(), features, strict=True
     ):
         slots.append(
             Slot(
-                pool[i],
+                unplayed[j],
                 model_scores[i],
                 propensity=propensity,
                 explored=True,
@@ -183,7 +184,7 @@ def _choose_titles(
         "draws": choice.draws,
         "context": list(context),
     }
-    return slots, among[chosen]
+    return slots, picked
 
 
 def _first(

@@ -62,6 +62,7 @@ class Candidates:
     scores: np.ndarray  # (n,) float64 serving scores, NaN where the model has none
     added: np.ndarray  # (n,) float64 added_at as Unix seconds
     genres: np.ndarray | None  # (n,) uint64 genre bit masks (None: over 64 genres)
+    years: np.ndarray  # (n,) float64 release years
 
     @classmethod
     def build(cls, ctx: "PageContext") -> "Candidates":
@@ -75,6 +76,7 @@ class Candidates:
             ),
             added=offer.added[keep],
             genres=None if offer.genres is None else offer.genres[keep],
+            years=offer.years[keep],
         )
 
 
@@ -87,6 +89,7 @@ class OfferArrays:
     ids: np.ndarray  # (n,) int64
     added: np.ndarray  # (n,) float64 added_at as Unix seconds
     genres: np.ndarray | None  # (n,) uint64 genre bit masks (None: over 64 genres)
+    years: np.ndarray  # (n,) float64 release years
 
     def unplayed(self, hidden: set[int]) -> np.ndarray:
         """Boolean mask of the titles not in `hidden`."""
@@ -118,6 +121,7 @@ def offer_arrays(titles: dict[int, Title], genre_ids: dict[int, frozenset[int]])
         ids=np.fromiter(titles, np.int64, n),
         added=np.fromiter((t.added_at.timestamp() for t in titles.values()), np.float64, n),
         genres=None if bits is None else np.fromiter(map(bits.get, titles), np.uint64, n),
+        years=np.fromiter((t.release_date.year for t in titles.values()), np.float64, n),
     )
     with _offers_lock:
         _offers[id(titles)] = (titles, arrays)

@@ -19,7 +19,8 @@ def _context(seed: int, n: int):
     scores[rng.random(n) < 0.3] = np.nan  # unscored by the model
     added = rng.integers(0, 5, n).astype(np.float64) * 86400.0
     trending = {int(pk): float(rng.integers(0, 3)) for pk in ids if rng.random() < 0.5}
-    candidates = Candidates(ids=ids, scores=scores, added=added, genres=None)
+    years = rng.integers(1950, 2026, n).astype(np.float64)
+    candidates = Candidates(ids=ids, scores=scores, added=added, genres=None, years=years)
     return SimpleNamespace(candidates=candidates, trending=trending)
 
 
