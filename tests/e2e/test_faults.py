@@ -363,6 +363,8 @@ def test_with_the_broker_down_pages_and_events_are_served_and_retraining_and_ban
     staff = Api(stack.base_url, *DEMO)
     if "worker" in stack.processes:
         stack.kill("worker")
+    # A fact log a retrain can learn from, whether or not the tests above ran first
+    members.play(per_member=2, since=datetime.now(UTC) - timedelta(days=1), seed=6)
     # The explorer fills two Top Picks positions of every page (the web reads its config per
     # request); its update counts a page's slots once their attribution window (here a
     # second) has closed.
