@@ -363,6 +363,8 @@ def test_with_the_broker_down_pages_and_events_are_served_and_retraining_and_ban
     staff = Api(stack.base_url, *DEMO)
     if "worker" in stack.processes:
         stack.kill("worker")
+    # A fact log a retrain can learn from, whether or not the tests above ran first
+    members.play(per_member=2, since=datetime.now(UTC) - timedelta(days=1), seed=6)
     # The explorer fills two Top Picks positions of every page (the web reads its config per
     # request); its update counts a page's slots once their attribution window (here a
     # second) has closed.
@@ -417,4 +419,19 @@ def test_with_the_broker_down_pages_and_events_are_served_and_retraining_and_ban
         return watermark is not None and watermark >= explored_up_to
 
     wait_for(learned, timeout=120, every=1, what="a bandit update counting the outage's page")
+    # and the states counted every explored slot (the two rows exploration.services.SLOT_ROWS
+    # explores) through their watermark, the outage page's too: none skipped as it moved past
+    ((counted, explored, outage_page),) = stack.sql(
+        """
+        WITH w AS (SELECT max(watermark) AS id FROM exploration_banditstate WHERE use = 'slots')
+        SELECT
+            (SELECT sum(counted) FROM exploration_banditstate WHERE use = 'slots'),
+            count(*),
+            count(*) FILTER (WHERE page_id = %s)
+        FROM events_impression, w
+        WHERE explored AND row_key IN ('top_picks', 'something_different') AND events_impression.id <= w.id
+        """,
+        page["page_id"],
+    )
+    assert outage_page >= 1 and counted == explored, (counted, explored, outage_page)
     stack.kill("worker")

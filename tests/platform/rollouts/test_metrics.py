@@ -181,3 +181,30 @@ def test_an_injected_imbalance_trips_the_sample_ratio_check(settings):
     assert all(r.srm_mismatch for r in readouts)
     assert readouts[0].srm_p == pytest.approx(stats.srm_check([40, 10], [0.5, 0.5]).p_value)
     assert readouts[0].srm_p < 0.001 and title.pk
+
+
+def test_each_experiment_keeps_its_own_day_watermark(log):
+    """An experiment that ran alongside (on another surface, from three days earlier) and is
+    read out through its day 4 leaves this one's days 0 and 1 to be read out, once each."""
+    experiment, _ = log
+    alongside = experiment_create(
+        name="alongside",
+        surface="artwork",
+        arms=[
+            {"name": "control", "share": 0.5, "is_control": True},
+            {"name": "treatment", "share": 0.5},
+        ],
+        start=True,
+        at=at(-3),
+    )
+    assert {r.day for r in readouts_compute(experiment_id=alongside.pk)} == {0, 1, 2, 3, 4}
+    written = readouts_compute(experiment_id=experiment.pk)
+    assert sorted((r.day, r.arm.name) for r in written) == [
+        (0, "control"),
+        (0, "treatment"),
+        (1, "control"),
+        (1, "treatment"),
+    ]
+    assert readouts_compute(experiment_id=experiment.pk) == []
+    assert readouts_compute(experiment_id=alongside.pk) == []
+    assert Readout.objects.filter(experiment=alongside).count() == 10
