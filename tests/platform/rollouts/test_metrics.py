@@ -17,6 +17,12 @@ pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)  # the experiment's simulated start
 
+TWO_HALVES = [
+    {"name": "control", "share": 0.5, "is_control": True},
+    {"name": "treatment", "share": 0.5},
+]
+"""A control and a treatment arm, half the members each."""
+
 
 def at(day: float, hour: float = 0.0) -> datetime:
     return T0 + timedelta(days=day, hours=hour)
@@ -32,10 +38,7 @@ def log(settings):
     experiment = experiment_create(
         name="hand-built",
         surface="model",
-        arms=[
-            {"name": "control", "share": 0.5, "is_control": True},
-            {"name": "treatment", "share": 0.5},
-        ],
+        arms=TWO_HALVES,
         start=True,
         at=T0,
     )
@@ -162,10 +165,7 @@ def test_an_injected_imbalance_trips_the_sample_ratio_check(settings):
     experiment = experiment_create(
         name="imbalanced",
         surface="model",
-        arms=[
-            {"name": "control", "share": 0.5, "is_control": True},
-            {"name": "treatment", "share": 0.5},
-        ],
+        arms=TWO_HALVES,
         start=True,
         at=T0,
     )
@@ -190,10 +190,7 @@ def test_each_experiment_keeps_its_own_day_watermark(log):
     alongside = experiment_create(
         name="alongside",
         surface="artwork",
-        arms=[
-            {"name": "control", "share": 0.5, "is_control": True},
-            {"name": "treatment", "share": 0.5},
-        ],
+        arms=TWO_HALVES,
         start=True,
         at=at(-3),
     )
