@@ -36,21 +36,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 
-from bench_homepage import bench_django, bench_world, positive_int  # noqa: E402  (the same setup as the page bench)
+from bench_homepage import bench_django, bench_world, positive_int, world_args  # noqa: E402  (the same setup as the page bench)
 
 SEAMS = ("page context", "row order", "slots", "artwork")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = world_args(__doc__, members=40, plays=5000, pages=50, pages_help="pages timed")
     parser.add_argument("--base", type=Path, required=True, help="the other checkout")
-    parser.add_argument("--titles", type=positive_int, default=5000, help="catalogue size")
-    parser.add_argument("--members", type=positive_int, default=40, help="simulated members")
-    parser.add_argument("--plays", type=positive_int, default=5000, help="plays in the log")
-    parser.add_argument("--pages", type=positive_int, default=50, help="pages timed")
     parser.add_argument("--repeat", type=positive_int, default=10, help="times over the pages")
     parser.add_argument("--policy", default="thompson", help="every use's policy")
-    parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
 

@@ -118,14 +118,25 @@ def bench_world(args, workdir: Path) -> tuple[np.random.Generator, list[int], da
     return rng, members, now
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def world_args(
+    doc: str, *, members: int, plays: int, pages: int, pages_help: str
+) -> argparse.ArgumentParser:
+    """A parser with the options `bench_world` reads (--titles, --members, --plays, --seed)
+    and --pages, with a bench's own defaults; `doc` is the script's docstring."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--titles", type=positive_int, default=5000, help="catalogue size")
-    parser.add_argument("--members", type=positive_int, default=400, help="simulated members")
-    parser.add_argument("--plays", type=positive_int, default=20000, help="plays in the log")
-    parser.add_argument("--pages", type=positive_int, default=100, help="pages timed per stage")
-    parser.add_argument("--candidates", default="mf", help="model kinds to train, comma-separated")
+    parser.add_argument("--members", type=positive_int, default=members, help="simulated members")
+    parser.add_argument("--plays", type=positive_int, default=plays, help="plays in the log")
+    parser.add_argument("--pages", type=positive_int, default=pages, help=pages_help)
     parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = world_args(
+        __doc__, members=400, plays=20000, pages=100, pages_help="pages timed per stage"
+    )
+    parser.add_argument("--candidates", default="mf", help="model kinds to train, comma-separated")
     return parser.parse_args(argv)
 
 

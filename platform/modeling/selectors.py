@@ -73,8 +73,9 @@ def serving_version_for(
     running online experiment on the model surface with a version of its own (rollouts),
     else production. This is the one place that answers it. `assigned` is the member's
     arms (rollouts.serving.assignments_for) when the caller has read them already; with
-    `stamp` (`decisions_stamp_sql`'s row, read by the caller: homepage.services.serving_stamps), production comes from this process's
-    copy, read again only when the stamp changed (a promotion), so no query."""
+    `stamp` (`decisions_stamp_sql`'s row, read by the caller:
+    homepage.services.serving_stamps), production comes from this process's copy, read
+    again only when the stamp changed (a promotion), so no query."""
     if assigned is None:
         from rollouts.serving import assignments_for  # rollouts builds on this app
 

@@ -22,6 +22,8 @@ TWO_HALVES = [
     {"name": "treatment", "share": 0.5},
 ]
 """A control and a treatment arm, half the members each."""
+FIRST_TWO_DAYS = [(0, "control"), (0, "treatment"), (1, "control"), (1, "treatment")]
+"""The (day, arm) readouts of the hand-built log's two whole days."""
 
 
 def at(day: float, hour: float = 0.0) -> datetime:
@@ -108,12 +110,7 @@ def test_retention_is_the_share_of_members_first_seen_before_day_d_minus_n_seen_
 def test_readouts_cover_each_whole_day_once_with_intervals_srm_and_cuped(log):
     experiment, _ = log
     written = readouts_compute(experiment_id=experiment.pk)
-    assert sorted((r.day, r.arm.name) for r in written) == [
-        (0, "control"),
-        (0, "treatment"),
-        (1, "control"),
-        (1, "treatment"),
-    ]
+    assert sorted((r.day, r.arm.name) for r in written) == FIRST_TWO_DAYS
     assert readouts_compute(experiment_id=experiment.pk) == []  # rerun: nothing new
     assert Readout.objects.filter(experiment=experiment).count() == 4
 
@@ -196,12 +193,7 @@ def test_each_experiment_keeps_its_own_day_watermark(log):
     )
     assert {r.day for r in readouts_compute(experiment_id=alongside.pk)} == {0, 1, 2, 3, 4}
     written = readouts_compute(experiment_id=experiment.pk)
-    assert sorted((r.day, r.arm.name) for r in written) == [
-        (0, "control"),
-        (0, "treatment"),
-        (1, "control"),
-        (1, "treatment"),
-    ]
+    assert sorted((r.day, r.arm.name) for r in written) == FIRST_TWO_DAYS
     assert readouts_compute(experiment_id=experiment.pk) == []
     assert readouts_compute(experiment_id=alongside.pk) == []
     assert Readout.objects.filter(experiment=alongside).count() == 10
