@@ -1,7 +1,7 @@
 """Explorer benchmark: all the exploration of one homepage, in milliseconds per page.
 
     OPENBLAS_NUM_THREADS=1 python -m recommender.bandits.bench [--titles 5000] [--pool 200]
-        [--pages 300] [--draws 200] [--seed 0]
+        [--pages 300] [--draws 200] [--seed 0] [--evict-mb 0]
 
 One BLAS thread, as a serving worker process should run: the products here are small, and
 a multi-threaded BLAS on a busy 2-core box stalls for milliseconds waiting for its threads
@@ -26,6 +26,12 @@ Thompson sampling's Monte Carlo propensities (``draws``, default 200) are includ
 page draws a new member context; the median and 95th percentile over ``--pages`` pages of
 the wall time and of the thread's CPU time are printed, with the load average (the machine
 is shared).
+
+**Warm and cold.** Back to back, a decision finds its code and data in the CPU's caches.
+In a served page it does not: the row builders in between walk thousands of titles and
+evict them. ``--evict-mb N`` reads an N MB buffer before each timed decision (outside the
+timing), and prints each figure both ways, so the difference is measured, not guessed
+(docs/benchmarks.md, the explorer's cost per page).
 """
 
 from __future__ import annotations
@@ -144,17 +150,22 @@ STYLES = one_hot(np.tile(np.arange(VARIANTS), PAGE_TITLES), VARIANTS)
 
 
 def timed(
-    pages: list[dict], step: Callable[[dict, np.random.Generator], None]
+    pages: list[dict],
+    step: Callable[[dict, np.random.Generator], None],
+    evict: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(wall ms, this thread's CPU ms) of ``step`` on each page.
 
     On a shared box the wall time includes the slices other processes take from this one;
-    the thread's CPU time does not, so both are printed.
+    the thread's CPU time does not, so both are printed. ``evict``: a buffer read before
+    each page's step, outside its timing (module docstring, "Warm and cold").
     """
     rng = np.random.default_rng(1)
     step(pages[0], rng)  # warm-up
     wall, cpu = np.empty(len(pages)), np.empty(len(pages))
     for i, page in enumerate(pages):
+        if evict is not None:
+            evict.sum()
         start, start_cpu = time.perf_counter(), time.thread_time()
         step(page, rng)
         wall[i] = (time.perf_counter() - start) * 1e3
@@ -170,11 +181,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--draws", type=int, default=DRAWS, help="Thompson Monte Carlo draws")
     parser.add_argument("--train-rows", type=int, default=20_000, help="logged rows learned")
+    parser.add_argument(
+        "--evict-mb",
+        type=int,
+        default=0,
+        help="also time each decision after reading a buffer of this many MB (cold caches)",
+    )
     args = parser.parse_args(argv)
     if args.titles < PAGE_TITLES or not 1 <= args.pool <= args.titles or args.pages < 2:
         parser.error(f"need --titles >= {PAGE_TITLES}, 1 <= --pool <= --titles, --pages >= 2")
     if args.draws < 1 or args.train_rows < 1:
         parser.error(f"--draws {args.draws}, --train-rows {args.train_rows}: must be >= 1")
+    if args.evict_mb < 0:
+        parser.error(f"--evict-mb {args.evict_mb}: must be >= 0")
     started = time.perf_counter()
     world = Page(
         args.titles, args.pool, np.random.default_rng(args.seed), args.draws, args.train_rows
@@ -210,12 +229,24 @@ def main(argv: list[str] | None = None) -> int:
             )
         ),
     }
-    print(f"{'':<56}{'wall ms':>20}{'CPU ms':>20}")
-    print(f"{'decision':<56}{'median':>10}{'p95':>10}{'median':>10}{'p95':>10}")
-    for label, step in {**steps, **pages_of}.items():
-        wall, cpu = timed(pages, step)
-        figures = [np.median(wall), np.percentile(wall, 95), np.median(cpu), np.percentile(cpu, 95)]
-        print(f"{label:<56}" + "".join(f"{f:>10.3f}" for f in figures))
+    buffer = np.ones(args.evict_mb * 2**20 // 8) if args.evict_mb else None
+    ways = (
+        {"": None} if buffer is None else {"warm": None, f"cold ({args.evict_mb} MB read)": buffer}
+    )
+    for way, evict in ways.items():
+        if way:
+            print(way)
+        print(f"{'':<56}{'wall ms':>20}{'CPU ms':>20}")
+        print(f"{'decision':<56}{'median':>10}{'p95':>10}{'median':>10}{'p95':>10}")
+        for label, step in {**steps, **pages_of}.items():
+            wall, cpu = timed(pages, step, evict)
+            figures = [
+                np.median(wall),
+                np.percentile(wall, 95),
+                np.median(cpu),
+                np.percentile(cpu, 95),
+            ]
+            print(f"{label:<56}" + "".join(f"{f:>10.3f}" for f in figures))
     print(load())
     return 0
 
