@@ -204,33 +204,38 @@ def report(
 
 
 def rank_greedy_or_uniform(
-    order: np.ndarray, share: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """A ranking of ``k = len(share)`` of the indices in ``order`` (all n, best first):
-    (k,) the indices and (k,) bool, whether each was the first remaining in ``order``.
+    order: np.ndarray, share: list[float], uniforms: list[list[float]]
+) -> tuple[list[int], list[bool]]:
+    """A ranking of ``k = len(share)`` of the indices in ``order`` (all n, best first): the
+    k indices and, for each, whether it was the first remaining in ``order``.
 
-    Position ``j`` takes, with probability ``share[j]``, one of the remaining indices
-    uniformly at random, and otherwise the first remaining one in ``order``. This is the
-    sampler behind every ranking whose per-position distribution is "the best remaining,
-    or uniform": epsilon-greedy and LinUCB over their scores (``order`` the stable
-    descending sort, so ties go to the first index as ``np.argmax`` breaks them), and
-    Plackett-Luce over Gumbel-perturbed logits (:mod:`recommender.bandits.softmax`: the
-    first remaining by ``logit + Gumbel`` is a Plackett-Luce draw over the remaining, given
-    any picks above it). Two uniform draws per position in one call; when no position
-    draws uniformly (the usual case at small floors) the ranking is ``order[:k]``, else a
-    short loop over the k positions on a Python list."""
-    k = len(share)
-    u = rng.random((2, k))
-    uniform = u[0] < share
-    if not uniform.any():
-        return order[:k].astype(np.int64, copy=True), np.ones(k, bool)
-    remaining = order.tolist()
-    picks = u[1].tolist()
-    index = np.empty(k, np.int64)
-    first = np.ones(k, bool)
-    for j, at_random in enumerate(uniform.tolist()):
-        at = min(int(picks[j] * len(remaining)), len(remaining) - 1) if at_random else 0
-        index[j], first[j] = remaining.pop(at), at == 0
+    Position ``j`` takes, when ``uniforms[0][j] < share[j]``, the ``int(uniforms[1][j] *
+    remaining)``-th remaining index (a uniform pick), and otherwise the first remaining one
+    in ``order``. This is the sampler behind every ranking whose per-position distribution
+    is "the best remaining, or uniform": epsilon-greedy and LinUCB over their scores
+    (``order`` the stable descending sort, so ties go to the first index as ``np.argmax``
+    breaks them), and Plackett-Luce over Gumbel-perturbed logits
+    (:mod:`recommender.bandits.softmax`: the first remaining by ``logit + Gumbel`` is a
+    Plackett-Luce draw over the remaining, given any picks above it). ``uniforms``: two
+    uniform draws per position, ``rng.random((2, k)).tolist()``.
+
+    On Python lists, k numbers: a ranking is at most a few dozen positions, where numpy's
+    per-call cost would be most of the time. Until a position draws uniformly (at small
+    floors usually none does) position j's first remaining is ``order[j]``, so ``order``
+    becomes a list only from the first uniform pick on."""
+    u, picks = uniforms
+    index: list[int] = []
+    first = [True] * len(share)
+    remaining = None
+    for j, (draw, threshold) in enumerate(zip(u, share, strict=True)):
+        if draw < threshold:
+            if remaining is None:
+                remaining = order[j:].tolist()
+            at = min(int(picks[j] * len(remaining)), len(remaining) - 1)
+            index.append(remaining.pop(at))
+            first[j] = at == 0
+        else:
+            index.append(int(order[j]) if remaining is None else remaining.pop(0))
     return index, first
 
 
@@ -247,13 +252,19 @@ def greedy_ranking(
     ``share = floor * n + (1 - floor * n) * epsilon``, which is exactly ``p``: ``share /
     n`` for every remaining action plus ``1 - share`` for the best one. The sampler says
     which picks were the best remaining, so ``q = epsilon / n + (1 - epsilon) * best``
-    and ``p = floor + (1 - floor * n) * q`` are closed forms, computed as before."""
-    values = np.where(np.isnan(values), np.inf, values)
-    left = len(values) - np.arange(k)
-    share = floor * left + (1.0 - floor * left) * epsilon
-    index, best = rank_greedy_or_uniform(np.argsort(-values, kind="stable"), share, rng)
-    q = epsilon / left + np.where(best, 1.0 - epsilon, 0.0)
-    return index, with_floor(q, left, floor), q, left
+    and ``p = floor + (1 - floor * n) * q`` are closed forms, on Python floats (k numbers,
+    the same IEEE arithmetic numpy does)."""
+    n = len(values)
+    if np.isnan(values).any():
+        values = np.where(np.isnan(values), np.inf, values)
+    left = range(n, n - k, -1)
+    share = [floor * m + (1.0 - floor * m) * epsilon for m in left]
+    order = np.argsort(-values, kind="stable")
+    index, best = rank_greedy_or_uniform(order, share, rng.random((2, k)).tolist())
+    greedy = 1.0 - epsilon
+    q = [epsilon / m + (greedy if b else 0.0) for m, b in zip(left, best, strict=True)]
+    p = [floor + (1.0 - floor * m) * own for m, own in zip(left, q, strict=True)]
+    return np.array(index, np.int64), np.array(p), np.array(q), np.arange(n, n - k, -1)
 
 
 def draw_rows(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:

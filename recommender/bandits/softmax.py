@@ -59,7 +59,9 @@ class Softmax(ConfiguredPolicy):
         n, floor, rows = len(logits), self.floor, np.arange(k)
         keys = logits + rng.gumbel(size=n)  # first by key: a Plackett-Luce ranking
         left = n - rows
-        index, _ = rank_greedy_or_uniform(np.argsort(-keys), floor * left, rng)
+        share = (floor * left).tolist()
+        index, _ = rank_greedy_or_uniform(np.argsort(-keys), share, rng.random((2, k)).tolist())
+        index = np.array(index, np.int64)
         remaining = remaining_rows(n, index)  # (k, n): each position's q over its remaining
         top = np.where(remaining, logits, -np.inf).max(axis=1, keepdims=True)
         weights = np.exp(np.where(remaining, logits - top, -np.inf))
