@@ -3,8 +3,9 @@
 On a loaded box, two runs of bench_explorer.py (one per checkout) differ by more than a
 change of a tenth of a millisecond: the load moves between the runs. This script loads
 the explorer's own modules of both checkouts into one process (this one's, and --base's
-copies of ``exploration.page``, ``exploration.bandit``, ``recommender.bandits.thompson``
-and ``recommender.bandits.contexts``; every other module is this checkout's) and times,
+copies of ``exploration.page``, ``exploration.bandit``, ``recommender.bandits.thompson``,
+``recommender.bandits.contexts`` and the ``recommender.features`` functions that one
+imports; every other module is this checkout's) and times,
 for every page, both sides' four seams (the page context, row order, slots and artwork)
 back to back, in turn first, on the same page context, with the same policy
 configuration (Thompson sampling everywhere by default, fresh states; the disjoint
@@ -79,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
     base_thompson = _load("base_thompson", base_root / "recommender/bandits/thompson.py")
     base_contexts = _load("base_contexts", base_root / "recommender/bandits/contexts.py")
+    base_features = _load("base_features", base_root / "recommender/features.py")
+    for name in ("cyclic_time", "days_in_catalog", "release_age"):  # what contexts imports
+        setattr(base_contexts, name, getattr(base_features, name))
     base_bandit = _load(
         "exploration.base_bandit", base_root / "platform/exploration/bandit.py", "exploration"
     )
@@ -123,10 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         page_module, normals, explorers = sides[side]
         draw = np.random.default_rng(i)
         t0 = time.perf_counter()
-        context = page_module.bandit.page_context(
-            at=ctx.at, genre_counts=page_module._genre_counts(ctx)
-        )
-        page = page_module.PageExploration(context=context, normals=normals())
+        page = page_module.page_exploration_start(ctx)
+        page.normals = normals()  # the side's own class (the default is this checkout's)
         t1 = time.perf_counter()
         built = candidate_rows(ctx)
         t2 = time.perf_counter()

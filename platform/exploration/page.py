@@ -23,10 +23,8 @@ What each record holds (the page's `exploration` JSON, docs/api.md):
   context and the variant's propensity are on its impression).
 """
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain, repeat
 
 import numpy as np
 from django.conf import settings
@@ -53,14 +51,11 @@ class PageExploration:
     page's own, never another's."""
 
 
-def _genre_counts(ctx: PageContext) -> dict[int, int]:
-    """Genre id -> how many of the member's plays were of that genre (counted in C)."""
-    genres = map(ctx.genre_ids.get, (play.title_id for play in ctx.history), repeat(()))
-    return Counter(chain.from_iterable(genres))
-
-
 def page_exploration_start(ctx: PageContext) -> PageExploration:
-    return PageExploration(context=bandit.page_context(at=ctx.at, genre_counts=_genre_counts(ctx)))
+    profile = bandit.genre_profile(
+        title_ids=[play.title_id for play in ctx.history], genre_ids=ctx.genre_ids
+    )
+    return PageExploration(context=bandit.page_context(at=ctx.at, profile=profile))
 
 
 def _floats(values) -> list[float]:
@@ -129,20 +124,18 @@ def _choose_titles(
     page: PageExploration,
     name: str,
     extra: dict,
+    features: np.ndarray,
 ) -> tuple[list[Slot], np.ndarray]:
     """k slots chosen by the slots policy out of the titles `among` (indices into
     `ctx.candidates`, in the pool's order), recorded under `name`, and the chosen titles'
-    indices into `ctx.candidates`."""
+    indices into `ctx.candidates`. `features`: the titles' rows of
+    `bandit.title_own_features`, this pool's own (their score entry is set here)."""
     c, scores = ctx.candidates, ctx.ranking.scores
     ids, pool_scores = c.ids[among], c.scores[among]
     known = ~np.isnan(pool_scores)
     missing = float(pool_scores[known].min()) - 1.0 if known.any() else 0.0
     candidates = bandit.slot_candidates(
-        at=ctx.at,
-        ids=ids,
-        scores=np.where(known, pool_scores, missing),
-        added_at=c.added[among],
-        years=c.years[among],
+        ids=ids, scores=np.where(known, pool_scores, missing), features=features
     )
     choice = bandit.choose(explorer.policy, page.context, candidates, k, rng, page.normals)
     pks = ids.tolist()
@@ -246,9 +239,14 @@ def _least_known_but(
     dropped. One order ranks both (the ids break every tie), so these are the same titles
     in the same order, and `among` is not rebuilt without them."""
     first = _least_known(ctx, among, limit + len(dropped))
+    return first[_kept(first, dropped, limit)]
+
+
+def _kept(first: np.ndarray, dropped: np.ndarray, limit: int) -> np.ndarray | slice:
+    """Where in `first` the first `limit` titles not in `dropped` are."""
     if not len(dropped):
-        return first
-    return first[(first[:, None] != dropped).all(axis=1)][:limit]
+        return slice(limit)
+    return np.flatnonzero((first[:, None] != dropped).all(axis=1))[:limit]
 
 
 def _indices_of(ids: np.ndarray, wanted: list[int], ordered: bool) -> np.ndarray:
@@ -283,24 +281,34 @@ def slots_explore(
     free[_indices_of(c.ids, on_page, ordered)] = False
     pool = np.flatnonzero(free)
     top = next((row for row in rows if row.key == "top_picks"), None)
+    positions = (
+        explored_positions(explorer.config.positions, len(top.slots)) if top is not None else []
+    )
+    best = _best_by_score(ctx, pool, limit) if top is not None else pool[:0]
+    if not positions or len(best) < len(positions):
+        best = best[:0]  # Top Picks explores nothing
+    # Something different's pool: the first of these that Top Picks does not take
+    first = _least_known(ctx, pool, limit + (len(positions) if len(best) else 0))
+    # both pools' title features but the score in one call (they depend on the title alone)
+    both = np.concatenate((best, first))
+    features = bandit.title_own_features(at=ctx.at, added_at=c.added[both], years=c.years[both])
     explored = np.empty(0, np.int64)  # Top Picks' explored titles, by index
-    if top is not None:
-        positions = explored_positions(explorer.config.positions, len(top.slots))
-        best = _best_by_score(ctx, pool, limit)
-        if positions and len(best) >= len(positions):
-            chosen, explored = _choose_titles(
-                ctx,
-                best,
-                len(positions),
-                explorer=explorer,
-                rng=rng,
-                page=page,
-                name="top_picks",
-                extra={"positions": positions},
-            )
-            for position, slot in zip(positions, chosen, strict=True):
-                top.slots[position] = slot
-    unsure = _least_known_but(ctx, pool, limit, explored)
+    if len(best):
+        chosen, explored = _choose_titles(
+            ctx,
+            best,
+            len(positions),
+            explorer=explorer,
+            rng=rng,
+            page=page,
+            name="top_picks",
+            extra={"positions": positions},
+            features=features[: len(best)],
+        )
+        for position, slot in zip(positions, chosen, strict=True):
+            top.slots[position] = slot
+    kept = _kept(first, explored, limit)
+    unsure = first[kept]
     if not len(unsure):
         return rows
     slots, _ = _choose_titles(
@@ -312,6 +320,7 @@ def slots_explore(
         page=page,
         name=SOMETHING_DIFFERENT,
         extra={},
+        features=features[len(best) :][kept],
     )
     row = Row(
         SOMETHING_DIFFERENT,
