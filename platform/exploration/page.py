@@ -25,6 +25,7 @@ What each record holds (the page's `exploration` JSON, docs/api.md):
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from django.conf import settings
@@ -49,6 +50,12 @@ class PageExploration:
     normals: bandit.SharedNormals = field(default_factory=bandit.SharedNormals)
     """The Monte Carlo noise the page's Thompson decisions share (bandit.choose); this
     page's own, never another's."""
+
+    @cached_property
+    def logged_context(self) -> list[float]:
+        """`context` as every record and slot logs it, converted once a page: each use logs
+        its own copy (``list(...)``), so no record or slot shares a list with another."""
+        return _floats(self.context)
 
 
 def page_exploration_start(ctx: PageContext) -> PageExploration:
@@ -96,11 +103,11 @@ def rows_order(
     page.record["row_order"] = {
         "eligible": kinds,
         "prior": prior,
-        "chosen": [int(a) for a in choice.actions],
+        "chosen": choice.actions.tolist(),
         "propensities": _floats(choice.propensities),
         "estimated": choice.estimated,
         "draws": choice.draws,
-        "context": _floats(page.context),
+        "context": list(page.logged_context),
     }
     first = [c for c in pinned if c.key == PINNED_FIRST]
     rest = [c for c in pinned if c.key != PINNED_FIRST]
@@ -132,23 +139,24 @@ def _choose_titles(
     `bandit.title_own_features`, this pool's own (their score entry is set here)."""
     c, scores = ctx.candidates, ctx.ranking.scores
     ids, pool_scores = c.ids[among], c.scores[among]
-    known = ~np.isnan(pool_scores)
-    missing = float(pool_scores[known].min()) - 1.0 if known.any() else 0.0
+    unknown = np.isnan(pool_scores)
+    lowest = np.fmin.reduce(pool_scores) if len(pool_scores) else np.nan  # of the known ones
+    missing = float(lowest) - 1.0 if not np.isnan(lowest) else 0.0
     candidates = bandit.slot_candidates(
-        ids=ids, scores=np.where(known, pool_scores, missing), features=features
+        ids=ids, scores=np.where(unknown, missing, pool_scores), features=features
     )
     choice = bandit.choose(explorer.policy, page.context, candidates, k, rng, page.normals)
-    pks = ids.tolist()
-    index = {pk: i for i, pk in enumerate(pks)}
-    chosen = [index[action] for action in choice.actions.tolist()]
+    pks, actions = ids.tolist(), choice.actions.tolist()
+    index = dict(zip(pks, range(len(pks)), strict=True))
+    chosen = [index[action] for action in actions]
     features = (
         candidates.features[chosen].tolist()  # the chosen titles' only: those are logged
         if candidates.features is not None
         else [[] for _ in chosen]
     )
-    context = _floats(page.context)
+    context = page.logged_context
     label, state_id = explorer.label, explorer.state_id
-    model_scores = [scores.get(pk) for pk in pks]
+    model_scores = list(map(scores.get, pks))
     picked = among[chosen]  # indices into ctx.candidates, whose titles are ctx.unplayed
     unplayed = ctx.unplayed
     slots = []
@@ -171,7 +179,7 @@ def _choose_titles(
     page.record[name] = {
         **extra,
         "eligible": [[pk, score] for pk, score in zip(pks, model_scores, strict=True)],
-        "chosen": [int(a) for a in choice.actions],
+        "chosen": actions,
         "propensities": _floats(choice.propensities),
         "estimated": choice.estimated,
         "draws": choice.draws,
@@ -208,7 +216,7 @@ def _best_by_score(ctx: PageContext, among: np.ndarray, limit: int) -> np.ndarra
     scores = c.scores[among]
     # (unknown, -score) folded into one primary key: unscored titles are +inf, and a title
     # scored -inf that ties with them is still put first by the full sort below
-    primary = np.where(np.isnan(scores), np.inf, -scores)
+    primary = np.fmin(-scores, np.inf)  # fmin takes the inf where -score is NaN
 
     def others(kept: np.ndarray) -> tuple[np.ndarray, ...]:
         known = c.scores[kept]
@@ -275,10 +283,9 @@ def slots_explore(
         return rows
     limit = settings.EXPLORATION_CANDIDATES
     c = ctx.candidates
-    ordered = len(c.ids) > 0 and bool((c.ids[1:] > c.ids[:-1]).all())
     free = np.ones(len(c.ids), bool)  # not on the page yet, by index into ctx.candidates
     on_page = [slot.title.id for row in rows for slot in row.slots]
-    free[_indices_of(c.ids, on_page, ordered)] = False
+    free[_indices_of(c.ids, on_page, c.ascending and len(c.ids) > 0)] = False
     pool = np.flatnonzero(free)
     top = next((row for row in rows if row.key == "top_picks"), None)
     positions = (
@@ -360,6 +367,7 @@ def artwork_choose(
     choice = bandit.choose_each(explorer.policy, page.context, candidates, n, rng, page.normals)
     label, state_id = explorer.label, explorer.state_id
     variants = (choice.actions % n).tolist()
+    draws = {"artwork_draws": choice.draws} if choice.estimated else None
     for slot, variant, propensity in zip(
         slots, variants, choice.propensities.tolist(), strict=True
     ):
@@ -367,11 +375,11 @@ def artwork_choose(
         slot.artwork_propensity = propensity
         slot.artwork_policy = label
         slot.artwork_state_id = state_id
-        if choice.estimated:
-            slot.inputs = {**slot.inputs, "artwork_draws": choice.draws}
+        if draws:
+            slot.inputs = {**slot.inputs, **draws}
     page.record["artwork"] = {
         "variants": n,
-        "context": _floats(page.context),
+        "context": list(page.logged_context),
         "estimated": choice.estimated,
         "draws": choice.draws,
     }
