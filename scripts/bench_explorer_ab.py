@@ -8,7 +8,8 @@ copies of ``exploration.page``, ``exploration.bandit``, ``recommender.bandits.th
 imports; every other module is this checkout's) and times,
 for every page, both sides' four seams (the page context, row order, slots and artwork)
 back to back, in turn first, on the same page context, with the same policy
-configuration (Thompson sampling everywhere by default, fresh states; the disjoint
+configuration (Thompson sampling everywhere by default, `--policy defaults` for those of
+`make demo`; fresh states; the disjoint
 Thompson policy is --base's class on its side, every other policy this checkout's on
 both) and the same seed.
 It prints each side's median per seam and the median of the pages' paired savings (base
@@ -46,7 +47,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = world_args(__doc__, members=40, plays=5000, pages=50, pages_help="pages timed")
     parser.add_argument("--base", type=Path, required=True, help="the other checkout")
     parser.add_argument("--repeat", type=positive_int, default=10, help="times over the pages")
-    parser.add_argument("--policy", default="thompson", help="every use's policy")
+    parser.add_argument(
+        "--policy",
+        default="thompson",
+        help="every use's policy, or 'defaults': the installed defaults (those of make demo)",
+    )
     return parser.parse_args(argv)
 
 
@@ -102,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     size = settings.HOMEPAGE_ROW_SIZE
 
     explorer_defaults_install(enabled=True)
-    floor = 0.01 if args.policy.startswith("thompson") else 0.0
-    ExplorerConfig.objects.update(policy=args.policy, params={}, floor=floor)
+    if args.policy != "defaults":
+        floor = 0.01 if args.policy.startswith("thompson") else 0.0
+        ExplorerConfig.objects.update(policy=args.policy, params={}, floor=floor)
     reset_cache()
     this_explorers = explorers_current()
 
@@ -158,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"{args.titles} titles, {args.plays} plays, {args.pages} pages x {args.repeat}, "
-        f"policy {args.policy} everywhere, base {base_root.name}, load average "
+        f"policies {', '.join(f'{u}={e.policy.name}' for u, e in sorted(this_explorers.items()))}, "
+        f"base {base_root.name}, load average "
         f"{os.getloadavg()[0]:.2f}, OPENBLAS_NUM_THREADS="
         f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
     )
