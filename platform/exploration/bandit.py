@@ -11,6 +11,7 @@ import functools
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 
 import numpy as np
 from django.conf import settings
@@ -186,29 +187,29 @@ def state_load(policy: Policy, blob: bytes) -> None:
 GENRE_SLOTS = 64
 """Width of the member's genre profile before the library projects it (genre id mod 64)."""
 
-_genre_table: tuple[object, np.ndarray, np.ndarray, np.ndarray] | None = None
+_genre_table: tuple[object, dict[int, int], np.ndarray, np.ndarray] | None = None
 
 
-def _genre_slots(genre_ids: dict[int, frozenset[int]]) -> tuple[np.ndarray, ...]:
+def _genre_slots(
+    genre_ids: dict[int, frozenset[int]],
+) -> tuple[dict[int, int], np.ndarray, np.ndarray]:
     """Every title's genre slots as a table, kept for the catalogue snapshot's dict it was
-    computed from (one dict per snapshot, never changed): the title ids ascending, the
-    (titles, slots used) float64 count of each title's genres in each used slot, and the
-    slots used (some twenty of GENRE_SLOTS)."""
+    computed from (one dict per snapshot, never changed): each title's row, the (titles + 1,
+    slots used) float64 count of each title's genres in each used slot (the last row all
+    zero: a title without an entry), and the slots used (some twenty of GENRE_SLOTS)."""
     global _genre_table
     kept = _genre_table
     if kept is not None and kept[0] is genre_ids:
         return kept[1:]
-    ids = np.fromiter(genre_ids, np.int64, len(genre_ids))
-    ids.sort()
     used = sorted({genre % GENRE_SLOTS for genres in genre_ids.values() for genre in genres})
     column = {slot: i for i, slot in enumerate(used)}
-    counts = np.zeros((len(ids), len(used)))
-    for row, pk in enumerate(ids.tolist()):
-        for genre in genre_ids[pk]:
+    counts = np.zeros((len(genre_ids) + 1, len(used)))
+    for row, genres in enumerate(genre_ids.values()):
+        for genre in genres:
             counts[row, column[genre % GENRE_SLOTS]] += 1.0
-    for array in (ids, counts):
-        array.flags.writeable = False
-    _genre_table = (genre_ids, ids, counts, np.asarray(used, np.int64))
+    counts.flags.writeable = False
+    rows = dict(zip(genre_ids, range(len(genre_ids)), strict=True))
+    _genre_table = (genre_ids, rows, counts, np.asarray(used, np.int64))
     return _genre_table[1:]
 
 
@@ -225,14 +226,9 @@ def genre_profile(
     count is empty)."""
     if not title_ids:
         return None
-    ids, counts, used = _genre_slots(genre_ids)
-    if not len(ids):
-        return None
-    wanted = np.fromiter(title_ids, np.int64, len(title_ids))
-    at = ids.searchsorted(wanted)
-    np.minimum(at, len(ids) - 1, out=at)
-    rows = at[ids[at] == wanted]  # a title without an entry has no genres
-    total = np.add.reduce(counts[rows], axis=0)
+    rows, counts, used = _genre_slots(genre_ids)
+    at = np.fromiter(map(rows.get, title_ids, repeat(len(rows))), np.intp, len(title_ids))
+    total = np.add.reduce(counts[at], axis=0)
     if not total.any():
         return None
     profile = np.zeros(GENRE_SLOTS)
