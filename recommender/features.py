@@ -41,10 +41,25 @@ def cyclic_time(t: ArrayLike) -> np.ndarray:
 
     Sine and cosine together make 23:59 and 00:00 neighbours, which a raw hour is not.
     """
+    if isinstance(t, float | int):
+        return _cyclic_time_one(float(t))
     seconds = np.asarray(t, np.float64)
     day = 2 * np.pi * np.mod(seconds, SECONDS_PER_DAY) / SECONDS_PER_DAY
     week = 2 * np.pi * np.mod(seconds + MONDAY_OFFSET, SECONDS_PER_WEEK) / SECONDS_PER_WEEK
     return np.stack([np.sin(day), np.cos(day), np.sin(week), np.cos(week)], -1).astype(np.float32)
+
+
+_TWO_PI = 2 * np.pi
+
+
+def _cyclic_time_one(seconds: float) -> np.ndarray:
+    """`cyclic_time` of one time (a page's), in five numpy calls instead of fifteen: the
+    phases on Python floats, which are the array path's IEEE operations in the same order
+    (``%`` is ``np.mod`` for floats), and the sines and cosines by numpy's own functions,
+    so the numbers are the same bit for bit."""
+    day = _TWO_PI * (seconds % SECONDS_PER_DAY) / SECONDS_PER_DAY
+    week = _TWO_PI * ((seconds + MONDAY_OFFSET) % SECONDS_PER_WEEK) / SECONDS_PER_WEEK
+    return np.array([np.sin(day), np.cos(day), np.sin(week), np.cos(week)], np.float32)
 
 
 def time_since(t: ArrayLike, event_t: ArrayLike) -> np.ndarray:

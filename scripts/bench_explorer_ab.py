@@ -3,11 +3,13 @@
 On a loaded box, two runs of bench_explorer.py (one per checkout) differ by more than a
 change of a tenth of a millisecond: the load moves between the runs. This script loads
 the explorer's own modules of both checkouts into one process (this one's, and --base's
-copies of ``exploration.page``, ``exploration.bandit``, ``recommender.bandits.thompson``
-and ``recommender.bandits.contexts``; every other module is this checkout's) and times,
+copies of ``exploration.page``, ``exploration.bandit``, ``recommender.bandits.thompson``,
+``recommender.bandits.contexts`` and the ``recommender.features`` functions that one
+imports; every other module is this checkout's) and times,
 for every page, both sides' four seams (the page context, row order, slots and artwork)
 back to back, in turn first, on the same page context, with the same policy
-configuration (Thompson sampling everywhere by default, fresh states; the disjoint
+configuration (Thompson sampling everywhere by default, `--policy defaults` for those of
+`make demo`; fresh states; the disjoint
 Thompson policy is --base's class on its side, every other policy this checkout's on
 both) and the same seed.
 It prints each side's median per seam and the median of the pages' paired savings (base
@@ -45,7 +47,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = world_args(__doc__, members=40, plays=5000, pages=50, pages_help="pages timed")
     parser.add_argument("--base", type=Path, required=True, help="the other checkout")
     parser.add_argument("--repeat", type=positive_int, default=10, help="times over the pages")
-    parser.add_argument("--policy", default="thompson", help="every use's policy")
+    parser.add_argument(
+        "--policy",
+        default="thompson",
+        help="every use's policy, or 'defaults': the installed defaults (those of make demo)",
+    )
     return parser.parse_args(argv)
 
 
@@ -79,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 
     base_thompson = _load("base_thompson", base_root / "recommender/bandits/thompson.py")
     base_contexts = _load("base_contexts", base_root / "recommender/bandits/contexts.py")
+    base_features = _load("base_features", base_root / "recommender/features.py")
+    for name in ("cyclic_time", "days_in_catalog", "release_age"):  # what contexts imports
+        setattr(base_contexts, name, getattr(base_features, name))
     base_bandit = _load(
         "exploration.base_bandit", base_root / "platform/exploration/bandit.py", "exploration"
     )
@@ -98,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     size = settings.HOMEPAGE_ROW_SIZE
 
     explorer_defaults_install(enabled=True)
-    floor = 0.01 if args.policy.startswith("thompson") else 0.0
-    ExplorerConfig.objects.update(policy=args.policy, params={}, floor=floor)
+    if args.policy != "defaults":
+        floor = 0.01 if args.policy.startswith("thompson") else 0.0
+        ExplorerConfig.objects.update(policy=args.policy, params={}, floor=floor)
     reset_cache()
     this_explorers = explorers_current()
 
@@ -123,10 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         page_module, normals, explorers = sides[side]
         draw = np.random.default_rng(i)
         t0 = time.perf_counter()
-        context = page_module.bandit.page_context(
-            at=ctx.at, genre_counts=page_module._genre_counts(ctx)
-        )
-        page = page_module.PageExploration(context=context, normals=normals())
+        page = page_module.page_exploration_start(ctx)
+        page.normals = normals()  # the side's own class (the default is this checkout's)
         t1 = time.perf_counter()
         built = candidate_rows(ctx)
         t2 = time.perf_counter()
@@ -156,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"{args.titles} titles, {args.plays} plays, {args.pages} pages x {args.repeat}, "
-        f"policy {args.policy} everywhere, base {base_root.name}, load average "
+        f"policies {', '.join(f'{u}={e.policy.name}' for u, e in sorted(this_explorers.items()))}, "
+        f"base {base_root.name}, load average "
         f"{os.getloadavg()[0]:.2f}, OPENBLAS_NUM_THREADS="
         f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
     )

@@ -11,6 +11,7 @@ import functools
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 
 import numpy as np
 from django.conf import settings
@@ -47,6 +48,7 @@ __all__ = [
     "choose",
     "choose_each",
     "config_check",
+    "genre_profile",
     "one_hot",
     "page_context",
     "policy_build",
@@ -54,6 +56,7 @@ __all__ = [
     "slot_candidates",
     "state_dump",
     "state_load",
+    "title_own_features",
 ]
 
 
@@ -184,34 +187,77 @@ def state_load(policy: Policy, blob: bytes) -> None:
 GENRE_SLOTS = 64
 """Width of the member's genre profile before the library projects it (genre id mod 64)."""
 
+_genre_table: tuple[object, dict[int, int], np.ndarray, np.ndarray] | None = None
 
-def genre_profile(genre_counts: dict[int, int]) -> np.ndarray | None:
-    """(GENRE_SLOTS,) the member's plays by genre, as the "embedding" the library projects
-    into the taste entries of its member context; None for a member with no plays."""
-    if not genre_counts:
+
+def _genre_slots(
+    genre_ids: dict[int, frozenset[int]],
+) -> tuple[dict[int, int], np.ndarray, np.ndarray]:
+    """Every title's genre slots as a table, kept for the catalogue snapshot's dict it was
+    computed from (one dict per snapshot, never changed): each title's row, the (titles + 1,
+    slots used) float64 count of each title's genres in each used slot (the last row all
+    zero: a title without an entry), and the slots used (some twenty of GENRE_SLOTS)."""
+    global _genre_table
+    kept = _genre_table
+    if kept is not None and kept[0] is genre_ids:
+        return kept[1:]
+    used = sorted({genre % GENRE_SLOTS for genres in genre_ids.values() for genre in genres})
+    column = {slot: i for i, slot in enumerate(used)}
+    counts = np.zeros((len(genre_ids) + 1, len(used)))
+    for row, genres in enumerate(genre_ids.values()):
+        for genre in genres:
+            counts[row, column[genre % GENRE_SLOTS]] += 1.0
+    counts.flags.writeable = False
+    rows = dict(zip(genre_ids, range(len(genre_ids)), strict=True))
+    _genre_table = (genre_ids, rows, counts, np.asarray(used, np.int64))
+    return _genre_table[1:]
+
+
+def genre_profile(
+    *, title_ids: list[int], genre_ids: dict[int, frozenset[int]]
+) -> np.ndarray | None:
+    """(GENRE_SLOTS,) the member's plays by genre (`title_ids`: the titles of their plays,
+    one entry a play), as the "embedding" the library projects into the taste entries of
+    its member context; None for a member with no plays of a title with a genre.
+
+    Read from the snapshot's table (`_genre_slots`): one gather and one sum of the plays'
+    rows. The counts are small integers, exact in float64 in any order of summation, so the
+    profile is the one a count of every play's genres gives (and None exactly when that
+    count is empty)."""
+    if not title_ids:
+        return None
+    rows, counts, used = _genre_slots(genre_ids)
+    at = np.fromiter(map(rows.get, title_ids, repeat(len(rows))), np.intp, len(title_ids))
+    total = np.add.reduce(counts[at], axis=0)
+    if not total.any():
         return None
     profile = np.zeros(GENRE_SLOTS)
-    for genre, n in genre_counts.items():
-        profile[genre % GENRE_SLOTS] += n
+    profile[used] = total
     return profile
 
 
-def page_context(*, at: datetime, genre_counts: dict[int, int]) -> np.ndarray:
+def page_context(*, at: datetime, profile: np.ndarray | None) -> np.ndarray:
     """(PAGE_CONTEXT_DIM,) the page's context, the same for every decision on it: the
     library's member context (recommender.bandits.contexts.member_context: bias, the models'
-    cyclic time features, and the member's taste: here their genre profile, projected)."""
-    return bandit_contexts.member_context(at.timestamp(), genre_profile(genre_counts))
+    cyclic time features, and the member's taste: here their genre profile (`genre_profile`),
+    projected)."""
+    return bandit_contexts.member_context(at.timestamp(), profile)
 
 
-def slot_candidates(
-    *, at: datetime, ids: list[int], scores: list[float], added_at: list[float], years: list[int]
-) -> Candidates:
+def title_own_features(*, at: datetime, added_at: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """(n, TITLE_FEATURE_DIM) the library's title features but the score entry
+    (contexts.title_own_features: bias, new arrival, days in catalogue, release age): they
+    depend on the title alone, so the page builds them for both its slot pools in one go."""
+    return bandit_contexts.title_own_features(at.timestamp(), added_at=added_at, year=years)
+
+
+def slot_candidates(*, ids: np.ndarray, scores: np.ndarray, features: np.ndarray) -> Candidates:
     """Titles eligible for an exploration slot, with the library's title features
     (contexts.title_features: bias, standardized score, new arrival, days in catalogue,
-    release age), so a shared linear policy can choose a title it never showed."""
-    features = bandit_contexts.title_features(
-        at.timestamp(), scores=scores, added_at=added_at, year=years
-    )
+    release age), so a shared linear policy can choose a title it never showed. `features`:
+    the titles' rows of `title_own_features`, whose score entry is set here, in place, to
+    `scores` standardized over these candidates."""
+    features = bandit_contexts.title_score_feature(features, scores)
     return Candidates(ids=np.asarray(ids), features=features, scores=np.asarray(scores))
 
 

@@ -23,10 +23,9 @@ What each record holds (the page's `exploration` JSON, docs/api.md):
   context and the variant's propensity are on its impression).
 """
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from functools import cached_property
 
 import numpy as np
 from django.conf import settings
@@ -52,15 +51,18 @@ class PageExploration:
     """The Monte Carlo noise the page's Thompson decisions share (bandit.choose); this
     page's own, never another's."""
 
-
-def _genre_counts(ctx: PageContext) -> dict[int, int]:
-    """Genre id -> how many of the member's plays were of that genre (counted in C)."""
-    genres = map(ctx.genre_ids.get, (play.title_id for play in ctx.history), repeat(()))
-    return Counter(chain.from_iterable(genres))
+    @cached_property
+    def logged_context(self) -> list[float]:
+        """`context` as every record and slot logs it, converted once a page: each use logs
+        its own copy (``list(...)``), so no record or slot shares a list with another."""
+        return _floats(self.context)
 
 
 def page_exploration_start(ctx: PageContext) -> PageExploration:
-    return PageExploration(context=bandit.page_context(at=ctx.at, genre_counts=_genre_counts(ctx)))
+    profile = bandit.genre_profile(
+        title_ids=[play.title_id for play in ctx.history], genre_ids=ctx.genre_ids
+    )
+    return PageExploration(context=bandit.page_context(at=ctx.at, profile=profile))
 
 
 def _floats(values) -> list[float]:
@@ -101,11 +103,11 @@ def rows_order(
     page.record["row_order"] = {
         "eligible": kinds,
         "prior": prior,
-        "chosen": [int(a) for a in choice.actions],
+        "chosen": choice.actions.tolist(),
         "propensities": _floats(choice.propensities),
         "estimated": choice.estimated,
         "draws": choice.draws,
-        "context": _floats(page.context),
+        "context": list(page.logged_context),
     }
     first = [c for c in pinned if c.key == PINNED_FIRST]
     rest = [c for c in pinned if c.key != PINNED_FIRST]
@@ -129,33 +131,32 @@ def _choose_titles(
     page: PageExploration,
     name: str,
     extra: dict,
+    features: np.ndarray,
 ) -> tuple[list[Slot], np.ndarray]:
     """k slots chosen by the slots policy out of the titles `among` (indices into
     `ctx.candidates`, in the pool's order), recorded under `name`, and the chosen titles'
-    indices into `ctx.candidates`."""
+    indices into `ctx.candidates`. `features`: the titles' rows of
+    `bandit.title_own_features`, this pool's own (their score entry is set here)."""
     c, scores = ctx.candidates, ctx.ranking.scores
     ids, pool_scores = c.ids[among], c.scores[among]
-    known = ~np.isnan(pool_scores)
-    missing = float(pool_scores[known].min()) - 1.0 if known.any() else 0.0
+    unknown = np.isnan(pool_scores)
+    lowest = np.fmin.reduce(pool_scores) if len(pool_scores) else np.nan  # of the known ones
+    missing = float(lowest) - 1.0 if not np.isnan(lowest) else 0.0
     candidates = bandit.slot_candidates(
-        at=ctx.at,
-        ids=ids,
-        scores=np.where(known, pool_scores, missing),
-        added_at=c.added[among],
-        years=c.years[among],
+        ids=ids, scores=np.where(unknown, missing, pool_scores), features=features
     )
     choice = bandit.choose(explorer.policy, page.context, candidates, k, rng, page.normals)
-    pks = ids.tolist()
-    index = {pk: i for i, pk in enumerate(pks)}
-    chosen = [index[action] for action in choice.actions.tolist()]
+    pks, actions = ids.tolist(), choice.actions.tolist()
+    index = dict(zip(pks, range(len(pks)), strict=True))
+    chosen = [index[action] for action in actions]
     features = (
         candidates.features[chosen].tolist()  # the chosen titles' only: those are logged
         if candidates.features is not None
         else [[] for _ in chosen]
     )
-    context = _floats(page.context)
+    context = page.logged_context
     label, state_id = explorer.label, explorer.state_id
-    model_scores = [scores.get(pk) for pk in pks]
+    model_scores = list(map(scores.get, pks))
     picked = among[chosen]  # indices into ctx.candidates, whose titles are ctx.unplayed
     unplayed = ctx.unplayed
     slots = []
@@ -178,7 +179,7 @@ def _choose_titles(
     page.record[name] = {
         **extra,
         "eligible": [[pk, score] for pk, score in zip(pks, model_scores, strict=True)],
-        "chosen": [int(a) for a in choice.actions],
+        "chosen": actions,
         "propensities": _floats(choice.propensities),
         "estimated": choice.estimated,
         "draws": choice.draws,
@@ -215,7 +216,7 @@ def _best_by_score(ctx: PageContext, among: np.ndarray, limit: int) -> np.ndarra
     scores = c.scores[among]
     # (unknown, -score) folded into one primary key: unscored titles are +inf, and a title
     # scored -inf that ties with them is still put first by the full sort below
-    primary = np.where(np.isnan(scores), np.inf, -scores)
+    primary = np.fmin(-scores, np.inf)  # fmin takes the inf where -score is NaN
 
     def others(kept: np.ndarray) -> tuple[np.ndarray, ...]:
         known = c.scores[kept]
@@ -246,9 +247,14 @@ def _least_known_but(
     dropped. One order ranks both (the ids break every tie), so these are the same titles
     in the same order, and `among` is not rebuilt without them."""
     first = _least_known(ctx, among, limit + len(dropped))
+    return first[_kept(first, dropped, limit)]
+
+
+def _kept(first: np.ndarray, dropped: np.ndarray, limit: int) -> np.ndarray | slice:
+    """Where in `first` the first `limit` titles not in `dropped` are."""
     if not len(dropped):
-        return first
-    return first[(first[:, None] != dropped).all(axis=1)][:limit]
+        return slice(limit)
+    return np.flatnonzero((first[:, None] != dropped).all(axis=1))[:limit]
 
 
 def _indices_of(ids: np.ndarray, wanted: list[int], ordered: bool) -> np.ndarray:
@@ -277,30 +283,39 @@ def slots_explore(
         return rows
     limit = settings.EXPLORATION_CANDIDATES
     c = ctx.candidates
-    ordered = len(c.ids) > 0 and bool((c.ids[1:] > c.ids[:-1]).all())
     free = np.ones(len(c.ids), bool)  # not on the page yet, by index into ctx.candidates
     on_page = [slot.title.id for row in rows for slot in row.slots]
-    free[_indices_of(c.ids, on_page, ordered)] = False
+    free[_indices_of(c.ids, on_page, c.ascending and len(c.ids) > 0)] = False
     pool = np.flatnonzero(free)
     top = next((row for row in rows if row.key == "top_picks"), None)
+    positions = (
+        explored_positions(explorer.config.positions, len(top.slots)) if top is not None else []
+    )
+    best = _best_by_score(ctx, pool, limit) if top is not None else pool[:0]
+    if not positions or len(best) < len(positions):
+        best = best[:0]  # Top Picks explores nothing
+    # Something different's pool: the first of these that Top Picks does not take
+    first = _least_known(ctx, pool, limit + (len(positions) if len(best) else 0))
+    # both pools' title features but the score in one call (they depend on the title alone)
+    both = np.concatenate((best, first))
+    features = bandit.title_own_features(at=ctx.at, added_at=c.added[both], years=c.years[both])
     explored = np.empty(0, np.int64)  # Top Picks' explored titles, by index
-    if top is not None:
-        positions = explored_positions(explorer.config.positions, len(top.slots))
-        best = _best_by_score(ctx, pool, limit)
-        if positions and len(best) >= len(positions):
-            chosen, explored = _choose_titles(
-                ctx,
-                best,
-                len(positions),
-                explorer=explorer,
-                rng=rng,
-                page=page,
-                name="top_picks",
-                extra={"positions": positions},
-            )
-            for position, slot in zip(positions, chosen, strict=True):
-                top.slots[position] = slot
-    unsure = _least_known_but(ctx, pool, limit, explored)
+    if len(best):
+        chosen, explored = _choose_titles(
+            ctx,
+            best,
+            len(positions),
+            explorer=explorer,
+            rng=rng,
+            page=page,
+            name="top_picks",
+            extra={"positions": positions},
+            features=features[: len(best)],
+        )
+        for position, slot in zip(positions, chosen, strict=True):
+            top.slots[position] = slot
+    kept = _kept(first, explored, limit)
+    unsure = first[kept]
     if not len(unsure):
         return rows
     slots, _ = _choose_titles(
@@ -312,6 +327,7 @@ def slots_explore(
         page=page,
         name=SOMETHING_DIFFERENT,
         extra={},
+        features=features[len(best) :][kept],
     )
     row = Row(
         SOMETHING_DIFFERENT,
@@ -351,6 +367,7 @@ def artwork_choose(
     choice = bandit.choose_each(explorer.policy, page.context, candidates, n, rng, page.normals)
     label, state_id = explorer.label, explorer.state_id
     variants = (choice.actions % n).tolist()
+    draws = {"artwork_draws": choice.draws} if choice.estimated else None
     for slot, variant, propensity in zip(
         slots, variants, choice.propensities.tolist(), strict=True
     ):
@@ -358,11 +375,11 @@ def artwork_choose(
         slot.artwork_propensity = propensity
         slot.artwork_policy = label
         slot.artwork_state_id = state_id
-        if choice.estimated:
-            slot.inputs = {**slot.inputs, "artwork_draws": choice.draws}
+        if draws:
+            slot.inputs = {**slot.inputs, **draws}
     page.record["artwork"] = {
         "variants": n,
-        "context": _floats(page.context),
+        "context": list(page.logged_context),
         "estimated": choice.estimated,
         "draws": choice.draws,
     }

@@ -63,6 +63,7 @@ class Candidates:
     added: np.ndarray  # (n,) float64 added_at as Unix seconds
     genres: np.ndarray | None  # (n,) uint64 genre bit masks (None: over 64 genres)
     years: np.ndarray  # (n,) float64 release years
+    ascending: bool = False  # ids strictly ascending (a title is found by binary search)
 
     @classmethod
     def build(cls, ctx: "PageContext") -> "Candidates":
@@ -77,6 +78,7 @@ class Candidates:
             added=offer.added[keep],
             genres=None if offer.genres is None else offer.genres[keep],
             years=offer.years[keep],
+            ascending=offer.ascending,  # a subset in the offer's order
         )
 
 
@@ -90,6 +92,7 @@ class OfferArrays:
     added: np.ndarray  # (n,) float64 added_at as Unix seconds
     genres: np.ndarray | None  # (n,) uint64 genre bit masks (None: over 64 genres)
     years: np.ndarray  # (n,) float64 release years
+    ascending: bool  # ids strictly ascending (the snapshot holds the titles by id)
 
     def unplayed(self, hidden: set[int]) -> np.ndarray:
         """Boolean mask of the titles not in `hidden`."""
@@ -116,12 +119,14 @@ def offer_arrays(titles: dict[int, Title], genre_ids: dict[int, frozenset[int]])
     objects = np.empty(n, object)
     objects[:] = list(titles.values())
     bits = genre_bits(genre_ids)
+    ids = np.fromiter(titles, np.int64, n)
     arrays = OfferArrays(
         titles=objects,
-        ids=np.fromiter(titles, np.int64, n),
+        ids=ids,
         added=np.fromiter((t.added_at.timestamp() for t in titles.values()), np.float64, n),
         genres=None if bits is None else np.fromiter(map(bits.get, titles), np.uint64, n),
         years=np.fromiter((t.release_date.year for t in titles.values()), np.float64, n),
+        ascending=bool((ids[1:] > ids[:-1]).all()),
     )
     with _offers_lock:
         _offers[id(titles)] = (titles, arrays)

@@ -87,6 +87,9 @@ def taste(embedding: ArrayLike | None, dims: int = TASTE, seed: int = 0) -> np.n
         return np.zeros(dims)
     e = np.asarray(embedding, np.float64)
     projected = e @ _projection(e.shape[-1], dims, seed)
+    if projected.ndim == 1:  # one member (a page's): the same numbers in fewer numpy calls
+        norm = np.sqrt(np.add.reduce(projected * projected))
+        return projected / norm if norm > 0 else np.zeros(dims)
     norm = np.sqrt(np.add.reduce(projected * projected, axis=-1, keepdims=True))  # as linalg.norm
     return np.divide(projected, norm, out=np.zeros_like(projected), where=norm > 0)
 
@@ -121,18 +124,49 @@ def title_features(
     the catalogue (nan if unknown); ``year``: release year (nan if unknown); all (n,).
     """
     s = np.asarray(scores, np.float64).reshape(-1)
+    out = np.empty((len(s), TITLE_FEATURES))
+    _title_own_features(out, t, added_at, year, new_days)
+    return title_score_feature(out, s)
+
+
+def title_own_features(
+    t: float, *, added_at: ArrayLike, year: ArrayLike, new_days: float = NEW_DAYS
+) -> np.ndarray:
+    """(n, TITLE_FEATURES) float64: :func:`title_features` but for the score entry, left 0.
+
+    These entries depend on the title alone, not on the candidates it is among (the score
+    is standardized over them), so one call can build them for several candidate sets:
+    each set's rows, then :func:`title_score_feature`, give what ``title_features`` gives
+    that set, bit for bit (element-wise operations, the same whatever the array).
+    """
+    added = np.asarray(added_at, np.float64).reshape(-1)
+    out = np.empty((len(added), TITLE_FEATURES))
+    out[:, 1] = 0.0
+    return _title_own_features(out, t, added, year, new_days)
+
+
+def title_score_feature(features: np.ndarray, scores: ArrayLike) -> np.ndarray:
+    """``features`` (n, TITLE_FEATURES) with its score entry set, in place, to ``scores``
+    (n,) standardized over these n candidates (:func:`title_features`); returns it."""
+    s = np.asarray(scores, np.float64).reshape(-1)
     n = len(s)
-    out = np.empty((n, TITLE_FEATURES))  # filled column by column: a page builds two a page
-    out[:, 0] = 1.0
     # the mean and sd as ndarray.mean and .std reduce them (bit for bit), in fewer calls:
-    # the page's explorer builds these features twice a page, where numpy's per-call cost
-    # is most of their time
+    # the page's explorer builds these features for two candidate sets a page, where
+    # numpy's per-call cost is most of their time
     if n:
         deviation = s - np.add.reduce(s) / n
         sd = math.sqrt(np.add.reduce(deviation * deviation) / n)
     else:
         sd = 0.0
-    out[:, 1] = deviation / sd if sd > 0 else 0.0
+    features[:, 1] = deviation / sd if sd > 0 else 0.0
+    return features
+
+
+def _title_own_features(
+    out: np.ndarray, t: float, added_at: ArrayLike, year: ArrayLike, new_days: float
+) -> np.ndarray:
+    """Fill the entries of ``out`` (n, TITLE_FEATURES) but the score, column by column."""
+    out[:, 0] = 1.0
     days = days_in_catalog(t, np.asarray(added_at, np.float64)).astype(np.float64)
     out[:, 2] = days <= new_days  # False for NaN (unknown): not new
     # np.fmin ignores NaN: an unknown time in the catalogue reads as 1 (old)

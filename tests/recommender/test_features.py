@@ -27,3 +27,19 @@ def test_days_in_catalog_and_release_age_keep_unknown_as_nan():
     assert np.isnan(days[1])
     age = release_age(MONDAY_MIDNIGHT, [2020.0, np.nan])
     assert 3.4 < age[0] < 3.6 and np.isnan(age[1])
+
+
+def test_cyclic_time_of_one_time_is_the_array_paths_bit_for_bit():
+    """One time (a page's) takes a path on Python floats: the same float32 bits as the
+    array path gives that time."""
+    rng = np.random.default_rng(0)
+    times = [
+        *rng.uniform(-1e9, 2e9, 3000).tolist(),
+        *np.round(rng.uniform(1.7e9, 1.8e9, 3000), 6).tolist(),
+        *np.arange(0.0, 8 * 24 * HOUR, 599.0).tolist(),
+        1_764_633_600,  # an int
+    ]
+    one = np.stack([cyclic_time(t) for t in times])
+    arrays = np.stack([cyclic_time(np.asarray(t, np.float64)) for t in times])  # 0-d arrays
+    assert one.dtype == arrays.dtype == np.float32
+    np.testing.assert_array_equal(one.view(np.uint32), arrays.view(np.uint32))

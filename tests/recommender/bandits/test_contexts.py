@@ -48,3 +48,38 @@ def test_one_hot_refuses_out_of_range():
     np.testing.assert_array_equal(contexts.one_hot([1, 0], 2), [[0, 1], [1, 0]])
     with pytest.raises(ValueError, match=r"\[0, 3\)"):
         contexts.one_hot([3], 3)
+
+
+def test_title_own_features_of_two_sets_then_each_sets_scores_are_title_features():
+    """The explorer builds both slot pools' features but the score in one call, then each
+    pool's standardized scores: the bits title_features gives each pool."""
+    rng = np.random.default_rng(3)
+    n, t = 60, 1_700_000_000.0
+    scores = rng.normal(size=n)
+    scores[:8] = 0.25  # a pool of equal scores: sd 0
+    added = t - rng.uniform(-5, 4000, n) * 86_400.0
+    added[rng.random(n) < 0.2] = np.nan
+    year = rng.integers(1940, 2030, n).astype(np.float64)
+    year[rng.random(n) < 0.2] = np.nan
+    pools = [np.arange(8), rng.permutation(n)[:25], rng.permutation(n)[:1]]
+    both = np.concatenate(pools)
+    own = contexts.title_own_features(t, added_at=added[both], year=year[both])
+    start = 0
+    for pool in pools:
+        rows = own[start : start + len(pool)]
+        got = contexts.title_score_feature(rows, scores[pool])
+        want = contexts.title_features(
+            t, scores=scores[pool], added_at=added[pool], year=year[pool]
+        )
+        assert got.tobytes() == want.tobytes()
+        start += len(pool)
+
+
+def test_taste_of_one_member_is_the_masked_divides():
+    """One member's taste skips the masked divide of the batch path: the same numbers."""
+    rng = np.random.default_rng(4)
+    for e in [np.zeros(64), rng.integers(0, 9, 64).astype(np.float64), rng.normal(size=16)]:
+        projected = e @ contexts._projection(len(e), contexts.TASTE, 0)
+        norm = np.sqrt(np.add.reduce(projected * projected, axis=-1, keepdims=True))
+        want = np.divide(projected, norm, out=np.zeros_like(projected), where=norm > 0)
+        assert contexts.taste(e).tobytes() == want.tobytes()
