@@ -86,8 +86,14 @@ class FaultStack(Stack):
         )
 
     def kill(self, name: str) -> None:
+        """kill -9 the worker and every process it started (a prefork pool's child, the
+        embedded beat): the main process alone would leave beat running on, orphaned."""
         process = self.processes.pop(name)
-        process.send_signal(signal.SIGKILL)
+        for pid in [process.pid, *children_of(process.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # gone already
         process.wait(timeout=10)
 
     def sql(self, query: str, *params):
@@ -136,6 +142,36 @@ def stack(tmp_path_factory):
         finally:
             stack.stop()
             redis.kill()
+            left = _left_running([str(workdir), stack.env["HOMEPAGE_CELERY_QUEUE"]])
+    assert not left, f"processes of this stack still running after it stopped: {left}"
+
+
+def _left_running(marks: list[str], wait_s: float = 10.0) -> list[str]:
+    """The command lines of processes still running with one of `marks` in them (the
+    stack's folder, its workers' queue: a worker's beat, say, that outlived its worker),
+    after up to `wait_s` for them to exit; those found are killed, so one module's
+    leftovers never reach the next."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = {}
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                argv = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                state = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            # a zombie ("Z") has exited already: its parent reaps it
+            if any(mark in argv for mark in marks) and state != "Z":
+                found[int(cmdline.parent.name)] = argv.strip()
+        if not found or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    for pid in found:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return sorted(found.values())
 
 
 @pytest.fixture(autouse=True)
