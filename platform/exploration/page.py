@@ -239,19 +239,13 @@ def _least_known(ctx: PageContext, among: np.ndarray, limit: int) -> np.ndarray:
     return _first(-c.added[among], among, limit, others)
 
 
-def _least_known_but(
-    ctx: PageContext, among: np.ndarray, limit: int, dropped: np.ndarray
-) -> np.ndarray:
-    """`_least_known` of `among` without the titles `dropped` (indices into
-    `ctx.candidates`, all in `among`): the first `limit` + len(`dropped`) of `among`, those
-    dropped. One order ranks both (the ids break every tie), so these are the same titles
-    in the same order, and `among` is not rebuilt without them."""
-    first = _least_known(ctx, among, limit + len(dropped))
-    return first[_kept(first, dropped, limit)]
-
-
 def _kept(first: np.ndarray, dropped: np.ndarray, limit: int) -> np.ndarray | slice:
-    """Where in `first` the first `limit` titles not in `dropped` are."""
+    """Where in `first` (`_least_known` of a pool, its first `limit` + len(`dropped`)) the
+    first `limit` titles not in `dropped` are (indices into `ctx.candidates`, all in the
+    pool): `_least_known` of the pool without them. One order ranks both (the ids break
+    every tie), so these are the same titles in the same order, and the pool is not rebuilt
+    without them. Something different takes `first` before Top Picks has chosen (both
+    pools' features are built in one call), and this once it has."""
     if not len(dropped):
         return slice(limit)
     return np.flatnonzero((first[:, None] != dropped).all(axis=1))[:limit]
