@@ -83,6 +83,13 @@ class PageView(AppendOnlyModel):
         help_text="Wall-clock milliseconds the page took to build, before it was written "
         "(the experiments' latency guardrail); null on pages logged before it was measured.",
     )
+    planned_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the page's rows, scores and features were computed, if before "
+        "served_at: a page served from its member's plan (homepage.plans); null: computed "
+        "for this page, at served_at.",
+    )
 
     class Meta:
         ordering = ["-served_at"]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, Max, Q
 
 from .models import Interaction
@@ -51,6 +52,20 @@ def thumbs_latest(*, member_id: int, at: datetime) -> dict[int, str]:
         .values_list("title_id", "type")
     )
     return dict(rows)
+
+
+def activity_stamp_sql(member_id: int) -> tuple[str, int]:
+    """A query of one row, the id and number of the member's plays and thumbs (what a page
+    reads of their history), and its number of columns: the log is append-only, so a new
+    play or rating changes it and nothing else does."""
+    quote = connection.ops.quote_name
+    table = quote(Interaction._meta.db_table)
+    kinds = ", ".join(f"'{kind}'" for kind in (*PLAY_TYPES, *THUMB_TYPES))
+    return (
+        f"SELECT MAX({quote('id')}), COUNT(*) FROM {table} "
+        f"WHERE {quote('member_id')} = {int(member_id)} AND {quote('type')} IN ({kinds})",
+        2,
+    )
 
 
 def title_play_counts(*, at: datetime, days: float = 7.0) -> dict[int, float]:

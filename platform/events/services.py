@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import orjson
 from django.db import connection, transaction
@@ -62,7 +63,7 @@ def page_record(
     model_version_id: int | None,
     fallback: bool,
     fallback_reason: str,
-    slots: Sequence[dict],
+    slots: "Sequence[dict] | ImpressionRows",
     page_id: uuid.UUID | None = None,
     device: str = "",
     row_order_policy: str = "",
@@ -71,18 +72,23 @@ def page_record(
     exploration: dict | None = None,
     experiments: dict[str, str] | None = None,
     build_ms: float | None = None,
+    planned_at: datetime | None = None,
 ) -> PageView:
     """Log a rendered page and every impression on it, in one transaction.
 
     Each slot: row_key, row_index, position, title_id, policy, propensity, features, and
     optionally the explorer's fields of Impression (explored, bandit_state_id, estimated,
     draws, bandit_inputs, artwork, artwork_propensity, artwork_policy, artwork_state_id).
-    `device` is the one the request came from (blank: unknown). The page's row-order policy and probability, and what the explorer saw (`exploration`,
-    for off-policy evaluation), are stored on the page, with the online experiments that
-    served it (`experiments`: experiment id -> arm) and its build time in ms. On PostgreSQL the impressions go in
-    with one COPY (a page holds 100-250 of them; see `_impressions_copy`), elsewhere with one
-    multi-row INSERT.
+    `slots` may come prepared (`impression_rows`), as a page served again from a plan does.
+    `device` is the one the request came from (blank: unknown). The page's row-order policy
+    and probability, and what the explorer saw (`exploration`, for off-policy evaluation),
+    are stored on the page, with the online experiments that served it (`experiments`:
+    experiment id -> arm), its build time in ms, and when its rows were computed if that
+    was before `served_at` (`planned_at`: a page served from a plan, homepage.plans). On
+    PostgreSQL the impressions go in with one COPY (a page holds 100-250 of them; see
+    `ImpressionRows`), elsewhere with one multi-row INSERT.
     """
+    rows = slots if isinstance(slots, ImpressionRows) else impression_rows(slots)
     page = PageView.objects.create(
         page_id=page_id or uuid.uuid4(),
         member=member,
@@ -97,16 +103,18 @@ def page_record(
         exploration=exploration or {},
         experiments=experiments or {},
         build_ms=build_ms,
+        planned_at=planned_at,
     )
-    if connection.vendor == "postgresql" and slots:
-        _impressions_copy(
+    if not rows.slots:
+        return page
+    if connection.vendor == "postgresql":
+        rows.copy(
             {
                 "page_id": page.pk,
                 "member_id": member.pk,
                 "served_at": served_at,
                 "model_version_id": model_version_id,
-            },
-            slots,
+            }
         )
     else:
         Impression.objects.bulk_create(
@@ -118,7 +126,7 @@ def page_record(
                     model_version_id=model_version_id,
                     **slot,
                 )
-                for slot in slots
+                for slot in rows.slots
             ]
         )
     return page
@@ -139,6 +147,8 @@ _INTEGER_TYPES = frozenset(
         "SmallIntegerField",
     }
 )
+PAGE_COLUMNS = ("page_id", "member_id", "served_at", "model_version_id")
+"""The impression columns every row of a page shares: `page_record` writes them per page."""
 
 
 def _copy_text(value: str) -> str:
@@ -172,52 +182,77 @@ def _copy_writer(field) -> Callable[[object], str]:
         return str
     if kind == "DateTimeField":
         return lambda v: field.get_db_prep_save(v, connection).isoformat()
-    raise TypeError(f"Impression.{field.name} ({kind}): _impressions_copy cannot write it yet")
+    raise TypeError(f"Impression.{field.name} ({kind}): ImpressionRows cannot write it yet")
 
 
-def _impressions_copy(page: dict, slots: Sequence[dict]) -> None:
-    """Write a page's impressions with PostgreSQL's COPY, in its text format: the same rows,
-    columns and constraints as `bulk_create`, without an INSERT of some 2,000 parameters or a
-    model instance and a field adaptation per value (the homepage's largest write and, at
-    136 slots, its largest cost in Python; docs/benchmarks.md, "Load"). `page` holds the
-    values every row shares (written once), `slots` the rest, keyed by field name or
-    attname like `Impression(**slot)`. The columns are the model's own concrete fields; a
-    field missing from a slot takes its default, a key that names no field is refused, and
-    a field of a type this function does not know fails loudly rather than being written
-    wrong."""
-    fields = [f for f in Impression._meta.concrete_fields if not f.primary_key]
+def _impression_fields() -> tuple[list, list]:
+    """Impression's concrete fields but its id: those a page shares (PAGE_COLUMNS' order),
+    and the rest, in the model's order."""
+    fields = {f.attname: f for f in Impression._meta.concrete_fields if not f.primary_key}
+    return [fields.pop(name) for name in PAGE_COLUMNS], list(fields.values())
+
+
+def impression_rows(slots: Sequence[dict]) -> "ImpressionRows":
+    """A page's slots, checked, ready for `page_record` (see `ImpressionRows`). Each slot is
+    keyed by field name or attname like `Impression(**slot)`, without the page's own
+    columns (PAGE_COLUMNS); a key that names no other field is refused."""
+    shared, fields = _impression_fields()
     known = {f.attname for f in fields} | {f.name for f in fields}
     for slot in slots:
         if not known.issuperset(slot):
             unknown = sorted(set(slot) - known)
             raise TypeError(f"Impression got unexpected field(s) {', '.join(unknown)}")
-    writers, shared = [], []
-    for field in fields:
-        write = _copy_writer(field)
-        if field.attname in page:
-            value = page[field.attname]
-            shared.append(_COPY_NULL if value is None else write(value))
-        else:
-            shared.append(None)
-            writers.append((len(shared) - 1, field.attname, field.name, field.get_default(), write))
-    lines = []
-    for slot in slots:
-        cells = list(shared)
-        for i, attname, name, default, write in writers:
-            if attname in slot:
-                value = slot[attname]
-            elif name in slot:
-                value = slot[name]
-                value = value.pk if attname != name and value is not None else value
-            else:
-                value = default
-            cells[i] = _COPY_NULL if value is None else write(value)
-        lines.append("\t".join(cells))
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(Impression._meta.db_table)
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            copy.write("\n".join(lines) + "\n")
+    return ImpressionRows(tuple(slots))
+
+
+@dataclass(frozen=True, eq=False)
+class ImpressionRows:
+    """A page's impressions, converted once and writable for any page: on PostgreSQL each
+    row's text for COPY but the page's own columns, which lead every row (`PAGE_COLUMNS`).
+    The same rows, columns and constraints as `bulk_create`, without an INSERT of some 2,000
+    parameters or a model instance and a field adaptation per value (the homepage's largest
+    write and, at 136 slots, its largest cost in Python; docs/benchmarks.md, "Load"); a page
+    served again from a plan (homepage.plans) writes the rows its plan converted. The
+    columns are the model's own concrete fields; a field missing from a slot takes its
+    default, and a field of a type `_copy_writer` does not know fails loudly rather than
+    being written wrong."""
+
+    slots: tuple[dict, ...]
+
+    @cached_property
+    def _copy_tails(self) -> list[str]:
+        """Each slot's COPY text after the page's columns (a tab first)."""
+        _, fields = _impression_fields()
+        writers = [
+            (f.attname, f.name, f.get_default(), _copy_writer(f), f.is_relation) for f in fields
+        ]
+        tails = []
+        for slot in self.slots:
+            cells = [""]
+            for attname, name, default, write, relation in writers:
+                if attname in slot:
+                    value = slot[attname]
+                elif name in slot:
+                    value = slot[name]
+                    value = value.pk if relation and value is not None else value
+                else:
+                    value = default
+                cells.append(_COPY_NULL if value is None else write(value))
+            tails.append("\t".join(cells))
+        return tails
+
+    def copy(self, page: dict) -> None:
+        """COPY the rows into the log for the page whose PAGE_COLUMNS values `page` holds."""
+        shared, fields = _impression_fields()
+        head = "\t".join(
+            _COPY_NULL if page[f.attname] is None else _copy_writer(f)(page[f.attname])
+            for f in shared
+        )
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in shared + fields)
+        table = connection.ops.quote_name(Impression._meta.db_table)
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                copy.write("".join(f"{head}{tail}\n" for tail in self._copy_tails))
 
 
 @dataclass(frozen=True)

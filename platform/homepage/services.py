@@ -13,8 +13,9 @@ slots, is a new function rather than an edit of this one.
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -22,7 +23,8 @@ from django.db import connection
 
 from catalog.selectors import catalog_stamp_sql
 from events.models import PageView
-from events.services import page_record
+from events.selectors import activity_stamp_sql
+from events.services import impression_rows, page_record
 from exploration.page import (
     PageExploration,
     artwork_choose,
@@ -37,6 +39,7 @@ from exploration.serving import (
     explorers_stamp_sql,
 )
 from members.models import Member
+from members.selectors import my_list_stamp_sql
 from modeling.features import context_features, title_features_each
 from modeling.models import PromotionDecision
 from modeling.ranking import Ranking
@@ -44,7 +47,8 @@ from modeling.selectors import decisions_stamp_sql, gate_decisions
 from rollouts.serving import ServedArm, assignments_for, experiments_stamp_sql, page_experiments
 
 from .builders import NON_PERSONAL_KINDS, candidate_rows
-from .context import match_percentiles, page_context_build
+from .context import PageContext, match_percentiles, page_context_build
+from .plans import Finished, Plan, plan_get, plan_keep, plan_key
 from .rows import Row, rows_fill
 
 PERSONAL_ROWS = frozenset(
@@ -64,10 +68,19 @@ class Homepage:
     personal: bool  # whether anything on the page depends on this member's own activity
     exploration: PageExploration  # what the explorer did (row order, its probability)
     experiments: dict[str, ServedArm]  # surface -> the experiment arm that served it
+    planned_at: datetime | None = None  # when its rows were computed, if before the page
+    memo: dict = field(default_factory=dict)
+    """What a caller derives from `rows` and `match`, kept with them: shared by every page
+    served from the same finished plan (homepage.plans), this page's own otherwise."""
 
 
 def homepage_build(
-    *, member: Member, at: datetime, device: str = "", rng: np.random.Generator | None = None
+    *,
+    member: Member,
+    at: datetime,
+    device: str = "",
+    rng: np.random.Generator | None = None,
+    reuse: bool = False,
 ) -> Homepage:
     """Rows for `member` at time `at` (see `builders.ROW_BUILDERS`). No title twice on a page;
     a kids profile sees only kids titles; every slot is logged as an impression before the
@@ -76,34 +89,51 @@ def homepage_build(
     `device` is the one the request came from ("": unknown): the serving model reads it and
     the page records it.
 
+    `reuse`: `at` is the present, and the page may be served from the member's plan, what an
+    earlier page computed up to HOMEPAGE_PLAN_SECONDS ago with nothing it read changed since
+    (`homepage.plans`); the page is drawn and logged as its own all the same.
+
     A member in a running online experiment (rollouts) is served its arm's model version or
     explorer policy on that experiment's surface, production elsewhere; the page records
     the experiments and arms, and how long it took to build (their latency guardrail)."""
     started = time.perf_counter()
     page_id = uuid.uuid4()
     rng = rng if rng is not None else np.random.default_rng(page_id.int)
-    experiments, decisions, explorer, catalogue = serving_stamps()
-    assigned = assignments_for(member_id=member.pk, stamp=experiments)
-    ctx = page_context_build(
-        member=member,
-        at=at,
-        device=device,
-        assigned=assigned,
-        decisions=decisions,
-        catalogue=catalogue,
-    )
-    explorers = _arm_explorers(explorers_current(stamp=explorer), assigned)
-    explore = page_exploration_start(ctx)
+    stamps = serving_stamps(member_id=member.pk)
+    assigned = assignments_for(member_id=member.pk, stamp=stamps.experiments)
+    explorers = _arm_explorers(explorers_current(stamp=stamps.explorers), assigned)
     size = settings.HOMEPAGE_ROW_SIZE
-    candidates = rows_order(
-        candidate_rows(ctx), explorer=explorers.get("row_order"), rng=rng, page=explore
+    key = plan_key(
+        member=member,
+        stamps=stamps,
+        device=device,
+        arms=tuple(sorted((s, a.arm_id) for s, a in assigned.items())),
+        size=size,
     )
-    rows = rows_fill(candidates, size=size)
-    rows = slots_explore(
-        ctx, rows, explorer=explorers.get("slots"), rng=rng, page=explore, size=size
-    )
-    artwork_choose(ctx, rows, explorer=explorers.get("artwork"), rng=rng, page=explore)
-    ranking = ctx.ranking
+    plan = plan_get(key, at=at) if reuse else None
+    if plan is None:
+        plan = _plan(
+            member=member,
+            at=at,
+            device=device,
+            assigned=assigned,
+            stamps=stamps,
+            finish=not any(explorers.values()),
+            size=size,
+        )
+        if reuse:
+            plan_keep(key, plan)
+    if plan.finished is not None:
+        done = plan.finished
+        rows, slots, match = done.rows, done.impressions, done.match
+        personal, explore, memo = done.personal, done.exploration, done.memo
+    else:
+        explore = page_exploration_start(plan.ctx)
+        rows = _explored_rows(plan, explorers=explorers, rng=rng, page=explore, size=size)
+        slots = _impressions(rows, at=plan.at)
+        match = _match(plan.ctx, rows)
+        personal, memo = _personal(plan.ctx, rows), {}
+    ranking = plan.ranking
     page = page_record(
         page_id=page_id,
         member=member,
@@ -116,39 +146,117 @@ def homepage_build(
         row_order_state_id=explore.row_order_state_id,
         row_order_probability=explore.row_order_probability,
         exploration=explore.record,
-        slots=_impressions(rows, at=at),
+        slots=slots,
         experiments=page_experiments(assigned),
         build_ms=(time.perf_counter() - started) * 1000.0,
+        planned_at=plan.at if plan.at != at else None,
     )
     version = ranking.version
-    personal = any(row.key in PERSONAL_ROWS for row in rows) or (
-        version is not None and version.kind not in NON_PERSONAL_KINDS and bool(ctx.history)
-    )
     return Homepage(
         page=page,
         ranking=ranking,
         rows=rows,
-        match=match_percentiles(ctx, [slot.title.pk for row in rows for slot in row.slots]),
-        gate=gate_decisions(version=version, stamp=decisions) if version is not None else [],
+        match=match,
+        gate=gate_decisions(version=version, stamp=stamps.decisions) if version is not None else [],
         personal=personal,
         exploration=explore,
         experiments=assigned,
+        planned_at=page.planned_at,
+        memo=memo,
     )
 
 
-def serving_stamps() -> tuple[tuple, tuple, tuple, tuple]:
+def _plan(
+    *,
+    member: Member,
+    at: datetime,
+    device: str,
+    assigned: dict[str, ServedArm],
+    stamps: "ServingStamps",
+    finish: bool,
+    size: int,
+) -> Plan:
+    """Read the page context and rank the candidate rows; `finish` (no explorer on): fill
+    the rows and convert their impressions too, the whole page being deterministic."""
+    ctx = page_context_build(
+        member=member,
+        at=at,
+        device=device,
+        assigned=assigned,
+        decisions=stamps.decisions,
+        catalogue=stamps.catalogue,
+    )
+    candidates = candidate_rows(ctx)
+    finished = None
+    if finish:
+        rows = rows_fill(candidates, size=size)
+        finished = Finished(
+            rows=rows,
+            impressions=impression_rows(_impressions(rows, at=at)),
+            match=_match(ctx, rows),
+            personal=_personal(ctx, rows),
+            exploration=page_exploration_start(ctx),
+        )
+    return Plan(at=at, ctx=ctx, candidates=candidates, finished=finished)
+
+
+def _explored_rows(
+    plan: Plan,
+    *,
+    explorers: dict[str, Explorer],
+    rng: np.random.Generator,
+    page: PageExploration,
+    size: int,
+) -> list[Row]:
+    """The explorer's three seams over the plan's candidate rows, drawn for this page."""
+    ctx = plan.ctx
+    candidates = rows_order(
+        plan.candidates, explorer=explorers.get("row_order"), rng=rng, page=page
+    )
+    rows = rows_fill(candidates, size=size)
+    rows = slots_explore(ctx, rows, explorer=explorers.get("slots"), rng=rng, page=page, size=size)
+    artwork_choose(ctx, rows, explorer=explorers.get("artwork"), rng=rng, page=page)
+    return rows
+
+
+def _match(ctx: PageContext, rows: list[Row]) -> dict[int, int]:
+    return match_percentiles(ctx, [slot.title.pk for row in rows for slot in row.slots])
+
+
+def _personal(ctx: PageContext, rows: list[Row]) -> bool:
+    version = ctx.ranking.version
+    return any(row.key in PERSONAL_ROWS for row in rows) or (
+        version is not None and version.kind not in NON_PERSONAL_KINDS and bool(ctx.history)
+    )
+
+
+class ServingStamps(NamedTuple):
+    """What `serving_stamps` reads, each the stamp of one thing a page is served from."""
+
+    experiments: tuple
+    decisions: tuple
+    explorers: tuple
+    catalogue: tuple
+    member: tuple = ()  # the member's plays, thumbs and list; empty: not asked
+
+
+def serving_stamps(*, member_id: int | None = None) -> ServingStamps:
     """The stamps of the running experiments, the gate's decisions, the explorer's configs
     and states, and the catalogue, in one query: each says whether this process's copy of
     what serves (experiment arms, production and its gate evidence, the explorers, the
     catalogue snapshot) is still current, so a page asks the database once instead of four
     or five times, and a start, a stop, a promotion, a new bandit state or a new title
-    serves from the next page on."""
+    serves from the next page on. With `member_id`, the same query reads the stamps of that
+    member's plays, thumbs and list too (a plan's key, homepage.plans)."""
     parts = [
         experiments_stamp_sql(),
         decisions_stamp_sql(),
         explorers_stamp_sql(),
         catalog_stamp_sql(),
     ]
+    if member_id is not None:
+        activity, my_list = activity_stamp_sql(member_id), my_list_stamp_sql(member_id)
+        parts.append((f"SELECT * FROM ({activity[0]}) AS a, ({my_list[0]}) AS l", 4))
     sql = "SELECT * FROM " + ", ".join(
         f"({query}) AS stamp{i}" for i, (query, _) in enumerate(parts)
     )
@@ -159,7 +267,7 @@ def serving_stamps() -> tuple[tuple, tuple, tuple, tuple]:
     for _, width in parts:
         stamps.append(tuple(row[start : start + width]))
         start += width
-    return tuple(stamps)
+    return ServingStamps(*stamps)
 
 
 def _arm_explorers(

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from .models import Member, MyListEntry
@@ -32,6 +33,19 @@ def my_list_entries(*, member: Member) -> list[MyListEntry]:
         .select_related("title")
         .prefetch_related("title__genres")
         .order_by("-added_at", "-id")
+    )
+
+
+def my_list_stamp_sql(member_id: int) -> tuple[str, int]:
+    """A query of one row, the member's list entries' number and newest id, and its number
+    of columns: adding a title makes a new entry (a new id), removing one deletes it (one
+    fewer), so any edit of the list changes it."""
+    quote = connection.ops.quote_name
+    table = quote(MyListEntry._meta.db_table)
+    return (
+        f"SELECT COUNT(*), MAX({quote('id')}) FROM {table} "
+        f"WHERE {quote('member_id')} = {int(member_id)}",
+        2,
     )
 
 

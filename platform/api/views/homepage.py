@@ -8,9 +8,10 @@ serializers below still state the contract (the OpenAPI schema), and a test chec
 view writes what they would (tests/platform/api/test_homepage_payload.py).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
+import orjson
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -90,6 +91,12 @@ class HomepageOutput(serializers.Serializer):
     page_id = serializers.UUIDField()
     member = serializers.IntegerField()
     served_at = serializers.DateTimeField()
+    planned_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the page's rows were computed, if before served_at: served from the "
+        "member's plan, with nothing it was computed from changed since (at most "
+        "HOMEPAGE_PLAN_SECONDS earlier); null: computed for this request.",
+    )
     model_version = serializers.DictField(allow_null=True, help_text='{"id": int, "kind": str}')
     fallback = serializers.BooleanField()
     fallback_reason = serializers.CharField(allow_null=True)
@@ -114,10 +121,16 @@ class HomepageOutput(serializers.Serializer):
 
 
 def homepage_payload(
-    page: Homepage, *, member_id: int, at: datetime, title: Callable = title_json
+    page: Homepage,
+    *,
+    member_id: int,
+    at: datetime,
+    title: Callable = title_json,
+    rows: Callable[[list], object] = list,
 ) -> dict:
     """The page as `HomepageOutput` writes it, as plain data; `title` renders each title
-    (`title_json` for orjson; the Title itself to feed the serializer, as the test does)."""
+    (`title_json` for orjson; the Title itself to feed the serializer, as the test does),
+    `rows` the list of rows (the view: their JSON, once per plan)."""
     version = page.ranking.version
     match = page.match
     experiments = page_experiment_list(page)
@@ -125,6 +138,7 @@ def homepage_payload(
         "page_id": str(page.page.page_id),
         "member": member_id,
         "served_at": drf_time(at),
+        "planned_at": None if page.planned_at is None else drf_time(page.planned_at),
         "model_version": {"id": version.pk, "kind": version.kind} if version else None,
         "fallback": page.ranking.fallback,
         "fallback_reason": page.ranking.fallback_reason or None,
@@ -147,7 +161,7 @@ def homepage_payload(
         },
         "experiment": experiments[0] if experiments else None,
         "experiments": experiments,
-        "rows": [
+        "rows": rows(
             {
                 "key": row.key,
                 "title": row.title,
@@ -170,8 +184,22 @@ def homepage_payload(
                 ],
             }
             for row in page.rows
-        ],
+        ),
     }
+
+
+def rows_json(page: Homepage) -> Callable[[Iterable], orjson.Fragment]:
+    """`homepage_payload`'s `rows` for the view: the rows' JSON, made once and kept in the
+    page's memo, which every page served from the same finished plan shares (their rows,
+    slots and matches are the plan's)."""
+
+    def render(rows: Iterable) -> orjson.Fragment:
+        kept = page.memo.get("rows_json")
+        if kept is None:
+            kept = page.memo["rows_json"] = orjson.Fragment(orjson.dumps(list(rows)))
+        return kept
+
+    return render
 
 
 def page_experiment_list(page: Homepage) -> list[dict]:
@@ -203,5 +231,9 @@ class MemberHomepageApi(APIView):
         member = member_get_for_account(member_id=member_id, account=request.user)
         at = params.validated_data.get("at") or timezone.now()
         device = params.validated_data.get("device", "")
-        page = homepage_build(member=member, at=at, device=device)
-        return Response(homepage_payload(page, member_id=member.pk, at=at))
+        # A page at the present may come from the member's plan (homepage.plans); one at
+        # an `at` of the client's choosing is always computed for it.
+        page = homepage_build(
+            member=member, at=at, device=device, reuse="at" not in params.validated_data
+        )
+        return Response(homepage_payload(page, member_id=member.pk, at=at, rows=rows_json(page)))
