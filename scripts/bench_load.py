@@ -69,6 +69,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     setup = parser.add_argument_group("set-up")
@@ -87,6 +97,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     page = parser.add_argument_group("page")
     page.add_argument("--row-size", type=positive_int, default=25, help="slots per row")
+    page.add_argument(
+        "--plan-seconds",
+        type=non_negative_float,
+        default=None,
+        help="HOMEPAGE_PLAN_SECONDS of the server: how long a member's plan serves their "
+        "pages (0: every page computes its own; default: the settings' default)",
+    )
     load = parser.add_argument_group("load")
     load.add_argument("--clients", type=positive_int, default=16, help="concurrent clients")
     load.add_argument("--client-processes", type=positive_int, default=4)
@@ -313,14 +330,46 @@ def py_spy_report(out: Path, top: int = 30) -> None:
         print(f"  {100 * n / total:7.1f}   {frame}")
 
 
+def pages_planned(*, since: datetime) -> str:
+    """How many of the pages logged since `since` were served from a plan (homepage.plans),
+    how old their plans were, and each kind's mean build time (PageView.build_ms)."""
+    from django.db.models import Avg
+
+    from events.models import PageView
+
+    pages = PageView.objects.filter(served_at__gte=since)
+    ages = sorted(
+        (served - planned).total_seconds()
+        for served, planned in pages.filter(planned_at__isnull=False).values_list(
+            "served_at", "planned_at"
+        )
+    )
+    total = pages.count()
+    if not total:
+        return "pages: none logged"
+    computed = pages.filter(planned_at__isnull=True).aggregate(ms=Avg("build_ms"))["ms"] or 0
+    planned = pages.filter(planned_at__isnull=False).aggregate(ms=Avg("build_ms"))["ms"] or 0
+    median = f", plan age median {ages[len(ages) // 2]:.1f} s" if ages else ""
+    return (
+        f"pages: {total}, {len(ages)} from a plan ({100 * len(ages) / total:.0f}%){median}; "
+        f"build time mean: computed {computed:.1f} ms, from a plan {planned:.1f} ms"
+    )
+
+
 def measure(args: argparse.Namespace, fixture: dict) -> int:
     port = loadtools.free_port()
     base_url = f"http://127.0.0.1:{port}"
+    from django.conf import settings
+
+    plan_seconds = (
+        settings.HOMEPAGE_PLAN_SECONDS if args.plan_seconds is None else args.plan_seconds
+    )
     env = loadtools.app_env(
         settings=SETTINGS,
         database_url=os.environ["DATABASE_URL"],
         var_dir=args.var_dir,
         HOMEPAGE_ROW_SIZE=str(args.row_size),
+        HOMEPAGE_PLAN_SECONDS=str(plan_seconds),
     )
     argv = loadtools.gunicorn_argv(
         port=port, workers=args.workers, worker_class=args.worker_class, threads=args.threads
@@ -335,7 +384,8 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
         f"server: gunicorn {args.workers} {server} workers"
         + (f" x {args.threads} threads" if server == "gthread" else "")
         + f"; {args.clients} clients in {args.client_processes} processes; {args.rounds} rounds of "
-        f"{args.seconds:.0f} s per endpoint after {args.warmup:.0f} s warm-up",
+        f"{args.seconds:.0f} s per endpoint after {args.warmup:.0f} s warm-up; plans serve "
+        f"for {plan_seconds:g} s (HOMEPAGE_PLAN_SECONDS)",
         flush=True,
     )
     log = args.var_dir / "gunicorn.log"
@@ -361,6 +411,7 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
                 if args.py_spy and round_ == 0:
                     spies = py_spy(loadtools.children(web.pid), args.seconds, args.var_dir)
                 for name, targets in (("homepage", homepage), ("bare", bare)):
+                    started = datetime.now(UTC)
                     meter.start()
                     readings = driver.run(targets, args.seconds)
                     for part, seconds in meter.stop().items():
@@ -369,6 +420,8 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
                     print(
                         f"round {round_ + 1}: {readings.line(name)}  ({loadtools.load_average()})"
                     )
+                    if name == "homepage":
+                        print("    " + pages_planned(since=started))
                     for sample in readings.error_samples:
                         print(f"    error: {sample}")
                 for spy in spies:

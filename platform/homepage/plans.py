@@ -63,14 +63,15 @@ class Finished:
 
 @dataclass(frozen=True, eq=False)
 class Plan:
-    at: datetime  # when its context was read and its rows computed
-    ctx: PageContext
-    candidates: list[CandidateRow]  # the builders' rows, before the explorer orders them
-    finished: Finished | None  # None: an open plan (an explorer draws on every serve)
+    """A finished plan keeps only what its pages need (not the page context: the serving
+    model's scores of every title on offer, the unplayed titles as arrays); an open one
+    keeps the context and candidate rows the explorer draws from."""
 
-    @property
-    def ranking(self) -> Ranking:
-        return self.ctx.ranking
+    at: datetime  # when its context was read and its rows computed
+    ranking: Ranking
+    finished: Finished | None  # None: an open plan (an explorer draws on every serve)
+    ctx: PageContext | None = None  # an open plan's
+    candidates: list[CandidateRow] | None = None  # the builders' rows, before the explorer
 
 
 _lock = threading.Lock()

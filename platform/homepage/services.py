@@ -197,7 +197,9 @@ def _plan(
             personal=_personal(ctx, rows),
             exploration=page_exploration_start(ctx),
         )
-    return Plan(at=at, ctx=ctx, candidates=candidates, finished=finished)
+    if finished is not None:
+        return Plan(at=at, ranking=ctx.ranking, finished=finished)
+    return Plan(at=at, ranking=ctx.ranking, finished=None, ctx=ctx, candidates=candidates)
 
 
 def _explored_rows(
