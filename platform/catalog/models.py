@@ -57,3 +57,20 @@ class Title(models.Model):
     @property
     def kids_suitable(self) -> bool:
         return self.maturity_rating in KIDS_RATINGS
+
+
+class CatalogStamp(models.Model):
+    """One row the database itself moves on every write to titles, genres or their links
+    (triggers of migration 0003: statement-level on PostgreSQL, row-level on SQLite), so
+    serving checks that its catalogue snapshot is current by reading one row, not by
+    counting the catalogue on every page (3 ms of database CPU a page at 5,000 titles;
+    docs/benchmarks.md, "Load"). Catches what Django's signals would not: `.update()`, raw
+    SQL, a relink of genres without a save. The application never writes it."""
+
+    changes = models.BigIntegerField(default=0)
+    changed_at = models.CharField(
+        max_length=40, blank=True, help_text="The database's clock at the last change."
+    )
+
+    def __str__(self) -> str:
+        return f"catalogue change {self.changes} at {self.changed_at}"

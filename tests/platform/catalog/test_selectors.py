@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
-from catalog.models import Genre
-from catalog.selectors import title_list, title_search, titles_on_offer
+from catalog.models import CatalogStamp, Genre, Title
+from catalog.selectors import catalog_stamp_sql, title_list, title_search, titles_on_offer
 from tests.factories import NOW, TitleFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +43,38 @@ def test_snapshot_reloads_after_a_title_is_added_changed_or_relinked():
     assert set(titles_on_offer(at=NOW).titles) == {title.pk, other.pk}
     other.delete()
     assert set(titles_on_offer(at=NOW).titles) == {title.pk}
+
+    # What no signal sees: a queryset update, raw SQL, a genre renamed (its name is on the page)
+    Title.objects.filter(pk=title.pk).update(name="Updated")
+    assert titles_on_offer(at=NOW).titles[title.pk].name == "Updated"
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE catalog_title SET synopsis = 'Raw' WHERE id = %s", [title.pk])
+    assert titles_on_offer(at=NOW).titles[title.pk].synopsis == "Raw"
+    Genre.objects.filter(pk=comedy.pk).update(name="Farce")
+    assert [g.name for g in titles_on_offer(at=NOW).titles[title.pk].genres.all()] == ["Farce"]
+
+
+def test_the_catalogue_stamp_moves_on_every_write_and_survives_a_flush():
+    stamp = catalog_stamp()
+    title = TitleFactory()
+    assert catalog_stamp() != stamp
+    stamp = catalog_stamp()
+    Title.objects.filter(pk=title.pk).update(runtime_minutes=90)
+    assert catalog_stamp() != stamp
+    stamp = catalog_stamp()
+    assert list(Title.objects.all()) == [title]  # a read moves nothing
+    assert catalog_stamp() == stamp
+    CatalogStamp.objects.all().delete()  # as a flush leaves it
+    assert catalog_stamp() == (None, None)
+    TitleFactory()
+    again = catalog_stamp()
+    assert again != stamp and again[1] > stamp[1]  # a new row, at a later time
+
+
+def catalog_stamp() -> tuple:
+    with connection.cursor() as cursor:
+        cursor.execute(catalog_stamp_sql()[0])
+        return tuple(cursor.fetchone())
 
 
 def test_list_and_search_read_titles_and_genres_in_two_queries(django_assert_num_queries):
