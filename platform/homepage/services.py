@@ -11,6 +11,7 @@ Each step is its own function, so a new row kind, or a policy that reorders rows
 slots, is a new function rather than an edit of this one.
 """
 
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -197,8 +198,9 @@ def _plan(
             personal=_personal(ctx, rows),
             exploration=page_exploration_start(ctx),
         )
-    if finished is not None:
-        return Plan(at=at, ranking=ctx.ranking, finished=finished)
+    if finished is not None:  # its pages read the version and fallback, not the scores
+        ranking = dataclasses.replace(ctx.ranking, scores={})
+        return Plan(at=at, ranking=ranking, finished=finished)
     return Plan(at=at, ranking=ctx.ranking, finished=None, ctx=ctx, candidates=candidates)
 
 
