@@ -4,7 +4,10 @@
   `e2e`, `browser` or `services`), one at a time, as they would run alone. They spend their
   time waiting on their servers and workers, and two at once would share the real Redis's
   queues.
-- **units**: every other test, CPU-bound in the test process itself.
+- **units**: every other test, CPU-bound in the test process itself, and the e2e tests
+  marked `embedded`, which run on the embedded default in a scratch folder and share no
+  service with anything (`make demo`'s own test: it moves a minute and a half off the
+  longer half).
 
 On a two-core machine the two overlap almost fully, so the suite takes about as long as its
 longer half. The units get a database and a Redis database of their own when the real
@@ -27,7 +30,7 @@ from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = "e2e or browser or services"
-HALVES = {"stacks": STACKS, "units": f"not ({STACKS})"}
+HALVES = {"stacks": f"({STACKS}) and not embedded", "units": f"not ({STACKS}) or embedded"}
 
 
 def units_env(env: dict[str, str]) -> dict[str, str]:

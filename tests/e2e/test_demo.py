@@ -7,7 +7,7 @@ import pytest
 
 from tests.e2e.stack import PYTHON, ROOT, free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.embedded]
 
 
 def test_demo_sets_up_the_whole_loop_and_serves_a_model(tmp_path):
