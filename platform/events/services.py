@@ -105,7 +105,7 @@ def page_record(
         build_ms=build_ms,
         planned_at=planned_at,
     )
-    if not len(rows):
+    if not rows:
         return page
     if connection.vendor == "postgresql":
         rows.copy(

@@ -188,20 +188,18 @@ def _plan(
         catalogue=stamps.catalogue,
     )
     candidates = candidate_rows(ctx)
-    finished = None
-    if finish:
-        rows = rows_fill(candidates, size=size)
-        finished = Finished(
-            rows=rows,
-            impressions=impression_rows(_impressions(rows, at=at)),
-            match=_match(ctx, rows),
-            personal=_personal(ctx, rows),
-            exploration=page_exploration_start(ctx),
-        )
-    if finished is not None:  # its pages read the version and fallback, not the scores
-        ranking = dataclasses.replace(ctx.ranking, scores={})
-        return Plan(at=at, ranking=ranking, finished=finished)
-    return Plan(at=at, ranking=ctx.ranking, finished=None, ctx=ctx, candidates=candidates)
+    if not finish:
+        return Plan(at=at, ranking=ctx.ranking, finished=None, ctx=ctx, candidates=candidates)
+    rows = rows_fill(candidates, size=size)
+    finished = Finished(
+        rows=rows,
+        impressions=impression_rows(_impressions(rows, at=at)),
+        match=_match(ctx, rows),
+        personal=_personal(ctx, rows),
+        exploration=page_exploration_start(ctx),
+    )
+    # its pages read the serving version and the fallback, not the catalogue's scores
+    return Plan(at=at, ranking=dataclasses.replace(ctx.ranking, scores={}), finished=finished)
 
 
 def _explored_rows(
