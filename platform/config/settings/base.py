@@ -225,7 +225,7 @@ HOMEPAGE_ROW_SIZE = int(os.environ.get("HOMEPAGE_ROW_SIZE", 20))
 # A member's page computed once serves their pages at the present for this many seconds,
 # while nothing it was computed from changes (homepage.plans); 0: every page computes its own.
 HOMEPAGE_PLAN_SECONDS = float(os.environ.get("HOMEPAGE_PLAN_SECONDS", 60))
-HOMEPAGE_PLANS_KEPT = int(os.environ.get("HOMEPAGE_PLANS_KEPT", 1000))  # per web process
+HOMEPAGE_PLANS_KEPT = int(os.environ.get("HOMEPAGE_PLANS_KEPT", 500))  # per web process
 # Candidate model kinds each retrain trains and puts through the promotion gate, in order.
 MODELING_CANDIDATES = os.environ.get("HOMEPAGE_CANDIDATES", "popularity,ease,mf,sasrec").split(",")
 MODELING_HOLDOUT_FRACTION = float(os.environ.get("HOMEPAGE_HOLDOUT_FRACTION", 0.2))
