@@ -5,10 +5,12 @@ Celery transport that keeps its queue in files (no server). With DATABASE_URL an
 CELERY_BROKER_URL it runs on PostgreSQL and Redis, as compose.yaml and CI do.
 """
 
+import math
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 ROOT_DIR = Path(__file__).resolve().parents[3]
 PLATFORM_DIR = ROOT_DIR / "platform"
@@ -20,6 +22,27 @@ def env_bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_number(name: str, default, *, kind=float, minimum=None, maximum=None):
+    """A number from the environment (`kind`: float or int), or `default` when it is not
+    set. A value that is not such a number, or lies outside [minimum, maximum], stops the
+    start with a message that names the variable and its value."""
+    text = os.environ.get(name)
+    if text is None:
+        return kind(default)
+    try:
+        value = kind(text.strip())
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ImproperlyConfigured(f"{name}={text!r} is not {what}.") from None
+    if kind is float and not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name}={text!r} is not a finite number.")
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={text!r} must be at least {minimum}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name}={text!r} must be at most {maximum}.")
+    return value
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-dev-key-do-not-use-in-production")
@@ -123,7 +146,7 @@ STATICFILES_DIRS = [
 # --- API ------------------------------------------------------------------------------------
 # The largest request body the API reads (bytes); a full batch of 500 events is about 150 KB.
 # A larger body is refused with 413 before it is parsed.
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("HOMEPAGE_MAX_BODY_BYTES", 1_000_000))
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_number("HOMEPAGE_MAX_BODY_BYTES", 1_000_000, kind=int, minimum=1)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -145,7 +168,7 @@ REST_FRAMEWORK = {
     },
     # A client's address is REMOTE_ADDR unless we sit behind proxies that set X-Forwarded-For
     # (say how many): trusting the header from anyone would let a client pick its own address.
-    "NUM_PROXIES": int(os.environ.get("HOMEPAGE_NUM_PROXIES", 0)),
+    "NUM_PROXIES": env_number("HOMEPAGE_NUM_PROXIES", 0, kind=int, minimum=0),
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }
@@ -185,7 +208,7 @@ else:
     # this many seconds. It must be longer than the longest retrain, or a retrain still running
     # is handed to a second worker (which then finds the run locked and leaves it alone).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": float(os.environ.get("HOMEPAGE_BROKER_VISIBILITY_TIMEOUT", 3600))
+        "visibility_timeout": env_number("HOMEPAGE_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=0)
     }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("HOMEPAGE_CELERY_QUEUE", "homepage")
 CELERY_TASK_IGNORE_RESULT = True
@@ -196,12 +219,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-RETRAIN_INTERVAL_SECONDS = float(os.environ.get("HOMEPAGE_RETRAIN_INTERVAL_SECONDS", 3600))
-EXPLORATION_UPDATE_INTERVAL_SECONDS = float(
-    os.environ.get("HOMEPAGE_EXPLORATION_UPDATE_INTERVAL_SECONDS", 600)
+RETRAIN_INTERVAL_SECONDS = env_number("HOMEPAGE_RETRAIN_INTERVAL_SECONDS", 3600, minimum=0)
+EXPLORATION_UPDATE_INTERVAL_SECONDS = env_number(
+    "HOMEPAGE_EXPLORATION_UPDATE_INTERVAL_SECONDS", 600, minimum=0
 )
-ROLLOUTS_READOUT_INTERVAL_SECONDS = float(
-    os.environ.get("HOMEPAGE_ROLLOUTS_READOUT_INTERVAL_SECONDS", 300)
+ROLLOUTS_READOUT_INTERVAL_SECONDS = env_number(
+    "HOMEPAGE_ROLLOUTS_READOUT_INTERVAL_SECONDS", 300, minimum=0
 )
 CELERY_BEAT_SCHEDULE = {
     "retrain-periodically": {
@@ -221,59 +244,61 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- the loop -------------------------------------------------------------------------------
 MODEL_DIR = Path(os.environ.get("HOMEPAGE_MODEL_DIR", VAR_DIR / "models"))
-HOMEPAGE_ROW_SIZE = int(os.environ.get("HOMEPAGE_ROW_SIZE", 20))
+HOMEPAGE_ROW_SIZE = env_number("HOMEPAGE_ROW_SIZE", 20, kind=int, minimum=1)
 # A member's page computed once serves their pages at the present for this many seconds,
 # while nothing it was computed from changes (homepage.plans); 0: every page computes its own.
-HOMEPAGE_PLAN_SECONDS = float(os.environ.get("HOMEPAGE_PLAN_SECONDS", 60))
-HOMEPAGE_PLANS_KEPT = int(os.environ.get("HOMEPAGE_PLANS_KEPT", 500))  # per web process
+HOMEPAGE_PLAN_SECONDS = env_number("HOMEPAGE_PLAN_SECONDS", 60, minimum=0)
+HOMEPAGE_PLANS_KEPT = env_number("HOMEPAGE_PLANS_KEPT", 500, kind=int, minimum=0)  # per web process
 # Candidate model kinds each retrain trains and puts through the promotion gate, in order.
 MODELING_CANDIDATES = os.environ.get("HOMEPAGE_CANDIDATES", "popularity,ease,mf,sasrec").split(",")
-MODELING_HOLDOUT_FRACTION = float(os.environ.get("HOMEPAGE_HOLDOUT_FRACTION", 0.2))
-MODELING_SEED = int(os.environ.get("HOMEPAGE_MODELING_SEED", 0))
+MODELING_HOLDOUT_FRACTION = env_number("HOMEPAGE_HOLDOUT_FRACTION", 0.2, minimum=0, maximum=1)
+MODELING_SEED = env_number("HOMEPAGE_MODELING_SEED", 0, kind=int)
 # A candidate that passes the gate against a model in production goes to a canary experiment
 # (rollouts), and serves everyone only if it ships; off: the gate promotes it directly.
 MODELING_PROMOTE_VIA_CANARY = env_bool("HOMEPAGE_PROMOTE_VIA_CANARY", True)
 # Off-policy evaluation in the promotion gate (modeling.ope, docs/ope.md#in-the-promotion-gate):
 # fewer explored impressions than this in the holdout period and the OPE check is skipped.
-MODELING_OPE_MIN_IMPRESSIONS = int(os.environ.get("HOMEPAGE_OPE_MIN_IMPRESSIONS", 200))
+MODELING_OPE_MIN_IMPRESSIONS = env_number("HOMEPAGE_OPE_MIN_IMPRESSIONS", 200, kind=int, minimum=0)
 # A version's target policy on an explored slot: softmax at this temperature over its scores of
 # the logged eligible titles (standardized over them), mixed with this floor of uniform.
-MODELING_OPE_TEMPERATURE = float(os.environ.get("HOMEPAGE_OPE_TEMPERATURE", 0.5))
-MODELING_OPE_FLOOR = float(os.environ.get("HOMEPAGE_OPE_FLOOR", 0.05))
-MODELING_OPE_REPLICATES = int(os.environ.get("HOMEPAGE_OPE_REPLICATES", 500))
+MODELING_OPE_TEMPERATURE = env_number("HOMEPAGE_OPE_TEMPERATURE", 0.5, minimum=0)
+MODELING_OPE_FLOOR = env_number("HOMEPAGE_OPE_FLOOR", 0.05, minimum=0, maximum=1)
+MODELING_OPE_REPLICATES = env_number("HOMEPAGE_OPE_REPLICATES", 500, kind=int, minimum=1)
 
 # --- the explorer (platform/exploration, docs/exploration.md) ------------------------------
 # Each use's policy and rate are ExplorerConfig rows (admin, or PUT /api/v1/exploration/
 # configs/<use>); these are the shapes around them.
-EXPLORATION_ARTWORK_VARIANTS = int(os.environ.get("HOMEPAGE_ARTWORK_VARIANTS", 4))
+EXPLORATION_ARTWORK_VARIANTS = env_number("HOMEPAGE_ARTWORK_VARIANTS", 4, kind=int, minimum=1)
 # Titles eligible for an exploration slot (and logged with their scores on the page).
-EXPLORATION_CANDIDATES = int(os.environ.get("HOMEPAGE_EXPLORATION_CANDIDATES", 50))
+EXPLORATION_CANDIDATES = env_number("HOMEPAGE_EXPLORATION_CANDIDATES", 50, kind=int, minimum=1)
 # At most this many ordered rows on a page when the row-order explorer is on (billboard apart).
-EXPLORATION_MAX_ROWS = int(os.environ.get("HOMEPAGE_EXPLORATION_MAX_ROWS", 6))
+EXPLORATION_MAX_ROWS = env_number("HOMEPAGE_EXPLORATION_MAX_ROWS", 6, kind=int, minimum=1)
 # A play counts as the reward of an impression of its title to the member within this window.
-EXPLORATION_ATTRIBUTION_SECONDS = float(
-    os.environ.get("HOMEPAGE_EXPLORATION_ATTRIBUTION_SECONDS", 6 * 3600)
+EXPLORATION_ATTRIBUTION_SECONDS = env_number(
+    "HOMEPAGE_EXPLORATION_ATTRIBUTION_SECONDS", 6 * 3600, minimum=0
 )
 # An update passes over no page written less than this long ago (one still committing).
-EXPLORATION_COMMIT_GRACE_SECONDS = float(
-    os.environ.get("HOMEPAGE_EXPLORATION_COMMIT_GRACE_SECONDS", 60)
+EXPLORATION_COMMIT_GRACE_SECONDS = env_number(
+    "HOMEPAGE_EXPLORATION_COMMIT_GRACE_SECONDS", 60, minimum=0
 )
 # Feedback rows one update reads at most per use (the rest wait for the next run).
-EXPLORATION_UPDATE_BATCH = int(os.environ.get("HOMEPAGE_EXPLORATION_UPDATE_BATCH", 20000))
+EXPLORATION_UPDATE_BATCH = env_number(
+    "HOMEPAGE_EXPLORATION_UPDATE_BATCH", 20000, kind=int, minimum=1
+)
 
 # --- online experiments (platform/rollouts, docs/rollouts.md) -----------------------------
 # Days are simulated days: the pages' clock (served_at), from each experiment's start.
 # Retention on day d: of the members first seen before day d - N, the share seen since.
-ROLLOUTS_RETENTION_DAYS = int(os.environ.get("HOMEPAGE_ROLLOUTS_RETENTION_DAYS", 7))
+ROLLOUTS_RETENTION_DAYS = env_number("HOMEPAGE_ROLLOUTS_RETENTION_DAYS", 7, kind=int, minimum=0)
 # CUPED's covariate: each member's streaming minutes per day over this many days before the start.
-ROLLOUTS_PRE_DAYS = int(os.environ.get("HOMEPAGE_ROLLOUTS_PRE_DAYS", 14))
-ROLLOUTS_ALPHA = float(os.environ.get("HOMEPAGE_ROLLOUTS_ALPHA", 0.05))
+ROLLOUTS_PRE_DAYS = env_number("HOMEPAGE_ROLLOUTS_PRE_DAYS", 14, kind=int, minimum=0)
+ROLLOUTS_ALPHA = env_number("HOMEPAGE_ROLLOUTS_ALPHA", 0.05, minimum=0, maximum=1)
 # A canary holds each share this many days before it advances, and gives up ("no winner")
 # after this many days in all; a candidate's page latency more than this fraction above
 # control's (always-valid interval) is a breached guardrail.
-ROLLOUTS_CANARY_MIN_DAYS = int(os.environ.get("HOMEPAGE_ROLLOUTS_CANARY_MIN_DAYS", 1))
-ROLLOUTS_CANARY_MAX_DAYS = int(os.environ.get("HOMEPAGE_ROLLOUTS_CANARY_MAX_DAYS", 28))
-ROLLOUTS_LATENCY_MARGIN = float(os.environ.get("HOMEPAGE_ROLLOUTS_LATENCY_MARGIN", 0.10))
+ROLLOUTS_CANARY_MIN_DAYS = env_number("HOMEPAGE_ROLLOUTS_CANARY_MIN_DAYS", 1, kind=int, minimum=0)
+ROLLOUTS_CANARY_MAX_DAYS = env_number("HOMEPAGE_ROLLOUTS_CANARY_MAX_DAYS", 28, kind=int, minimum=0)
+ROLLOUTS_LATENCY_MARGIN = env_number("HOMEPAGE_ROLLOUTS_LATENCY_MARGIN", 0.10, minimum=0)
 
 # --- the lab (staff only, /lab) --------------------------------------------------------------
 # Simulated traffic runs the simulator's HTTP client against this base URL, on the world in

@@ -116,3 +116,43 @@ def test_the_demo_settings_serve_with_debug_off():
         text=True,
     )
     assert local.stdout.strip() == "False", local.stderr
+
+
+def load_base(
+    env: dict, expression: str = "s.HOMEPAGE_PLAN_SECONDS"
+) -> subprocess.CompletedProcess:
+    code = f"import config.settings.base as s; print(repr({expression}))"
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path[:0] = ['platform', '.']; {code}"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("HOMEPAGE_PLAN_SECONDS", "soon", "'soon' is not a number"),
+        ("HOMEPAGE_PLANS_KEPT", "-1", "'-1' must be at least 0"),
+        ("HOMEPAGE_ROW_SIZE", "2.5", "'2.5' is not a whole number"),
+        ("HOMEPAGE_HOLDOUT_FRACTION", "1.5", "'1.5' must be at most 1"),
+        ("HOMEPAGE_OPE_TEMPERATURE", "nan", "'nan' is not a finite number"),
+        ("HOMEPAGE_EXPLORATION_CANDIDATES", "0", "'0' must be at least 1"),
+    ],
+)
+def test_a_bad_number_in_the_environment_stops_the_start_naming_it(name, value, says):
+    result = load_base({name: value})
+    assert result.returncode != 0
+    error = result.stderr.strip().splitlines()[-1]
+    assert error == f"django.core.exceptions.ImproperlyConfigured: {name}={says}.", error
+
+
+def test_numbers_in_the_environment_are_read_with_their_kind():
+    result = load_base(
+        {"HOMEPAGE_PLAN_SECONDS": " 5 ", "HOMEPAGE_ROW_SIZE": "7"},
+        "(s.HOMEPAGE_PLAN_SECONDS, s.HOMEPAGE_ROW_SIZE, s.HOMEPAGE_PLANS_KEPT)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(5.0, 7, 500)"
