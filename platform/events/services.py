@@ -1,5 +1,6 @@
 """Writes to the fact log."""
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -185,11 +186,23 @@ def _copy_writer(field) -> Callable[[object], str]:
     raise TypeError(f"Impression.{field.name} ({kind}): ImpressionRows cannot write it yet")
 
 
-def _impression_fields() -> tuple[list, list]:
+@functools.cache
+def _impression_fields() -> tuple[tuple, tuple]:
     """Impression's concrete fields but its id: those a page shares (PAGE_COLUMNS' order),
-    and the rest, in the model's order."""
+    and the rest, in the model's order. Read once per process."""
     fields = {f.attname: f for f in Impression._meta.concrete_fields if not f.primary_key}
-    return [fields.pop(name) for name in PAGE_COLUMNS], list(fields.values())
+    return tuple(fields.pop(name) for name in PAGE_COLUMNS), tuple(fields.values())
+
+
+@functools.cache
+def _copy_statement() -> tuple[str, tuple]:
+    """The impressions' COPY statement (the page's columns first) and the writers of the
+    page's columns, made once per process rather than on every page."""
+    shared, fields = _impression_fields()
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in shared + fields)
+    statement = f"COPY {quote(Impression._meta.db_table)} ({columns}) FROM STDIN"
+    return statement, tuple((f.attname, _copy_writer(f)) for f in shared)
 
 
 def impression_rows(slots: Sequence[dict], *, copy: bool = True) -> "ImpressionRows":
@@ -198,7 +211,7 @@ def impression_rows(slots: Sequence[dict], *, copy: bool = True) -> "ImpressionR
     columns (PAGE_COLUMNS); a key that names no other field is refused. On PostgreSQL,
     `copy` converts them for COPY now and keeps only that text (a plan keeps a tenth of
     the memory the slot dicts take); otherwise they convert on the first write."""
-    shared, fields = _impression_fields()
+    _, fields = _impression_fields()
     known = {f.attname for f in fields} | {f.name for f in fields}
     for slot in slots:
         if not known.issuperset(slot):
@@ -254,15 +267,12 @@ class ImpressionRows:
 
     def copy(self, page: dict) -> None:
         """COPY the rows into the log for the page whose PAGE_COLUMNS values `page` holds."""
-        shared, fields = _impression_fields()
+        statement, writers = _copy_statement()
         head = "\t".join(
-            _COPY_NULL if page[f.attname] is None else _copy_writer(f)(page[f.attname])
-            for f in shared
+            _COPY_NULL if page[name] is None else write(page[name]) for name, write in writers
         )
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in shared + fields)
-        table = connection.ops.quote_name(Impression._meta.db_table)
         with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with cursor.cursor.copy(statement) as copy:
                 copy.write("".join(f"{head}{tail}\n" for tail in self.copy_tails))
 
 
