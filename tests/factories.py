@@ -56,3 +56,19 @@ class TitleFactory(factory.django.DjangoModelFactory):
         if create:
             for name in extracted or ["Drama"]:
                 self.genres.add(GenreFactory(name=name))
+
+
+def impressions_log(impressions) -> None:
+    """Log unsaved `Impression`s (their pages saved) as their pages' records, the one way
+    the log takes them (`events.models.Impression` is a view): each page's slots in the
+    order given. Their member and time must be their page's, as the view reads them."""
+    from events.models import SLOT_FIELDS
+    from events.services import impression_rows
+
+    pages: dict = {}
+    for impression in impressions:
+        page = impression.page
+        assert (impression.member_id, impression.served_at) == (page.member_id, page.served_at)
+        pages.setdefault(page.pk, []).append({f: getattr(impression, f) for f in SLOT_FIELDS})
+    for page_id, slots in pages.items():
+        impression_rows(slots).write(page_id)

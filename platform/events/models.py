@@ -6,6 +6,7 @@ Nothing here is ever updated or deleted by the application. Training reads these
 
 import uuid
 
+import orjson
 from django.db import models
 
 
@@ -105,26 +106,114 @@ class PageView(AppendOnlyModel):
         return f"page {self.page_id} for member {self.member_id}"
 
 
-class Impression(AppendOnlyModel):
-    """One title shown in one slot of one page, with how and why it was chosen.
+class SlotsField(models.TextField):
+    """A page's slots as one JSON array, stored as its text: PostgreSQL's `json` type (kept
+    as written, so a write costs a check of the text rather than jsonb's conversion; lz4 by
+    the migration where the server has it), text elsewhere. It reads back as Python values
+    and writes a list, or JSON text already encoded (`events.services.ImpressionRows`)."""
 
-    **Keys the database does not check.** A page writes 100-250 of these rows in one
-    transaction, right after its `PageView` row. Their page, member and model version are
-    that page's (written once per page, `events.services.page_record`), and the page row
-    holds the same member and model version under checked foreign keys; their bandit states
-    are the explorer states the request served from, rows that are never deleted. A
-    foreign key constraint on each of those would look up the parent row once per
-    impression (a trigger per key per row: 540 lookups a page), and a single-column index
-    on each would be updated once per impression, for keys no query filters on alone (the
-    page's and the member's are the first column of `impression_slot_unique` and of the
-    (member, served_at) index). Measured on PostgreSQL, the page's record cost about a
-    third less database CPU without them (docs/benchmarks.md, "Load"). So these keys are
-    declared to Django (joins, and `PROTECT` still refuses to delete a member, page, model
-    version or state that impressions refer to) but not enforced by the database, as a
-    data warehouse's fact table keeps its keys. The title is the one key a page row does
-    not carry: it keeps its constraint and index.
+    def db_type(self, connection):
+        return "json" if connection.vendor == "postgresql" else "text"
+
+    def from_db_value(self, value, expression, connection):
+        return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+    def get_prep_value(self, value):
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, bytes):
+            return value.decode()
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+    def to_python(self, value):
+        return self.from_db_value(value, None, None)
+
+
+class PageImpressions(AppendOnlyModel):
+    """Every impression of one page, in one row: the page's compact record in the fact log.
+
+    A page shows 100-250 titles. Logged as a row each, its record was the homepage's largest
+    cost in the database: an index entry per row in five indexes, a key check per row, some
+    76 kB of rows (docs/benchmarks.md, "Load"). Here a page writes one row: its slots as one
+    JSON array, each slot a list of the values `SLOT_FIELDS` names, in the order the page
+    wrote them (row 0, position 0 first). Readers go through `Impression`, the view that
+    unnests these rows into one row per slot, so every fact an estimator reads (title,
+    position, policy, propensity, the explorer's states, inputs and artwork) is still one
+    column of one row. `id` orders the records as the log received them: the explorer's
+    update counts impressions by it (`Impression.id`).
     """
 
+    id = models.BigAutoField(primary_key=True)
+    page = models.OneToOneField(PageView, on_delete=models.PROTECT, related_name="record")
+    slot_count = models.PositiveSmallIntegerField(help_text="How many slots `slots` holds.")
+    slots = SlotsField(help_text="The page's slots: one list of SLOT_FIELDS values each.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(slot_count__gt=0) & models.Q(slot_count__lte=1024),
+                name="page_impressions_slot_count_1_1024",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slot_count} impressions of page {self.page_id}"
+
+
+SLOT_FIELDS = (
+    "row_key",
+    "row_index",
+    "position",
+    "title_id",
+    "policy",
+    "propensity",
+    "features",
+    "explored",
+    "bandit_state_id",
+    "estimated",
+    "draws",
+    "bandit_inputs",
+    "artwork",
+    "artwork_propensity",
+    "artwork_policy",
+    "artwork_state_id",
+)
+"""What each slot of a `PageImpressions` row holds, in order: `Impression`'s own columns
+(the page's, `page_id`, `member_id`, `served_at` and `model_version_id`, are its page's)."""
+
+SLOTS_PER_RECORD = 1024
+"""An impression's id is its record's id times this, plus its place in the record (from
+0): ids follow the order the log received the pages, and a page holds at most this many."""
+
+
+class ImpressionQuerySet(models.QuerySet):
+    def ids(self, after: int, through: int | None = None) -> "ImpressionQuerySet":
+        """Impressions with after < id <= through: also bounded on their records' ids,
+        which the database can look up (an id is computed from its record's,
+        `SLOTS_PER_RECORD`)."""
+        qs = self.filter(id__gt=after, record__gte=after // SLOTS_PER_RECORD)
+        if through is not None:
+            qs = qs.filter(id__lte=through, record__lte=through // SLOTS_PER_RECORD)
+        return qs
+
+
+class Impression(models.Model):
+    """One title shown in one slot of one page, with how and why it was chosen.
+
+    **A view, read only.** Each row is one slot of a page's `PageImpressions` record, with
+    that page's member, time and model version from its `PageView`: the database unnests
+    the records (the view is made by migration events 0008). A page's impressions are
+    written with the page, by `events.services.page_record`, which checks what the table's
+    constraints used to: each propensity in (0, 1], each slot and each title once a page,
+    every title in the catalogue. `record` is the id of the record a row comes from:
+    filter on it (`Impression.objects.ids`) where an id range is meant, as the database
+    cannot look a computed id up. The keys are declared to Django (joins, and `PROTECT`
+    still refuses to delete a member, page, title, model version or state that impressions
+    refer to) and are checked when a page is written.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    record = models.BigIntegerField(help_text="The PageImpressions row it comes from.")
     page = models.ForeignKey(
         PageView,
         on_delete=models.PROTECT,
@@ -139,7 +228,9 @@ class Impression(AppendOnlyModel):
     row_key = models.CharField(max_length=40)
     row_index = models.PositiveSmallIntegerField()
     position = models.PositiveSmallIntegerField()
-    title = models.ForeignKey("catalog.Title", on_delete=models.PROTECT)
+    title = models.ForeignKey(
+        "catalog.Title", on_delete=models.PROTECT, db_constraint=False, db_index=False
+    )
     model_version = models.ForeignKey(
         "modeling.ModelVersion",
         null=True,
@@ -188,26 +279,23 @@ class Impression(AppendOnlyModel):
         db_index=False,
     )
 
+    objects = ImpressionQuerySet.as_manager()
+
     class Meta:
+        managed = False
         ordering = ["page", "row_index", "position"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["page", "row_index", "position"], name="impression_slot_unique"
-            ),
-            models.UniqueConstraint(fields=["page", "title"], name="impression_title_once_a_page"),
-            models.CheckConstraint(
-                condition=models.Q(propensity__gt=0) & models.Q(propensity__lte=1),
-                name="impression_propensity_in_0_1",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(artwork_propensity__gt=0) & models.Q(artwork_propensity__lte=1),
-                name="impression_artwork_propensity_in_0_1",
-            ),
-        ]
-        indexes = [models.Index(fields=["member", "served_at"])]
 
     def __str__(self) -> str:
         return f"{self.row_key}[{self.position}] title {self.title_id} on page {self.page_id}"
+
+    def save(self, *args, **kwargs):
+        raise ValueError(
+            "Impressions are written with their page, by events.services.page_record; the "
+            "events_impression view cannot be written."
+        )
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Impressions are facts of the log; they are never deleted.")
 
 
 class Interaction(AppendOnlyModel):

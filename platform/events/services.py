@@ -1,20 +1,18 @@
 """Writes to the fact log."""
 
-import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 
 import orjson
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Title
 from members.models import Member
 
-from .models import Impression, Interaction, PageView
+from .models import SLOT_FIELDS, SLOTS_PER_RECORD, Interaction, PageImpressions, PageView
 
 
 class InvalidEvents(Exception):
@@ -85,11 +83,11 @@ def page_record(
     and probability, and what the explorer saw (`exploration`, for off-policy evaluation),
     are stored on the page, with the online experiments that served it (`experiments`:
     experiment id -> arm), its build time in ms, and when its rows were computed if that
-    was before `served_at` (`planned_at`: a page served from a plan, homepage.plans). On
-    PostgreSQL the impressions go in with one COPY (a page holds 100-250 of them; see
-    `ImpressionRows`), elsewhere with one multi-row INSERT.
+    was before `served_at` (`planned_at`: a page served from a plan, homepage.plans). The
+    impressions (a page holds 100-250) go in as the page's one compact record
+    (`PageImpressions`; see `ImpressionRows`).
     """
-    rows = slots if isinstance(slots, ImpressionRows) else impression_rows(slots, copy=False)
+    rows = slots if isinstance(slots, ImpressionRows) else impression_rows(slots)
     page = PageView.objects.create(
         page_id=page_id or uuid.uuid4(),
         member=member,
@@ -106,174 +104,160 @@ def page_record(
         build_ms=build_ms,
         planned_at=planned_at,
     )
-    if not rows:
-        return page
-    if connection.vendor == "postgresql":
-        rows.copy(
-            {
-                "page_id": page.pk,
-                "member_id": member.pk,
-                "served_at": served_at,
-                "model_version_id": model_version_id,
-            }
-        )
-    else:
-        Impression.objects.bulk_create(
-            [
-                Impression(
-                    page=page,
-                    member=member,
-                    served_at=served_at,
-                    model_version_id=model_version_id,
-                    **slot,
-                )
-                for slot in rows.slots
-            ]
-        )
+    if rows:
+        rows.write(page.pk)
     return page
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_COPY_NULL = "\\N"
-_INTEGER_TYPES = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "BigIntegerField",
-        "IntegerField",
-        "PositiveBigIntegerField",
-        "PositiveIntegerField",
-        "PositiveSmallIntegerField",
-        "SmallAutoField",
-        "SmallIntegerField",
-    }
-)
-PAGE_COLUMNS = ("page_id", "member_id", "served_at", "model_version_id")
-"""The impression columns every row of a page shares: `page_record` writes them per page."""
+def _integer(value) -> int:
+    if isinstance(value, bool) or int(value) != value:
+        raise TypeError(f"{value!r} is not an integer")
+    return int(value)
 
 
-def _copy_text(value: str) -> str:
-    return value.translate(_COPY_ESCAPES)
+def _text(limit: int) -> Callable[[object], str]:
+    def text(value) -> str:
+        if not isinstance(value, str):
+            raise TypeError(f"{value!r} is not a string")
+        if len(value) > limit:
+            raise ValueError(f"{value[:50]!r}... is longer than {limit} characters")
+        return value
+
+    return text
 
 
-def _json_text(value) -> str:
-    # orjson: the same JSON value as the stdlib's json.dumps (PostgreSQL stores jsonb, not
-    # the text), a tenth of the time; int keys become strings as json.dumps makes them
-    return _copy_text(
-        orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
-    )
+def _probability(value) -> float:
+    p = float(value)
+    if not 0 < p <= 1:  # also refuses NaN
+        raise ValueError(f"{value!r} is not a probability in (0, 1]")
+    return p
 
 
-def _copy_writer(field) -> Callable[[object], str]:
-    """How COPY's text format writes a value of `field` (NULL apart)."""
-    kind = (
-        field.target_field.get_internal_type() if field.is_relation else field.get_internal_type()
-    )
-    if kind in _INTEGER_TYPES:
-        return lambda v: str(int(v))
-    if kind == "FloatField":
-        return lambda v: repr(float(v))
-    if kind == "BooleanField":
-        return lambda v: "t" if v else "f"
-    if kind in ("CharField", "TextField"):
-        return lambda v: _copy_text(str(v))
-    if kind == "JSONField":
-        return _json_text
-    if kind == "UUIDField":
-        return str
-    if kind == "DateTimeField":
-        return lambda v: field.get_db_prep_save(v, connection).isoformat()
-    raise TypeError(f"Impression.{field.name} ({kind}): ImpressionRows cannot write it yet")
+def _json_value(value):
+    return value  # encoded with the rest of the slot (orjson; numpy values as numbers)
 
 
-@functools.cache
-def _impression_fields() -> tuple[tuple, tuple]:
-    """Impression's concrete fields but its id: those a page shares (PAGE_COLUMNS' order),
-    and the rest, in the model's order. Read once per process."""
-    fields = {f.attname: f for f in Impression._meta.concrete_fields if not f.primary_key}
-    return tuple(fields.pop(name) for name in PAGE_COLUMNS), tuple(fields.values())
+# How each of SLOT_FIELDS is checked and converted, and its default (None: required).
+_SLOT_CELLS: dict[str, tuple[Callable, object]] = {
+    "row_key": (_text(40), None),
+    "row_index": (_integer, None),
+    "position": (_integer, None),
+    "title_id": (_integer, None),
+    "policy": (_text(60), None),
+    "propensity": (_probability, None),
+    "features": (_json_value, {}),
+    "explored": (bool, False),
+    "bandit_state_id": (_integer, None),
+    "estimated": (bool, False),
+    "draws": (_integer, 0),
+    "bandit_inputs": (_json_value, {}),
+    "artwork": (_integer, 0),
+    "artwork_propensity": (_probability, 1.0),
+    "artwork_policy": (_text(60), ""),
+    "artwork_state_id": (_integer, None),
+}
+_NULLABLE = frozenset({"bandit_state_id", "artwork_state_id"})
+_RELATIONS = {
+    "title": "title_id",
+    "bandit_state": "bandit_state_id",
+    "artwork_state": "artwork_state_id",
+}
+assert tuple(_SLOT_CELLS) == SLOT_FIELDS
 
 
-@functools.cache
-def _copy_statement() -> tuple[str, tuple]:
-    """The impressions' COPY statement (the page's columns first) and the writers of the
-    page's columns, made once per process rather than on every page."""
-    shared, fields = _impression_fields()
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in shared + fields)
-    statement = f"COPY {quote(Impression._meta.db_table)} ({columns}) FROM STDIN"
-    return statement, tuple((f.attname, _copy_writer(f)) for f in shared)
-
-
-def impression_rows(slots: Sequence[dict], *, copy: bool = True) -> "ImpressionRows":
-    """A page's slots, checked, ready for `page_record` (see `ImpressionRows`). Each slot is
-    keyed by field name or attname like `Impression(**slot)`, without the page's own
-    columns (PAGE_COLUMNS); a key that names no other field is refused. On PostgreSQL,
-    `copy` converts them for COPY now and keeps only that text (a plan keeps a tenth of
-    the memory the slot dicts take); otherwise they convert on the first write."""
-    _, fields = _impression_fields()
-    known = {f.attname for f in fields} | {f.name for f in fields}
-    for slot in slots:
-        if not known.issuperset(slot):
-            unknown = sorted(set(slot) - known)
+def impression_rows(slots: Sequence[dict]) -> "ImpressionRows":
+    """A page's slots, checked and encoded once, ready for `page_record` (see
+    `ImpressionRows`). Each slot is keyed like `Impression(**slot)`: by the names of
+    SLOT_FIELDS, a relation also by its field name (`title`: a Title), without the page's
+    own columns. A key that names no field, a missing required value, a value of the wrong
+    kind, a propensity outside (0, 1], a slot or title twice on the page, or more slots
+    than a record holds is refused (IntegrityError, naming the slot and field): what the
+    log's table constraints refused when each impression was a row of its own."""
+    if len(slots) > SLOTS_PER_RECORD:
+        raise IntegrityError(
+            f"A page holds at most {SLOTS_PER_RECORD} impressions; this one has {len(slots)}."
+        )
+    cells = []
+    places, titles = set(), []
+    for n, slot in enumerate(slots):
+        values = dict(slot)
+        for name, attname in _RELATIONS.items():
+            if name in values:
+                value = values.pop(name)
+                values[attname] = value.pk if hasattr(value, "pk") else value
+        unknown = sorted(set(values) - set(_SLOT_CELLS))
+        if unknown:
             raise TypeError(f"Impression got unexpected field(s) {', '.join(unknown)}")
-    rows = ImpressionRows(tuple(slots))
-    if copy and connection.vendor == "postgresql":
-        return ImpressionRows((), tails=rows.copy_tails)
-    return rows
+        row = []
+        for name, (convert, default) in _SLOT_CELLS.items():
+            value = values.get(name, default)
+            if value is None:
+                if name in _NULLABLE:
+                    row.append(None)
+                    continue
+                raise IntegrityError(f"Impression {n} of the page has no {name}.")
+            try:
+                row.append(convert(value))
+            except (TypeError, ValueError) as exc:
+                raise IntegrityError(f"Impression {n} of the page: {name}: {exc}.") from None
+        place = (row[1], row[2])
+        if place in places:
+            raise IntegrityError(
+                f"Impression {n} of the page: row {place[0]} position {place[1]} is shown twice "
+                "(impression_slot_unique)."
+            )
+        places.add(place)
+        titles.append(row[3])
+        cells.append(row)
+    if len(set(titles)) < len(titles):
+        twice = sorted({t for t in titles if titles.count(t) > 1})
+        raise IntegrityError(
+            f"Title(s) {twice} shown twice on the page (impression_title_once_a_page)."
+        )
+    text = orjson.dumps(cells, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    return ImpressionRows(text.decode(), tuple(titles))
 
 
 @dataclass(frozen=True, eq=False)
 class ImpressionRows:
-    """A page's impressions, converted once and writable for any page: on PostgreSQL each
-    row's text for COPY but the page's own columns, which lead every row (`PAGE_COLUMNS`).
-    The same rows, columns and constraints as `bulk_create`, without an INSERT of some 2,000
-    parameters or a model instance and a field adaptation per value (the homepage's largest
-    write and, at 136 slots, its largest cost in Python; docs/benchmarks.md, "Load"); a page
-    served again from a plan (homepage.plans) writes the rows its plan converted. The
-    columns are the model's own concrete fields; a field missing from a slot takes its
-    default, and a field of a type `_copy_writer` does not know fails loudly rather than
-    being written wrong."""
+    """A page's impressions, checked and encoded as the one JSON array its record holds
+    (`PageImpressions.slots`), writable for any page: a page served again from a plan
+    (homepage.plans) writes the array its plan encoded. One row a page, where each
+    impression was a row of its own with five indexes and a key check (docs/benchmarks.md,
+    "A page's compact record")."""
 
-    slots: tuple[dict, ...]
-    tails: tuple[str, ...] | None = None  # converted already: `slots` is left empty
+    text: str
+    titles: tuple[int, ...]
 
     def __len__(self) -> int:
-        return len(self.slots) if self.tails is None else len(self.tails)
+        return len(self.titles)
 
-    @cached_property
-    def copy_tails(self) -> tuple[str, ...]:
-        """Each slot's COPY text after the page's columns (a tab first)."""
-        if self.tails is not None:
-            return self.tails
-        _, fields = _impression_fields()
-        writers = [
-            (f.attname, f.name, f.get_default(), _copy_writer(f), f.is_relation) for f in fields
-        ]
-        tails = []
-        for slot in self.slots:
-            cells = [""]
-            for attname, name, default, write, relation in writers:
-                if attname in slot:
-                    value = slot[attname]
-                elif name in slot:
-                    value = slot[name]
-                    value = value.pk if relation and value is not None else value
-                else:
-                    value = default
-                cells.append(_COPY_NULL if value is None else write(value))
-            tails.append("\t".join(cells))
-        return tuple(tails)
-
-    def copy(self, page: dict) -> None:
-        """COPY the rows into the log for the page whose PAGE_COLUMNS values `page` holds."""
-        statement, writers = _copy_statement()
-        head = "\t".join(
-            _COPY_NULL if page[name] is None else write(page[name]) for name, write in writers
-        )
+    def write(self, page_id: uuid.UUID) -> None:
+        """Write the record of the page `page_id`, in one statement that also checks that
+        every title is in the catalogue (IntegrityError, and nothing of the record written,
+        if one is not)."""
+        table = PageImpressions._meta.db_table
         with connection.cursor() as cursor:
-            with cursor.cursor.copy(statement) as copy:
-                copy.write("".join(f"{head}{tail}\n" for tail in self.copy_tails))
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"INSERT INTO {table} (page_id, slot_count, slots) SELECT %s, %s, %s "
+                    "WHERE (SELECT count(*) FROM catalog_title WHERE id = ANY(%s)) = %s",
+                    [page_id, len(self.titles), self.text, list(self.titles), len(self.titles)],
+                )
+            else:
+                marks = ", ".join(["%s"] * len(self.titles))
+                cursor.execute(
+                    f"INSERT INTO {table} (page_id, slot_count, slots) SELECT %s, %s, %s "
+                    f"WHERE (SELECT count(*) FROM catalog_title WHERE id IN ({marks})) = %s",
+                    [page_id.hex, len(self.titles), self.text, *self.titles, len(self.titles)],
+                )
+            if cursor.rowcount != 1:
+                known = set(Title.objects.filter(pk__in=self.titles).values_list("pk", flat=True))
+                missing = sorted(set(self.titles) - known)
+                raise IntegrityError(
+                    f"Impressions of title(s) {missing}, which the catalogue does not hold; "
+                    "nothing of the page was stored."
+                )
 
 
 @dataclass(frozen=True)

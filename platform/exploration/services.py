@@ -34,7 +34,7 @@ from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
-from events.models import Impression, Interaction
+from events.models import SLOTS_PER_RECORD, Impression, Interaction, PageImpressions
 from modeling.features import watched_fraction
 
 from . import bandit
@@ -155,15 +155,17 @@ def _window() -> timedelta:
 
 def _final_through(after: int, *, now: datetime) -> int:
     """The largest impression id such that every impression after `after` up to it is final
-    (its window closed, its page committed); `after` if there is none."""
-    later = Impression.objects.filter(id__gt=after)
+    (its window closed, its page committed); `after` if there is none. Read from the
+    pages' records, as ids follow them (`events.models.SLOTS_PER_RECORD`)."""
+    later = PageImpressions.objects.filter(id__gte=after // SLOTS_PER_RECORD)
     grace = timedelta(seconds=settings.EXPLORATION_COMMIT_GRACE_SECONDS)
     not_final = later.filter(
-        Q(served_at__gt=now - _window()) | Q(page__logged_at__gt=timezone.now() - grace)
+        Q(page__served_at__gt=now - _window()) | Q(page__logged_at__gt=timezone.now() - grace)
     ).aggregate(first=Min("id"))["first"]
     if not_final is not None:
-        return not_final - 1
-    return later.aggregate(last=Max("id"))["last"] or after
+        return max(after, not_final * SLOTS_PER_RECORD - 1)
+    last = later.order_by("-id").values_list("id", "slot_count").first()
+    return max(after, last[0] * SLOTS_PER_RECORD + last[1] - 1) if last else after
 
 
 def _update_use(config: ExplorerConfig, *, run: UpdateRun, now: datetime) -> dict:
@@ -201,7 +203,7 @@ def _update_use(config: ExplorerConfig, *, run: UpdateRun, now: datetime) -> dic
 
 def _batch_end(use: str, before: int, through: int) -> int:
     """At most EXPLORATION_UPDATE_BATCH impressions per run (the rest wait for the next)."""
-    ids = Impression.objects.filter(id__gt=before, id__lte=through).order_by("id")
+    ids = Impression.objects.ids(before, through).order_by("id")
     last = ids.values_list("id", flat=True)[settings.EXPLORATION_UPDATE_BATCH - 1 :][:1]
     return min(through, last[0]) if last else through
 
@@ -265,9 +267,8 @@ FIELDS = ("id", "page_id", "member_id", "title_id", "served_at", "row_key", "ban
 
 def _slots_feedback(before: int, through: int) -> bandit.Feedback:
     rows = list(
-        Impression.objects.filter(
-            id__gt=before, id__lte=through, explored=True, row_key__in=SLOT_ROWS
-        )
+        Impression.objects.ids(before, through)
+        .filter(explored=True, row_key__in=SLOT_ROWS)
         .order_by("id")
         .values(*FIELDS, "propensity")
     )
@@ -283,7 +284,7 @@ def _slots_feedback(before: int, through: int) -> bandit.Feedback:
 
 def _artwork_feedback(before: int, through: int) -> bandit.Feedback:
     rows = list(
-        Impression.objects.filter(id__gt=before, id__lte=through)
+        Impression.objects.ids(before, through)
         .exclude(artwork_policy="")
         .order_by("id")
         .values(*FIELDS, "artwork", "artwork_propensity", "page__exploration")
@@ -302,9 +303,11 @@ def _artwork_feedback(before: int, through: int) -> bandit.Feedback:
 def _row_order_feedback(before: int, through: int) -> bandit.Feedback:
     """One row per chosen row kind of every page whose first slot (row 0, position 0: the
     first impression the page wrote) is in the range: each page counted once."""
-    pages = Impression.objects.filter(
-        id__gt=before, id__lte=through, row_index=0, position=0
-    ).exclude(page__row_order_policy="")
+    pages = (
+        Impression.objects.ids(before, through)
+        .filter(row_index=0, position=0)
+        .exclude(page__row_order_policy="")
+    )
     pages = pages.values_list("page_id", flat=True)
     rows = list(
         Impression.objects.filter(page_id__in=list(pages))

@@ -1,26 +1,18 @@
-"""Writes to the fact log: a page's impressions, as COPY writes them on PostgreSQL."""
+"""Writes to the fact log: a page's impressions, as one record, read back through the view."""
 
-import uuid
 
 import numpy as np
 import pytest
-from django.db import connection
 
-from events.models import Impression, PageView
+from events.models import SLOTS_PER_RECORD, Impression, PageImpressions, PageView
 from events.services import page_record
 from exploration.models import BanditState
-from tests.conftest import skip_or_fail
 from tests.factories import NOW, MemberFactory, TitleFactory
 
 pytestmark = pytest.mark.django_db
 
-COMPARED = [
-    f.attname for f in Impression._meta.concrete_fields if f.attname not in ("id", "page_id")
-]
-
-
 def slots(titles, state) -> list[dict]:
-    """Slots with every kind of value a page logs, and text that COPY's format must escape."""
+    """Slots with every kind of value a page logs, and text that JSON must escape."""
     return [
         {
             "row_key": "top_picks",
@@ -62,34 +54,172 @@ def slots(titles, state) -> list[dict]:
     ]
 
 
-def stored(page_id) -> list[tuple]:
-    rows = Impression.objects.filter(page_id=page_id).order_by("row_index", "position")
-    return list(rows.values_list(*COMPARED))
+DEFAULTS = {
+    "explored": False,
+    "bandit_state_id": None,
+    "estimated": False,
+    "draws": 0,
+    "bandit_inputs": {},
+    "artwork": 0,
+    "artwork_propensity": 1.0,
+    "artwork_policy": "",
+    "artwork_state_id": None,
+}
 
 
-def test_a_pages_impressions_are_stored_as_bulk_create_stores_them():
-    """On PostgreSQL page_record writes impressions with COPY in its text format; every
-    column must hold what Django's own INSERT of the same slots holds."""
-    if connection.vendor != "postgresql":
-        skip_or_fail("the COPY path needs DATABASE_URL=postgres://...")
+def expected(slot: dict, *, page: PageView, record: int, n: int) -> dict:
+    """What the log must read back for a slot: its values as JSON keeps them, the defaults
+    for what it leaves out, its page's own columns, and its id from its record's."""
+    values = {**DEFAULTS, **slot}
+    for name in ("title", "artwork_state", "bandit_state"):
+        if name in values:
+            value = values.pop(name)
+            values[f"{name}_id"] = value.pk if value is not None else None
+    values["propensity"] = float(values["propensity"])
+    values["bandit_inputs"] = {
+        str(k): v for k, v in values["bandit_inputs"].items()
+    }  # JSON keys are strings
+    return {
+        **values,
+        "id": record * SLOTS_PER_RECORD + n,
+        "record": record,
+        "member_id": page.member_id,
+        "served_at": page.served_at,
+        "model_version_id": page.model_version_id,
+    }
+
+
+def test_a_pages_impressions_read_back_through_the_view_as_they_were_written():
+    """page_record writes a page's slots as one JSON array (events.PageImpressions); the
+    Impression view must give back every column of every slot exactly: floats to the last
+    bit, text with tabs, newlines, quotes and non-ASCII characters, null and absent values
+    (the defaults), keys by field name; and ids that follow the records and the slots'
+    order."""
     member = MemberFactory()
     titles = TitleFactory.create_batch(3)
     state = BanditState.objects.create(use="slots", version=1, policy="p", config={}, state=b"")
-    copied = page_record(
-        member=member,
-        served_at=NOW,
-        model_version_id=None,
-        fallback=True,
-        fallback_reason="",
-        slots=slots(titles, state),
+    pages = [
+        page_record(
+            member=member,
+            served_at=NOW,
+            model_version_id=None,
+            fallback=True,
+            fallback_reason="",
+            slots=slots(titles, state),
+        )
+        for _ in range(2)
+    ]
+    for page in pages:
+        record = PageImpressions.objects.get(page=page)
+        assert record.slot_count == 3
+        want = [
+            expected(slot, page=page, record=record.pk, n=n)
+            for n, slot in enumerate(slots(titles, state))
+        ]
+        got = list(Impression.objects.filter(page=page).order_by("id").values(*want[0]))
+        assert got == want
+    first, second = (
+        list(Impression.objects.filter(page=p).values_list("id", flat=True)) for p in pages
     )
-    inserted = PageView.objects.create(page_id=uuid.uuid4(), member=member, served_at=NOW)
-    Impression.objects.bulk_create(
-        Impression(page=inserted, member=member, served_at=NOW, **slot)
-        for slot in slots(titles, state)
-    )
-    assert len(stored(copied.pk)) == 3
-    assert stored(copied.pk) == stored(inserted.pk)
+    assert max(first) < min(second)
+    assert Impression.objects.get(pk=first[1]).propensity == 0.123456789012345678
+
+
+def test_an_id_range_reads_the_impressions_in_it():
+    """`Impression.objects.ids(after, through)` bounds the records too (the database looks
+    those up); it must give exactly the impressions whose ids are in the range, for ranges
+    that start and end inside a page, on a page's edge, and past the last."""
+    member, titles = MemberFactory(), TitleFactory.create_batch(4)
+    for n in (4, 1, 3):
+        _page(member, titles[:n])
+    every = sorted(Impression.objects.values_list("id", flat=True))
+    assert len(every) == 8
+    cuts = [0, *every, every[-1] + SLOTS_PER_RECORD * 5]
+    for after in cuts:
+        for through in cuts:
+            if through < after:
+                continue
+            got = sorted(Impression.objects.ids(after, through).values_list("id", flat=True))
+            assert got == [i for i in every if after < i <= through], (after, through)
+        got = sorted(Impression.objects.ids(after).values_list("id", flat=True))
+        assert got == [i for i in every if i > after]
+
+
+BAD_SLOTS = {
+    "a propensity of 0": ({"propensity": 0.0}, "propensity"),
+    "a propensity over 1": ({"propensity": 1.5}, "propensity"),
+    "a propensity of NaN": ({"propensity": float("nan")}, "propensity"),
+    "an artwork propensity over 1": ({"artwork_propensity": 2.0}, "artwork_propensity"),
+    "no policy": ({"policy": None}, "no policy"),
+    "a row key too long": ({"row_key": "k" * 41}, "row_key"),
+    "a position that is not an integer": ({"position": "first"}, "position"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SLOTS))
+def test_a_slot_the_log_cannot_hold_is_refused_and_nothing_of_the_page_is_stored(case):
+    """What the table's constraints refused when each impression was a row: refused still,
+    naming the field, with nothing of the page stored."""
+    from django.db import IntegrityError
+
+    change, message = BAD_SLOTS[case]
+    member, titles = MemberFactory(), TitleFactory.create_batch(2)
+    with pytest.raises(IntegrityError, match=message):
+        page_record(
+            member=member,
+            served_at=NOW,
+            model_version_id=None,
+            fallback=True,
+            fallback_reason="",
+            slots=[
+                {
+                    "row_key": "r",
+                    "row_index": 0,
+                    "position": 0,
+                    "title_id": titles[0].pk,
+                    "policy": "p",
+                    "propensity": 1.0,
+                },
+                {
+                    "row_key": "r",
+                    "row_index": 0,
+                    "position": 1,
+                    "title_id": titles[1].pk,
+                    "policy": "p",
+                    "propensity": 1.0,
+                    **change,
+                },
+            ],
+        )
+    assert not PageView.objects.exists() and not PageImpressions.objects.exists()
+
+
+def test_a_slot_or_a_title_twice_on_a_page_is_refused():
+    from django.db import IntegrityError
+
+    member, titles = MemberFactory(), TitleFactory.create_batch(2)
+    with pytest.raises(IntegrityError, match="impression_title_once_a_page"):
+        _page(member, [titles[0], titles[0]])
+    base = {"row_key": "r", "row_index": 0, "position": 0, "policy": "p", "propensity": 1.0}
+    with pytest.raises(IntegrityError, match="impression_slot_unique"):
+        page_record(
+            member=member,
+            served_at=NOW,
+            model_version_id=None,
+            fallback=True,
+            fallback_reason="",
+            slots=[{**base, "title_id": t.pk} for t in titles],
+        )
+    assert not PageView.objects.exists() and not PageImpressions.objects.exists()
+
+
+def test_the_view_cannot_be_written_through_the_model():
+    member, title = MemberFactory(), TitleFactory()
+    impression = Impression.objects.get(page=_page(member, [title]))
+    with pytest.raises(ValueError, match="page_record"):
+        impression.save()
+    with pytest.raises(ValueError, match="never deleted"):
+        impression.delete()
 
 
 def test_a_slot_naming_no_field_is_refused_and_nothing_of_the_page_is_stored():
@@ -133,8 +263,8 @@ def _page(member, titles, **slot) -> PageView:
 @pytest.mark.django_db(transaction=True)
 def test_an_impression_of_a_title_that_does_not_exist_is_refused_and_nothing_of_the_page_is_stored():
     """The title is the one key of an impression that its page row does not carry, so the
-    database still checks it (events.models.Impression), on COPY's path and on the INSERT's;
-    the check runs when the page's transaction commits, and the whole page goes."""
+    record's write checks it (events.services.ImpressionRows.write), and the whole page
+    goes."""
     from django.db import IntegrityError, transaction
 
     member, title = MemberFactory(), TitleFactory()
@@ -147,9 +277,9 @@ def test_an_impression_of_a_title_that_does_not_exist_is_refused_and_nothing_of_
 
 
 def test_what_impressions_refer_to_cannot_be_deleted():
-    """Their page, member, model version and bandit states are not checked by the database
-    (events.models.Impression: the page row carries them), but Django's PROTECT still
-    refuses to delete any of them while an impression refers to it."""
+    """Impressions are a view (events.models.Impression), so the database holds no key of
+    theirs, but Django's PROTECT still refuses to delete their page, member, model
+    version, title or bandit states while an impression refers to it."""
     from django.db.models import ProtectedError
 
     from modeling.models import ModelVersion
@@ -169,7 +299,7 @@ def test_what_impressions_refer_to_cannot_be_deleted():
         bandit_state_id=slots_state.pk,
         artwork_state_id=artwork_state.pk,
     )
-    for referred in (member, version, slots_state, artwork_state, page):
+    for referred in (member, version, slots_state, artwork_state, page, titles[0]):
         with pytest.raises(ProtectedError):
             referred.delete()
     stored = Impression.objects.filter(page=page)

@@ -23,7 +23,7 @@ from events.models import Impression, Interaction, PageView
 from modeling import ope
 from modeling.models import ModelVersion
 from modeling.services import promotion_decide
-from tests.factories import MemberFactory, TitleFactory
+from tests.factories import MemberFactory, TitleFactory, impressions_log
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,7 @@ def fact_log():
                 )
             )
     PageView.objects.bulk_create(pages)
-    Impression.objects.bulk_create(impressions)
+    impressions_log(impressions)
     Interaction.objects.bulk_create(plays)
     until = start + step * N_PAGES + timedelta(hours=7)  # every attribution window closed
     return {"since": start, "until": until, "step": step}
@@ -286,7 +286,7 @@ def test_a_retrain_judges_each_candidate_on_the_logged_pages_with_real_models(se
                 )
             )
     PageView.objects.bulk_create(pages)
-    Impression.objects.bulk_create(impressions)
+    impressions_log(impressions)
     Interaction.objects.bulk_create(plays)
 
     run = retrain_execute(run_id=retrain_run_create(trigger="test").pk)
