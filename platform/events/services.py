@@ -236,19 +236,19 @@ class ImpressionRows:
         """Write the record of the page `page_id`, in one statement that also checks that
         every title is in the catalogue (IntegrityError, and nothing of the record written,
         if one is not)."""
-        table = PageImpressions._meta.db_table
+        table, titles = PageImpressions._meta.db_table, Title._meta.db_table
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute(
                     f"INSERT INTO {table} (page_id, slot_count, slots) SELECT %s, %s, %s "
-                    "WHERE (SELECT count(*) FROM catalog_title WHERE id = ANY(%s)) = %s",
+                    f"WHERE (SELECT count(*) FROM {titles} WHERE id = ANY(%s)) = %s",
                     [page_id, len(self.titles), self.text, list(self.titles), len(self.titles)],
                 )
             else:
                 marks = ", ".join(["%s"] * len(self.titles))
                 cursor.execute(
                     f"INSERT INTO {table} (page_id, slot_count, slots) SELECT %s, %s, %s "
-                    f"WHERE (SELECT count(*) FROM catalog_title WHERE id IN ({marks})) = %s",
+                    f"WHERE (SELECT count(*) FROM {titles} WHERE id IN ({marks})) = %s",
                     [page_id.hex, len(self.titles), self.text, *self.titles, len(self.titles)],
                 )
             if cursor.rowcount != 1:

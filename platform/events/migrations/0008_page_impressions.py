@@ -40,7 +40,7 @@ SLOTS = (
     ("artwork_policy", "varchar(60)"),
     ("artwork_state_id", "bigint"),
 )
-JSON_DEFAULT = {"features": "{}", "bandit_inputs": "{}"}
+JSON_FIELDS = frozenset({"features", "bandit_inputs"})  # null in the old table reads as {}
 
 
 def view_sql(vendor: str) -> str:
@@ -77,7 +77,7 @@ def _watermarks(apps):
 
 
 def _cell(name, value):
-    return value if value is not None or name not in JSON_DEFAULT else {}
+    return {} if value is None and name in JSON_FIELDS else value
 
 
 def impressions_into_records(apps, schema_editor):

@@ -1,6 +1,5 @@
 """Writes to the fact log: a page's impressions, as one record, read back through the view."""
 
-
 import numpy as np
 import pytest
 
@@ -10,6 +9,7 @@ from exploration.models import BanditState
 from tests.factories import NOW, MemberFactory, TitleFactory
 
 pytestmark = pytest.mark.django_db
+
 
 def slots(titles, state) -> list[dict]:
     """Slots with every kind of value a page logs, and text that JSON must escape."""
