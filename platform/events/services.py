@@ -54,7 +54,6 @@ FACT_FIELDS = {
 }
 
 
-@transaction.atomic
 def page_record(
     *,
     member: Member,
@@ -73,7 +72,7 @@ def page_record(
     build_ms: float | None = None,
     planned_at: datetime | None = None,
 ) -> PageView:
-    """Log a rendered page and every impression on it, in one transaction.
+    """Log a rendered page and every impression on it, all or nothing.
 
     Each slot: row_key, row_index, position, title_id, policy, propensity, features, and
     optionally the explorer's fields of Impression (explored, bandit_state_id, estimated,
@@ -85,10 +84,11 @@ def page_record(
     experiment id -> arm), its build time in ms, and when its rows were computed if that
     was before `served_at` (`planned_at`: a page served from a plan, homepage.plans). The
     impressions (a page holds 100-250) go in as the page's one compact record
-    (`PageImpressions`; see `ImpressionRows`).
+    (`PageImpressions`; see `ImpressionRows`): on PostgreSQL in the same statement as the
+    page's row (`ImpressionRows.write_with`), elsewhere in one transaction with it.
     """
     rows = slots if isinstance(slots, ImpressionRows) else impression_rows(slots)
-    page = PageView.objects.create(
+    page = PageView(
         page_id=page_id or uuid.uuid4(),
         member=member,
         served_at=served_at,
@@ -104,8 +104,19 @@ def page_record(
         build_ms=build_ms,
         planned_at=planned_at,
     )
-    if rows:
-        rows.write(page.pk)
+    if rows and connection.vendor == "postgresql":
+        # One statement writes both rows, so a request in autocommit needs no transaction
+        # of its own; inside one, a savepoint keeps a refused page from aborting it.
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                rows.write_with(page)
+        else:
+            rows.write_with(page)
+        return page
+    with transaction.atomic():
+        page.save(force_insert=True)
+        if rows:
+            rows.write(page.pk)
     return page
 
 
@@ -232,6 +243,30 @@ class ImpressionRows:
     def __len__(self) -> int:
         return len(self.titles)
 
+    def write_with(self, page: PageView) -> None:
+        """PostgreSQL: write the new, unsaved `page` and its record in one statement, which
+        writes neither unless every title is in the catalogue (IntegrityError if one is
+        not). A page from a plan costs this one round trip to the database, where a
+        transaction of its own took four (docs/benchmarks.md, "One statement a page")."""
+        fields = PageView._meta.local_concrete_fields
+        values = [f.get_db_prep_save(f.pre_save(page, True), connection) for f in fields]
+        quote = connection.ops.quote_name
+        table, titles = PageImpressions._meta.db_table, Title._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH page AS (INSERT INTO {quote(PageView._meta.db_table)} "
+                f"({', '.join(quote(f.column) for f in fields)}) "
+                f"SELECT {', '.join(['%s'] * len(fields))} "
+                f"WHERE (SELECT count(*) FROM {titles} WHERE id = ANY(%s)) = %s "
+                f"RETURNING {quote(PageView._meta.pk.column)}) "
+                f"INSERT INTO {table} (page_id, slot_count, slots) "
+                f"SELECT {quote(PageView._meta.pk.column)}, %s, %s FROM page",
+                [*values, list(self.titles), len(self.titles), len(self.titles), self.text],
+            )
+            if cursor.rowcount != 1:
+                self._refuse()
+        page._state.adding, page._state.db = False, connection.alias
+
     def write(self, page_id: uuid.UUID) -> None:
         """Write the record of the page `page_id`, in one statement that also checks that
         every title is in the catalogue (IntegrityError, and nothing of the record written,
@@ -252,12 +287,15 @@ class ImpressionRows:
                     [page_id.hex, len(self.titles), self.text, *self.titles, len(self.titles)],
                 )
             if cursor.rowcount != 1:
-                known = set(Title.objects.filter(pk__in=self.titles).values_list("pk", flat=True))
-                missing = sorted(set(self.titles) - known)
-                raise IntegrityError(
-                    f"Impressions of title(s) {missing}, which the catalogue does not hold; "
-                    "nothing of the page was stored."
-                )
+                self._refuse()
+
+    def _refuse(self):
+        known = set(Title.objects.filter(pk__in=self.titles).values_list("pk", flat=True))
+        missing = sorted(set(self.titles) - known)
+        raise IntegrityError(
+            f"Impressions of title(s) {missing}, which the catalogue does not hold; "
+            "nothing of the page was stored."
+        )
 
 
 @dataclass(frozen=True)

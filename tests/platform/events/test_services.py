@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from django.db import IntegrityError
 
 from events.models import SLOTS_PER_RECORD, Impression, PageImpressions, PageView
 from events.services import page_record
@@ -307,3 +308,59 @@ def test_what_impressions_refer_to_cannot_be_deleted():
     assert {
         (i.member_id, i.model_version_id, i.bandit_state_id, i.artwork_state_id) for i in stored
     } == {(member.pk, version.pk, slots_state.pk, artwork_state.pk)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_from_a_plan_is_one_statement_on_postgresql_and_reads_back_whole():
+    """A request runs in autocommit: on PostgreSQL its page row and record go in one
+    statement (events.services.ImpressionRows.write_with), the one round trip a page from
+    a plan costs the log; elsewhere they go in one transaction. Either way the page
+    returned is the page stored, column for column."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from events.services import impression_rows
+
+    member, titles = MemberFactory(), TitleFactory.create_batch(3)
+    state = BanditState.objects.create(use="slots", version=1, policy="p", config={}, state=b"")
+    prepared = impression_rows(slots(titles, state))
+    with CaptureQueriesContext(connection) as queries:
+        page = page_record(
+            member=member,
+            served_at=NOW,
+            model_version_id=None,
+            fallback=False,
+            fallback_reason="",
+            slots=prepared,
+            device="tv",
+            row_order_policy="linucb@v1",
+            row_order_probability=0.25,
+            exploration={"rows": [1, 2]},
+            experiments={"3": "treatment"},
+            build_ms=4.5,
+            planned_at=NOW,
+        )
+    writes = [q["sql"] for q in queries.captured_queries if "INSERT" in q["sql"]]
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 2)
+    if connection.vendor == "postgresql":
+        assert len(queries.captured_queries) == 1  # no BEGIN, no COMMIT, no read
+    assert not page._state.adding
+    stored = PageView.objects.get(pk=page.pk)
+    fields = [f.attname for f in PageView._meta.concrete_fields]
+    assert {f: getattr(stored, f) for f in fields} == {f: getattr(page, f) for f in fields}
+    assert Impression.objects.filter(page=page).count() == 3
+    with pytest.raises(ValueError, match="append-only"):
+        page.save()  # the page returned is a stored one
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_refused_in_autocommit_leaves_nothing_and_the_connection_usable():
+    """Outside any transaction (a request), a page with a title the catalogue does not hold
+    is refused whole: neither its row nor its record is written, and the next page goes in."""
+    member, title = MemberFactory(), TitleFactory()
+    missing = type("Missing", (), {"pk": title.pk + 1000})()
+    with pytest.raises(IntegrityError, match=rf"\[{title.pk + 1000}\].*nothing of the page"):
+        _page(member, [title, missing])
+    assert not PageView.objects.exists() and not PageImpressions.objects.exists()
+    _page(member, [title])
+    assert PageImpressions.objects.get().slot_count == 1
