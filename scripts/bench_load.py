@@ -104,6 +104,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="HOMEPAGE_PLAN_SECONDS of the server: how long a member's plan serves their "
         "pages (0: every page computes its own; default: the settings' default)",
     )
+    page.add_argument(
+        "--plan-cache",
+        type=redis_url,
+        default=None,
+        metavar="URL",
+        help="HOMEPAGE_PLAN_CACHE_URL of the server: a Redis database where the web processes "
+        "share their finished plans (default: none, each process keeps its own); the bench "
+        "deletes the plans kept there before it starts",
+    )
     load = parser.add_argument_group("load")
     load.add_argument("--clients", type=positive_int, default=16, help="concurrent clients")
     load.add_argument("--client-processes", type=positive_int, default=4)
@@ -124,6 +133,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if "DATABASE_URL" not in os.environ or not os.environ["DATABASE_URL"].startswith("postgres"):
         parser.error("set DATABASE_URL to a PostgreSQL database of the bench's own (it is reset)")
     return args
+
+
+def redis_url(text: str) -> str:
+    if not text.startswith(("redis://", "rediss://", "unix://")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Redis URL (redis://host:port/db)")
+    return text
+
+
+def plans_shared_forget(url: str) -> int:
+    """Delete the plans a shared store keeps (Django's keys `homepage:<version>:plan:...`),
+    so a run starts as cold as one without it. Returns how many there were."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    keys = list(client.scan_iter("homepage:*:plan:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    return len(keys)
 
 
 def django_setup(args: argparse.Namespace) -> None:
@@ -370,7 +397,10 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
         var_dir=args.var_dir,
         HOMEPAGE_ROW_SIZE=str(args.row_size),
         HOMEPAGE_PLAN_SECONDS=str(plan_seconds),
+        HOMEPAGE_PLAN_CACHE_URL=args.plan_cache or "",
     )
+    if args.plan_cache:
+        plans_shared_forget(args.plan_cache)
     argv = loadtools.gunicorn_argv(
         port=port, workers=args.workers, worker_class=args.worker_class, threads=args.threads
     )
@@ -385,7 +415,8 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
         + (f" x {args.threads} threads" if server == "gthread" else "")
         + f"; {args.clients} clients in {args.client_processes} processes; {args.rounds} rounds of "
         f"{args.seconds:.0f} s per endpoint after {args.warmup:.0f} s warm-up; plans serve "
-        f"for {plan_seconds:g} s (HOMEPAGE_PLAN_SECONDS)",
+        f"for {plan_seconds:g} s (HOMEPAGE_PLAN_SECONDS), "
+        + (f"shared in {args.plan_cache}" if args.plan_cache else "each process its own"),
         flush=True,
     )
     log = args.var_dir / "gunicorn.log"

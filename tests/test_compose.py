@@ -25,6 +25,9 @@ def test_compose_has_the_loops_services_wired_to_postgres_and_redis():
         assert env["DATABASE_URL"].startswith("postgres://"), name
         assert env["CELERY_BROKER_URL"].startswith("redis://"), name
         assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production", name
+    web = services["web"]["environment"]
+    assert web["HOMEPAGE_PLAN_CACHE_URL"].startswith("redis://redis:6379/")  # plans shared
+    assert web["HOMEPAGE_PLAN_CACHE_URL"] != web["CELERY_BROKER_URL"]  # not in the queues' db
     assert "gunicorn config.wsgi" in services["web"]["command"]
     assert "celery -A config worker" in services["worker"]["command"]
     assert "celery -A config beat" in services["beat"]["command"]

@@ -18,6 +18,14 @@ requests at the present time (an explicit `at` always computes its page). What m
 much older on a reused page: the trending counts, and titles that entered the catalogue by
 the passing of time (their `added_at` was in the future when the plan was made).
 
+Plans live in the process that computed them. With `HOMEPAGE_PLAN_CACHE_URL` set (a Redis
+server), a finished plan is also written there, so the other web processes and replicas
+serve it too instead of each computing the member's page on its first request of them; an
+open plan holds the whole page context (the scores of every title on offer) and stays in its
+process. The shared store only ever saves work: a plan read from it is checked against the
+full key like a local one, and when it cannot be reached pages are computed as without it
+(and it is not asked again for `SHARED_RETRY_SECONDS`).
+
 Every serve is still a page of its own: its own page id, row-order and slot draws from its
 own generator, and its own record in the fact log (`events.services.page_record`) with
 every impression. The features logged are the plan's, the ones its scores were computed
@@ -33,13 +41,21 @@ serving used. Two kinds of plan:
   and converts its own impressions, so every logged propensity is that serve's own draw.
 """
 
+import io
+import logging
+import math
+import pickle
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import caches
 
+from catalog.models import Title
+from catalog.selectors import catalog_titles
 from events.services import ImpressionRows
 from exploration.page import PageExploration
 from modeling.ranking import Ranking
@@ -80,32 +96,119 @@ _plans: OrderedDict[tuple, tuple[tuple, Plan]] = OrderedDict()
 member and device, so a member whose activity changes the key replaces their plan."""
 
 
+SHARED_RETRY_SECONDS = 5.0
+"""After the shared store failed, pages go without it this long before it is asked again, so
+an outage of Redis costs one failed call per process per period, not one per page."""
+
+logger = logging.getLogger(__name__)
+_shared_down_until = 0.0
+
+
+def _shared():
+    """The shared store's cache (HOMEPAGE_PLAN_CACHE_URL), or None: not set, or down."""
+    if not settings.HOMEPAGE_PLAN_CACHE or time.monotonic() < _shared_down_until:
+        return None
+    return caches[settings.HOMEPAGE_PLAN_CACHE]
+
+
+def _shared_failed(doing: str, exc: Exception) -> None:
+    global _shared_down_until
+    _shared_down_until = time.monotonic() + SHARED_RETRY_SECONDS
+    logger.warning(
+        "The shared plan store failed %s (%s: %s); pages go without it for %g s.",
+        doing,
+        type(exc).__name__,
+        exc,
+        SHARED_RETRY_SECONDS,
+    )
+
+
+def _shared_name(key: tuple) -> str:
+    return f"plan:{key[0]}:{key[1]}"  # one plan per member and device, as in this process
+
+
+class _TitlesById(pickle.Pickler):
+    """Pickles a plan with each title as its id: the reader takes the titles from its own
+    catalogue snapshot (the plan's key holds the catalogue's stamp, so the two are the
+    same catalogue), which keeps the stored plan small and the reader's titles shared."""
+
+    def persistent_id(self, obj):
+        return obj.pk if type(obj) is Title else None
+
+
+class _TitlesFromSnapshot(pickle.Unpickler):
+    def __init__(self, data: bytes, titles: dict[int, Title]):
+        super().__init__(io.BytesIO(data))
+        self.titles = titles
+
+    def persistent_load(self, pid):
+        return self.titles[pid]
+
+
+def _plan_dumps(plan: Plan) -> bytes:
+    out = io.BytesIO()
+    _TitlesById(out, protocol=pickle.HIGHEST_PROTOCOL).dump(plan)
+    return out.getvalue()
+
+
 def plan_key(*, member, stamps: tuple, device: str, arms: tuple, size: int) -> tuple:
     """Everything a plan was computed from that can change (the module's docstring)."""
     return (member.pk, device, bool(member.is_kids), tuple(stamps), arms, size)
 
 
-def plan_get(key: tuple, *, at: datetime) -> Plan | None:
-    """The plan kept under `key`, if it is at most HOMEPAGE_PLAN_SECONDS older than `at`."""
+def plan_get(key: tuple, *, at: datetime, catalogue: tuple) -> Plan | None:
+    """The plan kept under `key`, if it is at most HOMEPAGE_PLAN_SECONDS older than `at`:
+    this process's, else the shared store's. `catalogue`: the catalogue's stamp, which `key`
+    holds too (a shared plan's titles are read from that snapshot)."""
     seconds = settings.HOMEPAGE_PLAN_SECONDS
     if seconds <= 0:
         return None
     with _lock:
         kept = _plans.get(key[:2])
+        if kept is not None and kept[0] == key and _fresh(kept[1], at, seconds):
+            _plans.move_to_end(key[:2])
+            return kept[1]
+    shared = _shared()
+    if shared is None:
+        return None
+    try:
+        kept = shared.get(_shared_name(key))
         if kept is None or kept[0] != key:
             return None
-        plan = kept[1]
-        if not 0 <= (at - plan.at).total_seconds() <= seconds:
-            return None
-        _plans.move_to_end(key[:2])
-        return plan
+        plan = _TitlesFromSnapshot(kept[1], catalog_titles(stamp=catalogue)).load()
+    except Exception as exc:  # the store is an optimisation: never fail a page for it
+        _shared_failed("to read a plan", exc)
+        return None
+    if not _fresh(plan, at, seconds):
+        return None
+    _keep_here(key, plan)
+    return plan
+
+
+def _fresh(plan: Plan, at: datetime, seconds: float) -> bool:
+    return 0 <= (at - plan.at).total_seconds() <= seconds
 
 
 def plan_keep(key: tuple, plan: Plan) -> None:
     """Keep `plan` under `key` in place of the member's previous one, the least recently
-    used plans going past HOMEPAGE_PLANS_KEPT."""
+    used plans going past HOMEPAGE_PLANS_KEPT; a finished plan in the shared store too,
+    for HOMEPAGE_PLAN_SECONDS."""
     if settings.HOMEPAGE_PLAN_SECONDS <= 0:
         return
+    _keep_here(key, plan)
+    shared = _shared() if plan.finished is not None else None
+    if shared is not None:
+        try:
+            shared.set(
+                _shared_name(key),
+                (key, _plan_dumps(plan)),
+                timeout=math.ceil(settings.HOMEPAGE_PLAN_SECONDS),
+            )
+        except Exception as exc:
+            _shared_failed("to keep a plan", exc)
+
+
+def _keep_here(key: tuple, plan: Plan) -> None:
     with _lock:
         _plans[key[:2]] = (key, plan)
         _plans.move_to_end(key[:2])
@@ -114,9 +217,12 @@ def plan_keep(key: tuple, plan: Plan) -> None:
 
 
 def plans_forget() -> None:
-    """Drop every plan this process keeps (tests)."""
+    """Drop every plan this process keeps, and forget that the shared store failed (tests);
+    the shared store's plans expire on their own."""
+    global _shared_down_until
     with _lock:
         _plans.clear()
+        _shared_down_until = 0.0
 
 
 def plans_kept() -> int:

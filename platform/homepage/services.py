@@ -111,7 +111,7 @@ def homepage_build(
         arms=tuple(sorted((s, a.arm_id) for s, a in assigned.items())),
         size=size,
     )
-    plan = plan_get(key, at=at) if reuse else None
+    plan = plan_get(key, at=at, catalogue=stamps.catalogue) if reuse else None
     if plan is None:
         plan = _plan(
             member=member,

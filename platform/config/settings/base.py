@@ -249,6 +249,22 @@ HOMEPAGE_ROW_SIZE = env_number("HOMEPAGE_ROW_SIZE", 20, kind=int, minimum=1)
 # while nothing it was computed from changes (homepage.plans); 0: every page computes its own.
 HOMEPAGE_PLAN_SECONDS = env_number("HOMEPAGE_PLAN_SECONDS", 60, minimum=0)
 HOMEPAGE_PLANS_KEPT = env_number("HOMEPAGE_PLANS_KEPT", 500, kind=int, minimum=0)  # per web process
+# A Redis server where finished plans are shared by every web process and replica (blank:
+# each process keeps its own only). Short timeouts: when it is down, pages are computed.
+HOMEPAGE_PLAN_CACHE = ""
+if _plan_cache_url := os.environ.get("HOMEPAGE_PLAN_CACHE_URL", "").strip():
+    if not _plan_cache_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"HOMEPAGE_PLAN_CACHE_URL={_plan_cache_url!r} is not a Redis URL "
+            "(redis://host:port/db, rediss:// or unix://)."
+        )
+    HOMEPAGE_PLAN_CACHE = "plans"
+    CACHES["plans"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _plan_cache_url,
+        "KEY_PREFIX": "homepage",
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+    }
 # Candidate model kinds each retrain trains and puts through the promotion gate, in order.
 MODELING_CANDIDATES = os.environ.get("HOMEPAGE_CANDIDATES", "popularity,ease,mf,sasrec").split(",")
 MODELING_HOLDOUT_FRACTION = env_number("HOMEPAGE_HOLDOUT_FRACTION", 0.2, minimum=0, maximum=1)

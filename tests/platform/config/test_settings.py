@@ -156,3 +156,19 @@ def test_numbers_in_the_environment_are_read_with_their_kind():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(5.0, 7, 500)"
+
+
+def test_the_shared_plan_store_is_a_redis_url_or_nothing():
+    off = load_base({"HOMEPAGE_PLAN_CACHE_URL": ""}, "(s.HOMEPAGE_PLAN_CACHE, sorted(s.CACHES))")
+    assert off.stdout.strip() == "('', ['default'])", off.stderr
+    on = load_base(
+        {"HOMEPAGE_PLAN_CACHE_URL": "redis://127.0.0.1:6379/3"},
+        "(s.HOMEPAGE_PLAN_CACHE, s.CACHES['plans']['LOCATION'])",
+    )
+    assert on.stdout.strip() == "('plans', 'redis://127.0.0.1:6379/3')", on.stderr
+    bad = load_base({"HOMEPAGE_PLAN_CACHE_URL": "http://127.0.0.1:6379"})
+    assert bad.returncode != 0
+    assert bad.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: HOMEPAGE_PLAN_CACHE_URL="
+        "'http://127.0.0.1:6379' is not a Redis URL (redis://host:port/db, rediss:// or unix://)."
+    )
