@@ -54,16 +54,16 @@ def thumbs_latest(*, member_id: int, at: datetime) -> dict[int, str]:
     return dict(rows)
 
 
-def activity_stamp_sql(member_id: int) -> tuple[str, int]:
-    """A query of one row, the id and number of the member's plays and thumbs (what a page
-    reads of their history), and its number of columns: the log is append-only, so a new
-    play or rating changes it and nothing else does."""
+def activity_stamp_sql() -> tuple[str, int]:
+    """A query of one row, the id and number of a member's plays and thumbs (what a page
+    reads of their history), and its number of columns; its one parameter is the member's
+    id. The log is append-only, so a new play or rating changes it and nothing else does."""
     quote = connection.ops.quote_name
     table = quote(Interaction._meta.db_table)
     kinds = ", ".join(f"'{kind}'" for kind in (*PLAY_TYPES, *THUMB_TYPES))
     return (
         f"SELECT MAX({quote('id')}), COUNT(*) FROM {table} "
-        f"WHERE {quote('member_id')} = {int(member_id)} AND {quote('type')} IN ({kinds})",
+        f"WHERE {quote('member_id')} = %s AND {quote('type')} IN ({kinds})",
         2,
     )
 

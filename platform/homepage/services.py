@@ -256,14 +256,16 @@ def serving_stamps(*, member_id: int | None = None) -> ServingStamps:
         explorers_stamp_sql(),
         catalog_stamp_sql(),
     ]
+    params = []
     if member_id is not None:
-        activity, my_list = activity_stamp_sql(member_id), my_list_stamp_sql(member_id)
+        activity, my_list = activity_stamp_sql(), my_list_stamp_sql()
         parts.append((f"SELECT * FROM ({activity[0]}) AS a, ({my_list[0]}) AS l", 4))
+        params = [int(member_id), int(member_id)]
     sql = "SELECT * FROM " + ", ".join(
         f"({query}) AS stamp{i}" for i, (query, _) in enumerate(parts)
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     stamps, start = [], 0
     for _, width in parts:

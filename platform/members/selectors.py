@@ -36,15 +36,15 @@ def my_list_entries(*, member: Member) -> list[MyListEntry]:
     )
 
 
-def my_list_stamp_sql(member_id: int) -> tuple[str, int]:
-    """A query of one row, the member's list entries' number and newest id, and its number
-    of columns: adding a title makes a new entry (a new id), removing one deletes it (one
-    fewer), so any edit of the list changes it."""
+def my_list_stamp_sql() -> tuple[str, int]:
+    """A query of one row, a member's list entries' number and newest id, and its number
+    of columns; its one parameter is the member's id (one text for every member, which the
+    database prepares once). Adding a title makes a new entry (a new id), removing one
+    deletes it (one fewer), so any edit of the list changes it."""
     quote = connection.ops.quote_name
     table = quote(MyListEntry._meta.db_table)
     return (
-        f"SELECT COUNT(*), MAX({quote('id')}) FROM {table} "
-        f"WHERE {quote('member_id')} = {int(member_id)}",
+        f"SELECT COUNT(*), MAX({quote('id')}) FROM {table} WHERE {quote('member_id')} = %s",
         2,
     )
 

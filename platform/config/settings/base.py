@@ -18,10 +18,17 @@ VAR_DIR = Path(os.environ.get("HOMEPAGE_VAR_DIR", ROOT_DIR / "var"))
 
 
 def env_bool(name: str, default: bool) -> bool:
+    """A switch from the environment (1/0, true/false, yes/no, on/off; blank: off), or
+    `default` when it is not set; anything else stops the start, naming the variable."""
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off", ""}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a switch (1/0, true/false, on/off).")
 
 
 def env_number(name: str, default, *, kind=float, minimum=None, maximum=None):
@@ -122,6 +129,15 @@ else:
     # blip) is checked before a request or task reuses it and replaced if dead, so requests
     # recover without a restart instead of failing once per process.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if env_bool("HOMEPAGE_DB_PREPARE", True):
+        # Parameters go to the server apart from the query, and a query a connection runs a
+        # fifth time is prepared: PostgreSQL plans it once, not on every request (a page
+        # from a plan runs the same four queries each time, and planning them cost more
+        # than running them; docs/benchmarks.md, "Prepared statements"). Off (0) behind a
+        # pooler in transaction mode, which cannot keep a connection's prepared statements.
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=5
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -172,3 +172,17 @@ def test_the_shared_plan_store_is_a_redis_url_or_nothing():
         "django.core.exceptions.ImproperlyConfigured: HOMEPAGE_PLAN_CACHE_URL="
         "'http://127.0.0.1:6379' is not a Redis URL (redis://host:port/db, rediss:// or unix://)."
     )
+
+
+def test_postgresql_prepares_the_queries_a_connection_repeats_unless_turned_off():
+    pg = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused"}
+    options = "s.DATABASES['default'].get('OPTIONS')"
+    on = load_base(pg, options)
+    assert on.stdout.strip() == "{'server_side_binding': True, 'prepare_threshold': 5}", on.stderr
+    off = load_base({**pg, "HOMEPAGE_DB_PREPARE": "off"}, options)
+    assert off.stdout.strip() == "None", off.stderr
+    bad = load_base({**pg, "HOMEPAGE_DB_PREPARE": "sometimes"}, options)
+    assert bad.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: HOMEPAGE_DB_PREPARE='sometimes' is not a "
+        "switch (1/0, true/false, on/off)."
+    )

@@ -99,3 +99,23 @@ def test_the_catalogue_snapshot_is_read_again_when_a_title_is_added_or_changed()
     added.save()
     ctx = page_context_build(member=member, at=NOW, catalogue=serving_stamps()[3])
     assert ctx.titles[added.pk].name == "Renamed"
+
+
+def test_on_postgresql_the_stamps_of_every_member_are_one_prepared_statement():
+    """A page from a plan runs the same few queries every time, and PostgreSQL took longer
+    to plan them than to run them (docs/benchmarks.md, "Prepared statements"): the stamps'
+    query is one text for every member, the member's id its parameter, so a connection
+    prepares it once (config.settings.base: server-side binding, prepare_threshold)."""
+    from tests.conftest import skip_or_fail
+
+    if connection.vendor != "postgresql":
+        skip_or_fail("prepared statements are PostgreSQL's; DATABASE_URL=postgres://...")
+    members = MemberFactory.create_batch(7)
+    stamps = [serving_stamps(member_id=m.pk) for m in members]
+    assert all(s.member == (None, 0, 0, None) for s in stamps)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%members_mylistentry%"],
+        )
+        assert cursor.fetchone()[0] == 1
