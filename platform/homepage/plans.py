@@ -24,7 +24,9 @@ serve it too instead of each computing the member's page on its first request of
 open plan holds the whole page context (the scores of every title on offer) and stays in its
 process. The shared store only ever saves work: a plan read from it is checked against the
 full key like a local one, and when it cannot be reached pages are computed as without it
-(and it is not asked again for `SHARED_RETRY_SECONDS`).
+(and it is not asked again for `SHARED_RETRY_SECONDS`). Plans are pickled, as Django's own
+Redis cache pickles what it keeps: whoever can write to that Redis database can run code in
+the web processes, so it must be as closed as the database.
 
 Every serve is still a page of its own: its own page id, row-order and slot draws from its
 own generator, and its own record in the fact log (`events.services.page_record`) with

@@ -16,7 +16,7 @@ from exploration.services import explorer_config_set
 from homepage import plans
 from homepage.services import homepage_build
 from tests.factories import MemberFactory
-from tests.platform.homepage.test_plans import logged, play
+from tests.platform.homepage.test_plans import _plans_on, logged, play  # noqa: F401 (autouse)
 from tests.platform.homepage.test_plans import world as world_fixture
 
 world = world_fixture  # the same 60 titles, 4 of them played
@@ -36,14 +36,6 @@ def store(settings, location: str) -> None:
         },
     }
     settings.HOMEPAGE_PLAN_CACHE = "plans"
-
-
-@pytest.fixture(autouse=True)
-def _plans_on(settings):
-    settings.HOMEPAGE_PLAN_SECONDS = 60
-    plans.plans_forget()
-    yield
-    plans.plans_forget()
 
 
 @pytest.fixture
