@@ -105,6 +105,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "pages (0: every page computes its own; default: the settings' default)",
     )
     page.add_argument(
+        "--plan-refresh-seconds",
+        type=non_negative_float,
+        default=None,
+        help="HOMEPAGE_PLAN_REFRESH_SECONDS of the server: a plan this close to its end is "
+        "computed again off the request (0: off; default: the settings' default)",
+    )
+    page.add_argument(
         "--plan-cache",
         type=redis_url,
         default=None,
@@ -391,12 +398,18 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
     plan_seconds = (
         settings.HOMEPAGE_PLAN_SECONDS if args.plan_seconds is None else args.plan_seconds
     )
+    refresh_seconds = (
+        settings.HOMEPAGE_PLAN_REFRESH_SECONDS
+        if args.plan_refresh_seconds is None
+        else args.plan_refresh_seconds
+    )
     env = loadtools.app_env(
         settings=SETTINGS,
         database_url=os.environ["DATABASE_URL"],
         var_dir=args.var_dir,
         HOMEPAGE_ROW_SIZE=str(args.row_size),
         HOMEPAGE_PLAN_SECONDS=str(plan_seconds),
+        HOMEPAGE_PLAN_REFRESH_SECONDS=str(refresh_seconds),
         HOMEPAGE_PLAN_CACHE_URL=args.plan_cache or "",
     )
     if args.plan_cache:
@@ -415,7 +428,8 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
         + (f" x {args.threads} threads" if server == "gthread" else "")
         + f"; {args.clients} clients in {args.client_processes} processes; {args.rounds} rounds of "
         f"{args.seconds:.0f} s per endpoint after {args.warmup:.0f} s warm-up; plans serve "
-        f"for {plan_seconds:g} s (HOMEPAGE_PLAN_SECONDS), "
+        f"for {plan_seconds:g} s (HOMEPAGE_PLAN_SECONDS), refreshed {refresh_seconds:g} s "
+        "before (HOMEPAGE_PLAN_REFRESH_SECONDS), "
         + (f"shared in {args.plan_cache}" if args.plan_cache else "each process its own"),
         flush=True,
     )

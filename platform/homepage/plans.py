@@ -28,6 +28,13 @@ full key like a local one, and when it cannot be reached pages are computed as w
 Redis cache pickles what it keeps: whoever can write to that Redis database can run code in
 the web processes, so it must be as closed as the database.
 
+A plan near its end (within `HOMEPAGE_PLAN_REFRESH_SECONDS` of `HOMEPAGE_PLAN_SECONDS`)
+that serves a page is computed again off the request, on one background thread a process:
+the page is served from the old plan, and the member's next page from the new one, so a
+member who keeps visiting never waits for their page to be computed (the slowest 1-2% of
+pages under load, docs/benchmarks.md). A refresh reads everything afresh, like a computed
+page, and replaces the plan only through `plan_keep`.
+
 Every serve is still a page of its own: its own page id, row-order and slot draws from its
 own generator, and its own record in the fact log (`events.services.page_record`) with
 every impression. The features logged are the plan's, the ones its scores were computed
@@ -47,14 +54,17 @@ import io
 import logging
 import math
 import pickle
+import queue
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import close_old_connections, connections
 
 from catalog.models import Title
 from catalog.selectors import catalog_titles
@@ -216,6 +226,66 @@ def _keep_here(key: tuple, plan: Plan) -> None:
         _plans.move_to_end(key[:2])
         while len(_plans) > settings.HOMEPAGE_PLANS_KEPT:
             _plans.popitem(last=False)
+
+
+def plan_refresh_due(plan: Plan, *, at: datetime) -> bool:
+    """Whether a page served at `at` from `plan` should have it computed again (the
+    module's docstring)."""
+    ahead = settings.HOMEPAGE_PLAN_REFRESH_SECONDS
+    if ahead <= 0 or settings.HOMEPAGE_PLAN_SECONDS <= 0:
+        return False
+    return (at - plan.at).total_seconds() >= settings.HOMEPAGE_PLAN_SECONDS - ahead
+
+
+_refresh_lock = threading.Lock()
+_refresh_queue: "queue.Queue[tuple[tuple, Callable[[], object]]]" = queue.Queue()
+_refreshing: set[tuple] = set()  # (member id, device) queued or being refreshed
+_refresher: threading.Thread | None = None
+
+
+def plan_refresh_soon(name: tuple, refresh: Callable[[], object]) -> bool:
+    """Run `refresh` (it computes and keeps the plan of `name`, (member id, device)) on this
+    process's refresher thread, unless that plan is queued or being refreshed already.
+    Returns whether it was queued."""
+    global _refresher
+    with _refresh_lock:
+        if name in _refreshing:
+            return False
+        _refreshing.add(name)
+        if _refresher is None or not _refresher.is_alive():
+            # started on first use, so in each web process (after gunicorn's fork)
+            _refresher = threading.Thread(target=_refresh_loop, name="plan-refresh", daemon=True)
+            _refresher.start()
+    _refresh_queue.put((name, refresh))
+    return True
+
+
+def _refresh_loop() -> None:
+    while True:
+        name, refresh = _refresh_queue.get()
+        try:
+            close_old_connections()
+            refresh()
+        except Exception:  # a failed refresh leaves the old plan to expire: pages compute
+            logger.exception("Refreshing the plan of member %s (device %r) failed.", *name)
+        finally:
+            if _refresh_queue.qsize() == 0:
+                connections.close_all()  # this thread's own: an idle thread holds none
+            with _refresh_lock:
+                _refreshing.discard(name)
+
+
+def plan_refreshes_wait(timeout: float = 30.0) -> None:
+    """Return once every refresh queued so far has run (tests, benchmarks); TimeoutError if
+    that takes longer than `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with _refresh_lock:
+            if not _refreshing:
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"plan refreshes still running after {timeout:g} s")
+        time.sleep(0.01)
 
 
 def plans_forget() -> None:

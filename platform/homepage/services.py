@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from catalog.selectors import catalog_stamp_sql
 from events.models import PageView
@@ -49,7 +50,15 @@ from rollouts.serving import ServedArm, assignments_for, experiments_stamp_sql, 
 
 from .builders import NON_PERSONAL_KINDS, candidate_rows
 from .context import PageContext, match_percentiles, page_context_build
-from .plans import Finished, Plan, plan_get, plan_keep, plan_key
+from .plans import (
+    Finished,
+    Plan,
+    plan_get,
+    plan_keep,
+    plan_key,
+    plan_refresh_due,
+    plan_refresh_soon,
+)
 from .rows import Row, rows_fill
 
 PERSONAL_ROWS = frozenset(
@@ -100,18 +109,14 @@ def homepage_build(
     started = time.perf_counter()
     page_id = uuid.uuid4()
     rng = rng if rng is not None else np.random.default_rng(page_id.int)
-    stamps = serving_stamps(member_id=member.pk)
-    assigned = assignments_for(member_id=member.pk, stamp=stamps.experiments)
-    explorers = _arm_explorers(explorers_current(stamp=stamps.explorers), assigned)
-    size = settings.HOMEPAGE_ROW_SIZE
-    key = plan_key(
-        member=member,
-        stamps=stamps,
-        device=device,
-        arms=tuple(sorted((s, a.arm_id) for s, a in assigned.items())),
-        size=size,
+    serving = _serving(member=member, device=device)
+    stamps, assigned, explorers, size = (
+        serving.stamps,
+        serving.assigned,
+        serving.explorers,
+        serving.size,
     )
-    plan = plan_get(key, at=at, catalogue=stamps.catalogue) if reuse else None
+    plan = plan_get(serving.key, at=at, catalogue=stamps.catalogue) if reuse else None
     if plan is None:
         plan = _plan(
             member=member,
@@ -123,7 +128,12 @@ def homepage_build(
             size=size,
         )
         if reuse:
-            plan_keep(key, plan)
+            plan_keep(serving.key, plan)
+    elif plan_refresh_due(plan, at=at):
+        member_id = member.pk
+        plan_refresh_soon(
+            (member_id, device), lambda: plan_refresh(member_id=member_id, device=device)
+        )
     if plan.finished is not None:
         done = plan.finished
         rows, slots, match = done.rows, done.impressions, done.match
@@ -165,6 +175,54 @@ def homepage_build(
         planned_at=page.planned_at,
         memo=memo,
     )
+
+
+class _Serving(NamedTuple):
+    """What serves a member's page now, read before its plan is looked up or computed."""
+
+    stamps: "ServingStamps"
+    assigned: dict[str, ServedArm]
+    explorers: dict[str, Explorer]
+    size: int
+    key: tuple  # the member's plan's (homepage.plans.plan_key)
+
+
+def _serving(*, member: Member, device: str) -> _Serving:
+    stamps = serving_stamps(member_id=member.pk)
+    assigned = assignments_for(member_id=member.pk, stamp=stamps.experiments)
+    explorers = _arm_explorers(explorers_current(stamp=stamps.explorers), assigned)
+    size = settings.HOMEPAGE_ROW_SIZE
+    key = plan_key(
+        member=member,
+        stamps=stamps,
+        device=device,
+        arms=tuple(sorted((s, a.arm_id) for s, a in assigned.items())),
+        size=size,
+    )
+    return _Serving(stamps, assigned, explorers, size, key)
+
+
+def plan_refresh(*, member_id: int, device: str) -> Plan | None:
+    """Compute the member's plan now and keep it, in place of the one a page was just served
+    from (homepage.plans: a plan near the end of its HOMEPAGE_PLAN_SECONDS is computed again
+    off the request, so the member's next page does not wait for it). None: the member
+    is gone."""
+    member = Member.objects.filter(pk=member_id, account__isnull=False).first()
+    if member is None:
+        return None
+    at = timezone.now()
+    serving = _serving(member=member, device=device)
+    plan = _plan(
+        member=member,
+        at=at,
+        device=device,
+        assigned=serving.assigned,
+        stamps=serving.stamps,
+        finish=not any(serving.explorers.values()),
+        size=serving.size,
+    )
+    plan_keep(serving.key, plan)
+    return plan
 
 
 def _plan(

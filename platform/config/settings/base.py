@@ -265,6 +265,9 @@ HOMEPAGE_ROW_SIZE = env_number("HOMEPAGE_ROW_SIZE", 20, kind=int, minimum=1)
 # while nothing it was computed from changes (homepage.plans); 0: every page computes its own.
 HOMEPAGE_PLAN_SECONDS = env_number("HOMEPAGE_PLAN_SECONDS", 60, minimum=0)
 HOMEPAGE_PLANS_KEPT = env_number("HOMEPAGE_PLANS_KEPT", 500, kind=int, minimum=0)  # per web process
+# A plan this close to the end of its HOMEPAGE_PLAN_SECONDS that serves a page is computed
+# again off the request, so the member's next page is served from the new one (0: off).
+HOMEPAGE_PLAN_REFRESH_SECONDS = env_number("HOMEPAGE_PLAN_REFRESH_SECONDS", 15, minimum=0)
 # A Redis server where finished plans are shared by every web process and replica (blank:
 # each process keeps its own only). Short timeouts: when it is down, pages are computed.
 HOMEPAGE_PLAN_CACHE = ""

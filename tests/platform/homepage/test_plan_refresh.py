@@ -1,0 +1,98 @@
+"""Plans refreshed ahead of their end: a page served from a plan within
+HOMEPAGE_PLAN_REFRESH_SECONDS of HOMEPAGE_PLAN_SECONDS has the plan computed again on the
+process's refresher thread, so the member's next page comes from the new plan instead of
+waiting for its own computation. The refresher has its own database connection, so these
+tests commit (transaction=True)."""
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from homepage import plans, services
+from homepage.services import homepage_build
+from tests.platform.homepage.test_plans import world as world_fixture
+
+world = world_fixture  # the same 60 titles, 4 of them played
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _refresh_on(settings):
+    settings.HOMEPAGE_PLAN_SECONDS = 60
+    settings.HOMEPAGE_PLAN_REFRESH_SECONDS = 15
+    plans.plans_forget()
+    yield
+    plans.plan_refreshes_wait()
+    plans.plans_forget()
+
+
+def test_a_page_from_a_plan_near_its_end_has_it_computed_again_off_the_request(member, world):
+    now = timezone.now()
+    old = homepage_build(member=member, at=now - timedelta(seconds=50), reuse=True)
+    assert old.planned_at is None  # computed: the plan is 50 s old at `now`
+    page = homepage_build(member=member, at=now, reuse=True)
+    assert page.planned_at == now - timedelta(seconds=50)  # served from the old plan ...
+    plans.plan_refreshes_wait()
+    after = homepage_build(member=member, at=timezone.now(), reuse=True)
+    assert after.planned_at is not None and after.planned_at >= now  # ... the next, the new
+    assert [[s.title.pk for s in r.slots] for r in after.rows] == [
+        [s.title.pk for s in r.slots] for r in page.rows
+    ]  # nothing the page reads changed: the same page
+
+
+def test_a_younger_plan_is_not_refreshed(member, world, monkeypatch):
+    calls = []
+    monkeypatch.setattr(services, "plan_refresh", lambda **kw: calls.append(kw))
+    now = timezone.now()
+    homepage_build(member=member, at=now - timedelta(seconds=44), reuse=True)
+    assert homepage_build(member=member, at=now, reuse=True).planned_at
+    plans.plan_refreshes_wait()
+    assert calls == []
+
+
+def test_a_plan_is_refreshed_once_however_many_pages_ask(member, world, monkeypatch):
+    calls, real = [], services.plan_refresh
+
+    def counted(**kw):
+        calls.append(kw)
+        return real(**kw)
+
+    monkeypatch.setattr(services, "plan_refresh", counted)
+    now = timezone.now()
+    homepage_build(member=member, at=now - timedelta(seconds=50), reuse=True)
+    for _ in range(5):
+        homepage_build(member=member, at=timezone.now(), reuse=True)
+    plans.plan_refreshes_wait()
+    assert calls == [{"member_id": member.pk, "device": ""}]
+
+
+def test_a_refresh_that_fails_leaves_pages_served_from_the_old_plan(
+    member, world, monkeypatch, caplog
+):
+    def broken(**kw):
+        raise RuntimeError("the model is being replaced")
+
+    now = timezone.now()
+    homepage_build(member=member, at=now - timedelta(seconds=50), reuse=True)
+    monkeypatch.setattr(services, "_plan", broken)
+    with caplog.at_level(logging.ERROR, logger="homepage.plans"):
+        homepage_build(member=member, at=now, reuse=True)
+        plans.plan_refreshes_wait()
+    assert f"Refreshing the plan of member {member.pk}" in caplog.text
+    assert "the model is being replaced" in caplog.text
+    again = homepage_build(member=member, at=now + timedelta(seconds=1), reuse=True)
+    assert again.planned_at == now - timedelta(seconds=50)
+
+
+def test_refresh_off_keeps_plans_until_their_end(settings, member, world, monkeypatch):
+    settings.HOMEPAGE_PLAN_REFRESH_SECONDS = 0
+    calls = []
+    monkeypatch.setattr(services, "plan_refresh", lambda **kw: calls.append(kw))
+    now = timezone.now()
+    homepage_build(member=member, at=now - timedelta(seconds=59), reuse=True)
+    assert homepage_build(member=member, at=now, reuse=True).planned_at
+    plans.plan_refreshes_wait()
+    assert calls == []
