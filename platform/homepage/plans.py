@@ -240,6 +240,7 @@ def plan_refresh_due(plan: Plan, *, at: datetime) -> bool:
 _refresh_lock = threading.Lock()
 _refresh_queue: "queue.Queue[tuple[tuple, Callable[[], object]]]" = queue.Queue()
 _refreshing: set[tuple] = set()  # (member id, device) queued or being refreshed
+_refresh_declined: dict[tuple, float] = {}  # another process refreshes it: until when
 _refresher: threading.Thread | None = None
 
 
@@ -248,16 +249,45 @@ def plan_refresh_soon(name: tuple, refresh: Callable[[], object]) -> bool:
     process's refresher thread, unless that plan is queued or being refreshed already.
     Returns whether it was queued."""
     global _refresher
+    now = time.monotonic()
+    with _refresh_lock:
+        if name in _refreshing or _refresh_declined.get(name, 0.0) > now:
+            return False
+    if not _refresh_claim(name):
+        with _refresh_lock:
+            _refresh_declined[name] = now + settings.HOMEPAGE_PLAN_REFRESH_SECONDS
+        return False
     with _refresh_lock:
         if name in _refreshing:
             return False
         _refreshing.add(name)
+        if len(_refresh_declined) > 4 * max(settings.HOMEPAGE_PLANS_KEPT, 1):
+            _refresh_declined.clear()
         if _refresher is None or not _refresher.is_alive():
             # started on first use, so in each web process (after gunicorn's fork)
             _refresher = threading.Thread(target=_refresh_loop, name="plan-refresh", daemon=True)
             _refresher.start()
     _refresh_queue.put((name, refresh))
     return True
+
+
+def _refresh_claim(name: tuple) -> bool:
+    """With a shared store, one process refreshes a member's plan, the one that marks it
+    first (an atomic add that expires after HOMEPAGE_PLAN_REFRESH_SECONDS); the others go
+    on serving the plan they have and then read the new one from the store. Without a
+    store, or when it fails, every process refreshes its own."""
+    shared = _shared()
+    if shared is None:
+        return True
+    try:
+        return shared.add(
+            f"refresh:{name[0]}:{name[1]}",
+            1,
+            timeout=math.ceil(settings.HOMEPAGE_PLAN_REFRESH_SECONDS),
+        )
+    except Exception as exc:
+        _shared_failed("to mark a refresh", exc)
+        return True
 
 
 def _refresh_loop() -> None:
@@ -295,6 +325,8 @@ def plans_forget() -> None:
     with _lock:
         _plans.clear()
         _shared_down_until = 0.0
+    with _refresh_lock:
+        _refresh_declined.clear()
 
 
 def plans_kept() -> int:

@@ -96,3 +96,24 @@ def test_refresh_off_keeps_plans_until_their_end(settings, member, world, monkey
     assert homepage_build(member=member, at=now, reuse=True).planned_at
     plans.plan_refreshes_wait()
     assert calls == []
+
+
+@pytest.mark.services
+def test_with_a_shared_store_one_process_refreshes_a_plan(
+    settings, real_services, member, world, monkeypatch
+):
+    """Both processes serve the member from the shared plan as it nears its end; the first
+    to ask marks the refresh in the store and the other leaves it to that one."""
+    from tests.platform.homepage.test_shared_plans import store
+
+    store(settings, real_services[1])
+    calls = []
+    monkeypatch.setattr(services, "plan_refresh", lambda **kw: calls.append(kw))
+    now = timezone.now()
+    homepage_build(member=member, at=now - timedelta(seconds=50), reuse=True)
+    assert homepage_build(member=member, at=now, reuse=True).planned_at  # process A asks
+    plans.plan_refreshes_wait()
+    plans.plans_forget()  # process B: the shared plan only, and its own refresher
+    assert homepage_build(member=member, at=now, reuse=True).planned_at  # ... B does not
+    plans.plan_refreshes_wait()
+    assert calls == [{"member_id": member.pk, "device": ""}]
