@@ -149,12 +149,17 @@ def redis_url(text: str) -> str:
 
 
 def plans_shared_forget(url: str) -> int:
-    """Delete the plans a shared store keeps (Django's keys `homepage:<version>:plan:...`),
-    so a run starts as cold as one without it. Returns how many there were."""
+    """Delete the plans a shared store keeps and its marks of refreshes under way (Django's
+    keys `homepage:<version>:plan:...` and `...:refresh:...`), so a run starts as cold as
+    one without it. Returns how many there were."""
     import redis
 
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    keys = list(client.scan_iter("homepage:*:plan:*", count=1000))
+    keys = [
+        key
+        for pattern in ("homepage:*:plan:*", "homepage:*:refresh:*")
+        for key in client.scan_iter(pattern, count=1000)
+    ]
     if keys:
         client.delete(*keys)
     return len(keys)
