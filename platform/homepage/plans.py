@@ -246,8 +246,9 @@ _refresher: threading.Thread | None = None
 
 def plan_refresh_soon(name: tuple, refresh: Callable[[], object]) -> bool:
     """Run `refresh` (it computes and keeps the plan of `name`, (member id, device)) on this
-    process's refresher thread, unless that plan is queued or being refreshed already.
-    Returns whether it was queued."""
+    process's refresher thread, unless that plan is queued or being refreshed already: here,
+    or with a shared store in another process (`_refresh_claim`). Returns whether it was
+    queued."""
     global _refresher
     now = time.monotonic()
     with _refresh_lock:
