@@ -28,9 +28,8 @@ full key like a local one, and when it cannot be reached pages are computed as w
 Redis cache pickles what it keeps: whoever can write to that Redis database can run code in
 the web processes, so it must be as closed as the database.
 
-A plan near its end (within `HOMEPAGE_PLAN_REFRESH_SECONDS` of `HOMEPAGE_PLAN_SECONDS`, at
-a point of that window its own, `REFRESH_SPREAD`) that serves a page is computed again off
-the request, on one background thread a process:
+A plan near its end (within `HOMEPAGE_PLAN_REFRESH_SECONDS` of `HOMEPAGE_PLAN_SECONDS`)
+that serves a page is computed again off the request, on one background thread a process:
 the page is served from the old plan, and the member's next page from the new one, so a
 member who keeps visiting never waits for their page to be computed (the slowest 1-2% of
 pages under load, docs/benchmarks.md). A refresh reads everything afresh, like a computed
@@ -58,7 +57,6 @@ import pickle
 import queue
 import threading
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -230,23 +228,13 @@ def _keep_here(key: tuple, plan: Plan) -> None:
             _plans.popitem(last=False)
 
 
-REFRESH_SPREAD = (0.2, 1.0)
-"""Where in its last HOMEPAGE_PLAN_REFRESH_SECONDS a plan becomes due, as fractions of that
-window before its end: each plan draws its own point from its member, device and time, so
-plans made in the same seconds (every member's first, after a start) are refreshed over the
-window, not all at once; the latest leaves a fifth of it for the refresh to finish."""
-
-
-def plan_refresh_due(plan: Plan, *, at: datetime, name: tuple) -> bool:
-    """Whether a page served at `at` from `plan`, the plan of `name` (member id, device),
-    should have it computed again (the module's docstring; `REFRESH_SPREAD`)."""
+def plan_refresh_due(plan: Plan, *, at: datetime) -> bool:
+    """Whether a page served at `at` from `plan` should have it computed again (the
+    module's docstring)."""
     ahead = settings.HOMEPAGE_PLAN_REFRESH_SECONDS
     if ahead <= 0 or settings.HOMEPAGE_PLAN_SECONDS <= 0:
         return False
-    low, high = REFRESH_SPREAD
-    draw = zlib.crc32(f"{name[0]}:{name[1]}:{plan.at.isoformat()}".encode()) / 2**32
-    before_end = ahead * (high - (high - low) * draw)
-    return (at - plan.at).total_seconds() >= settings.HOMEPAGE_PLAN_SECONDS - before_end
+    return (at - plan.at).total_seconds() >= settings.HOMEPAGE_PLAN_SECONDS - ahead
 
 
 _refresh_lock = threading.Lock()

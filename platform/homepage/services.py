@@ -129,7 +129,7 @@ def homepage_build(
         )
         if reuse:
             plan_keep(serving.key, plan)
-    elif plan_refresh_due(plan, at=at, name=(member.pk, device)):
+    elif plan_refresh_due(plan, at=at):
         member_id = member.pk
         plan_refresh_soon(
             (member_id, device), lambda: plan_refresh(member_id=member_id, device=device)

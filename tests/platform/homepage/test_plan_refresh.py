@@ -31,10 +31,10 @@ def _refresh_on(settings):
 
 def test_a_page_from_a_plan_near_its_end_has_it_computed_again_off_the_request(member, world):
     now = timezone.now()
-    old = homepage_build(member=member, at=now - timedelta(seconds=58), reuse=True)
-    assert old.planned_at is None  # computed: the plan is 58 s old at `now`
+    old = homepage_build(member=member, at=now - timedelta(seconds=50), reuse=True)
+    assert old.planned_at is None  # computed: the plan is 50 s old at `now`
     page = homepage_build(member=member, at=now, reuse=True)
-    assert page.planned_at == now - timedelta(seconds=58)  # served from the old plan ...
+    assert page.planned_at == now - timedelta(seconds=50)  # served from the old plan ...
     plans.plan_refreshes_wait()
     after = homepage_build(member=member, at=timezone.now(), reuse=True)
     assert after.planned_at is not None and after.planned_at >= now  # ... the next, the new
@@ -62,7 +62,7 @@ def test_a_plan_is_refreshed_once_however_many_pages_ask(member, world, monkeypa
 
     monkeypatch.setattr(services, "plan_refresh", counted)
     now = timezone.now()
-    homepage_build(member=member, at=now - timedelta(seconds=58), reuse=True)
+    homepage_build(member=member, at=now - timedelta(seconds=50), reuse=True)
     for _ in range(5):
         homepage_build(member=member, at=timezone.now(), reuse=True)
     plans.plan_refreshes_wait()
@@ -76,7 +76,7 @@ def test_a_refresh_that_fails_leaves_pages_served_from_the_old_plan(
         raise RuntimeError("the model is being replaced")
 
     now = timezone.now()
-    homepage_build(member=member, at=now - timedelta(seconds=58), reuse=True)
+    homepage_build(member=member, at=now - timedelta(seconds=50), reuse=True)
     monkeypatch.setattr(services, "_plan", broken)
     with caplog.at_level(logging.ERROR, logger="homepage.plans"):
         homepage_build(member=member, at=now, reuse=True)
@@ -84,7 +84,7 @@ def test_a_refresh_that_fails_leaves_pages_served_from_the_old_plan(
     assert f"Refreshing the plan of member {member.pk}" in caplog.text
     assert "the model is being replaced" in caplog.text
     again = homepage_build(member=member, at=now + timedelta(seconds=1), reuse=True)
-    assert again.planned_at == now - timedelta(seconds=58)
+    assert again.planned_at == now - timedelta(seconds=50)
 
 
 def test_refresh_off_keeps_plans_until_their_end(settings, member, world, monkeypatch):
@@ -110,33 +110,10 @@ def test_with_a_shared_store_one_process_refreshes_a_plan(
     calls = []
     monkeypatch.setattr(services, "plan_refresh", lambda **kw: calls.append(kw))
     now = timezone.now()
-    homepage_build(member=member, at=now - timedelta(seconds=58), reuse=True)
+    homepage_build(member=member, at=now - timedelta(seconds=50), reuse=True)
     assert homepage_build(member=member, at=now, reuse=True).planned_at  # process A asks
     plans.plan_refreshes_wait()
     plans.plans_forget()  # process B: the shared plan only, and its own refresher
     assert homepage_build(member=member, at=now, reuse=True).planned_at  # ... B does not
     plans.plan_refreshes_wait()
     assert calls == [{"member_id": member.pk, "device": ""}]
-
-
-def test_plans_made_together_come_due_over_the_window_not_at_once(settings):
-    """Every member's first plan is made in the same seconds after a start: if all came due
-    at 45 s, their refreshes would fall together and slow every page beside them."""
-    from datetime import UTC, datetime
-
-    from homepage.plans import Plan
-
-    made = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
-    plans_made = [Plan(at=made, ranking=None, finished=None) for _ in range(400)]
-    ages = (44.9, 46, 50, 54, 56, 57)
-    due = {
-        age: sum(
-            plans.plan_refresh_due(p, at=made + timedelta(seconds=age), name=(m, ""))
-            for m, p in enumerate(plans_made)
-        )
-        / 400
-        for age in ages
-    }
-    assert due[44.9] == 0 and due[57] == 1  # never before 45 s, always by 57 s
-    assert 0.0 < due[46] < due[50] < due[54] < due[56] < 1.0
-    assert abs(due[50] - 5 / 12) < 0.1  # spread evenly: 5 of the window's 12 s
