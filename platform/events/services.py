@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,10 +108,7 @@ def page_record(
     if rows and connection.vendor == "postgresql":
         # One statement writes both rows, so a request in autocommit needs no transaction
         # of its own; inside one, a savepoint keeps a refused page from aborting it.
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                rows.write_with(page)
-        else:
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
             rows.write_with(page)
         return page
     with transaction.atomic():

@@ -43,14 +43,19 @@ def test_a_page_from_a_plan_near_its_end_has_it_computed_again_off_the_request(m
     ]  # nothing the page reads changed: the same page
 
 
-def test_a_younger_plan_is_not_refreshed(member, world, monkeypatch):
+def refreshes_asked(member, monkeypatch, *, age: float) -> list[dict]:
+    """The refreshes asked for when a page is served from the member's plan `age` s old."""
     calls = []
     monkeypatch.setattr(services, "plan_refresh", lambda **kw: calls.append(kw))
     now = timezone.now()
-    homepage_build(member=member, at=now - timedelta(seconds=44), reuse=True)
+    homepage_build(member=member, at=now - timedelta(seconds=age), reuse=True)
     assert homepage_build(member=member, at=now, reuse=True).planned_at
     plans.plan_refreshes_wait()
-    assert calls == []
+    return calls
+
+
+def test_a_younger_plan_is_not_refreshed(member, world, monkeypatch):
+    assert refreshes_asked(member, monkeypatch, age=44) == []
 
 
 def test_a_plan_is_refreshed_once_however_many_pages_ask(member, world, monkeypatch):
@@ -89,13 +94,7 @@ def test_a_refresh_that_fails_leaves_pages_served_from_the_old_plan(
 
 def test_refresh_off_keeps_plans_until_their_end(settings, member, world, monkeypatch):
     settings.HOMEPAGE_PLAN_REFRESH_SECONDS = 0
-    calls = []
-    monkeypatch.setattr(services, "plan_refresh", lambda **kw: calls.append(kw))
-    now = timezone.now()
-    homepage_build(member=member, at=now - timedelta(seconds=59), reuse=True)
-    assert homepage_build(member=member, at=now, reuse=True).planned_at
-    plans.plan_refreshes_wait()
-    assert calls == []
+    assert refreshes_asked(member, monkeypatch, age=59) == []
 
 
 @pytest.mark.services
