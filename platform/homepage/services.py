@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from django.conf import settings
 from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
 
 from catalog.selectors import catalog_stamp_sql
@@ -210,8 +211,11 @@ def plan_refresh(*, member_id: int, device: str) -> Plan | None:
     member = Member.objects.filter(pk=member_id, account__isnull=False).first()
     if member is None:
         return None
-    at = timezone.now()
     serving = _serving(member=member, device=device)
+    return _plan_kept(member=member, device=device, serving=serving, at=timezone.now())
+
+
+def _plan_kept(*, member: Member, device: str, serving: _Serving, at: datetime) -> Plan:
     plan = _plan(
         member=member,
         at=at,
@@ -223,6 +227,55 @@ def plan_refresh(*, member_id: int, device: str) -> Plan | None:
     )
     plan_keep(serving.key, plan)
     return plan
+
+
+class PlansWarmed(NamedTuple):
+    """What `plans_warm` did, one count per member and device it looked at."""
+
+    computed: int  # their plan computed and kept
+    current: int  # a plan under the current key was kept already, not near its end
+    open: int  # an explorer is on for them: each page draws its own, there is no plan to share
+    seconds: float
+
+    @property
+    def looked_at(self) -> int:
+        return self.computed + self.current + self.open
+
+
+def plans_warm(*, since: datetime, limit: int | None = None) -> PlansWarmed:
+    """Compute ahead the plans of the members who were served a page since `since`, for each
+    device they were served on, the most recent first (at most `limit` of them): after a
+    promotion every plan's key has changed, and without this each of those members' next
+    page would be computed in its request, all at about the same time (homepage.plans).
+
+    Run where the plans are kept for the web processes: by a worker with a shared plan store
+    (`homepage.tasks.plans_warm`), or in a web process. A member whose plan under the
+    current key is kept and not due for a refresh is left as is, so running it twice, or
+    beside pages that compute plans, computes each plan once."""
+    started = time.perf_counter()
+    seen = (
+        PageView.objects.filter(served_at__gte=since, member__account__isnull=False)
+        .values_list("member_id", "device")
+        .annotate(last=Max("served_at"))
+        .order_by("-last", "member_id", "device")
+    )
+    pairs = [(member_id, device) for member_id, device, _ in seen[:limit]]
+    members = Member.objects.in_bulk({member_id for member_id, _ in pairs})
+    computed = current = open_ = 0
+    for member_id, device in pairs:
+        member = members[member_id]
+        serving = _serving(member=member, device=device)
+        if any(serving.explorers.values()):
+            open_ += 1
+            continue
+        at = timezone.now()
+        kept = plan_get(serving.key, at=at, catalogue=serving.stamps.catalogue)
+        if kept is not None and not plan_refresh_due(kept, at=at):
+            current += 1
+            continue
+        _plan_kept(member=member, device=device, serving=serving, at=at)
+        computed += 1
+    return PlansWarmed(computed, current, open_, time.perf_counter() - started)
 
 
 def _plan(

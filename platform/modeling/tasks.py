@@ -2,7 +2,8 @@
 
 import logging
 
-from celery import shared_task
+from celery import current_app, shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
@@ -40,6 +41,7 @@ def retrain(self, run_id: int | None = None) -> dict:
     logger.info("Retrain run %s %s", run.pk, run.status)
     if run.promoted_id is not None:
         embeddings_enqueue(version_id=run.promoted_id)
+        plans_warm_enqueue()
     return {"run_id": run.pk, "status": run.status, "promoted": run.promoted_id}
 
 
@@ -70,6 +72,24 @@ def embeddings_enqueue(*, version_id: int) -> bool:
         embeddings_store.apply_async(args=[version_id], retry=False)
     except BrokerOperationalError as exc:
         logger.warning("Embeddings of v%s not queued, the broker is down: %s", version_id, exc)
+        return False
+    return True
+
+
+PLANS_WARM_TASK = "homepage.tasks.plans_warm"
+
+
+def plans_warm_enqueue() -> bool:
+    """After a promotion, queue the homepage's warming of the members' plans (by name: the
+    homepage serves the models, the models do not import it), when there is a shared plan
+    store for a worker to warm. False: not queued (no store, or the broker is down, logged;
+    the members' pages are then computed on their next requests, as without it)."""
+    if not settings.HOMEPAGE_PLAN_CACHE:
+        return False
+    try:
+        current_app.send_task(PLANS_WARM_TASK, retry=False)
+    except BrokerOperationalError as exc:
+        logger.warning("Plans not queued for warming, the broker is down: %s", exc)
         return False
     return True
 

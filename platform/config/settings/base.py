@@ -268,6 +268,9 @@ HOMEPAGE_PLANS_KEPT = env_number("HOMEPAGE_PLANS_KEPT", 500, kind=int, minimum=0
 # A plan this close to the end of its HOMEPAGE_PLAN_SECONDS that serves a page is computed
 # again off the request, so the member's next page is served from the new one (0: off).
 HOMEPAGE_PLAN_REFRESH_SECONDS = env_number("HOMEPAGE_PLAN_REFRESH_SECONDS", 15, minimum=0)
+# After a promotion, a worker computes ahead the plans of the members served a page in the
+# last this many seconds, into the shared plan store (homepage.tasks.plans_warm; 0: never).
+HOMEPAGE_PLAN_WARM_SECONDS = env_number("HOMEPAGE_PLAN_WARM_SECONDS", 900, minimum=0)
 # A Redis server where finished plans are shared by every web process and replica (blank:
 # each process keeps its own only). Short timeouts: when it is down, pages are computed.
 HOMEPAGE_PLAN_CACHE = ""
