@@ -41,6 +41,8 @@ def retrain(self, run_id: int | None = None) -> dict:
     logger.info("Retrain run %s %s", run.pk, run.status)
     if run.promoted_id is not None:
         embeddings_enqueue(version_id=run.promoted_id)
+    if run.status == run.Status.SUCCEEDED:
+        # a promotion, or a canary started, changes what every member's page is served from
         plans_warm_enqueue()
     return {"run_id": run.pk, "status": run.status, "promoted": run.promoted_id}
 
@@ -80,10 +82,11 @@ PLANS_WARM_TASK = "homepage.tasks.plans_warm"
 
 
 def plans_warm_enqueue() -> bool:
-    """After a promotion, queue the homepage's warming of the members' plans (by name: the
-    homepage serves the models, the models do not import it), when there is a shared plan
-    store for a worker to warm. False: not queued (no store, or the broker is down, logged;
-    the members' pages are then computed on their next requests, as without it)."""
+    """After a retrain or a canary's ship, queue the homepage's warming of the members'
+    plans (by name: the homepage serves the models, the models do not import it), when there
+    is a shared plan store for a worker to warm; the warming computes only the plans whose
+    key changed. False: not queued (no store, or the broker is down, logged; the members'
+    pages are then computed on their next requests, as without it)."""
     if not settings.HOMEPAGE_PLAN_CACHE:
         return False
     try:

@@ -15,15 +15,19 @@ def readouts(experiment_id: int | None = None) -> dict:
     """Read out every whole simulated day not read out yet, of one experiment or (beat) of
     every running one, and take the canaries' steps. Idempotent: a redelivery or a second
     worker writes nothing twice (services.readouts_compute). A canary that ships a model
-    version queues that version's embeddings, as a promotion by the gate does."""
+    version queues that version's embeddings and the warming of the members' plans, as a
+    promotion by the gate does."""
     if experiment_id is None:
         written = services.readouts_all()
     else:
         written = {experiment_id: len(services.readouts_compute(experiment_id=experiment_id))}
-    for version_id in services.shipped_versions(experiment_ids=list(written)):
-        from modeling.tasks import embeddings_enqueue
+    shipped = services.shipped_versions(experiment_ids=list(written))
+    if shipped:
+        from modeling.tasks import embeddings_enqueue, plans_warm_enqueue
 
-        embeddings_enqueue(version_id=version_id)
+        for version_id in shipped:
+            embeddings_enqueue(version_id=version_id)
+        plans_warm_enqueue()
     logger.info("Readouts written per experiment: %s", written)
     return {"written": {str(k): v for k, v in written.items()}}
 

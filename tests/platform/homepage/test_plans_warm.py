@@ -168,3 +168,23 @@ def test_a_plan_kept_under_a_key_that_changed_is_computed_again(member, world):
     assert plans_warm(since=since(600)).current == 1
     Title.objects.filter(pk=world[20].pk).update(name="Renamed", updated_at=timezone.now())
     assert plans_warm(since=since(600)).computed == 1
+
+
+def test_a_canary_that_ships_queues_the_warming_after_its_embeddings(monkeypatch):
+    from modeling import tasks as modeling_tasks
+    from rollouts import services as rollouts_services
+    from rollouts import tasks as rollouts_tasks
+
+    queued = []
+    monkeypatch.setattr(rollouts_services, "readouts_all", lambda: {7: 1})
+    monkeypatch.setattr(rollouts_services, "shipped_versions", lambda experiment_ids: [3])
+    monkeypatch.setattr(
+        modeling_tasks, "embeddings_enqueue", lambda version_id: queued.append(version_id)
+    )
+    monkeypatch.setattr(modeling_tasks, "plans_warm_enqueue", lambda: queued.append("plans"))
+    rollouts_tasks.readouts.apply().get()
+    assert queued == [3, "plans"]
+    queued.clear()
+    monkeypatch.setattr(rollouts_services, "shipped_versions", lambda experiment_ids: [])
+    rollouts_tasks.readouts.apply().get()
+    assert queued == []  # nothing shipped: what serves did not change
