@@ -120,6 +120,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "share their finished plans (default: none, each process keeps its own); the bench "
         "deletes the plans kept there before it starts",
     )
+    page.add_argument(
+        "--warm-plans",
+        action="store_true",
+        help="before the traffic, compute every member's plan into the shared store with "
+        "`manage.py plans_warm` (what a worker does after a promotion); needs --plan-cache",
+    )
     load = parser.add_argument_group("load")
     load.add_argument("--clients", type=positive_int, default=16, help="concurrent clients")
     load.add_argument("--client-processes", type=positive_int, default=4)
@@ -137,6 +143,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--py-spy", action="store_true", help="sample the web workers in the first homepage round"
     )
     args = parser.parse_args(argv)
+    if args.warm_plans and not args.plan_cache:
+        parser.error(
+            "--warm-plans needs --plan-cache: a worker's plans reach the web processes "
+            "only through a shared store"
+        )
     if "DATABASE_URL" not in os.environ or not os.environ["DATABASE_URL"].startswith("postgres"):
         parser.error("set DATABASE_URL to a PostgreSQL database of the bench's own (it is reset)")
     return args
@@ -163,6 +174,23 @@ def plans_shared_forget(url: str) -> int:
     if keys:
         client.delete(*keys)
     return len(keys)
+
+
+def plans_warm(env: dict[str, str]) -> None:
+    """Every member's plan computed into the shared store, in a process of its own with the
+    web server's settings, as a worker does after a promotion (homepage.tasks.plans_warm):
+    the members served a page in the last year, which --reuse's earlier runs served."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "plans_warm", "--seconds", str(365 * 86400)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py plans_warm failed:\n{result.stdout}{result.stderr}")
+    print(f"warmed: {result.stdout.strip()} ({time.perf_counter() - started:.1f} s with start-up)")
 
 
 def django_setup(args: argparse.Namespace) -> None:
@@ -419,6 +447,8 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
     )
     if args.plan_cache:
         plans_shared_forget(args.plan_cache)
+    if args.warm_plans:
+        plans_warm(env)
     argv = loadtools.gunicorn_argv(
         port=port, workers=args.workers, worker_class=args.worker_class, threads=args.threads
     )
