@@ -35,6 +35,12 @@ member who keeps visiting never waits for their page to be computed (the slowest
 pages under load, docs/benchmarks.md). A refresh reads everything afresh, like a computed
 page, and replaces the plan only through `plan_keep`.
 
+A promotion, or a canary starting or shipping, changes every member's key at once. With a
+shared store, a worker then computes ahead the plans of the members served recently
+(`homepage.services.plans_warm`, queued by the retrain and readouts tasks), so their next
+pages are served from plans made for what serves now instead of all being computed in
+their requests within the same minute.
+
 Every serve is still a page of its own: its own page id, row-order and slot draws from its
 own generator, and its own record in the fact log (`events.services.page_record`) with
 every impression. The features logged are the plan's, the ones its scores were computed
