@@ -63,3 +63,43 @@ def title_json(title: Title) -> orjson.Fragment:
         cached = orjson.Fragment(orjson.dumps(title_payload(title)))
         title.__dict__["_json_fragment"] = cached
     return cached
+
+
+class QueryParams:
+    """The query parameters of a request checked by the fields of `serializer_class`, bound
+    once: what `serializer_class(data=query)` then `is_valid(raise_exception=True)` and
+    `validated_data` give, the same values and the same 400. A serializer deep-copies its
+    declared fields for every instance, which cost a page of the homepage about 0.2 ms of
+    CPU for two fields. For serializers of fields only: one with `validate` or a
+    `validate_<field>` method is refused."""
+
+    def __init__(self, serializer_class: type[serializers.Serializer]):
+        base = serializers.Serializer
+        hooks = [
+            name
+            for name in dir(serializer_class)
+            if name.startswith("validate")
+            and getattr(serializer_class, name) is not getattr(base, name, None)
+        ]
+        if hooks:
+            raise TypeError(f"{serializer_class.__name__} validates in {', '.join(hooks)}")
+        self.serializer_class = serializer_class
+        self._fields = None
+
+    def validate(self, query) -> dict:
+        fields = self._fields
+        if fields is None:  # bound on first use, after Django's settings are read
+            fields = self._fields = list(self.serializer_class().fields.values())
+        values, errors = {}, {}
+        for field in fields:
+            if field.read_only:
+                continue
+            try:
+                values[field.source] = field.run_validation(field.get_value(query))
+            except serializers.ValidationError as exc:
+                errors[field.field_name] = exc.detail
+            except serializers.SkipField:
+                pass
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values

@@ -1,5 +1,6 @@
 """Writes to the fact log."""
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -241,6 +242,13 @@ class ImpressionRows:
     def __len__(self) -> int:
         return len(self.titles)
 
+    @functools.cached_property
+    def titles_array(self) -> str:
+        """The titles as PostgreSQL's text of an array, made once for every page written
+        from this record: psycopg adapts a list element by element, a tenth of a page's
+        CPU in the web process at 135 titles."""
+        return "{" + ",".join(map(str, self.titles)) + "}"
+
     def write_with(self, page: PageView) -> None:
         """PostgreSQL: write the new, unsaved `page` and its record in one statement, which
         writes neither unless every title is in the catalogue (IntegrityError if one is
@@ -255,11 +263,11 @@ class ImpressionRows:
                 f"WITH page AS (INSERT INTO {quote(PageView._meta.db_table)} "
                 f"({', '.join(quote(f.column) for f in fields)}) "
                 f"SELECT {', '.join(['%s'] * len(fields))} "
-                f"WHERE (SELECT count(*) FROM {titles} WHERE id = ANY(%s)) = %s "
+                f"WHERE (SELECT count(*) FROM {titles} WHERE id = ANY(%s::bigint[])) = %s "
                 f"RETURNING {quote(PageView._meta.pk.column)}) "
                 f"INSERT INTO {table} (page_id, slot_count, slots) "
                 f"SELECT {quote(PageView._meta.pk.column)}, %s, %s FROM page",
-                [*values, list(self.titles), len(self.titles), len(self.titles), self.text],
+                [*values, self.titles_array, len(self.titles), len(self.titles), self.text],
             )
             if cursor.rowcount != 1:
                 self._refuse()
@@ -274,8 +282,8 @@ class ImpressionRows:
             if connection.vendor == "postgresql":
                 cursor.execute(
                     f"INSERT INTO {table} (page_id, slot_count, slots) SELECT %s, %s, %s "
-                    f"WHERE (SELECT count(*) FROM {titles} WHERE id = ANY(%s)) = %s",
-                    [page_id, len(self.titles), self.text, list(self.titles), len(self.titles)],
+                    f"WHERE (SELECT count(*) FROM {titles} WHERE id = ANY(%s::bigint[])) = %s",
+                    [page_id, len(self.titles), self.text, self.titles_array, len(self.titles)],
                 )
             else:
                 marks = ", ".join(["%s"] * len(self.titles))

@@ -22,7 +22,7 @@ from homepage.services import Homepage, homepage_build
 from members.selectors import member_get_for_account
 
 from ..renderers import ORJSONRenderer
-from ..serializers import TitleOutput, drf_time, title_json
+from ..serializers import QueryParams, TitleOutput, drf_time, title_json
 from .validators import TimeField, device_field
 
 
@@ -225,16 +225,15 @@ class MemberHomepageApi(APIView):
         )
         device = device_field()
 
+    params = QueryParams(Input)
+
     @extend_schema(parameters=[Input], responses=HomepageOutput)
     def get(self, request, member_id: int):
-        params = self.Input(data=request.query_params)
-        params.is_valid(raise_exception=True)
+        params = self.params.validate(request.query_params)
         member = member_get_for_account(member_id=member_id, account=request.user)
-        at = params.validated_data.get("at") or timezone.now()
-        device = params.validated_data.get("device", "")
+        at = params.get("at") or timezone.now()
+        device = params.get("device", "")
         # A page at the present may come from the member's plan (homepage.plans); one at
         # an `at` of the client's choosing is always computed for it.
-        page = homepage_build(
-            member=member, at=at, device=device, reuse="at" not in params.validated_data
-        )
+        page = homepage_build(member=member, at=at, device=device, reuse="at" not in params)
         return Response(homepage_payload(page, member_id=member.pk, at=at, rows=rows_json(page)))
