@@ -260,10 +260,12 @@ def plans_warm(*, since: datetime, limit: int | None = None) -> PlansWarmed:
         .order_by("-last", "member_id", "device")
     )
     pairs = [(member_id, device) for member_id, device, _ in seen[:limit]]
-    members = Member.objects.in_bulk({member_id for member_id, _ in pairs})
+    members = Member.objects.filter(account__isnull=False).in_bulk({m for m, _ in pairs})
     computed = current = open_ = 0
     for member_id, device in pairs:
-        member = members[member_id]
+        member = members.get(member_id)
+        if member is None:  # deleted since
+            continue
         serving = _serving(member=member, device=device)
         if any(serving.explorers.values()):
             open_ += 1

@@ -188,3 +188,14 @@ def test_a_canary_that_ships_queues_the_warming_after_its_embeddings(monkeypatch
     monkeypatch.setattr(rollouts_services, "shipped_versions", lambda experiment_ids: [])
     rollouts_tasks.readouts.apply().get()
     assert queued == []  # nothing shipped: what serves did not change
+
+
+def test_a_member_deleted_while_warming_is_passed_over(member, world, monkeypatch):
+    served(member, ago=100)
+    real = services.Member.objects.filter
+
+    def gone(*args, **kwargs):  # the profile was deleted between the two reads
+        return real(*args, **kwargs).exclude(pk=member.pk)
+
+    monkeypatch.setattr(services.Member.objects, "filter", gone)
+    assert plans_warm(since=since(600)).looked_at == 0
