@@ -191,11 +191,21 @@ def plan_get(key: tuple, *, at: datetime, catalogue: tuple) -> Plan | None:
         return None
     try:
         kept = shared.get(_shared_name(key))
-        if kept is None or kept[0] != key:
-            return None
-        plan = _TitlesFromSnapshot(kept[1], catalog_titles(stamp=catalogue)).load()
     except Exception as exc:  # the store is an optimisation: never fail a page for it
         _shared_failed("to read a plan", exc)
+        return None
+    if kept is None or kept[0] != key:
+        return None
+    try:
+        plan = _TitlesFromSnapshot(kept[1], catalog_titles(stamp=catalogue)).load()
+    except Exception as exc:  # this plan only (say, a title this snapshot lacks): the store
+        # itself answered, so it stays in use
+        logger.warning(
+            "A shared plan of member %s could not be read back (%s: %s); computing the page.",
+            key[0],
+            type(exc).__name__,
+            exc,
+        )
         return None
     if not _fresh(plan, at, seconds):
         return None

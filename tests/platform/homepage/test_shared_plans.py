@@ -125,3 +125,25 @@ def test_a_store_that_cannot_be_reached_costs_the_plans_only(settings, member, w
     homepage_build(member=MemberFactory(), at=now + timedelta(seconds=2), reuse=True)
     assert calls == [] and caplog.text == ""
     assert plans._shared_down_until - time.monotonic() > plans.SHARED_RETRY_SECONDS - 2
+
+
+@pytest.mark.services
+def test_a_shared_plan_that_cannot_be_read_back_costs_that_page_only(shared, member, world, caplog):
+    """A plan naming a title this process's catalogue snapshot lacks: the page is computed,
+    and the store, which answered, stays in use for the next plans."""
+    now = timezone.now()
+    first = homepage_build(member=member, at=now, reuse=True)
+    name = f"plan:{member.pk}:"
+    data = shared.get(name)[1]
+    snapshot = catalog_titles()
+    missing = first.rows[0].slots[0].title.pk
+    saved = snapshot.pop(missing)  # as if this process's snapshot lacked a title on the page
+    try:
+        another_process()
+        page = homepage_build(member=member, at=now + timedelta(seconds=1), reuse=True)
+    finally:
+        snapshot[missing] = saved
+    assert page.planned_at is None
+    assert "could not be read back (KeyError" in caplog.text
+    assert plans._shared_down_until == 0.0  # not taken for an outage
+    assert shared.get(name)[1] != data  # the page's new plan was kept there
