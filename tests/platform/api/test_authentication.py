@@ -70,6 +70,7 @@ def test_a_page_reads_token_account_and_member_in_two_queries(member):
     ("key", "active", "detail"),
     [
         ("f" * 40, True, "Invalid token."),
+        ("f\x00" * 20, True, "Invalid token."),
         (None, False, "User inactive or deleted."),
     ],
 )
