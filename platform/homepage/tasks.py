@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 def plans_warm() -> dict:
     """Compute ahead the plans of the members served in the last HOMEPAGE_PLAN_WARM_SECONDS,
     into the shared plan store (services.plans_warm). The retrain task queues it, by name,
-    after a promotion. Without a shared store a worker's plans would serve no web process,
+    after every retrain that succeeded, and the readouts task after a canary ships. Without a shared store a worker's plans would serve no web process,
     so it does nothing; a redelivery computes only what is not kept already."""
     if not (
         settings.HOMEPAGE_PLAN_CACHE
