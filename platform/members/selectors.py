@@ -20,8 +20,8 @@ def member_list(*, account) -> QuerySet[Member]:
 class ModelRows:
     """Instances of `model` read from its concrete columns in a query of plain SQL, each value
     converted as the ORM's own query converts it (SQLite's times come back as text). The ORM
-    spends about 0.5 ms of CPU building the SQL of a one-row query, a tenth of a page from a
-    plan (docs/benchmarks.md); the two reads every page makes, the token's account and the
+    spent 0.55-0.85 ms of CPU on each of these one-row reads, mostly building their SQL, a
+    third as long as plain SQL (scripts/bench_reads.py); the two reads every page makes, the token's account and the
     member (api.authentication), are this instead. The SQL is the caller's, made once per
     database vendor: `columns` and `table` quote every name, which made for each query took
     a tenth of its time."""
