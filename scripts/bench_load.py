@@ -9,9 +9,14 @@ gunicorn on that database and drives, with --clients closed-loop clients (no thi
   through its own members; every page is logged with its impressions, as in production;
 - ``bare``: GET /bench/bare?bytes=N, a plain Django view answering a JSON document of the
   homepage's median size, with no query, no authentication and no serializer
-  (config.urls_bench, routed only by config.settings.bench).
+  (config.urls_bench, routed only by config.settings.bench);
+- ``floor`` (with --floor): GET /bench/floor/{id}?bytes=N, the same document after what the
+  homepage's contract asks of any page: the token's authentication, the member's check, and
+  the page logged with as many impressions as a homepage in one statement (config.urls_bench).
+  What the homepage costs above it is its own; what the floor costs above bare, every page
+  of this contract pays.
 
-The two alternate for --rounds rounds of --seconds each, after a warm-up of both, and the
+They alternate for --rounds rounds of --seconds each, after a warm-up of both, and the
 script prints p50/p95/p99, requests per second and errors of each, and the ratio of their
 throughputs. Usage::
 
@@ -130,11 +135,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     load.add_argument("--clients", type=positive_int, default=16, help="concurrent clients")
     load.add_argument("--client-processes", type=positive_int, default=4)
     load.add_argument("--seconds", type=positive_float, default=15.0, help="per phase")
-    load.add_argument("--rounds", type=positive_int, default=2, help="homepage/bare pairs")
+    load.add_argument("--rounds", type=positive_int, default=2, help="rounds of each endpoint")
     load.add_argument("--warmup", type=positive_float, default=4.0, help="seconds, each endpoint")
     load.add_argument("--workers", type=positive_int, default=2, help="gunicorn workers")
     load.add_argument("--worker-class", choices=("sync", "gthread"), default="gthread")
     load.add_argument("--threads", type=positive_int, default=4, help="per gthread worker")
+    load.add_argument(
+        "--floor",
+        action="store_true",
+        help="measure the floor endpoint too: authentication, the member and the page's log",
+    )
     prof = parser.add_argument_group("profiling")
     prof.add_argument(
         "--cprofile", type=int, default=0, metavar="PAGES", help="profile PAGES pages in-process"
@@ -481,16 +491,29 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
                 raise SystemExit(f"no homepage answered in the warm-up: {warm.error_samples}")
             size = int(warm.body_bytes / warm.ok)
             bare = [loadtools.Target(((f"/bench/bare?bytes={size}", None),))] * args.clients
-            driver.run(bare, args.warmup)
+            endpoints = [("homepage", homepage), ("bare", bare)]
+            if args.floor:
+                floor = [
+                    loadtools.Target(
+                        tuple(
+                            (f"/bench/floor/{c['member']}?bytes={size}", f"Token {c['token']}")
+                            for c in fixture["clients"][i :: args.clients]
+                        )
+                    )
+                    for i in range(args.clients)
+                ]
+                endpoints.insert(1, ("floor", floor))
+            for _, targets in endpoints[1:]:
+                driver.run(targets, args.warmup)
             print(f"warm-up: homepage {warm.line('')}; bare endpoint answers {size} bytes")
-            results: dict[str, list[loadtools.Readings]] = {"homepage": [], "bare": []}
+            results: dict[str, list[loadtools.Readings]] = {name: [] for name, _ in endpoints}
             cpu: dict[str, dict[str, float]] = {name: {"web": 0.0, "db": 0.0} for name in results}
             meter = loadtools.CpuMeter(web.pid, urlparse(os.environ["DATABASE_URL"]).path[1:])
             for round_ in range(args.rounds):
                 spies = []
                 if args.py_spy and round_ == 0:
                     spies = py_spy(loadtools.children(web.pid), args.seconds, args.var_dir)
-                for name, targets in (("homepage", homepage), ("bare", bare)):
+                for name, targets in endpoints:
                     started = datetime.now(UTC)
                     meter.start()
                     readings = driver.run(targets, args.seconds)
@@ -525,6 +548,16 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
             f"{os.cpu_count()} idle cores would serve about {capacity[name]:,.0f} req/s"
         )
     print(f"  capacity ratio homepage / bare: {capacity['homepage'] / capacity['bare']:.3f}")
+    if args.floor:
+        print(
+            f"  capacity ratio floor / bare: {capacity['floor'] / capacity['bare']:.3f}; "
+            f"homepage / floor: {capacity['homepage'] / capacity['floor']:.3f}"
+        )
+        print(
+            "throughput ratio floor / bare: "
+            f"{total['floor'].rate / max(total['bare'].rate, 1e-9):.3f}; homepage / floor: "
+            f"{total['homepage'].rate / max(total['floor'].rate, 1e-9):.3f}"
+        )
     ratio = total["homepage"].rate / total["bare"].rate if total["bare"].rate else float("nan")
     p99 = total["homepage"].percentile(99)
     print(
@@ -534,7 +567,7 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
     )
     if args.py_spy:
         py_spy_report(args.var_dir)
-    return 1 if total["homepage"].errors or total["bare"].errors else 0
+    return 1 if any(readings.errors for readings in total.values()) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
