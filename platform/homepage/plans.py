@@ -33,7 +33,11 @@ that serves a page is computed again off the request, on one background thread a
 the page is served from the old plan, and the member's next page from the new one, so a
 member who keeps visiting never waits for their page to be computed (the slowest 1-2% of
 pages under load, docs/benchmarks.md). A refresh reads everything afresh, like a computed
-page, and replaces the plan only through `plan_keep`.
+page, and replaces the plan only through `plan_keep`. Each plan comes due at a point of its
+own, drawn when it is made, up to HOMEPAGE_PLAN_REFRESH_SECONDS earlier than that: plans
+made together (the warming after a promotion, below) would otherwise come due together, a
+wave of refreshes that backs up the refresher threads until pages are computed in their
+requests again, and with every refresh their points drift further apart.
 
 A promotion, or a canary starting or shipping, changes every member's key at once. With a
 shared store, a worker then computes ahead the plans of the members served recently
@@ -61,6 +65,7 @@ import logging
 import math
 import pickle
 import queue
+import random
 import threading
 import time
 from collections import OrderedDict
@@ -106,6 +111,9 @@ class Plan:
     finished: Finished | None  # None: an open plan (an explorer draws on every serve)
     ctx: PageContext | None = None  # an open plan's
     candidates: list[CandidateRow] | None = None  # the builders' rows, before the explorer
+    refresh_spread: float = field(default_factory=random.random)
+    """In [0, 1): how much of HOMEPAGE_PLAN_REFRESH_SECONDS earlier than the others this plan
+    comes due for its refresh (`plan_refresh_due`)."""
 
 
 _lock = threading.Lock()
@@ -141,8 +149,15 @@ def _shared_failed(doing: str, exc: Exception) -> None:
     )
 
 
+PLAN_FORMAT = 2
+"""The shape of a pickled plan: a change of `Plan` or what it holds takes the next number, so
+that processes of a new release never read a plan the old one kept in the shared store (say,
+one without a field the new code reads), nor the old ones a new plan, while both run."""
+
+
 def _shared_name(key: tuple) -> str:
-    return f"plan:{key[0]}:{key[1]}"  # one plan per member and device, as in this process
+    # one plan per member and device, as in this process
+    return f"plan:v{PLAN_FORMAT}:{key[0]}:{key[1]}"
 
 
 class _TitlesById(pickle.Pickler):
@@ -245,12 +260,15 @@ def _keep_here(key: tuple, plan: Plan) -> None:
 
 
 def plan_refresh_due(plan: Plan, *, at: datetime) -> bool:
-    """Whether a page served at `at` from `plan` should have it computed again (the
-    module's docstring)."""
+    """Whether a page served at `at` from `plan` should have it computed again: from
+    HOMEPAGE_PLAN_REFRESH_SECONDS before its end on, or earlier by up to as long again, by
+    its spread (the module's docstring); never earlier than half its age at the latest."""
     ahead = settings.HOMEPAGE_PLAN_REFRESH_SECONDS
     if ahead <= 0 or settings.HOMEPAGE_PLAN_SECONDS <= 0:
         return False
-    return (at - plan.at).total_seconds() >= settings.HOMEPAGE_PLAN_SECONDS - ahead
+    latest = settings.HOMEPAGE_PLAN_SECONDS - ahead
+    due = latest - min(ahead, max(latest, 0.0) / 2) * plan.refresh_spread
+    return (at - plan.at).total_seconds() >= due
 
 
 _refresh_lock = threading.Lock()

@@ -5,6 +5,7 @@ waiting for its own computation. The refresher has its own database connection, 
 tests commit (transaction=True)."""
 
 import logging
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -55,7 +56,29 @@ def refreshes_asked(member, monkeypatch, *, age: float) -> list[dict]:
 
 
 def test_a_younger_plan_is_not_refreshed(member, world, monkeypatch):
-    assert refreshes_asked(member, monkeypatch, age=44) == []
+    assert refreshes_asked(member, monkeypatch, age=29) == []  # due from 30-45 s on
+
+
+def first_due(plan, *, within: int) -> int:
+    """The first whole second of its age at which a page served from `plan` refreshes it."""
+    return next(
+        age
+        for age in range(within + 1)
+        if plans.plan_refresh_due(plan, at=plan.at + timedelta(seconds=age))
+    )
+
+
+def test_plans_made_together_come_due_over_the_refresh_window_not_at_once(settings):
+    """The warming after a promotion makes every plan at once: each comes due at a point of
+    its own in the 15 s before the usual 45 s, so their refreshes do not all queue together."""
+    now = timezone.now()
+    made = [plans.Plan(at=now, ranking=None, finished=None) for _ in range(400)]
+    due = Counter(first_due(plan, within=60) for plan in made)
+    assert min(due) >= 30 and max(due) <= 45
+    assert len(due) >= 14 and max(due.values()) < 0.15 * len(made)  # about 1/16 a second
+    settings.HOMEPAGE_PLAN_SECONDS = 20  # a window longer than half the plan's life
+    short = Counter(first_due(plan, within=20) for plan in made)
+    assert min(short) >= 3 and max(short) <= 5  # from half of the latest point (5 s) on
 
 
 def test_a_plan_is_refreshed_once_however_many_pages_ask(member, world, monkeypatch):

@@ -103,7 +103,7 @@ def test_an_open_plan_stays_in_its_process(shared, member, world, caplog):
     now = timezone.now()
     homepage_build(member=member, at=now, reuse=True)
     assert homepage_build(member=member, at=now + timedelta(seconds=1), reuse=True).planned_at
-    assert shared.get(f"plan:{member.pk}:") is None and caplog.text == ""
+    assert shared.get(plans._shared_name((member.pk, ""))) is None and caplog.text == ""
     another_process()
     assert (
         homepage_build(member=member, at=now + timedelta(seconds=2), reuse=True).planned_at is None
@@ -133,7 +133,7 @@ def test_a_shared_plan_that_cannot_be_read_back_costs_that_page_only(shared, mem
     and the store, which answered, stays in use for the next plans."""
     now = timezone.now()
     first = homepage_build(member=member, at=now, reuse=True)
-    name = f"plan:{member.pk}:"
+    name = plans._shared_name((member.pk, ""))
     data = shared.get(name)[1]
     snapshot = catalog_titles()
     missing = first.rows[0].slots[0].title.pk
