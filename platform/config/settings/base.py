@@ -266,10 +266,15 @@ MODEL_DIR = Path(os.environ.get("HOMEPAGE_MODEL_DIR", VAR_DIR / "models"))
 HOMEPAGE_ROW_SIZE = env_number("HOMEPAGE_ROW_SIZE", 20, kind=int, minimum=1)
 # A member's page computed once serves their pages at the present for this many seconds,
 # while nothing it was computed from changes (homepage.plans); 0: every page computes its own.
-HOMEPAGE_PLAN_SECONDS = env_number("HOMEPAGE_PLAN_SECONDS", 60, minimum=0)
+# Everything a page reads that can change is in its plan's key, so this bounds only what time
+# alone changes (trending counts, titles whose entry time passes); each visiting member costs
+# one page computed per period, so 60 s spent half of two cores on refreshes under the load
+# bench's traffic (docs/benchmarks.md, "The floor of a page").
+HOMEPAGE_PLAN_SECONDS = env_number("HOMEPAGE_PLAN_SECONDS", 300, minimum=0)
 HOMEPAGE_PLANS_KEPT = env_number("HOMEPAGE_PLANS_KEPT", 500, kind=int, minimum=0)  # per web process
 # A plan this close to the end of its HOMEPAGE_PLAN_SECONDS that serves a page is computed
-# again off the request, so the member's next page is served from the new one (0: off).
+# again off the request, so the member's next page is served from the new one (0: off); each
+# plan comes due up to as long again earlier, at a point of its own (homepage.plans).
 HOMEPAGE_PLAN_REFRESH_SECONDS = env_number("HOMEPAGE_PLAN_REFRESH_SECONDS", 15, minimum=0)
 # After a promotion, a worker computes ahead the plans of the members served a page in the
 # last this many seconds, into the shared plan store (homepage.tasks.plans_warm; 0: never).
