@@ -13,6 +13,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
 _default = JSONEncoder().default  # lazy strings, Decimals and the like, as DRF writes them
+_LS, _PS = "\u2028".encode(), "\u2029".encode()  # in UTF-8: E2 80 A8, E2 80 A9
+_LEAD = _LS[:1]
 
 
 class ORJSONRenderer(JSONRenderer):
@@ -20,4 +22,6 @@ class ORJSONRenderer(JSONRenderer):
         if data is None:
             return b""
         body = orjson.dumps(data, default=_default)
-        return body.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+        if _LEAD not in body:  # one memchr: a search for either 3-byte sequence took twice as
+            return body  # long as writing the page's 70 kB of JSON
+        return body.replace(_LS, b"\\u2028").replace(_PS, b"\\u2029")
