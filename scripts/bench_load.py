@@ -16,7 +16,7 @@ gunicorn on that database and drives, with --clients closed-loop clients (no thi
   What the homepage costs above it is its own; what the floor costs above bare, every page
   of this contract pays.
 
-They alternate for --rounds rounds of --seconds each, after a warm-up of both, and the
+They alternate for --rounds rounds of --seconds each, after a warm-up of each, and the
 script prints p50/p95/p99, requests per second and errors of each, and the ratio of their
 throughputs. Usage::
 

@@ -262,7 +262,7 @@ def _keep_here(key: tuple, plan: Plan) -> None:
 def plan_refresh_due(plan: Plan, *, at: datetime) -> bool:
     """Whether a page served at `at` from `plan` should have it computed again: from
     HOMEPAGE_PLAN_REFRESH_SECONDS before its end on, or earlier by up to as long again, by
-    its spread (the module's docstring); never earlier than half its age at the latest."""
+    its spread (the module's docstring), but never before half of that usual point."""
     ahead = settings.HOMEPAGE_PLAN_REFRESH_SECONDS
     if ahead <= 0 or settings.HOMEPAGE_PLAN_SECONDS <= 0:
         return False

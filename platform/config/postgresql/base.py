@@ -4,7 +4,7 @@ With CONN_HEALTH_CHECKS, Django checks a persistent connection before a request 
 first uses it, so that one the server dropped (a restart, `pg_terminate_backend`, a
 failover) is replaced instead of failing the request. Django's check runs `SELECT 1`: a
 round trip to the database on every request, a fifth of the statements of a homepage
-served from a plan (docs/benchmarks.md, "A health check without a round trip").
+served from a plan (docs/benchmarks.md, "The floor of a page, and plans that last").
 
 A server that drops a connection tells its client first: PostgreSQL sends the backend's
 FATAL error and closes the socket, and a restarted or failed-over server's socket is
