@@ -1,15 +1,13 @@
 """The CPU of the two reads every homepage request makes, the API token with its account and
 the member, through the ORM (what DRF and Django's `get` do) and as the platform reads them
-(plain SQL, api.authentication and members.selectors), and of the connection's health check
-before a request's first query (Django's `SELECT 1`, and config.postgresql's look at the
-socket), in one run on the load bench's database. Usage, after `scripts/bench_load.py` has set that database up::
+(plain SQL, api.authentication and members.selectors), in one run on the load bench's
+database. Usage, after `scripts/bench_load.py` has set that database up::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/homepage_perf \\
         .venv/bin/python scripts/bench_reads.py --var-dir var/bench-load
 
 Prints each read's CPU and wall time per call, the median of --repeats runs of --calls calls
-(docs/benchmarks.md, "A page's CPU without the ORM's and DRF's per-request work" and "The
-floor of a page")."""
+(docs/benchmarks.md, "A page's CPU without the ORM's and DRF's per-request work")."""
 
 from __future__ import annotations
 
@@ -65,8 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from django.db import connection
-    from django.db.backends.postgresql.base import DatabaseWrapper as DjangoPostgreSQL
     from rest_framework.authtoken.models import Token
 
     from api.authentication import account_for_token
@@ -88,8 +84,6 @@ def main(argv: list[str] | None = None) -> int:
         "member, SQL": lambda i: member_get_for_account(
             member_id=members[i % n][0], account=members[i % n][1]
         ),
-        "health check, SELECT 1": lambda i: DjangoPostgreSQL.is_usable(connection),
-        "health check, socket": lambda i: connection.is_usable(),
     }
     print(f"{n} clients' tokens and members, {args.calls} calls x {args.repeats} runs, medians:")
     for name, read in reads.items():

@@ -127,11 +127,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # A persistent connection the server dropped (a restart, pg_terminate_backend, a network
     # blip) is checked before a request or task reuses it and replaced if dead, so requests
-    # recover without a restart instead of failing once per process. The check looks at the
-    # connection's socket (config.postgresql) where Django's runs a query: no round trip.
+    # recover without a restart instead of failing once per process.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"]["ENGINE"] = "config.postgresql"
     if env_bool("HOMEPAGE_DB_PREPARE", True):
         # Parameters go to the server apart from the query, and a query a connection runs a
         # fifth time is prepared: PostgreSQL plans it once, not on every request (a page

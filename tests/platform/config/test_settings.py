@@ -186,13 +186,3 @@ def test_postgresql_prepares_the_queries_a_connection_repeats_unless_turned_off(
         "django.core.exceptions.ImproperlyConfigured: HOMEPAGE_DB_PREPARE='sometimes' is not a "
         "switch (1/0, true/false, on/off)."
     )
-
-
-def test_postgresql_runs_on_the_backend_whose_health_check_costs_no_round_trip():
-    engine = "(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['CONN_HEALTH_CHECKS'])"
-    pg = load_base({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused"}, engine)
-    assert pg.stdout.strip() == "('config.postgresql', True)", pg.stderr
-    lite = load_base(
-        {"DATABASE_URL": "sqlite:////tmp/unused.sqlite3"}, "s.DATABASES['default']['ENGINE']"
-    )
-    assert lite.stdout.strip() == "'django.db.backends.sqlite3'", lite.stderr
