@@ -1,7 +1,8 @@
 """The CPU of the two reads every homepage request makes, the API token with its account and
 the member, through the ORM (what DRF and Django's `get` do) and as the platform reads them
-(plain SQL, api.authentication and members.selectors), in one run on the load bench's
-database. Usage, after `scripts/bench_load.py` has set that database up::
+(plain SQL, api.authentication and members.selectors), and of the connection's health check
+before a request's first query (Django's `SELECT 1`, CONN_HEALTH_CHECKS), in one run on the
+load bench's database. Usage, after `scripts/bench_load.py` has set that database up::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/homepage_perf \\
         .venv/bin/python scripts/bench_reads.py --var-dir var/bench-load
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
+    from django.db import connection
     from rest_framework.authtoken.models import Token
 
     from api.authentication import account_for_token
@@ -84,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "member, SQL": lambda i: member_get_for_account(
             member_id=members[i % n][0], account=members[i % n][1]
         ),
+        "health check (SELECT 1)": lambda i: connection.is_usable(),
     }
     print(f"{n} clients' tokens and members, {args.calls} calls x {args.repeats} runs, medians:")
     for name, read in reads.items():
