@@ -493,14 +493,12 @@ def measure(args: argparse.Namespace, fixture: dict) -> int:
             bare = [loadtools.Target(((f"/bench/bare?bytes={size}", None),))] * args.clients
             endpoints = [("homepage", homepage), ("bare", bare)]
             if args.floor:
+                floors = [
+                    (f"/bench/floor/{c['member']}?bytes={size}", f"Token {c['token']}")
+                    for c in fixture["clients"]
+                ]
                 floor = [
-                    loadtools.Target(
-                        tuple(
-                            (f"/bench/floor/{c['member']}?bytes={size}", f"Token {c['token']}")
-                            for c in fixture["clients"][i :: args.clients]
-                        )
-                    )
-                    for i in range(args.clients)
+                    loadtools.Target(tuple(floors[i :: args.clients])) for i in range(args.clients)
                 ]
                 endpoints.insert(1, ("floor", floor))
             for _, targets in endpoints[1:]:

@@ -14,7 +14,7 @@ page of the same size is measured against (scripts/bench_load.py). Only
   above this is its own.
 """
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import orjson
 from django.http import HttpResponse, JsonResponse
@@ -58,18 +58,14 @@ class NoPageLogged(APIException):
     default_detail = "No page is in the log to copy: serve a homepage first."
 
 
-_copied: list[ImpressionRows] = []  # the record this process writes for every page
-
-
+@cache  # the record this process writes for every page (a refusal is not kept)
 def _record() -> ImpressionRows:
-    if not _copied:
-        newest = PageImpressions.objects.order_by("-id").first()
-        if newest is None:
-            raise NoPageLogged()
-        title = SLOT_FIELDS.index("title_id")
-        text = orjson.dumps(newest.slots).decode()
-        _copied.append(ImpressionRows(text, tuple(slot[title] for slot in newest.slots)))
-    return _copied[0]
+    newest = PageImpressions.objects.order_by("-id").first()
+    if newest is None:
+        raise NoPageLogged()
+    title = SLOT_FIELDS.index("title_id")
+    text = orjson.dumps(newest.slots).decode()
+    return ImpressionRows(text, tuple(slot[title] for slot in newest.slots))
 
 
 class Floor(APIView):

@@ -17,9 +17,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("config.urls_bench")]
 
 @pytest.fixture(autouse=True)
 def _no_copy_yet():
-    urls_bench._copied.clear()  # the record a process copies, once for its life
+    urls_bench._record.cache_clear()  # the record a process copies, once for its life
     yield
-    urls_bench._copied.clear()
+    urls_bench._record.cache_clear()
 
 
 def with_token(account) -> APIClient:
